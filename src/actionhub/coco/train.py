@@ -1,0 +1,289 @@
+"""Training and evaluation of CoCo on pre-extracted features (paper Sec. 4-5).
+
+``train_run`` is the whole life of one run directory::
+
+    RUN_DIR/config.json     the TrainConfig (also inside run.json)
+    RUN_DIR/run.json        config, protocol (exact class lists), data, versions,
+                            per-epoch history, selected epoch, metrics
+    RUN_DIR/checkpoint.pt   resumable training state, rewritten atomically each epoch
+    RUN_DIR/model.pt        the selected weights, for evaluation and prediction
+
+A killed run resumes from its last finished epoch when the same command is run again,
+and the resumed run is identical to an uninterrupted one (the shuffle of epoch e is
+seeded by ``seed + e``).
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from actionhub.class_text import ClassText
+from actionhub.coco.model import CoCo
+from actionhub.config import TrainConfig
+from actionhub.features import FeatureSet
+from actionhub.io import atomic_path, atomic_write_json
+from actionhub.metrics import topk_accuracy
+from actionhub.runinfo import RUN_FORMAT, fingerprint, now, package_versions
+
+log = logging.getLogger(__name__)
+
+EVAL_BATCH = 8192
+
+
+class RunDirError(RuntimeError):
+    """The run directory holds a different run, or cannot be resumed."""
+
+
+@dataclass
+class RunInputs:
+    """Everything one run trains and evaluates on.
+
+    seen/val/unseen: class names of the split; train: FeatureSet of the seen-class
+    videos; val/test: FeatureSets of val-class and unseen-class videos (val may be None);
+    text: class text features covering seen, val and unseen classes;
+    pool: class names + text of the CIM cycle pool (defaults to the unseen classes).
+    """
+
+    benchmark: str
+    split: int
+    seen: Sequence[str]
+    val: Sequence[str]
+    unseen: Sequence[str]
+    train: FeatureSet
+    test: FeatureSet
+    text: ClassText
+    val_set: FeatureSet | None = None
+    pool_text: ClassText | None = None
+    pool_classes: Sequence[str] | None = None
+    select_epoch_on_val: bool = False
+    data_info: dict[str, Any] = field(default_factory=dict)
+
+
+def lr_factor(step: int, total: int, warmup: int) -> float:
+    """Linear warm-up for ``warmup`` steps, then cosine annealing to 0 at ``total``."""
+    if warmup > 0 and step < warmup:
+        return (step + 1) / warmup
+    if total <= warmup:
+        return 1.0
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def _label_indices(fs: FeatureSet, classes: Sequence[str]) -> np.ndarray:
+    pos = {c: i for i, c in enumerate(classes)}
+    try:
+        return np.fromiter((pos[str(c)] for c in fs.labels), dtype=np.int64, count=len(fs.labels))
+    except KeyError as e:
+        raise ValueError(f"video label {e.args[0]!r} of {fs.source} is not among the expected classes") from None
+
+
+def _text_tensors(text: ClassText, classes: Sequence[str], k: int, device: str) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    ad, vc, fallback = text.select(classes, k)
+    return torch.from_numpy(ad).to(device), torch.from_numpy(vc).to(device), fallback
+
+
+@torch.no_grad()
+def evaluate(model: CoCo, fs: FeatureSet, classes: Sequence[str], text: ClassText, k: int, device: str = "cpu") -> dict[str, float]:
+    """Zero-shot accuracy of ``fs`` over ``classes`` (Eq. 16-17): top-1/top-5 in %."""
+    model.eval()
+    ad, vc, _ = _text_tensors(text, classes, k, device)
+    emb = model.class_embeddings(ad, vc)
+    y = torch.from_numpy(_label_indices(fs, classes))
+    scores = torch.cat(
+        [
+            model.scores(torch.as_tensor(np.asarray(fs.features[i : i + EVAL_BATCH]), dtype=torch.float32, device=device), emb).cpu()
+            for i in range(0, len(fs), EVAL_BATCH)
+        ]
+    )
+    return topk_accuracy(scores, y, (1, 5))
+
+
+def _config_fingerprint(cfg: TrainConfig, inp: RunInputs) -> str:
+    return fingerprint(
+        {
+            "config": cfg.to_dict(),
+            "benchmark": inp.benchmark,
+            "split": inp.split,
+            "seen": list(inp.seen),
+            "unseen": list(inp.unseen),
+            "n_train": len(inp.train),
+            "data": {k: v for k, v in inp.data_info.items() if k in ("features", "eval_features", "text_features", "cim_pool")},
+        }
+    )
+
+
+def _batches(n: int, batch_size: int, seed: int) -> list[np.ndarray]:
+    g = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(n, generator=g).numpy()
+    # Sorted indices inside a batch read memory-mapped features sequentially.
+    return [np.sort(perm[i : i + batch_size]) for i in range(0, n, batch_size)]
+
+
+def train_run(
+    cfg: TrainConfig,
+    inp: RunInputs,
+    out_dir: str | Path,
+    *,
+    progress: bool = True,
+    stop_after_epoch: int | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
+) -> dict[str, Any]:
+    """Train CoCo on ``inp``, select the epoch, evaluate, and write ``out_dir``.
+
+    Returns the run record (also written to ``out_dir/run.json``).
+    ``stop_after_epoch`` ends the process early as if killed (for tests of resume).
+    """
+    cfg.validate()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    mc, oc = cfg.model, cfg.optim
+    device = cfg.device
+    fp = _config_fingerprint(cfg, inp)
+
+    torch.manual_seed(oc.seed)
+    model = CoCo(inp.train.dim, inp.text.dim, mc).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=oc.lr, weight_decay=oc.weight_decay)
+
+    y_train = _label_indices(inp.train, inp.seen)
+    seen_ad, seen_vc, fb_seen = _text_tensors(inp.text, inp.seen, mc.k, device)
+    pool_text = inp.pool_text or inp.text
+    pool_classes = list(inp.pool_classes if inp.pool_classes is not None else inp.unseen)
+    pool_ad = pool_vc = None
+    if mc.cim and pool_classes:
+        pool_ad, pool_vc, _ = _text_tensors(pool_text, pool_classes, mc.k, device)
+    _, _, fb_unseen = inp.text.select(list(inp.unseen) + list(inp.val), mc.k)
+    fallback = sorted(set(fb_seen) | set(fb_unseen)) if mc.class_text != "ad" else []
+    if fallback:
+        log.warning("%d class(es) have no description features and use their definition only: %s",
+                    len(fallback), ", ".join(fallback[:20]) + (" ..." if len(fallback) > 20 else ""))
+
+    n = len(inp.train)
+    steps_per_epoch = math.ceil(n / oc.batch_size)
+    total_steps = steps_per_epoch * oc.epochs
+    warmup_steps = int(round(oc.warmup_epochs * steps_per_epoch))
+
+    record: dict[str, Any] = {
+        "format": RUN_FORMAT,
+        "status": "running",
+        "method": cfg.method,
+        "benchmark": inp.benchmark,
+        "split": inp.split,
+        "protocol": {
+            "seen": list(inp.seen),
+            "val": list(inp.val),
+            "unseen": list(inp.unseen),
+            "num_train_videos": n,
+            "num_val_videos": len(inp.val_set) if inp.val_set is not None else 0,
+            "num_test_videos": len(inp.test),
+            "cim_pool": pool_classes if mc.cim else [],
+            "epoch_selection": "val" if (inp.select_epoch_on_val and inp.val_set is not None) else "last",
+        },
+        "config": cfg.to_dict(),
+        "data": {**inp.data_info, "visual_dim": inp.train.dim, "text_dim": inp.text.dim,
+                 "text_meta": {k: v for k, v in inp.text.meta.items()}, "ad_only_fallback": fallback},
+        "versions": package_versions(),
+        "fingerprint": fp,
+        "history": [],
+        "started_at": now(),
+    }
+    atomic_write_json(out / "config.json", cfg.to_dict())
+
+    start_epoch, best = 0, {"epoch": -1, "val_top1": -1.0, "state": None}
+    ckpt_path = out / "checkpoint.pt"
+    if ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
+        if ckpt.get("fingerprint") != fp:
+            raise RunDirError(
+                f"{out} already holds a different run (config, split or data differ). "
+                "Use a new --out directory, or delete it to start over."
+            )
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optim"])
+        start_epoch = ckpt["epoch"] + 1
+        best = ckpt["best"]
+        record["history"] = ckpt["history"]
+        record["started_at"] = ckpt.get("started_at", record["started_at"])
+        log.info("resuming %s from epoch %d", out, start_epoch)
+    if start_epoch >= oc.epochs and (out / "run.json").exists() and (out / "model.pt").exists():
+        import json
+
+        done = json.loads((out / "run.json").read_text())
+        if done.get("status") == "finished":
+            log.info("%s is already finished", out)
+            return done
+
+    select_on_val = inp.select_epoch_on_val and inp.val_set is not None and len(inp.val) > 0
+    t0 = time.perf_counter()
+    for epoch in range(start_epoch, oc.epochs):
+        model.train()
+        sums: dict[str, float] = {}
+        batches = _batches(n, oc.batch_size, oc.seed + epoch)
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{oc.epochs}", disable=not progress, leave=False, unit="batch")
+        for b, idx in enumerate(bar):
+            step = epoch * steps_per_epoch + b
+            for grp in opt.param_groups:
+                grp["lr"] = oc.lr * lr_factor(step, total_steps, warmup_steps)
+            x = torch.as_tensor(np.asarray(inp.train.features[idx]), dtype=torch.float32, device=device)
+            y = torch.from_numpy(y_train[idx]).to(device)
+            _, losses = model(x, seen_ad, seen_vc, y, pool_ad, pool_vc)
+            opt.zero_grad(set_to_none=True)
+            losses["loss"].backward()
+            opt.step()
+            for k_, v_ in losses.items():
+                sums[k_] = sums.get(k_, 0.0) + v_.item() * len(idx)
+            bar.set_postfix(loss=f"{losses['loss'].item():.3f}")
+        entry = {"epoch": epoch, "lr": opt.param_groups[0]["lr"], **{k_: v_ / n for k_, v_ in sums.items()}}
+        if select_on_val:
+            entry["val"] = evaluate(model, inp.val_set, inp.val, inp.text, mc.k, device)
+            if entry["val"]["top1"] > best["val_top1"]:
+                best = {"epoch": epoch, "val_top1": entry["val"]["top1"],
+                        "state": {k_: v_.detach().clone() for k_, v_ in model.state_dict().items()}}
+        record["history"].append(entry)
+        with atomic_path(ckpt_path) as tmp:
+            torch.save({"fingerprint": fp, "epoch": epoch, "model": model.state_dict(), "optim": opt.state_dict(),
+                        "best": best, "history": record["history"], "started_at": record["started_at"]}, tmp)
+        atomic_write_json(out / "run.json", record)
+        if on_epoch:
+            on_epoch(entry)
+        log.info("epoch %d: %s", epoch + 1, {k_: round(v_, 4) for k_, v_ in entry.items() if isinstance(v_, float)})
+        if stop_after_epoch is not None and epoch >= stop_after_epoch:
+            return record
+
+    if select_on_val and best["state"] is not None:
+        model.load_state_dict(best["state"])
+        record["selected_epoch"] = best["epoch"]
+    else:
+        record["selected_epoch"] = oc.epochs - 1
+    metrics: dict[str, Any] = {"test": evaluate(model, inp.test, inp.unseen, inp.text, mc.k, device)}
+    if inp.val_set is not None and len(inp.val):
+        metrics["val"] = evaluate(model, inp.val_set, inp.val, inp.text, mc.k, device)
+    record["metrics"] = metrics
+    record["train_seconds"] = round(record.get("train_seconds", 0.0) + time.perf_counter() - t0, 3)
+    record["finished_at"] = now()
+    record["status"] = "finished"
+    with atomic_path(out / "model.pt") as tmp:
+        torch.save({"state_dict": model.state_dict(), "visual_dim": inp.train.dim, "text_dim": inp.text.dim,
+                    "model_config": record["config"]["model"], "benchmark": inp.benchmark, "split": inp.split}, tmp)
+    atomic_write_json(out / "run.json", record)
+    return record
+
+
+def load_model(run_dir: str | Path, device: str = "cpu") -> CoCo:
+    """The selected CoCo weights of a finished run directory."""
+    from actionhub.config import ModelConfig
+
+    path = Path(run_dir) / "model.pt"
+    if not path.exists():
+        raise RunDirError(f"{path} not found: is {run_dir} a finished `actionhub train` run directory?")
+    blob = torch.load(path, map_location=device, weights_only=False)
+    model = CoCo(blob["visual_dim"], blob["text_dim"], ModelConfig(**blob["model_config"]))
+    model.load_state_dict(blob["state_dict"])
+    return model.eval()
