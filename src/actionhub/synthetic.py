@@ -1,0 +1,84 @@
+"""SYNTHETIC features for demos, tests and benchmarks (never real results).
+
+Every class gets a latent semantic vector built from a few shared "concept" atoms
+(so that seen and unseen classes share structure, as real actions share objects and
+motions). Video features and text features are two different random linear views of
+that latent plus noise:
+
+    video  x = (s_c + sigma_v * e) @ A + noise          (N, D_v)
+    AD     t = (s_c + sigma_ad * e) @ B                   (C, D_t)   one per class
+    desc   d_r = (s_c + sigma_d(r) * e) @ B               (k, D_t)   rank r = 0 is the most relevant
+
+so the mean of the top-k descriptions is a better class estimate than the single AD
+text, until k reaches the noisy low-ranked descriptions. Everything built here carries
+``"synthetic": true`` in its metadata, and anything that reports numbers computed on it
+must say so.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from actionhub.class_text import ClassText
+from actionhub.features import FeatureSet
+
+SYNTHETIC_NOTE = "SYNTHETIC features (actionhub.synthetic): not a benchmark result"
+
+
+@dataclass
+class SyntheticSpec:
+    visual_dim: int = 256
+    text_dim: int = 128
+    latent_dim: int = 48
+    num_concepts: int = 96
+    concepts_per_class: int = 3
+    sigma_video: float = 0.9
+    sigma_ad: float = 0.8
+    sigma_desc: float = 1.2
+    descriptions_per_class: int = 200
+    seed: int = 0
+
+
+class SyntheticWorld:
+    """A fixed random world over ``classes``: latents, and the video/text views."""
+
+    def __init__(self, classes: Sequence[str], spec: SyntheticSpec | None = None):
+        self.spec = spec or SyntheticSpec()
+        sp = self.spec
+        self.classes = list(classes)
+        rng = np.random.default_rng(sp.seed)
+        atoms = rng.normal(size=(sp.num_concepts, sp.latent_dim))
+        picks = np.stack([rng.choice(sp.num_concepts, sp.concepts_per_class, replace=False) for _ in self.classes])
+        lat = atoms[picks].sum(axis=1) + 0.5 * rng.normal(size=(len(self.classes), sp.latent_dim))
+        self.latent = (lat / np.linalg.norm(lat, axis=1, keepdims=True) * np.sqrt(sp.latent_dim)).astype(np.float32)
+        self.A = (rng.normal(size=(sp.latent_dim, sp.visual_dim)) / np.sqrt(sp.latent_dim)).astype(np.float32)
+        self.B = (rng.normal(size=(sp.latent_dim, sp.text_dim)) / np.sqrt(sp.latent_dim)).astype(np.float32)
+        self._rng = rng
+
+    def videos(self, classes: Sequence[str], per_class: int, seed: int, tag: str = "syn") -> FeatureSet:
+        """``per_class`` SYNTHETIC videos of each class: FeatureSet with (len*per_class, D_v)."""
+        sp = self.spec
+        rng = np.random.default_rng([sp.seed, seed])
+        idx = np.array([self.classes.index(c) for c in classes]).repeat(per_class)
+        z = self.latent[idx] + sp.sigma_video * rng.normal(size=(len(idx), sp.latent_dim)).astype(np.float32)
+        x = z @ self.A + 0.1 * rng.normal(size=(len(idx), sp.visual_dim)).astype(np.float32)
+        labels = np.array([self.classes[i] for i in idx], dtype=object)
+        videos = np.array([f"{tag}_{seed}_{j:06d}" for j in range(len(idx))], dtype=object)
+        return FeatureSet(x.astype(np.float32), labels, videos, source=f"synthetic:{tag}",
+                          meta={"synthetic": True, "dim": sp.visual_dim, "backbone": "synthetic"})
+
+    def class_text(self) -> ClassText:
+        """SYNTHETIC AD and ranked description features for every class."""
+        sp = self.spec
+        rng = np.random.default_rng([sp.seed, 7])
+        C, L, R = len(self.classes), sp.latent_dim, sp.descriptions_per_class
+        ad = (self.latent + sp.sigma_ad * rng.normal(size=(C, L)).astype(np.float32)) @ self.B
+        # Noise grows with rank: the top-ranked descriptions are the most relevant.
+        sig = sp.sigma_desc * (1.0 + 3.0 * (np.arange(R) / max(1, R - 1)) ** 2)
+        noise = rng.normal(size=(C, R, L)).astype(np.float32) * sig[None, :, None].astype(np.float32)
+        desc = ((self.latent[:, None, :] + noise) @ self.B).reshape(C * R, sp.text_dim)
+        offsets = np.arange(C + 1, dtype=np.int64) * R
+        return ClassText(self.classes, ad.astype(np.float32), desc.astype(np.float32), offsets,
+                         meta={"synthetic": True, "encoder": "synthetic", "note": SYNTHETIC_NOTE})
