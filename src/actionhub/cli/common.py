@@ -1,0 +1,66 @@
+"""Shared pieces of the CLI verbs: user errors and the config flags generated from the dataclasses."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any
+
+from actionhub.config import CLASS_TEXT_CHOICES, ModelConfig, OptimConfig, TrainConfig
+
+# Help for every config field; the CLI flags are generated from the dataclasses so the
+# two can never drift apart.
+FIELD_HELP = {
+    "dim": "joint embedding dimension d",
+    "tau": "softmax temperature of every similarity",
+    "alpha": "AD/VC fusion ratio (Eq. 10, 17)",
+    "gamma": "weight of the cycle loss L_cycle (Eq. 15)",
+    "k": "number of top-ranked video descriptions averaged per class (Eq. 6)",
+    "class_text": "class text to align with: ad, vc or ad+vc (Table 4 ablation)",
+    "cim": "Cross-action Invariance Mining (L_cycle)",
+    "lr": "Adam learning rate",
+    "weight_decay": "Adam weight decay",
+    "batch_size": "videos per batch",
+    "epochs": "training epochs",
+    "warmup_epochs": "linear warm-up length in epochs, then cosine annealing",
+    "seed": "random seed (initialisation and shuffling)",
+}
+
+
+class CliError(Exception):
+    """A user error: printed without a traceback, exit status 2."""
+
+
+def add_config_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model and optimiser (paper defaults)")
+    for cls in (ModelConfig, OptimConfig):
+        for f in dataclasses.fields(cls):
+            flag = "--" + f.name.replace("_", "-")
+            if f.type in (bool, "bool"):
+                g.add_argument(f"--no-{f.name.replace('_', '-')}", dest=f.name, action="store_false",
+                               default=None, help=f"switch off {FIELD_HELP.get(f.name, f.name)}")
+                continue
+            typ = {"int": int, "float": float, "str": str}.get(str(f.type), f.type)
+            kw: dict[str, Any] = {"type": typ, "default": None,
+                                  "help": f"{FIELD_HELP.get(f.name, f.name)} (default: {f.default})"}
+            if f.name == "class_text":
+                kw["choices"] = CLASS_TEXT_CHOICES
+            g.add_argument(flag, dest=f.name, **kw)
+    g.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: cpu)")
+
+
+def config_from_args(a: argparse.Namespace) -> TrainConfig:
+    def pick(cls):
+        return cls(**{f.name: getattr(a, f.name) for f in dataclasses.fields(cls) if getattr(a, f.name, None) is not None})
+
+    cfg = TrainConfig(model=pick(ModelConfig), optim=pick(OptimConfig), method=getattr(a, "method", "coco"), device=a.device)
+    try:
+        cfg.validate()
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    return cfg
+
+
+
+
+def add_progress_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
