@@ -31,11 +31,12 @@ from typing import Sequence
 import numpy as np
 
 from actionhub.io import atomic_path
+from actionhub.errors import UserError
 
 log = logging.getLogger(__name__)
 
 
-class ClassTextError(ValueError):
+class ClassTextError(UserError):
     """A problem with a class text features file; the message says how to fix it."""
 
 

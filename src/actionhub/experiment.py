@@ -14,6 +14,7 @@ from typing import Any
 from actionhub.benchmarks import Benchmark, normalize_name
 from actionhub.class_text import ClassText, load_class_text
 from actionhub.coco.train import RunInputs
+from actionhub.errors import UserError
 from actionhub.features import FeatureError, FeatureSet, load_features
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ def build_inputs(
         seen_keys = {normalize_name(c) for c in sp.seen}
         pool_classes = [c for c in pool_text.classes if normalize_name(c) not in seen_keys]
         if not pool_classes:
-            raise ValueError(f"--cim-pool {cim_pool} has no classes besides the seen ones")
+            raise UserError(f"--cim-pool {cim_pool} has no classes besides the seen ones")
     info: dict[str, Any] = {
         "features": str(features),
         "eval_features": str(eval_features or features),

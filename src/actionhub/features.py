@@ -43,6 +43,7 @@ import numpy as np
 from tqdm import tqdm
 
 from actionhub.io import atomic_path, json_default
+from actionhub.errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ _MAX_LISTED = 5
 _MAX_LISTED_LABELS = 10
 
 
-class FeatureError(ValueError):
+class FeatureError(UserError):
     """A problem with a user's feature store; the message names the file and the fix."""
 
 

@@ -14,11 +14,12 @@ from typing import Any, Iterable, Sequence
 
 from actionhub.metrics import mean_std
 from actionhub.runinfo import RESULTS_FORMAT, RUN_FORMAT, now, package_versions
+from actionhub.errors import UserError
 
 METRICS = ("top1", "top5")
 
 
-class ResultsError(ValueError):
+class ResultsError(UserError):
     """A run directory or results file cannot be used; the message says why."""
 
 

@@ -7,19 +7,30 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import logging
 import sys
 from typing import Sequence
 
 from actionhub import __version__
-from actionhub.cli.common import CliError
+from actionhub.errors import UserError
 
-# Verb modules in the order `actionhub --help` lists them.
+# Verb modules in the order `actionhub --help` lists them. A module listed here but
+# not (yet) present in the package is skipped, so verbs can be added one at a time.
 VERB_MODULES = (
+    "demo",
     "benchmarks",
+    "vocab",        # actionhub vocab build|show
+    "collect",      # actionhub collect
+    "store",        # actionhub import, actionhub stats
+    "rank",         # actionhub rank
+    "textfeat",     # actionhub text-features
+    "extract",      # actionhub extract
     "train",
     "evaluate",
-    "demo",
+    "sweep",
+    "report",
+    "predict",
 )
 
 
@@ -32,18 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
     for name in VERB_MODULES:
-        importlib.import_module(f"actionhub.cli.{name}").register(sub)
+        if importlib.util.find_spec(f"actionhub.cli.{name}") is not None:
+            importlib.import_module(f"actionhub.cli.{name}").register(sub)
     return p
-
-
-def _user_errors() -> tuple[type[BaseException], ...]:
-    """Exception types whose message is meant for the user (no traceback)."""
-    from actionhub.class_text import ClassTextError
-    from actionhub.coco.train import RunDirError
-    from actionhub.features import FeatureError
-    from actionhub.results import ResultsError
-
-    return (CliError, FeatureError, ClassTextError, RunDirError, ResultsError, FileNotFoundError, PermissionError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(a.func(a) or 0)
-    except _user_errors() as e:
+    except (UserError, FileNotFoundError, PermissionError) as e:
         print(f"actionhub {a.verb}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 from actionhub.config import CLASS_TEXT_CHOICES, ModelConfig, OptimConfig, TrainConfig
+from actionhub.errors import UserError
 
 # Help for every config field; the CLI flags are generated from the dataclasses so the
 # two can never drift apart.
@@ -26,7 +27,7 @@ FIELD_HELP = {
 }
 
 
-class CliError(Exception):
+class CliError(UserError):
     """A user error: printed without a traceback, exit status 2."""
 
 

@@ -32,13 +32,14 @@ from actionhub.features import FeatureSet
 from actionhub.io import atomic_path, atomic_write_json
 from actionhub.metrics import topk_accuracy
 from actionhub.runinfo import RUN_FORMAT, fingerprint, now, package_versions
+from actionhub.errors import UserError
 
 log = logging.getLogger(__name__)
 
 EVAL_BATCH = 8192
 
 
-class RunDirError(RuntimeError):
+class RunDirError(UserError):
     """The run directory holds a different run, or cannot be resumed."""
 
 
