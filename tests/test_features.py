@@ -10,7 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from actionhub.features import FeatureError, FeatureSet, load_features, normalize_class_name, save_features
+from actionhub.features import FeatureError, FeatureSet, load_features, save_features
+from actionhub.names import normalize_name
 from actionhub.io import atomic_path, atomic_write_bytes, atomic_write_json, atomic_write_text
 
 CLASSES = ["ApplyEyeMakeup", "Archery", "BabyCrawling"]
@@ -152,7 +153,7 @@ def test_name_normalisation_maps_to_canonical(tmp_path):
     np.save(tmp_path / "f.npy", np.ones((len(spellings), 3), np.float32))
     fs = load_features(tmp_path / "f.npy", labels=spellings, classes=CLASSES)
     assert list(fs.labels) == ["ApplyEyeMakeup"] * 3 + ["Archery", "BabyCrawling"]
-    assert normalize_class_name("Apply_Eye_Makeup") == "applyeyemakeup"
+    assert normalize_name("Apply_Eye_Makeup") == "applyeyemakeup"
 
 
 def test_labels_kept_as_given_without_classes(tmp_path):

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from actionhub.names import normalize_name, text_name
 from actionhub.wordvec import cosine_similarity, tokenize
 
 if TYPE_CHECKING:
@@ -113,31 +114,6 @@ _SUBSET_FILES = {"val": "val", "test": "tst", "tst": "tst"}
 
 
 # ------------------------------------------------------------------------------ names
-def normalize_name(name: str) -> str:
-    """Matching key for class names: lower case, letters and digits only.
-
-    ``"Apply Eye-Makeup"`` -> ``"applyeyemakeup"``; ``"HandstandPushups"`` and
-    ``"hand stand pushups"`` both give ``"handstandpushups"``.
-    """
-    return "".join(ch for ch in name.lower() if ch.isalnum())
-
-
-def text_name(class_name: str) -> str:
-    """Human-readable text of a class name, for a text encoder.
-
-    UCF101 CamelCase is split (``"ApplyEyeMakeup"`` -> ``"apply eye makeup"``), HMDB51
-    underscores become spaces (``"brush_hair"`` -> ``"brush hair"``); names that already contain
-    spaces (Kinetics) are returned unchanged.
-    """
-    if " " in class_name:
-        return class_name
-    if "_" in class_name:
-        return class_name.replace("_", " ")
-    if class_name != class_name.lower():
-        return " ".join(tokenize(class_name))
-    return class_name
-
-
 # ------------------------------------------------------------------------- dataclasses
 @dataclass(frozen=True)
 class Split:

@@ -31,6 +31,7 @@ from typing import Sequence
 import numpy as np
 
 from actionhub.io import atomic_path
+from actionhub.names import normalize_name
 from actionhub.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,6 @@ log = logging.getLogger(__name__)
 
 class ClassTextError(UserError):
     """A problem with a class text features file; the message says how to fix it."""
-
-
-def _key(name: str) -> str:
-    return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
 @dataclass
@@ -117,10 +114,10 @@ class ClassText:
 
     def indices(self, classes: Sequence[str]) -> np.ndarray:
         exact = {c: i for i, c in enumerate(self.classes)}
-        loose = {_key(c): i for i, c in enumerate(self.classes)}
+        loose = {normalize_name(c): i for i, c in enumerate(self.classes)}
         idx, unknown = [], []
         for c in classes:
-            i = exact.get(c, loose.get(_key(c)))
+            i = exact.get(c, loose.get(normalize_name(c)))
             if i is None:
                 unknown.append(c)
             else:

@@ -44,10 +44,11 @@ from tqdm import tqdm
 
 from actionhub.io import atomic_path, json_default
 from actionhub.errors import UserError
+from actionhub.names import normalize_name
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FeatureSet", "FeatureError", "load_features", "save_features", "normalize_class_name"]
+__all__ = ["FeatureSet", "FeatureError", "load_features", "save_features"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 LabelsArg = Union[PathLike, Sequence[Union[str, int]], np.ndarray, None]
@@ -253,14 +254,6 @@ def save_features(
     return dest
 
 
-def normalize_class_name(name: str) -> str:
-    """Matching key of a class name: lower case, letters and digits only.
-
-    ``"Apply_Eye_Makeup"``, ``"apply eye makeup"`` -> ``"applyeyemakeup"``.
-    """
-    return "".join(ch for ch in str(name).lower() if ch.isalnum())
-
-
 # --------------------------------------------------------------------------- shared checks
 
 
@@ -378,7 +371,7 @@ def _resolve_labels(raw: np.ndarray, classes: Sequence[str] | None, where: str) 
     """Map raw labels ``(N,)`` to class names ``(N,)`` (object array of str).
 
     Integer labels (and all-digit strings not themselves class names) index into
-    ``classes``; names map by exact match, then by :func:`normalize_class_name`.
+    ``classes``; names map by exact match, then by :func:`normalize_name`.
     """
     raw = np.asarray(raw)
     if raw.dtype.kind == "f":
@@ -434,7 +427,7 @@ def _map_names(names: list[str], classes: list[str], where: str) -> list[str]:
     exact = set(classes)
     by_key: dict[str, list[str]] = {}
     for c in classes:
-        owners = by_key.setdefault(normalize_class_name(c), [])
+        owners = by_key.setdefault(normalize_name(c), [])
         if c not in owners:
             owners.append(c)
     out: list[str] = []
@@ -452,7 +445,7 @@ def _map_names(names: list[str], classes: list[str], where: str) -> list[str]:
                 )
             out.append(classes[i])
         else:
-            owners = by_key.get(normalize_class_name(stripped), [])
+            owners = by_key.get(normalize_name(stripped), [])
             if len(owners) > 1:
                 raise FeatureError(
                     f"{where}: label {name!r} matches several classes {owners} when case and "
