@@ -20,8 +20,9 @@ from actionhub.features import FeatureError, FeatureSet, load_features
 log = logging.getLogger(__name__)
 
 
-def _load(path: str | Path, bench: Benchmark, video_list: str | Path | None, labels: str | Path | None) -> FeatureSet:
-    return load_features(path, labels=labels, video_list=video_list, classes=list(bench.classes))
+def _load(path: str | Path, bench: Benchmark, video_list: str | Path | None, labels: str | Path | None,
+          missing: str = "error") -> FeatureSet:
+    return load_features(path, labels=labels, video_list=video_list, classes=list(bench.classes), missing=missing)
 
 
 def _eval_video_list(bench: Benchmark, split: int, tmpdir: Path) -> Path | None:
@@ -63,9 +64,13 @@ def build_inputs(
         ev = full
     else:
         with tempfile.TemporaryDirectory() as td:
+            missing = "error"
             if eval_video_list is None and Path(eval_features).is_dir():
                 eval_video_list = _eval_video_list(bench, split, Path(td))
-            ev = _load(eval_features, bench, eval_video_list, eval_labels)
+                # The published lists name every video of the protocol; some are no longer
+                # downloadable, so videos without features are dropped with a warning.
+                missing = "skip" if eval_video_list is not None else "error"
+            ev = _load(eval_features, bench, eval_video_list, eval_labels, missing)
     test = ev.subset(sp.unseen)
     if len(test) == 0:
         raise FeatureError(
