@@ -29,7 +29,8 @@ def hmdb_files(tmp_path_factory):
     d = tmp_path_factory.mktemp("hmdb")
     bench = get_benchmark("hmdb51")
     world = SyntheticWorld(bench.classes, SyntheticSpec(visual_dim=48, text_dim=32, latent_dim=24,
-                                                         descriptions_per_class=30, seed=5))
+                                                         descriptions_per_class=30, seed=5, sigma_video=0.9,
+                                                         sigma_ad=0.8, sigma_desc=1.2, view_overlap=1.0))
     fs = world.videos(bench.classes, 16, seed=1)
     save_features(d / "feats.npz", fs)
     world.class_text().save(d / "text.npz")

@@ -11,13 +11,15 @@ from actionhub.coco.train import RunDirError, RunInputs, load_model, lr_factor, 
 from actionhub.config import ModelConfig, OptimConfig, TrainConfig
 from actionhub.synthetic import SyntheticSpec, SyntheticWorld
 
+# A deliberately easy SYNTHETIC world: these tests check the pipeline, not the noise model.
+EASY = dict(sigma_video=0.9, sigma_ad=0.8, sigma_desc=1.2, view_overlap=1.0)
 SEEN = [f"s{i}" for i in range(24)]
 UNSEEN = [f"u{i}" for i in range(16)]
 
 
 def tiny_inputs(**kw):
     world = SyntheticWorld(SEEN + UNSEEN, SyntheticSpec(visual_dim=64, text_dim=32, latent_dim=24,
-                                                         num_concepts=40, descriptions_per_class=40, seed=3))
+                                                         num_concepts=40, descriptions_per_class=40, seed=3, **EASY))
     return RunInputs(benchmark="synthetic", split=0, seen=SEEN, val=(), unseen=UNSEEN,
                      train=world.videos(SEEN, 30, seed=1), test=world.videos(UNSEEN, 15, seed=2),
                      text=world.class_text(), data_info={"synthetic": True, "features": "synthetic"}, **kw)
@@ -90,7 +92,7 @@ def test_a_run_directory_refuses_a_different_run(tmp_path):
 
 def test_epoch_selection_on_val_classes(tmp_path):
     world = SyntheticWorld(SEEN + UNSEEN, SyntheticSpec(visual_dim=64, text_dim=32, latent_dim=24,
-                                                         num_concepts=40, descriptions_per_class=40, seed=3))
+                                                         num_concepts=40, descriptions_per_class=40, seed=3, **EASY))
     val, test = UNSEEN[:6], UNSEEN[6:]
     inp = RunInputs(benchmark="synthetic", split=0, seen=SEEN, val=val, unseen=test,
                     train=world.videos(SEEN, 20, seed=1), test=world.videos(test, 10, seed=2),

@@ -5,12 +5,15 @@ Every class gets a latent semantic vector built from a few shared "concept" atom
 motions). Video features and text features are two different random linear views of
 that latent plus noise:
 
-    video  x = (s_c + sigma_v * e) @ A + noise          (N, D_v)
-    AD     t = (s_c + sigma_ad * e) @ B                   (C, D_t)   one per class
-    desc   d_r = (s_c + sigma_d(r) * e) @ B               (k, D_t)   rank r = 0 is the most relevant
+    video  x = (s_c + sigma_v * e) @ A + noise                   (N, D_v)
+    AD     t = (s_c * w_ad + sigma_ad * e) @ B                     (C, D_t)   one per class
+    desc   d_r = (s_c * w_desc + sigma_d(r) * e) @ B               (k, D_t)   rank r = 0 most relevant
 
-so the mean of the top-k descriptions is a better class estimate than the single AD
-text, until k reaches the noisy low-ranked descriptions. Everything built here carries
+The definition and the descriptions see different halves of the latent most clearly
+(``w_ad`` weighs the first half 1 and the second ``view_overlap``; ``w_desc`` the
+reverse), as definitions and video descriptions describe different aspects of an
+action: their fusion knows more than either. The mean of the top-k descriptions
+averages their noise away until k reaches the noisy low-ranked descriptions. Everything built here carries
 ``"synthetic": true`` in its metadata, and anything that reports numbers computed on it
 must say so.
 """
@@ -34,9 +37,10 @@ class SyntheticSpec:
     latent_dim: int = 48
     num_concepts: int = 96
     concepts_per_class: int = 3
-    sigma_video: float = 0.9
-    sigma_ad: float = 0.8
-    sigma_desc: float = 1.2
+    sigma_video: float = 1.5
+    sigma_ad: float = 0.6
+    sigma_desc: float = 4.0
+    view_overlap: float = 0.25
     descriptions_per_class: int = 200
     seed: int = 0
 
@@ -74,11 +78,13 @@ class SyntheticWorld:
         sp = self.spec
         rng = np.random.default_rng([sp.seed, 7])
         C, L, R = len(self.classes), sp.latent_dim, sp.descriptions_per_class
-        ad = (self.latent + sp.sigma_ad * rng.normal(size=(C, L)).astype(np.float32)) @ self.B
+        w_ad = np.where(np.arange(L) < L // 2, 1.0, sp.view_overlap).astype(np.float32)
+        w_desc = w_ad[::-1].copy()
+        ad = (self.latent * w_ad + sp.sigma_ad * rng.normal(size=(C, L)).astype(np.float32)) @ self.B
         # Noise grows with rank: the top-ranked descriptions are the most relevant.
         sig = sp.sigma_desc * (1.0 + 3.0 * (np.arange(R) / max(1, R - 1)) ** 2)
         noise = rng.normal(size=(C, R, L)).astype(np.float32) * sig[None, :, None].astype(np.float32)
-        desc = ((self.latent[:, None, :] + noise) @ self.B).reshape(C * R, sp.text_dim)
+        desc = ((self.latent[:, None, :] * w_desc + noise) @ self.B).reshape(C * R, sp.text_dim)
         offsets = np.arange(C + 1, dtype=np.int64) * R
         return ClassText(self.classes, ad.astype(np.float32), desc.astype(np.float32), offsets,
                          meta={"synthetic": True, "encoder": "synthetic", "note": SYNTHETIC_NOTE})
