@@ -1,0 +1,96 @@
+"""`actionhub collect`: resumable description collection from a provider into a store."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from actionhub.cli.common import CliError, add_progress_flag
+
+
+def _provider_options(a: argparse.Namespace) -> dict:
+    if a.provider == "shutterstock":
+        return {"base_url": a.base_url, "per_page": a.per_page, "people": a.people, "sort": a.sort,
+                "timeout": a.timeout, "max_retries": a.max_retries, "max_pages": a.max_pages}
+    if a.provider == "local":
+        return {"corpus": a.corpus, "id_column": a.id_column, "caption_column": a.caption_column,
+                "fmt": a.corpus_format, "cache_dir": a.index_cache}
+    return {}
+
+
+def run(a: argparse.Namespace) -> int:
+    from actionhub.collect import get_provider
+    from actionhub.collect.runner import collect
+    from actionhub.vocab import read_queries
+
+    if a.per_query is not None and a.per_query < 1:
+        raise CliError("--per-query must be >= 1")
+    queries = read_queries(a.queries)
+    provider = get_provider(a.provider, **_provider_options(a))
+    if a.budget is not None and not provider.uses_requests:
+        print(f"note: --budget does not apply to the {a.provider} provider (it sends no requests)")
+    try:
+        s = collect(queries, provider, a.out, per_query=a.per_query, budget=a.budget, progress=not a.no_progress,
+                    flush_rows=a.flush_rows, note=a.note)
+    finally:
+        provider.close()
+    if a.json:
+        print(json.dumps(s, indent=1, ensure_ascii=False))
+    else:
+        print(f"{s['provider']}: {s['added']} new descriptions for {s['queries_run']} queries "
+              f"({s['queries_complete']} already complete, {len(s['failed'])} failed); "
+              f"{s['descriptions_total']} in the store for this provider")
+        if s["duplicates"] or s["skipped_results"] or s["malformed_pages"]:
+            print(f"dropped: {s['duplicates']} already stored, {s['skipped_results']} results without id/description, "
+                  f"{s['malformed_pages']} malformed replies")
+        if provider.uses_requests:
+            budget = f" of a budget of {s['budget']}" if s["budget"] is not None else ""
+            print(f"requests: {s['requests']} this run, {s['requests_total']} in total{budget}")
+        for q, why in list(s["failed"].items())[:10]:
+            print(f"failed: {q!r}: {why}")
+        if s["stopped"]:
+            print(f"stopped ({s['stopped']}): {s['message']}")
+        print(f"store: {s['store']}")
+    return 0 if not s["stopped"] and not s["failed"] else 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from actionhub.collect import list_providers
+
+    providers = list_providers()
+    p = sub.add_parser("collect", help="collect video descriptions for queries into a store",
+                       description="Search a provider for every query and store the video descriptions "
+                                   "(Parquet, unique by provider and video id). Resumable: rerun the same command "
+                                   "after a kill to continue; nothing is lost or duplicated. Exit status 1 when "
+                                   "queries failed or the run stopped early (rerun to continue). Providers: "
+                                   + "; ".join(f"{k}: {v}" for k, v in providers.items()) + ".")
+    p.add_argument("--provider", required=True, choices=sorted(providers), help="where to search")
+    p.add_argument("--queries", required=True, type=Path,
+                   help="queries: queries.csv from `actionhub vocab build --out`, JSON, or one per line")
+    p.add_argument("--out", required=True, type=Path, help="store directory (created when missing)")
+    p.add_argument("--per-query", type=int, help="store at most N descriptions per query (default: all results)")
+    p.add_argument("--budget", type=int,
+                   help="at most N requests to this provider for this store, over all runs (persisted)")
+    p.add_argument("--note", help="a note kept with the store and shown by `actionhub stats` (e.g. SYNTHETIC)")
+    p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    p.add_argument("--flush-rows", type=int, default=1000, help=argparse.SUPPRESS)
+    add_progress_flag(p)
+    g = p.add_argument_group("shutterstock (credentials: SHUTTERSTOCK_API_TOKEN, or SHUTTERSTOCK_CONSUMER_KEY "
+                             "and SHUTTERSTOCK_CONSUMER_SECRET)")
+    g.add_argument("--base-url", help="API base URL (default: $SHUTTERSTOCK_API_URL or https://api.shutterstock.com)")
+    g.add_argument("--per-page", type=int, default=100, help="results per request, at most 500 (default: 100)")
+    g.add_argument("--people", choices=("released", "count", "any"), default="released",
+                   help="people filter: released = people_model_released=true (default); count = people_number "
+                        "1, 2, 3 and 4 in turn; any = no filter")
+    g.add_argument("--sort", choices=("relevance", "popular", "newest", "random"), default="relevance",
+                   help="result order (default: relevance)")
+    g.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a reply (default: 30)")
+    g.add_argument("--max-retries", type=int, default=5, help="retries of a request on 429/5xx/timeouts (default: 5)")
+    g.add_argument("--max-pages", type=int, help="read at most N pages per query")
+    g = p.add_argument_group("local (BM25 over a caption corpus)")
+    g.add_argument("--corpus", type=Path, help="caption corpus: CSV, JSONL or Parquet (e.g. a WebVid CSV)")
+    g.add_argument("--id-column", default="videoid", help="video id column (default: videoid)")
+    g.add_argument("--caption-column", default="name", help="caption column (default: name)")
+    g.add_argument("--corpus-format", choices=("csv", "jsonl", "parquet"), help="corpus format (default: from the suffix)")
+    g.add_argument("--index-cache", type=Path, help="directory for the BM25 index cache (default: next to the corpus)")
+    p.set_defaults(func=run)

@@ -1,0 +1,75 @@
+"""`actionhub import` and `actionhub stats`: fill a description store from a released file; its statistics."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from actionhub.cli.common import add_progress_flag
+
+
+def run_import(a: argparse.Namespace) -> int:
+    from actionhub.store import import_released
+
+    s = import_released(a.file, a.out, provider=a.provider, note=a.note, progress=not a.no_progress)
+    if a.json:
+        print(json.dumps(s, indent=1, ensure_ascii=False))
+        return 0
+    print(f"{s['file']}: {s['entries']:,} descriptions read, {s['added']:,} added to {s['store']} "
+          f"({s['duplicates']:,} already there, {s['skipped']:,} malformed entries skipped)")
+    if s["skipped_lines"]:
+        print("first malformed lines: " + ", ".join(map(str, s["skipped_lines"][:10])))
+    return 0
+
+
+def run_stats(a: argparse.Namespace) -> int:
+    from actionhub.stats_plots import format_stats, write_report
+    from actionhub.store import compute_stats
+
+    queries = None
+    if a.queries:
+        from actionhub.vocab import read_queries
+
+        queries = read_queries(a.queries)
+    s = compute_stats(a.store, queries=queries, top=a.top, bottom=a.bottom)
+    if a.note:
+        s["note"] = a.note
+    if a.plots:
+        paths = write_report(s, a.plots)
+    if a.json:
+        print(json.dumps(s, indent=1, ensure_ascii=False))
+    else:
+        print(format_stats(s), end="")
+        if a.plots:
+            print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("import", help="import a released ActionHub file into a store",
+                       description="Import {action: [description, ...]} JSON, or JSONL of {\"action\", "
+                                   "\"description\"} rows or {action: [...]} objects, into a description store. "
+                                   "Missing video ids become a stable hash of action and description; rows already "
+                                   "in the store are skipped, so rerunning is safe.")
+    p.add_argument("file", type=Path, help="the released file (.json or .jsonl)")
+    p.add_argument("--out", required=True, type=Path, help="store directory (created when missing)")
+    p.add_argument("--provider", default="released", help="provider name for the rows (default: released)")
+    p.add_argument("--note", help="a note kept with the store and shown by `actionhub stats`")
+    p.add_argument("--json", action="store_true", help="print the import summary as JSON")
+    add_progress_flag(p)
+    p.set_defaults(func=run_import)
+
+    s = sub.add_parser("stats", help="counts, Fig. 4 histograms and Fig. 5 lists of a store",
+                       description="Counts of actions, descriptions and sentences of a store, the number of "
+                                   "actions per description/sentence bin (Fig. 4) and the actions with the most and "
+                                   "fewest descriptions (Fig. 5). Sentences: runs of . ! ? followed by a space or "
+                                   "the end, plus unterminated trailing text.")
+    s.add_argument("store", type=Path, help="store directory")
+    s.add_argument("--plots", type=Path, metavar="DIR",
+                   help="write stats.txt, stats.json, fig4_histograms.png and fig5_top_bottom.png here")
+    s.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    s.add_argument("--queries", type=Path, help="the queries collected: count those without descriptions too")
+    s.add_argument("--top", type=int, default=40, help="length of the top list (default: 40)")
+    s.add_argument("--bottom", type=int, default=20, help="length of the bottom list (default: 20)")
+    s.add_argument("--note", help="label for titles and text (default: the store's note), e.g. SYNTHETIC")
+    s.set_defaults(func=run_stats)
