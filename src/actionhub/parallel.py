@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
+from actionhub.errors import UserError
+
 log = logging.getLogger(__name__)
 
 BACKENDS = ("inprocess", "dask")
@@ -59,9 +61,13 @@ class DaskBackend:
             raise ImportError("the dask backend needs `pip install 'dask[distributed]'` "
                               "(or `pip install 'actionhub[dask]'`)") from None
         if scheduler is None:
-            raise ValueError("--backend dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.1:8786)")
+            raise UserError("--backend dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.1:8786)")
         self._own = not isinstance(scheduler, Client)
-        self.client = Client(scheduler) if self._own else scheduler
+        try:
+            self.client = Client(scheduler, timeout="30s") if self._own else scheduler
+        except OSError as e:
+            raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {e}. Is `dask scheduler` "
+                            "running there and reachable from this machine?") from e
         self.max_in_flight = max_in_flight
 
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
@@ -103,4 +109,4 @@ def get_backend(name: str = "inprocess", scheduler: Any = None) -> Backend:
         return InProcessBackend()
     if name == "dask":
         return DaskBackend(scheduler)
-    raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    raise UserError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")

@@ -48,6 +48,7 @@ from tqdm.auto import tqdm
 from actionhub.errors import UserError
 from actionhub.features import VIDEO_EXTENSIONS
 from actionhub.io import atomic_path, atomic_write_json, atomic_write_text
+from actionhub.parallel import get_backend
 from actionhub.runinfo import now, package_versions
 from actionhub.video.backbones import DEFAULT_BACKBONE, DEFAULT_FRAME_BATCH, get_backbone
 from actionhub.video.decode import DecodeError, parse_sampling, read_video
@@ -345,20 +346,6 @@ def _check_store(out: Path, meta_path: Path, bb_meta: dict[str, Any], sampling: 
     return old
 
 
-def _open_backend(name: str, scheduler: Any) -> Any:
-    """:func:`actionhub.parallel.get_backend` with user errors for a bad name, a missing
-    scheduler address or a scheduler that cannot be reached."""
-    from actionhub.parallel import get_backend
-
-    try:
-        return get_backend(name, scheduler)
-    except ValueError as e:
-        raise ExtractError(str(e)) from None
-    except (OSError, TimeoutError) as e:
-        raise ExtractError(f"cannot connect to the Dask scheduler {scheduler!r} ({e}); check the address "
-                           "(tcp://HOST:8786) and that `dask scheduler` is running and reachable") from None
-
-
 def encode_videos(paths: Sequence[PathLike], backbone: str = DEFAULT_BACKBONE, sampling: str = "segments:8", *,
                   device: str = "cpu", batch_size: int = 8, frame_batch: int = DEFAULT_FRAME_BATCH,
                   backend: Any = "inprocess", scheduler: Any = None) -> list[dict[str, Any]]:
@@ -371,7 +358,7 @@ def encode_videos(paths: Sequence[PathLike], backbone: str = DEFAULT_BACKBONE, s
     items = [(str(i), str(p)) for i, p in enumerate(paths)]
     tasks = [_Task(tuple(items[i:i + batch_size]), backbone, smp, device, frame_batch)
              for i in range(0, len(items), max(1, batch_size))]
-    be = backend if not isinstance(backend, str) else _open_backend(backend, scheduler)
+    be = backend if not isinstance(backend, str) else get_backend(backend, scheduler)
     out: dict[int, dict[str, Any]] = {}
     try:
         for _, results in be.map(_run_task, tasks):
@@ -431,7 +418,7 @@ def extract_features(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ExtractError(f"--out {out} exists and is not a directory; pass a directory for the feature store")
-    be = backend if not isinstance(backend, str) else _open_backend(backend, scheduler)
+    be = backend if not isinstance(backend, str) else get_backend(backend, scheduler)
     meta_path = out / "meta.json"
     try:
         out.mkdir(parents=True, exist_ok=True)
