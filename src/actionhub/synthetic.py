@@ -48,14 +48,20 @@ class SyntheticSpec:
 class SyntheticWorld:
     """A fixed random world over ``classes``: latents, and the video/text views."""
 
-    def __init__(self, classes: Sequence[str], spec: SyntheticSpec | None = None):
+    def __init__(self, classes: Sequence[str], spec: SyntheticSpec | None = None, latent: np.ndarray | None = None):
+        """latent: optional (C, latent_dim) class latents to use instead of random concept mixtures."""
         self.spec = spec or SyntheticSpec()
         sp = self.spec
         self.classes = list(classes)
+        self._pos = {c: i for i, c in enumerate(self.classes)}
         rng = np.random.default_rng(sp.seed)
         atoms = rng.normal(size=(sp.num_concepts, sp.latent_dim))
         picks = np.stack([rng.choice(sp.num_concepts, sp.concepts_per_class, replace=False) for _ in self.classes])
         lat = atoms[picks].sum(axis=1) + 0.5 * rng.normal(size=(len(self.classes), sp.latent_dim))
+        if latent is not None:
+            if latent.shape != (len(self.classes), sp.latent_dim):
+                raise ValueError(f"latent must have shape ({len(self.classes)}, {sp.latent_dim}), got {latent.shape}")
+            lat = np.asarray(latent, dtype=np.float64)
         self.latent = (lat / np.linalg.norm(lat, axis=1, keepdims=True) * np.sqrt(sp.latent_dim)).astype(np.float32)
         self.A = (rng.normal(size=(sp.latent_dim, sp.visual_dim)) / np.sqrt(sp.latent_dim)).astype(np.float32)
         self.B = (rng.normal(size=(sp.latent_dim, sp.text_dim)) / np.sqrt(sp.latent_dim)).astype(np.float32)
@@ -65,7 +71,7 @@ class SyntheticWorld:
         """``per_class`` SYNTHETIC videos of each class: FeatureSet with (len*per_class, D_v)."""
         sp = self.spec
         rng = np.random.default_rng([sp.seed, seed])
-        idx = np.array([self.classes.index(c) for c in classes]).repeat(per_class)
+        idx = np.array([self._pos[c] for c in classes], dtype=np.int64).repeat(per_class)
         z = self.latent[idx] + sp.sigma_video * rng.normal(size=(len(idx), sp.latent_dim)).astype(np.float32)
         x = z @ self.A + 0.1 * rng.normal(size=(len(idx), sp.visual_dim)).astype(np.float32)
         labels = np.array([self.classes[i] for i in idx], dtype=object)
@@ -88,3 +94,19 @@ class SyntheticWorld:
         offsets = np.arange(C + 1, dtype=np.int64) * R
         return ClassText(self.classes, ad.astype(np.float32), desc.astype(np.float32), offsets,
                          meta={"synthetic": True, "encoder": "synthetic", "note": SYNTHETIC_NOTE})
+
+    @classmethod
+    def around_text(cls, classes: Sequence[str], text_features: np.ndarray, spec: SyntheticSpec | None = None
+                    ) -> "SyntheticWorld":
+        """A world whose class latents are the top principal components of real class
+        text features (C, D): SYNTHETIC videos of classes that are close in text are close
+        in video too, so training on them with the real text features is a meaningful
+        smoke test of the text side (the videos are still not real)."""
+        sp = spec or SyntheticSpec()
+        x = np.asarray(text_features, dtype=np.float64)
+        x = x - x.mean(axis=0)
+        u, s, _ = np.linalg.svd(x, full_matrices=False)
+        k = min(sp.latent_dim, u.shape[1])
+        lat = np.zeros((len(x), sp.latent_dim))
+        lat[:, :k] = u[:, :k] * s[:k]
+        return cls(classes, sp, latent=lat)
