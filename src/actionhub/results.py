@@ -45,12 +45,41 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
 def variant_of(rec: dict[str, Any]) -> str:
     """Short label of the ablation settings that differ from the paper's CoCo."""
     m = rec["config"]["model"]
+    method = rec.get("method", "coco")
     parts = [m["class_text"].upper().replace("+", "+")]
-    if rec.get("method", "coco") == "coco":
+    if method == "coco":
         parts.append("CIM" if m["cim"] else "no-CIM")
         parts.append(f"k={m['k']}")
         parts.append(f"alpha={m['alpha']:g}")
+    elif m["class_text"] != "ad":
+        # Baselines embed AD+VC or VC text: k (and alpha for the fusion) matter.
+        parts.append(f"k={m['k']}")
+        if m["class_text"] == "ad+vc":
+            parts.append(f"alpha={m['alpha']:g}")
+    if "gzsl" in rec.get("protocol", {}):
+        # Trained without the held-out seen videos: a different run from the plain one.
+        parts.append(f"gzsl-holdout={rec['protocol']['gzsl'].get('fraction')}")
     return " ".join(parts)
+
+
+GZSL_METRICS = ("acc_seen", "acc_unseen", "h")
+
+
+def recalibrate(rec: dict[str, Any], calibration: float) -> dict[str, Any]:
+    """``rec`` with its GZSL metrics recomputed at ``calibration`` from the run's gzsl.npz."""
+    import numpy as np
+
+    from actionhub.metrics import gzsl_accuracy_from_margins
+
+    path = Path(rec["run_dir"]) / "gzsl.npz"
+    if not path.exists():
+        raise ResultsError(f"{path} not found: {rec['run_dir']} was not trained with --gzsl; rerun "
+                           "`actionhub train ... --gzsl` into a new run directory")
+    with np.load(path, allow_pickle=False) as z:
+        margins = {k: z[k] for k in ("label", "is_seen", "within", "margin")}
+    out = dict(rec)
+    out["metrics"] = {**rec["metrics"], "gzsl": gzsl_accuracy_from_margins(margins, calibration)}
+    return out
 
 
 def summarize(records: Sequence[dict[str, Any]], benchmark: str | None = None) -> dict[str, Any]:
@@ -75,22 +104,30 @@ def summarize(records: Sequence[dict[str, Any]], benchmark: str | None = None) -
         runs = sorted(runs, key=lambda r: r["split"])
         per_split = [
             {"split": r["split"], "run_dir": r["run_dir"], **{m: r["metrics"]["test"][m] for m in METRICS},
-             "num_test_videos": r["metrics"]["test"]["num_videos"], "selected_epoch": r.get("selected_epoch")}
+             "num_test_videos": r["metrics"]["test"]["num_videos"], "selected_epoch": r.get("selected_epoch"),
+             **({"gzsl": r["metrics"]["gzsl"]} if "gzsl" in r["metrics"] else {})}
             for r in runs
         ]
+        summary_ = {m: mean_std(p[m] for p in per_split) for m in METRICS}
+        if all("gzsl" in p for p in per_split):
+            summary_["gzsl"] = {m: mean_std(p["gzsl"][m] for p in per_split) for m in GZSL_METRICS}
+            summary_["gzsl"]["calibration"] = sorted({p["gzsl"]["calibration"] for p in per_split})
         rows.append({
             "benchmark": bench,
             "method": method,
+            "method_title": runs[0].get("method_info", {}).get("title", method),
             "variant": variant,
             "synthetic": any(r["data"].get("synthetic") for r in runs),
             "splits": per_split,
-            "summary": {m: mean_std(p[m] for p in per_split) for m in METRICS},
+            "summary": summary_,
             "protocol": {
                 "splits": [r["split"] for r in runs],
                 "features": sorted({str(r["data"].get("features")) for r in runs}),
                 "text_features": sorted({str(r["data"].get("text_features")) for r in runs}),
                 "text_encoder": sorted({str(r["data"].get("text_meta", {}).get("encoder")) for r in runs}),
                 "class_text": runs[0]["config"]["model"]["class_text"],
+                "epoch_selection": sorted({str(r["protocol"].get("epoch_selection")) for r in runs}),
+                **({"gzsl": runs[0]["protocol"]["gzsl"]} if "gzsl" in runs[0]["protocol"] else {}),
                 "classes": {str(r["split"]): {"seen": r["protocol"]["seen"], "val": r["protocol"]["val"],
                                               "unseen": r["protocol"]["unseen"]} for r in runs},
             },
@@ -104,15 +141,22 @@ def fmt_pm(ms: dict[str, float]) -> str:
     return f"{ms['mean']:.1f} ± {ms['std']:.1f}"
 
 
-def format_table(summary: dict[str, Any], markdown: bool = False) -> str:
+def format_table(summary: dict[str, Any], markdown: bool = False, gzsl: bool = False) -> str:
     """The paper's layout (Tables 2-3): one row per method/variant and benchmark,
-    top-1 and top-5 as mean ± std over the splits."""
+    top-1 and top-5 as mean ± std over the splits. With ``gzsl``, also the GZSL
+    seen/unseen per-class accuracy and their harmonic mean (rows without GZSL runs: n/a)."""
     head = ["Method", "Variant", "Benchmark", "Splits", "top-1 Acc (%)", "top-5 Acc (%)"]
+    if gzsl:
+        head += ["GZSL seen (%)", "GZSL unseen (%)", "GZSL H (%)"]
     body = []
     for row in summary["rows"]:
         name = row["method"] + (" [SYNTHETIC]" if row["synthetic"] else "")
-        body.append([name, row["variant"], row["benchmark"], str(row["summary"]["top1"]["n"]),
-                     fmt_pm(row["summary"]["top1"]), fmt_pm(row["summary"]["top5"])])
+        cells = [name, row["variant"], row["benchmark"], str(row["summary"]["top1"]["n"]),
+                 fmt_pm(row["summary"]["top1"]), fmt_pm(row["summary"]["top5"])]
+        if gzsl:
+            g = row["summary"].get("gzsl")
+            cells += [fmt_pm(g[m]) for m in GZSL_METRICS] if g else ["n/a"] * 3
+        body.append(cells)
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(r) + " |" for r in body]
@@ -120,6 +164,12 @@ def format_table(summary: dict[str, Any], markdown: bool = False) -> str:
         widths = [max(len(x) for x in col) for col in zip(head, *body)]
         fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
         lines = [fmt(head), "  ".join("-" * w for w in widths)] + [fmt(r) for r in body]
+    if gzsl:
+        cal = sorted({c for r in summary["rows"] for c in r["summary"].get("gzsl", {}).get("calibration", [])})
+        lines.append("")
+        lines.append("GZSL: held-out seen-class videos and unseen-class videos scored over seen + unseen classes; "
+                     "per-class mean top-1; H = harmonic mean; calibrated stacking gamma = "
+                     + (", ".join(f"{c:g}" for c in cal) or "n/a") + ".")
     if any(r["synthetic"] for r in summary["rows"]):
         lines.append("")
         lines.append("SYNTHETIC: rows marked [SYNTHETIC] were computed on generated features, not on real video.")

@@ -1,4 +1,4 @@
-"""`actionhub train`: one run of CoCo on one split."""
+"""`actionhub train`: one run of CoCo or a baseline on one split."""
 from __future__ import annotations
 
 import argparse
@@ -9,10 +9,14 @@ from actionhub.cli.common import CliError, add_config_flags, add_progress_flag, 
 
 def run(a: argparse.Namespace) -> int:
     from actionhub.benchmarks import get_benchmark
-    from actionhub.coco.train import train_run
+    from actionhub.coco.train import holdout_seen, train_run
     from actionhub.experiment import build_inputs
+    from actionhub.methods import get_method, parse_method_params
 
     cfg = config_from_args(a)
+    method = get_method(cfg.method)
+    params = parse_method_params(a.method_param)
+    method.make_params(params)  # fail on a bad --method-param before loading any data
     try:
         bench = get_benchmark(a.benchmark)
         bench.split(a.split)
@@ -23,18 +27,25 @@ def run(a: argparse.Namespace) -> int:
         video_list=a.video_list, eval_video_list=a.eval_video_list, labels=a.labels,
         eval_labels=a.eval_labels, cim_pool=a.cim_pool,
     )
-    rec = train_run(cfg, inp, a.out, progress=not a.no_progress)
+    if a.gzsl:
+        inp = holdout_seen(inp, a.gzsl_holdout)
+    rec = train_run(cfg, inp, a.out, progress=not a.no_progress, method_params=params, calibration=a.calibration)
     m = rec["metrics"]["test"]
     tag = " [SYNTHETIC]" if rec["data"].get("synthetic") else ""
-    print(f"{bench.name} split {a.split}: top-1 {m['top1']:.2f}  top-5 {m['top5']:.2f} "
+    print(f"{method.title} on {bench.name} split {a.split}: top-1 {m['top1']:.2f}  top-5 {m['top5']:.2f} "
           f"on {m['num_videos']} videos of {m['num_classes']} unseen classes{tag}")
+    if "gzsl" in rec["metrics"]:
+        g = rec["metrics"]["gzsl"]
+        print(f"GZSL (calibration {g['calibration']:g}): seen {g['acc_seen']:.2f}  unseen {g['acc_unseen']:.2f}  "
+              f"H {g['h']:.2f} (per-class mean top-1){tag}")
     print(f"run directory: {a.out}")
     return 0
 
 
-def add_data_flags(t: argparse.ArgumentParser) -> None:
+def add_data_flags(t: argparse.ArgumentParser, split: bool = True) -> None:
     t.add_argument("--benchmark", required=True, help="protocol name (see `actionhub benchmarks list`)")
-    t.add_argument("--split", type=int, required=True, help="split index, 0-based")
+    if split:
+        t.add_argument("--split", type=int, required=True, help="split index, 0-based")
     t.add_argument("--features", required=True,
                    help="training video features: a directory of <video>.npy files, a .npy/.npz matrix, or Parquet")
     t.add_argument("--eval-features", help="features of the val/test videos (default: --features)")
@@ -49,13 +60,33 @@ def add_data_flags(t: argparse.ArgumentParser) -> None:
                                      "pool instead of the split's unseen classes")
 
 
+def add_method_flags(t: argparse.ArgumentParser) -> None:
+    from actionhub.methods import METHODS
+
+    g = t.add_argument_group("method and generalised zero-shot evaluation")
+    g.add_argument("--method", default="coco", choices=list(METHODS),
+                   help="coco (default), er-vse (CoCo with AD only and no CIM), or a baseline: "
+                        "devise, ale, sje, dem, eszsl (see docs/baselines.md)")
+    g.add_argument("--method-param", action="append", metavar="NAME=VALUE",
+                   help="a hyper-parameter of the method, e.g. margin=0.1 (devise), delta=1 (ale, sje), "
+                        "hidden=1024 lam=0.001 (dem), gamma=1 lam=1 grid=... (eszsl); repeatable")
+    g.add_argument("--gzsl", action="store_true",
+                   help="also evaluate generalised ZSL: hold out a deterministic share of each seen class's "
+                        "training videos and score them and the unseen-class videos over seen + unseen classes")
+    g.add_argument("--gzsl-holdout", type=float, default=0.2,
+                   help="share of each seen class's videos held out with --gzsl (default: 0.2)")
+    g.add_argument("--calibration", type=float, default=0.0,
+                   help="calibrated stacking for --gzsl: subtract this from every seen-class score (default: 0)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    t = sub.add_parser("train", help="train CoCo on one split and evaluate it",
-                       description="Train CoCo on the seen classes of one split, select the epoch (on the val "
-                                   "classes where the protocol has them), evaluate on the unseen classes, and "
-                                   "write a resumable run directory.")
+    t = sub.add_parser("train", help="train CoCo or a baseline on one split and evaluate it",
+                       description="Train a method (CoCo by default) on the seen classes of one split, select the "
+                                   "epoch (on the val classes where the protocol has them), evaluate on the unseen "
+                                   "classes, and write a resumable run directory.")
     add_data_flags(t)
     t.add_argument("--out", required=True, type=Path, help="run directory (rerun the same command to resume)")
     add_progress_flag(t)
+    add_method_flags(t)
     add_config_flags(t)
     t.set_defaults(func=run)

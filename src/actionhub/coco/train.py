@@ -1,4 +1,4 @@
-"""Training and evaluation of CoCo on pre-extracted features (paper Sec. 4-5).
+"""Training and evaluation of CoCo and the baselines on pre-extracted features (paper Sec. 4-5).
 
 ``train_run`` is the whole life of one run directory::
 
@@ -7,22 +7,29 @@
                             per-epoch history, selected epoch, metrics
     RUN_DIR/checkpoint.pt   resumable training state, rewritten atomically each epoch
     RUN_DIR/model.pt        the selected weights, for evaluation and prediction
+    RUN_DIR/gzsl.npz        with a GZSL hold-out: per-video margins to re-evaluate any calibration
 
 A killed run resumes from its last finished epoch when the same command is run again,
 and the resumed run is identical to an uninterrupted one (the shuffle of epoch e is
 seeded by ``seed + e``).
+
+``cfg.method`` picks the method (:mod:`actionhub.methods`): the CoCo family and the
+iterative baselines share the epoch loop (and its resume); closed-form baselines (ESZSL)
+are solved once. All write the same run directory and run.json.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from actionhub.class_text import ClassText
@@ -30,7 +37,7 @@ from actionhub.coco.model import CoCo
 from actionhub.config import TrainConfig
 from actionhub.features import FeatureSet
 from actionhub.io import atomic_path, atomic_write_json
-from actionhub.metrics import topk_accuracy
+from actionhub.metrics import gzsl_accuracy_from_margins, gzsl_margins, topk_accuracy
 from actionhub.runinfo import RUN_FORMAT, fingerprint, now, package_versions
 from actionhub.errors import UserError
 
@@ -50,7 +57,8 @@ class RunInputs:
     seen/val/unseen: class names of the split; train: FeatureSet of the seen-class
     videos; val/test: FeatureSets of val-class and unseen-class videos (val may be None);
     text: class text features covering seen, val and unseen classes;
-    pool: class names + text of the CIM cycle pool (defaults to the unseen classes).
+    pool: class names + text of the CIM cycle pool (defaults to the unseen classes);
+    seen_test: held-out videos of seen classes for GZSL evaluation (see :func:`holdout_seen`).
     """
 
     benchmark: str
@@ -66,6 +74,46 @@ class RunInputs:
     pool_classes: Sequence[str] | None = None
     select_epoch_on_val: bool = False
     data_info: dict[str, Any] = field(default_factory=dict)
+    seen_test: FeatureSet | None = None
+
+
+GZSL_HOLDOUT = 0.2
+GZSL_RULE = ("per seen class, the floor(fraction * n) videos with the smallest SHA-1 of their video id "
+             "are held out of training and scored over seen + unseen classes")
+
+
+def holdout_seen(inp: RunInputs, fraction: float = GZSL_HOLDOUT) -> RunInputs:
+    """Inputs for a GZSL run: a deterministic ``fraction`` of each seen class's training
+    videos moves from ``train`` to ``seen_test`` (see :data:`GZSL_RULE`).
+
+    The choice depends only on the video ids, not on their order or a seed, so every
+    method and rerun holds out the same videos. Classes with a single video keep it.
+    """
+    import hashlib
+
+    if not 0.0 < fraction < 1.0:
+        raise UserError(f"the GZSL hold-out fraction must lie in (0, 1), got {fraction}")
+    tr = inp.train
+    labels = tr.labels.astype(str)
+    keys = np.array([hashlib.sha1(str(v).encode()).hexdigest() for v in tr.videos])
+    order = np.lexsort((np.arange(len(tr)), keys, labels))           # by class, then hash
+    cls_sorted = labels[order]
+    starts = np.flatnonzero(np.r_[True, cls_sorted[1:] != cls_sorted[:-1]])
+    counts = np.diff(np.r_[starts, len(order)])
+    rank = np.arange(len(order)) - np.repeat(starts, counts)        # rank within the class
+    n_hold = np.floor(fraction * counts).astype(np.int64)
+    held = np.zeros(len(tr), bool)
+    held[order] = rank < np.repeat(n_hold, counts)
+    if not held.any():
+        raise UserError(f"no seen-class video could be held out for GZSL (fraction {fraction}, "
+                        f"{len(tr)} training videos): GZSL needs several videos per seen class")
+
+    def part(mask: np.ndarray) -> FeatureSet:
+        idx = np.flatnonzero(mask)
+        return FeatureSet(np.asarray(tr.features[idx]), tr.labels[idx], tr.videos[idx], tr.source, dict(tr.meta))
+
+    info = {**inp.data_info, "gzsl_holdout": {"fraction": fraction, "rule": GZSL_RULE, "num_held_out": int(held.sum())}}
+    return replace(inp, train=part(~held), seen_test=part(held), data_info=info)
 
 
 def lr_factor(step: int, total: int, warmup: int) -> float:
@@ -86,39 +134,83 @@ def _label_indices(fs: FeatureSet, classes: Sequence[str]) -> np.ndarray:
         raise ValueError(f"video label {e.args[0]!r} of {fs.source} is not among the expected classes") from None
 
 
+def select_text(text: ClassText, classes: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """:meth:`ClassText.select` with the top-k means computed once per (text, k).
+
+    A run selects text for several class sets and evaluates every epoch; each
+    ``ClassText.vc(k)`` is a pass over every description feature, so its result is kept
+    on the object (the arrays of a ClassText are never modified in place)."""
+    cache = text.__dict__.setdefault("_vc_cache", {})
+    key = (k, id(text.desc), text.desc.shape, id(text.ad))
+    if key not in cache:
+        if len(cache) >= 8:
+            cache.pop(next(iter(cache)))
+        cache[key] = text.vc(k)
+    vc, missing = cache[key]
+    idx = text.indices(classes)
+    missing_set = set(missing)
+    return text.ad[idx], vc[idx], [c for c, i in zip(classes, idx) if text.classes[i] in missing_set]
+
+
 def _text_tensors(text: ClassText, classes: Sequence[str], k: int, device: str) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    ad, vc, fallback = text.select(classes, k)
+    ad, vc, fallback = select_text(text, classes, k)
     return torch.from_numpy(ad).to(device), torch.from_numpy(vc).to(device), fallback
 
 
 @torch.no_grad()
-def evaluate(model: CoCo, fs: FeatureSet, classes: Sequence[str], text: ClassText, k: int, device: str = "cpu") -> dict[str, float]:
-    """Zero-shot accuracy of ``fs`` over ``classes`` (Eq. 16-17): top-1/top-5 in %."""
+def class_scores(model: nn.Module, fs: FeatureSet, classes: Sequence[str], text: ClassText, k: int,
+                 device: str = "cpu") -> torch.Tensor:
+    """(N, C) scores of the videos of ``fs`` against ``classes`` (Eq. 16 for CoCo; each
+    baseline's compatibility otherwise), computed in batches."""
     model.eval()
     ad, vc, _ = _text_tensors(text, classes, k, device)
     emb = model.class_embeddings(ad, vc)
-    y = torch.from_numpy(_label_indices(fs, classes))
-    scores = torch.cat(
+    return torch.cat(
         [
             model.scores(torch.as_tensor(np.asarray(fs.features[i : i + EVAL_BATCH]), dtype=torch.float32, device=device), emb).cpu()
             for i in range(0, len(fs), EVAL_BATCH)
         ]
     )
-    return topk_accuracy(scores, y, (1, 5))
 
 
-def _config_fingerprint(cfg: TrainConfig, inp: RunInputs) -> str:
-    return fingerprint(
-        {
-            "config": cfg.to_dict(),
-            "benchmark": inp.benchmark,
-            "split": inp.split,
-            "seen": list(inp.seen),
-            "unseen": list(inp.unseen),
-            "n_train": len(inp.train),
-            "data": {k: v for k, v in inp.data_info.items() if k in ("features", "eval_features", "text_features", "cim_pool")},
-        }
-    )
+@torch.no_grad()
+def evaluate(model: nn.Module, fs: FeatureSet, classes: Sequence[str], text: ClassText, k: int, device: str = "cpu") -> dict[str, float]:
+    """Zero-shot accuracy of ``fs`` over ``classes`` (Eq. 16-17): top-1/top-5 in %."""
+    y = torch.from_numpy(_label_indices(fs, classes))
+    return topk_accuracy(class_scores(model, fs, classes, text, k, device), y, (1, 5))
+
+
+@torch.no_grad()
+def evaluate_gzsl(model: nn.Module, seen_fs: FeatureSet, unseen_fs: FeatureSet, seen: Sequence[str],
+                  unseen: Sequence[str], text: ClassText, k: int, calibration: float = 0.0,
+                  device: str = "cpu") -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """GZSL: held-out seen-class videos and unseen-class videos, both scored over
+    seen ∪ unseen. Returns the metrics at ``calibration`` and the per-video margins
+    (:func:`actionhub.metrics.gzsl_margins`) from which any calibration can be re-evaluated."""
+    classes = list(seen) + list(unseen)
+    mask = np.arange(len(classes)) < len(seen)
+    parts = [gzsl_margins(class_scores(model, fs, classes, text, k, device), _label_indices(fs, classes), mask)
+             for fs in (seen_fs, unseen_fs)]
+    m = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    return gzsl_accuracy_from_margins(m, calibration), m
+
+
+def _config_fingerprint(cfg: TrainConfig, inp: RunInputs, method_params: dict[str, Any] | None = None) -> str:
+    obj: dict[str, Any] = {
+        "config": cfg.to_dict(),
+        "benchmark": inp.benchmark,
+        "split": inp.split,
+        "seen": list(inp.seen),
+        "unseen": list(inp.unseen),
+        "n_train": len(inp.train),
+        "data": {k: v for k, v in inp.data_info.items() if k in ("features", "eval_features", "text_features", "cim_pool")},
+    }
+    # Only present when used, so CoCo runs keep the fingerprints they always had.
+    if method_params:
+        obj["method_params"] = method_params
+    if inp.seen_test is not None:
+        obj["gzsl_holdout"] = {k: v for k, v in inp.data_info.get("gzsl_holdout", {}).items() if k != "rule"}
+    return fingerprint(obj)
 
 
 def _batches(n: int, batch_size: int, seed: int) -> list[np.ndarray]:
@@ -136,21 +228,34 @@ def train_run(
     progress: bool = True,
     stop_after_epoch: int | None = None,
     on_epoch: Callable[[dict], None] | None = None,
+    method_params: dict[str, Any] | None = None,
+    calibration: float = 0.0,
 ) -> dict[str, Any]:
-    """Train CoCo on ``inp``, select the epoch, evaluate, and write ``out_dir``.
+    """Train ``cfg.method`` on ``inp``, select the epoch, evaluate, and write ``out_dir``.
 
     Returns the run record (also written to ``out_dir/run.json``).
     ``stop_after_epoch`` ends the process early as if killed (for tests of resume).
+    ``method_params``: the method's own hyper-parameters (``--method-param``), recorded
+    under ``config["method_params"]``. With ``inp.seen_test`` (:func:`holdout_seen`) the
+    run is also evaluated in the GZSL setting, at calibrated-stacking ``calibration``.
     """
+    from actionhub.methods import get_method
+
     cfg.validate()
+    method = get_method(cfg.method)
+    cfg = method.resolve_config(cfg)
+    params = method.make_params(method_params)
+    params_dict = dataclasses.asdict(params)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     mc, oc = cfg.model, cfg.optim
     device = cfg.device
-    fp = _config_fingerprint(cfg, inp)
+    fp = _config_fingerprint(cfg, inp, params_dict if method.kind != "coco" else None)
 
     torch.manual_seed(oc.seed)
-    model = CoCo(inp.train.dim, inp.text.dim, mc).to(device)
+    model = method.build(inp.train.dim, inp.text.dim, mc, params).to(device)
+    if hasattr(model, "set_mean"):
+        model.set_mean(inp.train.features)
     opt = torch.optim.Adam(model.parameters(), lr=oc.lr, weight_decay=oc.weight_decay)
 
     y_train = _label_indices(inp.train, inp.seen)
@@ -160,21 +265,20 @@ def train_run(
     pool_ad = pool_vc = None
     if mc.cim and pool_classes:
         pool_ad, pool_vc, _ = _text_tensors(pool_text, pool_classes, mc.k, device)
-    _, _, fb_unseen = inp.text.select(list(inp.unseen) + list(inp.val), mc.k)
+    _, _, fb_unseen = select_text(inp.text, list(inp.unseen) + list(inp.val), mc.k)
     fallback = sorted(set(fb_seen) | set(fb_unseen)) if mc.class_text != "ad" else []
     if fallback:
         log.warning("%d class(es) have no description features and use their definition only: %s",
                     len(fallback), ", ".join(fallback[:20]) + (" ..." if len(fallback) > 20 else ""))
 
     n = len(inp.train)
-    steps_per_epoch = math.ceil(n / oc.batch_size)
-    total_steps = steps_per_epoch * oc.epochs
-    warmup_steps = int(round(oc.warmup_epochs * steps_per_epoch))
-
+    config_rec = {**cfg.to_dict(), "method_params": params_dict}
     record: dict[str, Any] = {
         "format": RUN_FORMAT,
         "status": "running",
         "method": cfg.method,
+        "method_info": {"title": method.title, "kind": method.kind, "citation": method.citation,
+                        "summary": method.summary},
         "benchmark": inp.benchmark,
         "split": inp.split,
         "protocol": {
@@ -187,7 +291,7 @@ def train_run(
             "cim_pool": pool_classes if mc.cim else [],
             "epoch_selection": "val" if (inp.select_epoch_on_val and inp.val_set is not None) else "last",
         },
-        "config": cfg.to_dict(),
+        "config": config_rec,
         "data": {**inp.data_info, "visual_dim": inp.train.dim, "text_dim": inp.text.dim,
                  "text_meta": {k: v for k, v in inp.text.meta.items()}, "ad_only_fallback": fallback},
         "versions": package_versions(),
@@ -195,7 +299,32 @@ def train_run(
         "history": [],
         "started_at": now(),
     }
-    atomic_write_json(out / "config.json", cfg.to_dict())
+    if inp.seen_test is not None:
+        record["protocol"]["gzsl"] = {**inp.data_info.get("gzsl_holdout", {}),
+                                      "num_seen_test_videos": len(inp.seen_test),
+                                      "classes": "seen + unseen (val classes excluded)"}
+    atomic_write_json(out / "config.json", config_rec)
+    select_on_val = inp.select_epoch_on_val and inp.val_set is not None and len(inp.val) > 0
+
+    if method.kind == "closed-form":
+        done = _finished_record(out, fp)
+        if done is not None:
+            return done
+        t0 = time.perf_counter()
+        val = None
+        if select_on_val:
+            val_ad, val_vc, _ = _text_tensors(inp.text, inp.val, mc.k, device)
+            val = (inp.val_set.features, _label_indices(inp.val_set, inp.val), model.class_text(val_ad, val_vc))
+        with torch.no_grad():
+            record["fit"] = model.fit(inp.train.features, y_train, model.class_text(seen_ad, seen_vc), val=val)
+        record["protocol"]["epoch_selection"] = ("none (closed form; hyper-parameters chosen on val)"
+                                                 if record["fit"].get("selected_on") == "val" else "none (closed form)")
+        record["selected_epoch"] = None
+        return _finish(record, model, inp, cfg, out, t0, calibration)
+
+    steps_per_epoch = math.ceil(n / oc.batch_size)
+    total_steps = steps_per_epoch * oc.epochs
+    warmup_steps = int(round(oc.warmup_epochs * steps_per_epoch))
 
     start_epoch, best = 0, {"epoch": -1, "val_top1": -1.0, "state": None}
     ckpt_path = out / "checkpoint.pt"
@@ -221,7 +350,6 @@ def train_run(
             log.info("%s is already finished", out)
             return done
 
-    select_on_val = inp.select_epoch_on_val and inp.val_set is not None and len(inp.val) > 0
     t0 = time.perf_counter()
     for epoch in range(start_epoch, oc.epochs):
         model.train()
@@ -263,28 +391,65 @@ def train_run(
         record["selected_epoch"] = best["epoch"]
     else:
         record["selected_epoch"] = oc.epochs - 1
+    return _finish(record, model, inp, cfg, out, t0, calibration)
+
+
+def _finished_record(out: Path, fp: str) -> dict[str, Any] | None:
+    """The finished run.json of ``out`` if it is this run; an error if it is another run."""
+    import json
+
+    path = out / "run.json"
+    if not path.exists():
+        return None
+    done = json.loads(path.read_text())
+    if done.get("fingerprint") != fp:
+        raise RunDirError(f"{out} already holds a different run (config, split or data differ). "
+                          "Use a new --out directory, or delete it to start over.")
+    if done.get("status") == "finished" and (out / "model.pt").exists():
+        log.info("%s is already finished", out)
+        return done
+    return None
+
+
+def _finish(record: dict[str, Any], model: nn.Module, inp: RunInputs, cfg: TrainConfig, out: Path,
+            t0: float, calibration: float) -> dict[str, Any]:
+    """Evaluate the selected model (ZSL, val, GZSL), save model.pt and the finished run.json."""
+    mc, device = cfg.model, cfg.device
     metrics: dict[str, Any] = {"test": evaluate(model, inp.test, inp.unseen, inp.text, mc.k, device)}
     if inp.val_set is not None and len(inp.val):
         metrics["val"] = evaluate(model, inp.val_set, inp.val, inp.text, mc.k, device)
+    if inp.seen_test is not None and len(inp.seen_test):
+        metrics["gzsl"], margins = evaluate_gzsl(model, inp.seen_test, inp.test, inp.seen, inp.unseen, inp.text,
+                                                 mc.k, calibration, device)
+        with atomic_path(out / "gzsl.npz") as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, **margins, classes=np.asarray(list(inp.seen) + list(inp.unseen), dtype=str),
+                         num_seen_classes=np.asarray(len(inp.seen)))
     record["metrics"] = metrics
     record["train_seconds"] = round(record.get("train_seconds", 0.0) + time.perf_counter() - t0, 3)
     record["finished_at"] = now()
     record["status"] = "finished"
     with atomic_path(out / "model.pt") as tmp:
         torch.save({"state_dict": model.state_dict(), "visual_dim": inp.train.dim, "text_dim": inp.text.dim,
-                    "model_config": record["config"]["model"], "benchmark": inp.benchmark, "split": inp.split}, tmp)
+                    "model_config": record["config"]["model"], "method": cfg.method,
+                    "method_params": record["config"].get("method_params", {}),
+                    "benchmark": inp.benchmark, "split": inp.split}, tmp)
     atomic_write_json(out / "run.json", record)
     return record
 
 
-def load_model(run_dir: str | Path, device: str = "cpu") -> CoCo:
-    """The selected CoCo weights of a finished run directory."""
+def load_model(run_dir: str | Path, device: str = "cpu") -> nn.Module:
+    """The selected weights of a finished run directory: a CoCo model, or the baseline
+    it trained (same ``class_embeddings``/``scores`` interface)."""
     from actionhub.config import ModelConfig
+    from actionhub.methods import get_method
 
     path = Path(run_dir) / "model.pt"
     if not path.exists():
         raise RunDirError(f"{path} not found: is {run_dir} a finished `actionhub train` run directory?")
     blob = torch.load(path, map_location=device, weights_only=False)
-    model = CoCo(blob["visual_dim"], blob["text_dim"], ModelConfig(**blob["model_config"]))
+    method = get_method(blob.get("method", "coco"))
+    model_cfg = ModelConfig(**blob["model_config"])
+    model = method.build(blob["visual_dim"], blob["text_dim"], model_cfg, method.make_params(blob.get("method_params")))
     model.load_state_dict(blob["state_dict"])
     return model.eval()

@@ -1,0 +1,322 @@
+"""``actionhub report``: every table and figure of the paper's Sec. 5.3-5.5 from saved runs.
+
+Writes ``OUT/report.md`` and its PNG figures:
+
+* Tables 2-3: method x benchmark, top-1/top-5 mean ± std over splits, with the exact
+  protocol of every row; a GZSL table when runs were trained with ``--gzsl``;
+* Table 4 (AD / VC / AD+VC without CIM), Fig. 8 (k), Fig. 9 (alpha) and Fig. 10 (CIM):
+  from sweep directories (``actionhub sweep``) that vary those settings;
+* Fig. 11 (t-SNE of class visual/semantic features) and Fig. 12 (top-5 backward
+  cycle-attention neighbours): from the AD-only, AD+VC and AD+VC w/ CIM CoCo models of
+  one split, their ``model.pt`` and the features named in their run.json (or overrides).
+
+What cannot be drawn (no sweep over k, no models, features not on disk) is listed in
+the report with the command that would provide it, instead of failing the report.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from actionhub.coco.train import RunInputs, load_model
+from actionhub.io import atomic_write_json, atomic_write_text
+from actionhub.report import figures
+from actionhub.report.analysis import alignment, class_features, cycle_neighbours, pick_classes, tsne_2d
+from actionhub.report.collect import Collection, Sweep, collect
+from actionhub.report.tables import (CLASS_TEXT_LABEL, cell_stats, fmt_value, gzsl_table, group_by,
+                                     md_table, method_table, pm, protocol_line, protocol_table, series_table)
+from actionhub.results import summarize
+from actionhub.runinfo import now, package_versions
+
+log = logging.getLogger(__name__)
+
+InputsFor = Callable[[dict[str, Any]], RunInputs]
+QUALITATIVE = (("AD-only", "ad", False), ("AD+VC", "ad+vc", False), ("AD+VC w/ CIM", "ad+vc", True))
+
+
+def _syn(records: Sequence[dict[str, Any]]) -> str:
+    return " [SYNTHETIC]" if any(r["data"].get("synthetic") for r in records) else ""
+
+
+def _splits_note(records: Sequence[dict[str, Any]]) -> str:
+    splits = sorted({r["split"] for r in records})
+    if len(splits) == 1:
+        return f"split {splits[0]} only: no spread over splits"
+    return f"splits {','.join(map(str, splits))}; mean ± std over splits"
+
+
+def _series(sweep: Sweep, x: str) -> dict[str, dict[Any, dict[str, Any]]]:
+    """Curve data of a sweep over ``x``: one series per combination of its other varied settings."""
+    others = [v for v in sweep.varied if v != x]
+    out: dict[str, dict[Any, dict[str, Any]]] = {}
+    for key, recs in sorted(group_by(sweep.records, others + [x]).items(), key=lambda kv: str(kv[0])):
+        name = ", ".join(fmt_value(o, v) for o, v in zip(others, key[:-1])) or "CoCo"
+        out.setdefault(name, {})[key[-1]] = cell_stats(recs)
+    return out
+
+
+def inputs_from_record(rec: dict[str, Any], features: str | None = None, text_features: str | None = None,
+                       eval_features: str | None = None) -> RunInputs:
+    """The inputs of a finished run, loaded again from the paths its run.json names (or overrides)."""
+    from actionhub.benchmarks import get_benchmark
+    from actionhub.errors import UserError
+    from actionhub.experiment import build_inputs
+
+    data = rec["data"]
+    feats = features or data.get("features")
+    text = text_features or data.get("text_features")
+    ev = eval_features or data.get("eval_features")
+    for what, path in (("features", feats), ("text features", text)):
+        if not path or str(path).startswith("synthetic") or not Path(str(path)).exists():
+            raise UserError(f"the {what} of {rec['run_dir']} ({path}) are not on disk; pass --features/"
+                            "--text-features (and --eval-features) to draw Fig. 11-12")
+    return build_inputs(get_benchmark(rec["benchmark"]), rec["split"], features=feats, text_features=text,
+                        eval_features=ev if ev and Path(str(ev)).exists() else None)
+
+
+def _qualitative_models(records: Sequence[dict[str, Any]]) -> tuple[tuple[str, int], dict[str, dict[str, Any]]] | None:
+    """The three Fig. 11-12 models (AD-only, AD+VC, AD+VC w/ CIM) trained on the same
+    benchmark and split with every other setting equal (the two AD+VC models also share
+    alpha and k), choosing the most complete set.
+
+    Ties prefer runs of sweeps, then the paper's alpha=0.5 and k=100, then the order of
+    :data:`tables.BENCH_ORDER` and the lowest split."""
+    import json as _json
+
+    from actionhub.report.tables import _bench_key
+
+    ad_only: dict[str, dict[str, Any]] = {}
+    groups: dict[tuple[str, float, int], dict[str, Any]] = {}
+    for r in sorted(records, key=lambda r: ("point" not in r, "class-text" not in r.get("point", {}),
+                                           r.get("method", "coco") != "coco", r["run_dir"])):
+        if r.get("method", "coco") not in ("coco", "er-vse") or "gzsl" in r["protocol"]:
+            continue
+        m = r["config"]["model"]
+        label = next((lab for lab, ct, cim in QUALITATIVE if m["class_text"] == ct and bool(m["cim"]) == cim), None)
+        if label is None:
+            continue
+        base = _json.dumps([r["benchmark"], r["split"],
+                            {k: v for k, v in m.items() if k not in ("class_text", "cim", "alpha", "k")},
+                            r["config"]["optim"]], sort_keys=True)
+        if label == "AD-only":
+            ad_only.setdefault(base, r)
+        else:
+            g = groups.setdefault((base, m["alpha"], m["k"]), {"bench": r["benchmark"], "split": r["split"], "models": {}})
+            g["models"].setdefault(label, r)
+    for (base, _, _), g in groups.items():
+        if base in ad_only:
+            g["models"]["AD-only"] = ad_only[base]
+    for base, r in ad_only.items():
+        if not any(b == base for b, _, _ in groups):
+            groups[(base, 0.5, 100)] = {"bench": r["benchmark"], "split": r["split"], "models": {"AD-only": r}}
+    if not groups:
+        return None
+
+    def rank(item: tuple[tuple[str, float, int], dict[str, Any]]) -> tuple:
+        (_, alpha, k), g = item
+        from_sweep = sum("point" in r for r in g["models"].values())
+        return (-len(g["models"]), -from_sweep, abs(alpha - 0.5) + abs(k - 100) / 100, _bench_key(g["bench"]), g["split"])
+
+    best = sorted(groups.items(), key=rank)[0][1]
+    return (best["bench"], best["split"]), {lab: best["models"][lab] for lab, _, _ in QUALITATIVE if lab in best["models"]}
+
+
+def _check_classes(names: Sequence[str], allowed: Sequence[str], where: str, flag: str) -> None:
+    from actionhub.errors import UserError
+
+    unknown = [n for n in names if n not in set(allowed)]
+    if unknown:
+        raise UserError(f"{flag}: {unknown} not among {where}; e.g. {', '.join(list(allowed)[:5])}")
+
+
+def build_report(
+    inputs: Iterable[str | Path] | Collection,
+    out_dir: str | Path,
+    *,
+    inputs_for: InputsFor | None = None,
+    features: str | None = None,
+    text_features: str | None = None,
+    eval_features: str | None = None,
+    tsne_classes: Sequence[str] | None = None,
+    cycle_classes: Sequence[str] | None = None,
+    seed: int = 0,
+    notes: Sequence[str] = (),
+    say: Callable[[str], None] = log.info,
+) -> Path:
+    """Render ``out_dir/report.md`` and its figures from run dirs, sweep dirs and results files.
+
+    inputs_for: record -> RunInputs for Fig. 11-12 (default: reload from the run's paths,
+    with ``features``/``text_features``/``eval_features`` overriding them). Returns the
+    path of report.md.
+    """
+    coll = inputs if isinstance(inputs, Collection) else collect(inputs)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    missing: list[str] = []
+    md: list[str] = ["# ActionHub report", ""]
+    everything = coll.all_records()
+    synthetic = any(r["data"].get("synthetic") for r in everything) or any(r.get("synthetic") for r in coll.result_rows)
+    if synthetic:
+        md += ["> **SYNTHETIC**: some or all numbers below were computed on generated features "
+               "(`actionhub.synthetic`). They show that the machinery works, not how any method does on real video.",
+               ""]
+    md += [f"Generated {now()} by actionhub {package_versions().get('actionhub', '?')} from {len(coll.runs)} run(s), "
+           f"{len(coll.sweeps)} sweep(s) and {len(coll.result_rows)} stored results row(s).", ""]
+    md += [f"- {n}" for n in notes] + ([""] if notes else [])
+    data: dict[str, Any] = {"created_at": now(), "synthetic": synthetic}
+
+    # ---------------------------------------------------------------- Tables 2-3
+    plain = [r for r in coll.runs if "gzsl" not in r["protocol"]]
+    gz = [r for r in coll.runs if "gzsl" in r["protocol"]]
+    main_runs = plain or gz
+    rows = (summarize(main_runs)["rows"] if main_runs else []) + list(coll.result_rows)
+    md += ["## Tables 2-3: zero-shot accuracy by method and benchmark" + (" [SYNTHETIC]" if synthetic else ""), ""]
+    if rows:
+        md += [method_table(rows), "", "**Protocol of every row:**", "", protocol_table(rows), ""]
+        data["methods"] = [{k: r[k] for k in ("benchmark", "method", "variant", "summary", "synthetic")} for r in rows]
+    else:
+        md += ["No plain runs were given (only sweeps).", ""]
+        missing.append("Tables 2-3: pass run directories of `actionhub train --method NAME` runs")
+    if gz:
+        gz_rows = summarize(gz)["rows"]
+        md += ["## Generalised zero-shot evaluation (beyond the paper)" + _syn(gz), "", gzsl_table(gz_rows) or "", "",
+               protocol_line(gz), ""]
+        data["gzsl"] = [{k: r[k] for k in ("benchmark", "method", "variant", "summary")} for r in gz_rows]
+
+    # ---------------------------------------------------------------- Table 4
+    t4 = [s for s in coll.sweeps if "class-text" in s.varied and set(s.varied) <= {"class-text", "cim"} and s.records]
+    md += ["## Table 4: class descriptions (without CIM)", ""]
+    if t4:
+        sw = t4[0]
+        recs = [r for r in sw.records if not r["config"]["model"]["cim"]] if "cim" in sw.varied else sw.records
+        cells = {k[0]: cell_stats(v) for k, v in group_by(recs, ["class-text"]).items()}
+        body = [[CLASS_TEXT_LABEL[ct], pm(c["top1"]), pm(c["top5"]), ",".join(map(str, c["splits"]))]
+                for ct in ("ad", "vc", "ad+vc") if (c := cells.get(ct))]
+        md += [md_table(["Class descriptions", "top-1 (%)", "top-5 (%)", "splits"], body), "",
+               protocol_line(recs, "CIM " + ("off" if "cim" in sw.varied or not recs[0]["config"]["model"]["cim"]
+                                             else "on (the sweep did not vary it)") + f"; sweep {sw.dir}"), ""]
+        data["table4"] = {ct: c for ct, c in cells.items()}
+    else:
+        md += ["_Not drawn: no sweep over class text._", ""]
+        missing.append("Table 4 / Fig. 10: `actionhub sweep --param class-text=ad,vc,ad+vc --param cim=on,off ...`")
+
+    # ---------------------------------------------------------------- Fig. 8 and 9
+    for fig_no, x, label, log_x in (("8", "k", "number of video descriptions k", True),
+                                    ("9", "alpha", "fusion ratio alpha (Eq. 10, 17)", False)):
+        sweeps = [s for s in coll.sweeps if x in s.varied and s.records]
+        md += [f"## Fig. {fig_no}: effect of {x}", ""]
+        if not sweeps:
+            md += [f"_Not drawn: no sweep over {x}._", ""]
+            missing.append(f"Fig. {fig_no}: `actionhub sweep --param {x}=... ...`")
+            continue
+        for i, sw in enumerate(sweeps):
+            series = _series(sw, x)
+            name = f"fig{fig_no}_{x}" + (f"_{i + 1}" if i else "") + ".png"
+            title = f"Fig. {fig_no}-style: top-1 vs {x} on {sw.benchmark}{_syn(sw.records)}"
+            figures.line_figure(out / name, title, label, series, log_x=log_x, note=_splits_note(sw.records))
+            md += [f"![Fig. {fig_no}]({name})", "", series_table(x, series), "", protocol_line(sw.records, f"sweep {sw.dir}"), ""]
+            data[f"fig{fig_no}"] = {k: {str(xx): v for xx, v in pts.items()} for k, pts in series.items()}
+            say(f"  wrote {out / name}")
+
+    # ---------------------------------------------------------------- Fig. 10
+    md += ["## Fig. 10: Cross-action Invariance Mining", ""]
+    f10 = [s for s in coll.sweeps if "cim" in s.varied and set(s.varied) <= {"class-text", "cim"} and s.records]
+    if f10:
+        sw = f10[0]
+        groups: dict[str, dict[str, Any]] = {}
+        for (ct, cim), recs in group_by(sw.records, ["class-text", "cim"]).items():
+            groups.setdefault(CLASS_TEXT_LABEL[ct], {})[fmt_value("cim", cim)] = cell_stats(recs)
+        order = [CLASS_TEXT_LABEL[c] for c in ("ad", "vc", "ad+vc") if CLASS_TEXT_LABEL[c] in groups]
+        groups = {g: {b: groups[g][b] for b in ("w/o CIM", "w/ CIM") if b in groups[g]} for g in order}
+        name = "fig10_cim.png"
+        figures.cim_bars(out / name, f"Fig. 10-style: CIM on {sw.benchmark}{_syn(sw.records)}", groups,
+                         note=_splits_note(sw.records))
+        body = [[g] + [pm(groups[g][b]["top1"]) if b in groups[g] else "–" for b in ("w/o CIM", "w/ CIM")]
+                + [f"{groups[g]['w/ CIM']['top1']['mean'] - groups[g]['w/o CIM']['top1']['mean']:+.1f}"
+                   if len(groups[g]) == 2 else "–"] for g in groups]
+        md += [f"![Fig. 10]({name})", "", md_table(["Class descriptions", "w/o CIM top-1 (%)", "w/ CIM top-1 (%)",
+                                                    "CIM gain"], body), "",
+               protocol_line(sw.records, f"sweep {sw.dir}"), ""]
+        data["fig10"] = groups
+        say(f"  wrote {out / name}")
+    else:
+        md += ["_Not drawn: no sweep over cim._", ""]
+
+    # ---------------------------------------------------------------- Fig. 11 and 12
+    md += ["## Fig. 11: t-SNE of class visual and semantic features", ""]
+    picked = _qualitative_models(everything)
+    qual_md: list[str] = []
+    if picked is None:
+        md += ["_Not drawn: no CoCo runs with AD-only / AD+VC / AD+VC w/ CIM settings._", ""]
+        missing.append("Fig. 11-12: CoCo runs with --class-text ad --no-cim, --no-cim, and the default (e.g. the "
+                       "class-text x cim sweep)")
+    else:
+        (bench, split), models = picked
+        ref = next(iter(models.values()))
+        try:
+            inp = (inputs_for or (lambda r: inputs_from_record(r, features, text_features, eval_features)))(ref)
+        except (ValueError, OSError) as e:  # a report without Fig. 11-12 is still a report
+            inp = None
+            md += [f"_Not drawn: {e}_", ""]
+            missing.append(f"Fig. 11-12: {e}")
+        if inp is not None:
+            syn = _syn(list(models.values()))
+            classes = list(tsne_classes) if tsne_classes else pick_classes(inp, 5, 5, seed)
+            _check_classes(classes, list(inp.seen) + list(inp.unseen), f"{bench} split {split}", "--tsne-class")
+            if cycle_classes:
+                _check_classes(cycle_classes, list(inp.unseen), f"the unseen classes of {bench} split {split}",
+                               "--cycle-class")
+            panels, align_rows = [], []
+            loaded = {label: load_model(r["run_dir"]) for label, r in models.items()}
+            for label, model in loaded.items():
+                vis, sem = class_features(model, inp, classes)
+                panels.append({"title": label, "points": tsne_2d(vis, sem, seed)})
+                a = alignment(vis, sem)
+                align_rows.append([label, f"{a['own_cos']:.3f}", f"{a['top1']:.0f}",
+                                   f"{models[label]['metrics']['test']['top1']:.1f}", models[label]["run_dir"]])
+            name = "fig11_tsne.png"
+            n_seen = sum(c in set(inp.seen) for c in classes)
+            figures.tsne_figure(out / name, f"Fig. 11-style t-SNE, {bench} split {split}, {n_seen} seen + "
+                                f"{len(classes) - n_seen} unseen classes{syn}", panels, classes, inp.seen)
+            md += [f"![Fig. 11]({name})", "",
+                   "Circles: class visual features (mean projected video feature); triangles: class semantic "
+                   f"features (Eq. 17); one colour per class. Alignment of the two over the same {len(classes)} "
+                   "classes:", "",
+                   md_table(["Model", "mean cos(visual, own semantic)", "visual -> own semantic top-1 (%)",
+                             "ZSL top-1 of the run (%)", "run"], align_rows), "",
+                   protocol_line(list(models.values()), "classes " + ", ".join(classes)), ""]
+            say(f"  wrote {out / name}")
+            rng = np.random.default_rng(seed + 1)
+            queries = list(cycle_classes) if cycle_classes else [inp.unseen[i] for i in sorted(
+                rng.choice(len(inp.unseen), min(2, len(inp.unseen)), replace=False))]
+            entries, body = [], []
+            for label, model in loaded.items():
+                for e in cycle_neighbours(model, inp, queries):
+                    entries.append({**e, "model": label})
+                    body.append([e["class"], label] + [("**" + n + "**" if n == e["class"] else n) + f" ({w:.3f})"
+                                                       for n, w in e["neighbours"]] + [str(e["self_rank"])])
+            name = "fig12_cycle_attention.png"
+            figures.cycle_figure(out / name, f"Fig. 12-style backward-pass attention (Eq. 12), {bench} split {split}"
+                                 f" unseen classes{syn}", entries, list(loaded))
+            qual_md += ["## Fig. 12: top-5 cycle-attention neighbours of unseen classes", "", f"![Fig. 12]({name})", "",
+                        md_table(["Unseen class", "Model"] + [f"#{i}" for i in range(1, 6)] + ["rank of itself"], body),
+                        "", "Rows of the backward-pass attention (Eq. 12) with the split's unseen classes as the "
+                        "reconstructed set and its seen classes as the pool; the class itself in bold (red in the "
+                        "figure).", "", protocol_line(list(models.values())), ""]
+            data["fig12"] = entries
+            say(f"  wrote {out / name}")
+    md += qual_md
+
+    # ---------------------------------------------------------------- the rest
+    if missing or coll.skipped:
+        md += ["## Not included", ""]
+        md += [f"- {m}" for m in missing] + [f"- skipped: {s}" for s in coll.skipped[:50]]
+        md += [""]
+    path = out / "report.md"
+    atomic_write_text(path, "\n".join(md).rstrip() + "\n")
+    atomic_write_json(out / "report.json", data)
+    say(f"  wrote {path}")
+    return path
