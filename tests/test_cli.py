@@ -1,7 +1,6 @@
 """The CLI end to end on files: benchmarks, train -> evaluate, user errors."""
 import json
 
-import numpy as np
 import pytest
 
 from actionhub.benchmarks import get_benchmark

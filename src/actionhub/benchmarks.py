@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from actionhub.names import normalize_name, text_name
-from actionhub.wordvec import cosine_similarity, tokenize
+from actionhub.wordvec import cosine_similarity
 
 if TYPE_CHECKING:
     from actionhub.wordvec import WordVectors

@@ -36,6 +36,11 @@ DEMO_PLAN = (
 )
 
 
+def demo_world(bench_name: str) -> SyntheticWorld:
+    """The SYNTHETIC world of a benchmark's demo runs (the report reuses it)."""
+    return SyntheticWorld(get_benchmark(bench_name).classes, SyntheticSpec(seed=0))
+
+
 def synthetic_inputs(bench_name: str, split: int, world: SyntheticWorld, n_seen: int, n_eval: int) -> RunInputs:
     """RunInputs of one split of a real protocol with SYNTHETIC features."""
     bench = get_benchmark(bench_name)
@@ -101,7 +106,7 @@ def run_demo(
     cfg = TrainConfig(optim=replace(OptimConfig(), epochs=epochs, batch_size=256))
     run_dirs = []
     for bench_name, splits, n_seen, n_eval in DEMO_PLAN:
-        world = SyntheticWorld(get_benchmark(bench_name).classes, SyntheticSpec(seed=0))
+        world = demo_world(bench_name)
         for split in splits:
             run_dir = out / "runs" / f"{bench_name}_split{split}"
             inp = synthetic_inputs(bench_name, split, world, n_seen, n_eval)

@@ -23,7 +23,7 @@ from torch import nn
 from actionhub.baselines import BASELINES
 from actionhub.baselines.common import parse_params
 from actionhub.baselines.er_vse import FORCED_MODEL as ER_VSE_FORCED
-from actionhub.config import ModelConfig, TrainConfig
+from actionhub.config import METHOD_CHOICES, ModelConfig, TrainConfig
 from actionhub.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,8 @@ def _registry() -> dict[str, Method]:
 
 
 METHODS: dict[str, Method] = _registry()
+if set(METHODS) != set(METHOD_CHOICES):  # pragma: no cover - a developer error
+    raise RuntimeError(f"config.METHOD_CHOICES {METHOD_CHOICES} and actionhub.methods {tuple(METHODS)} disagree")
 
 # The row order of the paper's Table 2 (GCN is not provided: it needs a class graph).
 TABLE_ORDER = ("devise", "ale", "sje", "dem", "eszsl", "er-vse", "coco")

@@ -65,7 +65,7 @@ class SyntheticWorld:
         self.latent = (lat / np.linalg.norm(lat, axis=1, keepdims=True) * np.sqrt(sp.latent_dim)).astype(np.float32)
         self.A = (rng.normal(size=(sp.latent_dim, sp.visual_dim)) / np.sqrt(sp.latent_dim)).astype(np.float32)
         self.B = (rng.normal(size=(sp.latent_dim, sp.text_dim)) / np.sqrt(sp.latent_dim)).astype(np.float32)
-        self._rng = rng
+        self._class_text: ClassText | None = None
 
     def videos(self, classes: Sequence[str], per_class: int, seed: int, tag: str = "syn") -> FeatureSet:
         """``per_class`` SYNTHETIC videos of each class: FeatureSet with (len*per_class, D_v)."""
@@ -80,7 +80,12 @@ class SyntheticWorld:
                           meta={"synthetic": True, "dim": sp.visual_dim, "backbone": "synthetic"})
 
     def class_text(self) -> ClassText:
-        """SYNTHETIC AD and ranked description features for every class."""
+        """SYNTHETIC AD and ranked description features for every class (built once)."""
+        if self._class_text is None:
+            self._class_text = self._make_class_text()
+        return self._class_text
+
+    def _make_class_text(self) -> ClassText:
         sp = self.spec
         rng = np.random.default_rng([sp.seed, 7])
         C, L, R = len(self.classes), sp.latent_dim, sp.descriptions_per_class

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from actionhub.config import METHOD_CHOICES
 from actionhub.cli.common import CliError, add_config_flags, add_progress_flag, config_from_args
 
 
@@ -61,10 +62,8 @@ def add_data_flags(t: argparse.ArgumentParser, split: bool = True) -> None:
 
 
 def add_method_flags(t: argparse.ArgumentParser) -> None:
-    from actionhub.methods import METHODS
-
     g = t.add_argument_group("method and generalised zero-shot evaluation")
-    g.add_argument("--method", default="coco", choices=list(METHODS),
+    g.add_argument("--method", default="coco", choices=list(METHOD_CHOICES),
                    help="coco (default), er-vse (CoCo with AD only and no CIM), or a baseline: "
                         "devise, ale, sje, dem, eszsl (see docs/baselines.md)")
     g.add_argument("--method-param", action="append", metavar="NAME=VALUE",

@@ -33,7 +33,6 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from actionhub.class_text import ClassText
-from actionhub.coco.model import CoCo
 from actionhub.config import TrainConfig
 from actionhub.features import FeatureSet
 from actionhub.io import atomic_path, atomic_write_json

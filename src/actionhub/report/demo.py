@@ -16,14 +16,12 @@ a second call only re-renders.
 """
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from actionhub.benchmarks import get_benchmark
 from actionhub.coco.train import RunInputs, holdout_seen, train_run
 from actionhub.config import TrainConfig
 from actionhub.errors import UserError
@@ -31,7 +29,7 @@ from actionhub.report.build import build_report
 from actionhub.report.tables import method_title
 from actionhub.results import load_run
 from actionhub.sweep import run_sweep
-from actionhub.synthetic import SyntheticSpec, SyntheticWorld
+from actionhub.synthetic import SyntheticWorld
 
 log = logging.getLogger(__name__)
 
@@ -44,20 +42,10 @@ DEMO_SWEEPS: dict[str, list[tuple[str, list[Any]]]] = {
 }
 
 
-def _world(bench_name: str) -> SyntheticWorld:
-    """The demo's synthetic world of a benchmark (the lead's ``demo_world`` when it exists)."""
-    from actionhub import demo
-
-    make = getattr(demo, "demo_world", None)
-    if make is not None:
-        return make(bench_name)
-    return SyntheticWorld(get_benchmark(bench_name).classes, SyntheticSpec(seed=0))
-
-
 def demo_report(demo_dir: str | Path, say: Callable[[str], None] = print, progress: bool = False) -> Path:
     """Train the baselines and ablations on the demo's SYNTHETIC inputs and render the
     report into ``<demo_dir>/report/``. Returns the path of report.md."""
-    from actionhub.demo import DEMO_PLAN, synthetic_inputs
+    from actionhub.demo import DEMO_PLAN, demo_world, synthetic_inputs
 
     t0 = time.perf_counter()
     root = Path(demo_dir)
@@ -68,9 +56,7 @@ def demo_report(demo_dir: str | Path, say: Callable[[str], None] = print, progre
 
     def inputs(bench: str, split: int) -> RunInputs:
         if bench not in worlds:
-            world = worlds[bench] = _world(bench)
-            # Every split of a benchmark shares one class text: build it once, not per split.
-            world.class_text = functools.lru_cache(maxsize=1)(world.class_text)  # type: ignore[method-assign]
+            worlds[bench] = demo_world(bench)
         if (bench, split) not in cache:
             _, n_seen, n_eval = plan[bench]
             cache[(bench, split)] = synthetic_inputs(bench, split, worlds[bench], n_seen, n_eval)
