@@ -41,26 +41,15 @@ def _temp_path_for(path: Path) -> Path:
     return path.with_name(f".{path.stem}.tmp-{uuid.uuid4().hex[:12]}{path.suffix}")
 
 
-def _fsync_file(path: Path) -> None:
-    """Flush ``path``'s data to disk (best effort: some filesystems refuse)."""
+def _fsync(path: Path) -> None:
+    """Flush a file's data, or a directory's entries (so a rename persists), to disk.
+
+    Best effort: some filesystems refuse, and directories cannot be opened off POSIX.
+    """
+    if path.is_dir() and os.name != "posix":
+        return
     try:
         fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Persist a rename in ``directory`` (POSIX only; a no-op elsewhere)."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
     except OSError:
         return
     try:
@@ -101,12 +90,12 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
         yield tmp
         if not tmp.exists():
             raise FileNotFoundError(f"the writer did not create {tmp} (destination {dest})")
-        _fsync_file(tmp)
+        _fsync(tmp)
         os.replace(tmp, dest)
     except BaseException:
         _remove_quietly(tmp)
         raise
-    _fsync_dir(dest.parent)
+    _fsync(dest.parent)
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
@@ -123,7 +112,7 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
     except BaseException:
         _remove_quietly(tmp)
         raise
-    _fsync_dir(dest.parent)
+    _fsync(dest.parent)
 
 
 def atomic_write_text(path: PathLike, text: str, encoding: str = "utf-8") -> None:
