@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Iterable, NamedTuple, Sequence, Union
 
 import numpy as np
-from tqdm import tqdm
+from actionhub.progress import progress_bar
 
 from actionhub.io import atomic_path, json_default
 from actionhub.errors import UserError
@@ -580,7 +580,7 @@ def _load_directory(directory: Path, video_list: PathLike | None, missing: str) 
     out: np.ndarray | None = None
     first: Path | None = None
     first_shape: tuple[int, ...] = ()
-    for row, vid in enumerate(tqdm(ids, desc=f"loading {directory.name}", unit="video", disable=None)):
+    for row, vid in enumerate(progress_bar(ids, desc=f"loading {directory.name}", unit="video")):
         file = directory / f"{vid}.npy"
         arr = _load_one_npy(file)
         if arr.ndim not in (1, 2) or (arr.ndim == 2 and arr.shape[0] != 1):

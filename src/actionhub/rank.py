@@ -337,7 +337,7 @@ def rank_store(
     """Rank every description of the store at ``store`` and write the top ``k`` per action to
     ``out`` (Parquet, written atomically). ``word_vectors``: a :class:`WordVectors`, a file
     path, or None for GloVe 6B-50d. Memory: one record batch plus 8 bytes per description."""
-    from tqdm.auto import tqdm  # noqa: PLC0415
+    from actionhub.progress import progress_bar  # noqa: PLC0415
 
     if k < 1:
         raise RankError(f"--k must be at least 1, got {k}")
@@ -348,7 +348,7 @@ def rank_store(
         raise RankError(f"description store {store} has no rows; collect or import descriptions first")
     start = time.perf_counter()
     scorer = _Scorer(wv)
-    with tqdm(total=total, desc="ranking", unit="desc", unit_scale=True, disable=not progress) as bar:
+    with progress_bar(enabled=progress, total=total, desc="ranking", unit="desc", unit_scale=True) as bar:
         for batch in _iter_batches(dataset, ["action", "description"], batch_size):
             scorer.add(batch.column("action"), batch.column("description"))
             bar.update(batch.num_rows)

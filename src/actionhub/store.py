@@ -408,7 +408,7 @@ def import_released(file: str | os.PathLike[str], store: str | os.PathLike[str],
     entries are skipped and counted (the first few line numbers are logged). Rows are written
     in batches of ``batch_rows``: a killed import rerun with the same command completes it.
     """
-    from tqdm.auto import tqdm  # noqa: PLC0415
+    from actionhub.progress import progress_bar  # noqa: PLC0415
 
     src = Path(file)
     if not src.is_file():
@@ -457,7 +457,7 @@ def import_released(file: str | os.PathLike[str], store: str | os.PathLike[str],
             for v in cols.values():
                 v.clear()
 
-        bar = tqdm(desc=f"import {src.name}", unit=" lines", disable=not progress)
+        bar = progress_bar(enabled=progress, desc=f"import {src.name}", unit=" lines")
         for line, obj in _iter_released(src):
             bar.update(1)
             if obj is _BAD_LINE:

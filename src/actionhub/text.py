@@ -574,7 +574,7 @@ def encode_texts(
     to the cache as they come, every :data:`SHARD_FLUSH_ROWS` rows, so an interrupted run keeps
     what it encoded.
     """
-    from tqdm.auto import tqdm  # noqa: PLC0415
+    from actionhub.progress import progress_bar  # noqa: PLC0415
 
     if isinstance(texts, str):
         raise TypeError("encode_texts() takes a list of texts, not a single string")
@@ -611,7 +611,7 @@ def encode_texts(
             pending.clear()
 
         try:
-            with tqdm(total=n_batches, desc=desc, unit="batch", disable=not progress) as bar:
+            with progress_bar(enabled=progress, total=n_batches, desc=desc, unit="batch") as bar:
                 if backend is None or getattr(backend, "name", "") == "inprocess":
                     enc = encoder if isinstance(encoder, TextEncoder) else get_encoder(spec)
                     stream = ((c, ("ok", enc.encode([unique[i] for i in idx], batch_size)))

@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from actionhub.progress import progress_bar
 
 from actionhub.class_text import ClassText
 from actionhub.config import TrainConfig
@@ -354,7 +354,7 @@ def train_run(
         model.train()
         sums: dict[str, float] = {}
         batches = _batches(n, oc.batch_size, oc.seed + epoch)
-        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{oc.epochs}", disable=not progress, leave=False, unit="batch")
+        bar = progress_bar(batches, enabled=progress, transient=True, desc=f"epoch {epoch + 1}/{oc.epochs}", unit="batch")
         for b, idx in enumerate(bar):
             step = epoch * steps_per_epoch + b
             for grp in opt.param_groups:
@@ -367,7 +367,7 @@ def train_run(
             opt.step()
             for k_, v_ in losses.items():
                 sums[k_] = sums.get(k_, 0.0) + v_.item() * len(idx)
-            bar.set_postfix(loss=f"{losses['loss'].item():.3f}")
+            bar.set_postfix(loss=f"{losses['loss'].item():.3f}", refresh=False)
         entry = {"epoch": epoch, "lr": opt.param_groups[0]["lr"], **{k_: v_ / n for k_, v_ in sums.items()}}
         if select_on_val:
             entry["val"] = evaluate(model, inp.val_set, inp.val, inp.text, mc.k, device)

@@ -78,7 +78,7 @@ def collect(queries: Iterable[str], provider: Provider, store: str | Path | Stor
     "descriptions_total"}``; ``stopped`` is None, "budget", "rate_limited", "failing" or "interrupted".
     :class:`AuthError` and other provider configuration errors propagate (after saving the work).
     """
-    from tqdm.auto import tqdm  # noqa: PLC0415
+    from actionhub.progress import progress_bar  # noqa: PLC0415
 
     qs = list(dict.fromkeys(q.strip() for q in queries if q and q.strip()))
     if per_query is not None and per_query < 1:
@@ -114,7 +114,7 @@ def collect(queries: Iterable[str], provider: Provider, store: str | Path | Stor
             atomic_write_json(state_path, state)
             last_flush = clock()
 
-        outer = tqdm(qs, desc=f"collect {pname}", unit=" query", disable=not progress)
+        outer = progress_bar(qs, enabled=progress, desc=f"collect {pname}", unit=" query")
         failed_in_row = 0
         try:
             for q in outer:
@@ -124,8 +124,8 @@ def collect(queries: Iterable[str], provider: Provider, store: str | Path | Stor
                     summary["queries_complete"] += 1
                     continue
                 summary["queries_run"] += 1
-                bar = tqdm(total=per_query, initial=have, desc=q[:40], unit=" desc", leave=False,
-                           disable=not progress)
+                bar = progress_bar(enabled=progress, transient=True, total=per_query, initial=have, desc=q[:40],
+                                   unit=" desc")
                 malformed_in_row = 0
                 try:
                     while True:

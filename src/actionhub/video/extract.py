@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence, Union
 
 import numpy as np
-from tqdm.auto import tqdm
+from actionhub.progress import progress_bar
 
 from actionhub.errors import UserError
 from actionhub.features import VIDEO_EXTENSIONS
@@ -468,7 +468,7 @@ def _extract(entries: list[VideoEntry], input_path: PathLike, out: Path, meta_pa
     t0 = time.perf_counter()
     last_flush = t0
     finished = False
-    bar = tqdm(total=len(pending), desc=f"extract {backbone}", unit="video", disable=not progress, smoothing=0.05)
+    bar = progress_bar(enabled=progress, total=len(pending), desc=f"extract {backbone}", unit="video", smoothing=0.05)
     try:
         for _, results in be.map(_run_task, tasks):
             for r in results:
