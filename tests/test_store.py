@@ -194,6 +194,14 @@ def test_cli_stats_text_json_and_plots(small_store, tmp_path, capsys):
     assert main(["stats", str(tmp_path / "nope")]) == 2
 
 
+def test_cli_stats_of_an_empty_store_says_how_to_fill_it(tmp_path, capsys):
+    Store(tmp_path / "s", create=True)
+    assert main(["stats", str(tmp_path / "s"), "--plots", str(tmp_path / "plots")]) == 0
+    out = capsys.readouterr().out
+    assert "descriptions: 0" in out and "actionhub collect" in out and "Fig. 5" not in out
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["stats.json", "stats.txt"]
+
+
 def test_cli_import(tmp_path, capsys):
     f = tmp_path / "a.json"
     f.write_text(json.dumps({"wave": ["Waving hand.", "Waving at camera. Smiling."]}))

@@ -35,6 +35,9 @@ def format_stats(stats: dict, note: Optional[str] = None, top: Optional[int] = N
               "providers: " + (", ".join(f"{k} {v:,}" for k, v in sorted(s["providers"].items())) or "none"),
               f"per action: median {s['per_action']['median_descriptions']:g} descriptions, "
               f"median {s['per_action']['median_sentences']:g} sentences", ""]
+    if not s["num_descriptions"]:
+        lines.append("the store holds no descriptions yet: fill it with `actionhub collect` or `actionhub import`")
+        return "\n".join(lines) + "\n"
     for key, what in (("hist_descriptions", "descriptions"), ("hist_sentences", "sentences")):
         lines.append(f"actions by number of {what} (Fig. 4):")
         width = max((len(h["bin"]) for h in s[key]), default=1)
@@ -126,6 +129,6 @@ def write_report(stats: dict, out_dir: str | os.PathLike[str], note: Optional[st
     atomic_write_text(out / "stats.txt", format_stats(stats, note))
     atomic_write_text(out / "stats.json", json.dumps(stats, indent=1, ensure_ascii=False) + "\n")
     paths = [out / "stats.txt", out / "stats.json"]
-    if plots:
+    if plots and stats["num_descriptions"]:  # nothing to draw for an empty store
         paths += write_plots(stats, out, note)
     return paths
