@@ -40,22 +40,20 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence, Union
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 from actionhub.progress import progress_bar
 
 from actionhub.errors import UserError
 from actionhub.features import VIDEO_EXTENSIONS
-from actionhub.io import atomic_path, atomic_write_json, atomic_write_text
+from actionhub.io import PathLike, atomic_path, atomic_write_json, atomic_write_text
 from actionhub.parallel import get_backend
 from actionhub.runinfo import now, package_versions
 from actionhub.video.backbones import DEFAULT_BACKBONE, DEFAULT_FRAME_BATCH, get_backbone
 from actionhub.video.decode import DecodeError, parse_sampling, read_video
 
 log = logging.getLogger(__name__)
-
-PathLike = Union[str, "os.PathLike[str]"]
 
 __all__ = [
     "ExtractError",
