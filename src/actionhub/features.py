@@ -40,11 +40,11 @@ from pathlib import Path
 from typing import Any, Iterable, NamedTuple, Sequence, Union
 
 import numpy as np
-from actionhub.progress import progress_bar
 
 from actionhub.io import atomic_path, json_default
 from actionhub.errors import UserError
 from actionhub.names import normalize_name
+from actionhub.progress import progress_bar
 
 logger = logging.getLogger(__name__)
 

@@ -30,7 +30,6 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 from torch import nn
-from actionhub.progress import progress_bar
 
 from actionhub.class_text import ClassText
 from actionhub.config import TrainConfig
@@ -39,6 +38,7 @@ from actionhub.io import atomic_path, atomic_write_json
 from actionhub.metrics import gzsl_accuracy_from_margins, gzsl_margins, topk_accuracy
 from actionhub.runinfo import RUN_FORMAT, fingerprint, now, package_versions
 from actionhub.errors import UserError
+from actionhub.progress import progress_bar
 
 log = logging.getLogger(__name__)
 

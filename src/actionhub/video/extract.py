@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
-from actionhub.progress import progress_bar
 
 from actionhub.errors import UserError
 from actionhub.features import VIDEO_EXTENSIONS
@@ -52,6 +51,7 @@ from actionhub.parallel import get_backend
 from actionhub.runinfo import now, package_versions
 from actionhub.video.backbones import DEFAULT_BACKBONE, DEFAULT_FRAME_BATCH, get_backbone
 from actionhub.video.decode import DecodeError, parse_sampling, read_video
+from actionhub.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
