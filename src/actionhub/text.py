@@ -60,6 +60,7 @@ __all__ = [
     "get_encoder",
     "minilm_path",
     "text_hashes",
+    "cache_root",
     "default_cache_dir",
     "open_cache",
     "encode_texts",
@@ -530,6 +531,16 @@ class TextCache:
             (self.dir / name).unlink(missing_ok=True)
 
 
+def cache_root(cache: TextCache | str | Path | bool | None) -> Path | None:
+    """The root directory ``cache`` stands for: True = the default directory, False/None = no
+    cache (None), a path = that directory, a :class:`TextCache` = its root."""
+    if cache is False or cache is None:
+        return None
+    if isinstance(cache, TextCache):
+        return cache.root
+    return default_cache_dir() if cache is True else Path(cache)
+
+
 def open_cache(cache: TextCache | str | Path | bool, ident: str) -> TextCache | None:
     """``cache`` as a :class:`TextCache` for encoder ``ident``: True = the default directory,
     False = no cache, a path = that root directory."""
@@ -539,8 +550,7 @@ def open_cache(cache: TextCache | str | Path | bool, ident: str) -> TextCache | 
         if cache.encoder_id != ident:
             raise ValueError(f"cache is for encoder {cache.encoder_id!r}, not {ident!r}")
         return cache
-    root = default_cache_dir() if cache is True else Path(cache)
-    return TextCache(root, ident)
+    return TextCache(cache_root(cache), ident)
 
 
 # ------------------------------------------------------------------------- encoding

@@ -36,7 +36,7 @@ import numpy as np
 from actionhub.class_text import ClassText
 from actionhub.errors import UserError
 from actionhub.names import normalize_name, text_name
-from actionhub.text import DEFAULT_ENCODER, TextCache, TextEncoder, default_cache_dir, encode_texts, encoder_id
+from actionhub.text import DEFAULT_ENCODER, TextCache, TextEncoder, cache_root, encode_texts, encoder_id
 
 __all__ = [
     "DEFAULT_DEFINITION_TEMPLATE",
@@ -328,17 +328,8 @@ def demo_class_text(benchmark_name: str, corpus: str | None, say: Callable[[str]
     with_vc = ct.meta["num_with_descriptions"]
     say(f"class text for {bench.name}: {len(ct.classes)} definitions encoded with MiniLM ({ct.dim}-d)"
         + (f", descriptions for {with_vc} classes" if table is not None else ", AD-only")
-        + f" in {time.perf_counter() - start:.1f} s (encodings cached in {_cache_dir_label(cache)})")
+        + f" in {time.perf_counter() - start:.1f} s (encodings cached in {cache_root(cache) or 'no cache'})")
     return ct
-
-
-def _cache_dir_label(cache: TextCache | str | Path | bool) -> str:
-    """Where ``cache`` keeps its encodings, for messages."""
-    if cache is False or cache is None:
-        return "no cache"
-    if isinstance(cache, TextCache):
-        return str(cache.root)
-    return str(default_cache_dir() if cache is True else Path(cache))
 
 
 def _local_descriptions(classes: Sequence[str], corpus: str, k: int, say: Callable[[str], None]) -> Any:
