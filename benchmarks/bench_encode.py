@@ -18,9 +18,9 @@ import time
 
 import numpy as np
 
-from actionhub.benchmarks import get_benchmark
+from actionhub.protocols import get_benchmark
 from actionhub.text import TextCache, encode_texts, get_encoder
-from actionhub.textfeat import definition_texts
+from actionhub.text.build import definition_texts
 
 SUBJECTS = ["A young woman", "Two men", "A little girl", "An old man", "A group of friends", "A chef", "A surfer"]
 VERBS = ["is riding a horse", "dances", "plays the guitar", "runs", "cooks pasta", "rides a wave", "climbs a rock wall",

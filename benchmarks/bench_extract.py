@@ -20,10 +20,10 @@ from pathlib import Path
 
 import torch
 
+from actionhub.demo.synthclips import SYNTHETIC_CLIP_NOTE, write_clip
 from actionhub.video.backbones import get_backbone
 from actionhub.video.decode import read_video
 from actionhub.video.extract import extract_features, list_videos
-from actionhub.video.synthclips import SYNTHETIC_CLIP_NOTE, write_clip
 
 
 def main() -> None:

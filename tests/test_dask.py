@@ -9,8 +9,8 @@ import pytest
 pytest.importorskip("av")
 distributed = pytest.importorskip("distributed")
 
+from actionhub.demo.synthclips import write_clip  # noqa: E402
 from actionhub.video.extract import encode_videos, extract_features  # noqa: E402
-from actionhub.video.synthclips import write_clip  # noqa: E402
 
 
 @pytest.fixture(scope="module")

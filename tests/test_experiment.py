@@ -4,10 +4,10 @@ import json
 import numpy as np
 import pytest
 
-from actionhub.benchmarks import get_benchmark
-from actionhub.class_text import ClassText
-from actionhub.experiment import build_inputs
+from actionhub.engine.inputs import build_inputs
 from actionhub.features import FeatureError
+from actionhub.protocols import get_benchmark
+from actionhub.text.class_text import ClassText
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import pytest
 pytest.importorskip("av")
 
 from actionhub.cli import main  # noqa: E402
+from actionhub.demo.synthclips import write_audio_only, write_clip  # noqa: E402
 from actionhub.features import load_features  # noqa: E402
 from actionhub.video.extract import ExtractError, extract_features, list_videos, video_id  # noqa: E402
-from actionhub.video.synthclips import write_audio_only, write_clip  # noqa: E402
 
 SAMPLING = "segments:2"
 

@@ -1,4 +1,4 @@
-"""Feature stores (actionhub.features) and atomic writes (actionhub.io)."""
+"""Feature stores (actionhub.features) and atomic writes (actionhub.utils.io)."""
 from __future__ import annotations
 
 import json
@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from actionhub.features import FeatureError, FeatureSet, load_features, save_features
-from actionhub.names import normalize_name
-from actionhub.io import atomic_path, atomic_write_bytes, atomic_write_json, atomic_write_text
+from actionhub.utils.io import atomic_path, atomic_write_bytes, atomic_write_json, atomic_write_text
+from actionhub.utils.names import normalize_name
 
 CLASSES = ["ApplyEyeMakeup", "Archery", "BabyCrawling"]
 N, D = 7, 5
@@ -223,7 +223,7 @@ def test_nan_and_inf_name_videos(tmp_path, data):
 
 
 def test_nan_check_on_memmap_in_chunks(tmp_path, monkeypatch):
-    import actionhub.features as F
+    import actionhub.features.formats as F
 
     monkeypatch.setattr(F, "_FINITE_CHUNK_MAX_ROWS", 4)  # force several chunks
     feats = np.zeros((11, 3), np.float32)

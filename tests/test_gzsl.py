@@ -6,12 +6,21 @@ import numpy as np
 import pytest
 import torch
 
-from actionhub.coco.train import RunDirError, RunInputs, evaluate_gzsl, holdout_seen, load_model, train_run
 from actionhub.config import ModelConfig, OptimConfig, TrainConfig
+from actionhub.demo.synthetic import SyntheticSpec, SyntheticWorld
+from actionhub.engine.checkpoint import RunDirError, load_model
+from actionhub.engine.evaluate import evaluate_gzsl
+from actionhub.engine.gzsl import holdout_seen
+from actionhub.engine.inputs import RunInputs
+from actionhub.engine.trainer import train_run
+from actionhub.evaluation.metrics import (
+    gzsl_accuracy,
+    gzsl_accuracy_from_margins,
+    gzsl_margins,
+    harmonic_mean,
+    seen_unseen_curve,
+)
 from actionhub.features import FeatureSet
-from actionhub.synthetic import SyntheticSpec, SyntheticWorld
-from actionhub.metrics import (gzsl_accuracy, gzsl_accuracy_from_margins, gzsl_margins, harmonic_mean,
-                               seen_unseen_curve)
 
 # classes s0, s1 (seen), u0, u1 (unseen)
 SEEN_MASK = np.array([True, True, False, False])

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from actionhub.coco import losses as L
+from actionhub.models.coco import losses as L
 
 
 def t(x):

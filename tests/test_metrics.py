@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from actionhub.metrics import mean_std, topk_accuracy, topk_correct
+from actionhub.evaluation.metrics import mean_std, topk_accuracy, topk_correct
 
 
 def test_topk_on_hand_made_scores():

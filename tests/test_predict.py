@@ -14,12 +14,11 @@ pytest.importorskip("sentence_transformers")
 
 import actionhub  # noqa: E402
 from actionhub.cli import main  # noqa: E402
-from actionhub.prediction import (  # noqa: E402
-    PredictError, demo_clip, predict, read_definitions, resolve_actions,
-)
+from actionhub.demo.predict import demo_clip  # noqa: E402
+from actionhub.demo.synthclips import write_clip  # noqa: E402
+from actionhub.engine.predict import PredictError, predict, read_definitions, resolve_actions  # noqa: E402
 from actionhub.video.backbones import register_backbone  # noqa: E402
 from actionhub.video.conse import conse_embedding  # noqa: E402
-from actionhub.video.synthclips import write_clip  # noqa: E402
 
 SEEN = ["waving a flag", "stirring soup"]
 UNSEEN = ["juggling balls", "swimming laps"]
@@ -42,10 +41,11 @@ def env(tmp_path_factory):
 @pytest.fixture(scope="module")
 def run_dir(env):
     """A real chain on SYNTHETIC clips: extract (EfficientNet-Lite0) -> class text (MiniLM) -> train CoCo."""
-    from actionhub.coco.train import RunInputs, train_run
     from actionhub.config import OptimConfig, TrainConfig
+    from actionhub.engine.inputs import RunInputs
+    from actionhub.engine.trainer import train_run
     from actionhub.features import load_features
-    from actionhub.textfeat import build_class_text
+    from actionhub.text.build import build_class_text
     from actionhub.video.extract import extract_features
 
     clips = env / "clips"
@@ -87,8 +87,8 @@ def test_predict_json_shape_and_scores(run_dir, env, capsys):
     assert out[1]["predictions"] == [] and "empty" in out[1]["error"]
 
     # The scores are the model's own: recompute them by hand from the same pieces.
-    from actionhub.coco.train import load_model
-    from actionhub.textfeat import build_class_text
+    from actionhub.engine.checkpoint import load_model
+    from actionhub.text.build import build_class_text
     from actionhub.video.extract import encode_videos
 
     model = load_model(run_dir)
@@ -155,7 +155,7 @@ def test_resolve_actions_and_definitions(tmp_path):
     assert read_definitions(tmp_path / "d.tsv") == {"riding a horse": "sitting on a horse that moves"}
     (tmp_path / "acts.txt").write_text("# mine\njuggling\n\nswimming\n")
     assert resolve_actions(actions_file=tmp_path / "acts.txt")[0] == ["juggling", "swimming"]
-    from actionhub.benchmarks import get_benchmark
+    from actionhub.protocols import get_benchmark
 
     bench = get_benchmark("ucf101")
     names, defs = resolve_actions(benchmark="ucf101", split=0)

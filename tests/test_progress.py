@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from actionhub import progress
+from actionhub.utils import progress
 
 
 class _Stream(io.StringIO):

@@ -1,4 +1,4 @@
-"""Tests for actionhub.rank and `actionhub rank`: hand-made word vectors, hand-computed scores."""
+"""Tests for actionhub.dataset.rank and `actionhub rank`: hand-made word vectors, hand-computed scores."""
 from __future__ import annotations
 
 import json
@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from actionhub.cli import main
-from actionhub.rank import RankError, rank_store, rank_table, topk_per_group
-from actionhub.wordvec import WordVectors
+from actionhub.dataset.rank import RankError, rank_store, rank_table, topk_per_group
+from actionhub.dataset.wordvec import WordVectors
 
 # A tiny 3-d vocabulary, written to a GloVe text file by the tests.
 VOCAB = {

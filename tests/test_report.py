@@ -7,19 +7,19 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from actionhub.benchmarks import get_benchmark
 from actionhub.cli import main
-from actionhub.coco.train import train_run
 from actionhub.config import ModelConfig, OptimConfig, TrainConfig
-from actionhub.errors import UserError
-from actionhub.experiment import build_inputs
+from actionhub.demo.synthetic import SyntheticSpec, SyntheticWorld
+from actionhub.engine.inputs import build_inputs
+from actionhub.engine.sweep import parse_param, run_sweep
+from actionhub.engine.trainer import train_run
+from actionhub.evaluation.metrics import mean_std
 from actionhub.features import save_features
-from actionhub.metrics import mean_std
+from actionhub.protocols import get_benchmark
 from actionhub.report.analysis import alignment, cycle_neighbours
 from actionhub.report.build import _qualitative_models
 from actionhub.report.tables import pm
-from actionhub.sweep import parse_param, run_sweep
-from actionhub.synthetic import SyntheticSpec, SyntheticWorld
+from actionhub.utils.errors import UserError
 
 EASY = dict(sigma_video=0.9, sigma_ad=0.8, sigma_desc=1.2, view_overlap=1.0)
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -147,7 +147,7 @@ def test_cycle_neighbours_by_hand():
     model = SimpleNamespace(cfg=SimpleNamespace(k=1, tau=0.1), eval=lambda: None,
                             class_embeddings=lambda ad, vc: ad)
     eye = np.eye(3, dtype=np.float32)
-    from actionhub.class_text import ClassText
+    from actionhub.text.class_text import ClassText
 
     ct = ClassText(["u1", "u2", "u3", "s1"], np.vstack([eye, eye[:1]]), np.zeros((0, 3)), np.zeros(5, np.int64))
     inp = SimpleNamespace(unseen=["u1", "u2", "u3"], seen=["s1"], text=ct)
@@ -169,10 +169,11 @@ def test_alignment_and_single_split_cells():
 
 def test_demo_report_on_a_small_plan(tmp_path, monkeypatch):
     """The demo hook end to end on one hmdb51 split, two baselines and small sweeps (SYNTHETIC)."""
-    import actionhub.demo as demo
-    import actionhub.report.demo as rdemo
+    import actionhub.demo.report as rdemo
+    import actionhub.demo.run as demo
 
     monkeypatch.setattr(demo, "DEMO_PLAN", (("hmdb51", (0,), 6, 4),))
+    monkeypatch.setattr(rdemo, "DEMO_PLAN", (("hmdb51", (0,), 6, 4),))
     monkeypatch.setattr(rdemo, "DEMO_BASELINES", ("eszsl", "er-vse"))
     monkeypatch.setattr(rdemo, "SWEEP_BENCHMARK", "hmdb51")
     monkeypatch.setattr(rdemo, "DEMO_SWEEPS", {"class_text_cim": [("class-text", ["ad", "ad+vc"]), ("cim", [True, False])],

@@ -9,8 +9,18 @@ import pyarrow.dataset as ds
 import pytest
 
 from actionhub.cli import main
-from actionhub.store import (COLUMNS, SCHEMA, Store, StoreError, append, compute_stats, count_sentences,
-                             hist_edges, import_released, read_store, synthetic_video_id)
+from actionhub.dataset.importer import import_released
+from actionhub.dataset.stats import compute_stats, hist_edges
+from actionhub.dataset.store import (
+    COLUMNS,
+    SCHEMA,
+    Store,
+    StoreError,
+    append,
+    count_sentences,
+    read_store,
+    synthetic_video_id,
+)
 
 
 def rows(action, provider, ids, text="A person {a}. Clip {i}."):

@@ -4,11 +4,11 @@ from dataclasses import replace
 
 import pytest
 
-from actionhub.coco.train import RunInputs
 from actionhub.config import ModelConfig, OptimConfig, TrainConfig
-from actionhub.errors import UserError
-from actionhub.sweep import SweepError, apply_point, expand_grid, load_sweep, parse_param, point_name, run_sweep
-from actionhub.synthetic import SyntheticSpec, SyntheticWorld
+from actionhub.demo.synthetic import SyntheticSpec, SyntheticWorld
+from actionhub.engine.inputs import RunInputs
+from actionhub.engine.sweep import SweepError, apply_point, expand_grid, load_sweep, parse_param, point_name, run_sweep
+from actionhub.utils.errors import UserError
 
 EASY = dict(sigma_video=0.9, sigma_ad=0.8, sigma_desc=1.2, view_overlap=1.0)
 
@@ -104,9 +104,9 @@ def test_failed_runs_are_recorded_and_the_sweep_goes_on(tmp_path):
 
 
 def test_cli_sweep_round_trip(tmp_path, capsys):
-    from actionhub.benchmarks import get_benchmark
     from actionhub.cli import main
     from actionhub.features import save_features
+    from actionhub.protocols import get_benchmark
 
     bench = get_benchmark("hmdb51")
     w = SyntheticWorld(bench.classes, SyntheticSpec(visual_dim=24, text_dim=12, latent_dim=8,

@@ -21,6 +21,8 @@ from actionhub.text import (
     register_encoder,
     text_hashes,
 )
+from actionhub.text import encode as text_encode
+from actionhub.text import encoders as text_encoders
 
 TEXTS = ["a man riding a horse on the beach", "two kids swim in a pool, slow motion 4K",
          "hi", "Woman practising yoga at sunset in a park near the lake, aerial view"]
@@ -54,10 +56,10 @@ register_encoder("count", CountingEncoder, help="test encoder")
 
 @pytest.fixture()
 def counting():
-    T._LOADED.pop("count:x", None)
+    text_encoders._LOADED.pop("count:x", None)
     enc = get_encoder("count:x")
     yield enc
-    T._LOADED.pop("count:x", None)
+    text_encoders._LOADED.pop("count:x", None)
 
 
 # --------------------------------------------------------------------------- registry
@@ -138,7 +140,7 @@ def test_cache_hits_encode_only_new_texts(tmp_path, counting):
     np.testing.assert_array_equal(again, np.stack([feature(t) for t in "cdb"]))
 
     # A new process (fresh cache object, no loaded model): all cached, the model is never loaded.
-    T._LOADED.clear()
+    text_encoders._LOADED.clear()
     cache = TextCache(tmp_path, "count:x")
     assert len(cache) == 4 and cache.dim == 8
     out = encode_texts(["d", "a"], "count:x", cache=cache, progress=False)
@@ -147,7 +149,7 @@ def test_cache_hits_encode_only_new_texts(tmp_path, counting):
 
 
 def test_cache_keeps_finished_chunks_after_a_crash(tmp_path, counting, monkeypatch):
-    monkeypatch.setattr(T, "SHARD_FLUSH_ROWS", 2)
+    monkeypatch.setattr(text_encode, "SHARD_FLUSH_ROWS", 2)
     texts = [f"t{i}" for i in range(10)]
     counting.fail_after = 2  # the third chunk raises
     with pytest.raises(RuntimeError, match="simulated crash"):
@@ -195,7 +197,7 @@ def test_minilm_cache_equals_direct_encoding(tmp_path, minilm):
 # ------------------------------------------------------------------------------- Dask
 def test_dask_backend_matches_in_process(minilm):
     distributed = pytest.importorskip("distributed")
-    from actionhub.parallel import get_backend
+    from actionhub.utils.parallel import get_backend
 
     texts = [f"person number {i} is {verb} outdoors" for i, verb in
              enumerate(["running", "jumping", "cooking", "dancing", "climbing", "singing", "diving"])]

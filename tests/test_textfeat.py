@@ -1,4 +1,4 @@
-"""Tests for actionhub.textfeat and `actionhub text-features`."""
+"""Tests for actionhub.text.build and `actionhub text-features`."""
 from __future__ import annotations
 
 import hashlib
@@ -16,15 +16,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from actionhub import text as T
-from actionhub.class_text import load_class_text
 from actionhub.cli import main
-from actionhub.textfeat import (
-    TextFeatError,
-    build_class_text,
-    definition_texts,
-    demo_class_text,
-    match_classes,
-)
+from actionhub.demo.class_text import demo_class_text
+from actionhub.text import encode as text_encode
+from actionhub.text.build import TextFeatError, build_class_text, definition_texts, match_classes
+from actionhub.text.class_text import load_class_text
 
 
 class HashEncoder(T.TextEncoder):
@@ -75,19 +71,19 @@ def test_match_rules_in_order():
     assert found["brush_hair"] == ["Brush-Hair"]
     assert found["riding horse"] == ["riding horse"]  # the exact rule wins over the lemma rule
     assert "Nothing" not in found
-    if counts["normalize_action"]:  # actionhub.vocab present: the parentheticals keep classes apart
+    if counts["normalize_action"]:  # actionhub.dataset.vocab present: the parentheticals keep classes apart
         assert found["passing American football (in game)"] == ["pass american football game"]
         assert found["passing American football (not in game)"] == ["pass american football not game"]
     assert counts["exact"] == 2 and counts["name"] == 1
 
 
 def test_match_uses_normalize_action_and_survives_without_vocab(monkeypatch):
-    fake = types.ModuleType("actionhub.vocab")
+    fake = types.ModuleType("actionhub.dataset.vocab")
     fake.normalize_action = lambda s: " ".join(w.removesuffix("ing") for w in s.lower().split())
-    monkeypatch.setitem(sys.modules, "actionhub.vocab", fake)  # no build_vocabulary: normalize_action alone
+    monkeypatch.setitem(sys.modules, "actionhub.dataset.vocab", fake)  # no build_vocabulary: normalize_action alone
     found, counts = match_classes(["riding horse", "Surf"], ["rid horse", "surf"])
     assert found == {"riding horse": ["rid horse"], "Surf": ["surf"]} and counts["normalize_action"] == 1
-    monkeypatch.setitem(sys.modules, "actionhub.vocab", None)  # helper module missing: names only
+    monkeypatch.setitem(sys.modules, "actionhub.dataset.vocab", None)  # helper module missing: names only
     found, counts = match_classes(["riding horse", "Surf"], ["rid horse", "surf"])
     assert found == {"Surf": ["surf"]} and counts["normalize_action"] == 0
 
@@ -162,7 +158,7 @@ def test_text_features_cli_minilm_and_cache(hmdb_topk, tmp_path, capsys, monkeyp
     # Rerun into .parquet: every text is cached, so the model must not even be loaded.
     def no_model(spec):
         raise AssertionError(f"model {spec} loaded although every text is cached")
-    monkeypatch.setattr(T, "get_encoder", no_model)
+    monkeypatch.setattr(text_encode, "get_encoder", no_model)
     out2 = tmp_path / "tf.parquet"
     assert main(args[:-3] + ["--out", str(out2), "--no-progress"]) == 0
     again = load_class_text(out2)
@@ -202,7 +198,7 @@ def test_demo_class_text_ad_only(tmp_path):
 
 
 def test_demo_class_text_with_a_caption_corpus(tmp_path):
-    pytest.importorskip("actionhub.collect.local")
+    pytest.importorskip("actionhub.dataset.collect.local")
     corpus = tmp_path / "captions.csv"
     corpus.write_text("videoid,name\n"
                       "1,Woman brushing her long hair in front of a mirror\n"

@@ -6,10 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from actionhub.coco.model import CoCo
-from actionhub.coco.train import RunDirError, RunInputs, load_model, lr_factor, train_run
 from actionhub.config import ModelConfig, OptimConfig, TrainConfig
-from actionhub.synthetic import SyntheticSpec, SyntheticWorld
+from actionhub.demo.synthetic import SyntheticSpec, SyntheticWorld
+from actionhub.engine.checkpoint import RunDirError, load_model
+from actionhub.engine.inputs import RunInputs
+from actionhub.engine.schedule import lr_factor
+from actionhub.engine.trainer import train_run
+from actionhub.models.coco.model import CoCo
 
 # A deliberately easy SYNTHETIC world: these tests check the pipeline, not the noise model.
 EASY = dict(sigma_video=0.9, sigma_ad=0.8, sigma_desc=1.2, view_overlap=1.0)

@@ -8,14 +8,18 @@ import pytest
 
 av = pytest.importorskip("av")
 
+from actionhub.demo.synthclips import clip_frames, frame_level, write_audio_only, write_clip  # noqa: E402
+from actionhub.utils.errors import UserError  # noqa: E402
 from actionhub.video import backbones as bbmod  # noqa: E402
 from actionhub.video.backbones import BackboneUnavailable, get_backbone, list_backbones, preprocess_frames  # noqa: E402
 from actionhub.video.decode import (  # noqa: E402
-    DecodeError, Sampling, clip_indices, parse_sampling, read_video, segment_indices,
+    DecodeError,
+    Sampling,
+    clip_indices,
+    parse_sampling,
+    read_video,
+    segment_indices,
 )
-from actionhub.video.synthclips import clip_frames, frame_level, write_audio_only, write_clip  # noqa: E402
-from actionhub.errors import UserError  # noqa: E402
-
 
 # --------------------------------------------------------------------------- sampling (pure)
 
@@ -214,7 +218,7 @@ def test_efficientnet_contract(effnet):
 
 def test_efficientnet_is_the_imagenet_classifier(effnet):
     """The shipped weights classify: a real frame of a bicycle clip scores a two-wheeler class highly."""
-    from actionhub.prediction import demo_clip
+    from actionhub.demo.predict import demo_clip
 
     clip = demo_clip()
     if clip is None or not (clip.parent / "bikes.mp4").is_file():

@@ -5,8 +5,17 @@ import json
 import pytest
 
 from actionhub.cli import main
-from actionhub.vocab import (SOURCE_DATASETS, VocabError, Vocabulary, action_key, build_vocabulary, label_names,
-                             normalize_action, read_queries, stop_words)
+from actionhub.dataset.vocab import (
+    SOURCE_DATASETS,
+    VocabError,
+    Vocabulary,
+    action_key,
+    build_vocabulary,
+    label_names,
+    normalize_action,
+    read_queries,
+    stop_words,
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests for actionhub.wordvec: tokenising, file formats, averaging."""
+"""Tests for actionhub.dataset.wordvec: tokenising, file formats, averaging."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from actionhub.wordvec import WordVectors, cosine_similarity, tokenize
+from actionhub.dataset.wordvec import WordVectors, cosine_similarity, tokenize
 
 WORDS = ["apply", "eye", "makeup", "brush"]
 VECS = np.array(

@@ -7,7 +7,7 @@ def __getattr__(name: str):
     # ``actionhub.predict(videos, checkpoint, actions)`` without importing torch, PyAV and the
     # text encoders at ``import actionhub``.
     if name == "predict":
-        from actionhub.prediction import predict
+        from actionhub.engine.predict import predict
 
         return predict
     raise AttributeError(f"module 'actionhub' has no attribute {name!r}")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CLASS_TEXT_CHOICES = ("ad", "vc", "ad+vc")
-# Training methods (`actionhub train --method`); actionhub.methods holds their implementations
+# Training methods (`actionhub train --method`); actionhub.models.registry holds their implementations
 # and checks it implements exactly these. Kept here so the CLI can list them without torch.
 METHOD_CHOICES = ("coco", "er-vse", "devise", "ale", "sje", "dem", "eszsl")
 

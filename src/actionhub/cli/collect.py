@@ -19,9 +19,9 @@ def _provider_options(a: argparse.Namespace) -> dict:
 
 
 def run(a: argparse.Namespace) -> int:
-    from actionhub.collect import get_provider
-    from actionhub.collect.runner import collect
-    from actionhub.vocab import read_queries
+    from actionhub.dataset.collect import get_provider
+    from actionhub.dataset.collect.runner import collect
+    from actionhub.dataset.vocab import read_queries
 
     if a.per_query is not None and a.per_query < 1:
         raise CliError("--per-query must be >= 1")
@@ -55,7 +55,7 @@ def run(a: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from actionhub.collect import list_providers
+    from actionhub.dataset.collect import list_providers
 
     providers = list_providers()
     p = sub.add_parser("collect", help="collect video descriptions for queries into a store",

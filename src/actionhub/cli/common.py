@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from actionhub.config import CLASS_TEXT_CHOICES, ModelConfig, OptimConfig, TrainConfig
-from actionhub.errors import UserError
+from actionhub.utils.errors import UserError
 
 # Help for every config field; the CLI flags are generated from the dataclasses so the
 # two can never drift apart.

@@ -8,7 +8,7 @@ from actionhub.cli.common import add_progress_flag
 
 
 def run(a: argparse.Namespace) -> int:
-    from actionhub.demo import run_demo
+    from actionhub.demo.run import run_demo
 
     run_demo(a.out, epochs=a.epochs, corpus=a.corpus, report=not a.no_report, predict=not a.no_predict,
              progress=not a.no_progress)

@@ -7,8 +7,8 @@ from actionhub.cli.common import CliError
 
 
 def run(a: argparse.Namespace) -> int:
-    from actionhub.io import atomic_write_json
-    from actionhub.results import format_table, load_runs, recalibrate, summarize
+    from actionhub.evaluation.results import format_table, load_runs, recalibrate, summarize
+    from actionhub.utils.io import atomic_write_json
 
     records = load_runs(a.runs)
     if a.calibration is not None and not a.gzsl:

@@ -9,7 +9,7 @@ from actionhub.cli.common import CliError, add_progress_flag
 
 
 def run(a: argparse.Namespace) -> int:
-    from actionhub.prediction import predict
+    from actionhub.engine.predict import predict
 
     if (a.checkpoint is None) == (a.zero_shot is None):
         raise CliError("pass --checkpoint RUN_DIR (a trained run) or --zero-shot conse (training-free baseline)")

@@ -9,7 +9,7 @@ from actionhub.cli.common import CliError, add_progress_flag
 
 
 def run(a: argparse.Namespace) -> int:
-    from actionhub.rank import rank_store
+    from actionhub.dataset.rank import rank_store
 
     if a.k < 1:
         raise CliError(f"--k must be at least 1, got {a.k}")

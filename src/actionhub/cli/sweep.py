@@ -9,11 +9,11 @@ from actionhub.cli.train import add_data_flags, add_method_flags
 
 
 def run(a: argparse.Namespace) -> int:
-    from actionhub.benchmarks import get_benchmark
-    from actionhub.coco.train import holdout_seen
-    from actionhub.experiment import build_inputs
-    from actionhub.methods import get_method, parse_method_params
-    from actionhub.sweep import format_sweep, parse_param, run_sweep
+    from actionhub.engine.gzsl import holdout_seen
+    from actionhub.engine.inputs import build_inputs
+    from actionhub.engine.sweep import format_sweep, parse_param, run_sweep
+    from actionhub.models.registry import get_method, parse_method_params
+    from actionhub.protocols import get_benchmark
 
     cfg = config_from_args(a)
     params = [parse_param(p) for p in a.param]

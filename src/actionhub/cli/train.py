@@ -4,15 +4,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from actionhub.config import METHOD_CHOICES
 from actionhub.cli.common import CliError, add_config_flags, add_progress_flag, config_from_args
+from actionhub.config import METHOD_CHOICES
 
 
 def run(a: argparse.Namespace) -> int:
-    from actionhub.benchmarks import get_benchmark
-    from actionhub.coco.train import holdout_seen, train_run
-    from actionhub.experiment import build_inputs
-    from actionhub.methods import get_method, parse_method_params
+    from actionhub.engine.gzsl import holdout_seen
+    from actionhub.engine.inputs import build_inputs
+    from actionhub.engine.trainer import train_run
+    from actionhub.models.registry import get_method, parse_method_params
+    from actionhub.protocols import get_benchmark
 
     cfg = config_from_args(a)
     method = get_method(cfg.method)

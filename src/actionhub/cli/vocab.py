@@ -7,13 +7,13 @@ from pathlib import Path
 
 
 def _vocabulary(a: argparse.Namespace):
-    from actionhub.vocab import SOURCE_DATASETS, Vocabulary, build_vocabulary
+    from actionhub.dataset.vocab import SOURCE_DATASETS, Vocabulary, build_vocabulary
 
     if getattr(a, "vocab", None):
         return Vocabulary.load(a.vocab)
     extra = list(getattr(a, "add", None) or [])
     if getattr(a, "add_file", None):
-        from actionhub.vocab import read_queries
+        from actionhub.dataset.vocab import read_queries
 
         extra += read_queries(a.add_file)
     return build_vocabulary(getattr(a, "datasets", None) or SOURCE_DATASETS, extra_names=extra)
@@ -51,7 +51,7 @@ def run(a: argparse.Namespace) -> int:
     for text in a.query:
         q = v.lookup(text)
         if q is None:
-            from actionhub.vocab import normalize_action
+            from actionhub.dataset.vocab import normalize_action
 
             print(f"{text!r}: not in the vocabulary (its query would be {normalize_action(text)!r})")
             status = 1

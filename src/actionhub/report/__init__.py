@@ -1,11 +1,11 @@
 """The paper's tables and figures from saved runs (``actionhub report``).
 
 :func:`build_report` renders ``report.md`` and PNG figures from run directories, sweep
-directories and results files; :func:`demo_report` trains the baselines and ablations on
-the demo's SYNTHETIC inputs and renders their report.
+directories and results files (:mod:`~actionhub.report.collect` gathers them,
+:mod:`~actionhub.report.tables` and :mod:`~actionhub.report.figures` draw them,
+:mod:`~actionhub.report.analysis` computes what Fig. 11-12 show from a trained model).
 """
 from actionhub.report.build import build_report, inputs_from_record
 from actionhub.report.collect import Collection, collect
-from actionhub.report.demo import demo_report
 
-__all__ = ["build_report", "collect", "Collection", "demo_report", "inputs_from_record"]
+__all__ = ["build_report", "collect", "Collection", "inputs_from_record"]

@@ -5,7 +5,7 @@
 * Fig. 12: the top-5 classes of the backward-pass attention (Eq. 12) of chosen unseen
   classes. The figure needs the class itself among the backward keys, so the cycle runs
   with the split's unseen classes in the role of ``z^s`` and the seen classes as the pool
-  (:func:`actionhub.coco.losses.cycle_reconstruct` with the roles of Eq. 11-12 swapped);
+  (:func:`actionhub.models.coco.losses.cycle_reconstruct` with the roles of Eq. 11-12 swapped);
   a model whose classes keep their semantics puts most weight on the class itself.
 """
 from __future__ import annotations
@@ -16,8 +16,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from actionhub.coco.losses import cycle_reconstruct
-from actionhub.coco.train import RunInputs, select_text
+from actionhub.engine.evaluate import select_text
+from actionhub.engine.inputs import RunInputs
+from actionhub.models.coco.losses import cycle_reconstruct
 
 
 def pick_classes(inp: RunInputs, n_seen: int = 5, n_unseen: int = 5, seed: int = 0) -> list[str]:

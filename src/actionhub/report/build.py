@@ -21,15 +21,25 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from actionhub.coco.train import RunInputs, load_model
-from actionhub.io import atomic_write_json, atomic_write_text
+from actionhub.engine.inputs import RunInputs
+from actionhub.evaluation.results import summarize
 from actionhub.report import figures
-from actionhub.report.analysis import alignment, class_features, cycle_neighbours, pick_classes, tsne_2d
 from actionhub.report.collect import Collection, Sweep, collect
-from actionhub.report.tables import (CLASS_TEXT_LABEL, cell_stats, fmt_value, gzsl_table, group_by,
-                                     md_table, method_table, pm, protocol_line, protocol_table, series_table)
-from actionhub.results import summarize
-from actionhub.runinfo import now, package_versions
+from actionhub.report.tables import (
+    CLASS_TEXT_LABEL,
+    cell_stats,
+    fmt_value,
+    group_by,
+    gzsl_table,
+    md_table,
+    method_table,
+    pm,
+    protocol_line,
+    protocol_table,
+    series_table,
+)
+from actionhub.utils.io import atomic_write_json, atomic_write_text
+from actionhub.utils.runinfo import now, package_versions
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +71,9 @@ def _series(sweep: Sweep, x: str) -> dict[str, dict[Any, dict[str, Any]]]:
 def inputs_from_record(rec: dict[str, Any], features: str | None = None, text_features: str | None = None,
                        eval_features: str | None = None) -> RunInputs:
     """The inputs of a finished run, loaded again from the paths its run.json names (or overrides)."""
-    from actionhub.benchmarks import get_benchmark
-    from actionhub.errors import UserError
-    from actionhub.experiment import build_inputs
+    from actionhub.engine.inputs import build_inputs
+    from actionhub.protocols import get_benchmark
+    from actionhub.utils.errors import UserError
 
     data = rec["data"]
     feats = features or data.get("features")
@@ -125,7 +135,7 @@ def _qualitative_models(records: Sequence[dict[str, Any]]) -> tuple[tuple[str, i
 
 
 def _check_classes(names: Sequence[str], allowed: Sequence[str], where: str, flag: str) -> None:
-    from actionhub.errors import UserError
+    from actionhub.utils.errors import UserError
 
     unknown = [n for n in names if n not in set(allowed)]
     if unknown:
@@ -161,7 +171,7 @@ def build_report(
     synthetic = any(r["data"].get("synthetic") for r in everything) or any(r.get("synthetic") for r in coll.result_rows)
     if synthetic:
         md += ["> **SYNTHETIC**: some or all numbers below were computed on generated features "
-               "(`actionhub.synthetic`). They show that the machinery works, not how any method does on real video.",
+               "(`actionhub.demo.synthetic`). They show that the machinery works, not how any method does on real video.",
                ""]
     md += [f"Generated {now()} by actionhub {package_versions().get('actionhub', '?')} from {len(coll.runs)} run(s), "
            f"{len(coll.sweeps)} sweep(s) and {len(coll.result_rows)} stored results row(s).", ""]
@@ -263,6 +273,9 @@ def build_report(
             md += [f"_Not drawn: {e}_", ""]
             missing.append(f"Fig. 11-12: {e}")
         if inp is not None:
+            from actionhub.engine.checkpoint import load_model  # noqa: PLC0415 - torch only when drawing
+            from actionhub.report.analysis import alignment, class_features, cycle_neighbours, pick_classes, tsne_2d  # noqa: PLC0415
+
             syn = _syn(list(models.values()))
             classes = list(tsne_classes) if tsne_classes else pick_classes(inp, 5, 5, seed)
             _check_classes(classes, list(inp.seen) + list(inp.unseen), f"{bench} split {split}", "--tsne-class")

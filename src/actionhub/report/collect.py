@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from actionhub.results import ResultsError, load_run
-from actionhub.runinfo import RESULTS_FORMAT, RUN_FORMAT
-from actionhub.sweep import SWEEP_FORMAT, load_sweep
+from actionhub.evaluation.results import ResultsError, load_run
+from actionhub.evaluation.sweeps import SWEEP_FORMAT, load_sweep
+from actionhub.utils.runinfo import RESULTS_FORMAT, RUN_FORMAT
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from actionhub.io import atomic_path
+from actionhub.utils.io import atomic_path
 
 DPI = 130
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",

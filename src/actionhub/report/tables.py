@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Iterable, Sequence
 
-from actionhub.methods import METHODS, TABLE_ORDER
-from actionhub.metrics import mean_std
+from actionhub.evaluation.metrics import mean_std
+from actionhub.models.registry import METHODS, TABLE_ORDER
 
 BENCH_ORDER = ("kinetics-zsar", "hmdb51", "ucf101")
 CLASS_TEXT_LABEL = {"ad": "AD-only", "vc": "VC-only", "ad+vc": "AD + VC"}
@@ -73,13 +73,13 @@ def _method_key(row: dict[str, Any]) -> tuple[int, str, str]:
 
 
 def method_title(method: str) -> str:
-    return METHODS[method].title if method in METHODS else method
+    return METHODS.get(method).title if method in METHODS else method
 
 
 def method_table(rows: Sequence[dict[str, Any]]) -> str:
     """Tables 2-3: one row per method/variant, per benchmark top-1 and top-5 (mean ± std, n splits).
 
-    rows: summary rows of :func:`actionhub.results.summarize` (or of a results file)."""
+    rows: summary rows of :func:`actionhub.evaluation.results.summarize` (or of a results file)."""
     benches = sorted({r["benchmark"] for r in rows}, key=_bench_key)
     by_key: dict[tuple[str, str], dict[str, dict[str, Any]]] = defaultdict(dict)
     order: list[tuple[str, str]] = []

@@ -47,7 +47,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from actionhub.errors import UserError
+from actionhub.utils.errors import UserError
+from actionhub.utils.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -296,7 +297,8 @@ class BackboneInfo:
         return all(importlib.util.find_spec(mod) is not None for mod, _ in self.packages)
 
 
-_REGISTRY: dict[str, BackboneInfo] = {}
+#: backbone name (or family, ``timm:<model>``) -> :class:`BackboneInfo`
+BACKBONES: Registry[BackboneInfo] = Registry("backbone", BackboneUnavailable, argument_noun="a model")
 _CACHE: dict[tuple[str, str], Backbone] = {}
 _LOCK = threading.Lock()
 
@@ -319,27 +321,28 @@ def register_backbone(name: str, factory: Callable[..., Backbone], *, packages: 
     factory is called as ``factory(device=..., frame_batch=...)`` for an exact name and
     ``factory(arg, device=..., frame_batch=...)`` with the text after the prefix for a family.
     """
-    if name in _REGISTRY and not replace:
-        raise ValueError(f"backbone {name!r} is already registered (pass replace=True to override)")
-    _REGISTRY[name] = BackboneInfo(name, factory, tuple(packages), description, dim)
+    family = name.endswith(":")
+    BACKBONES.register(name.rstrip(":"), BackboneInfo(name, factory, tuple(packages), description, dim),
+                       help=description, takes_argument=family, argument="<model>", replace=replace)
+
+
+def _forget_loaded(name: str) -> None:
     with _LOCK:
-        for key in [k for k in _CACHE if k[0] == name or (name.endswith(":") and k[0].startswith(name))]:
+        for key in [k for k in _CACHE if k[0] == name or k[0].startswith(name + ":")]:
             del _CACHE[key]
+
+
+BACKBONES.on_change(_forget_loaded)
 
 
 def list_backbones() -> list[BackboneInfo]:
     """Registry entries in registration order."""
-    return list(_REGISTRY.values())
+    return [e.value for e in BACKBONES.entries()]
 
 
 def _lookup(name: str) -> tuple[BackboneInfo, str | None]:
-    if name in _REGISTRY:
-        return _REGISTRY[name], None
-    prefix, sep, arg = name.partition(":")
-    if sep and f"{prefix}:" in _REGISTRY and arg:
-        return _REGISTRY[f"{prefix}:"], arg
-    known = ", ".join(i.name + ("<model>" if i.name.endswith(":") else "") for i in _REGISTRY.values())
-    raise BackboneUnavailable(f"unknown backbone {name!r}; choose one of: {known}")
+    entry, arg = BACKBONES.resolve(name)
+    return entry.value, arg
 
 
 def backbone_dim(name: str) -> int | None:

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from actionhub.errors import UserError
+from actionhub.utils.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from actionhub.errors import UserError
+from actionhub.utils.errors import UserError
 
 log = logging.getLogger(__name__)
 

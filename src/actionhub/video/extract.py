@@ -44,14 +44,14 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from actionhub.errors import UserError
 from actionhub.features import VIDEO_EXTENSIONS
-from actionhub.io import PathLike, atomic_path, atomic_write_json, atomic_write_text
-from actionhub.parallel import get_backend
-from actionhub.runinfo import now, package_versions
+from actionhub.utils.errors import UserError
+from actionhub.utils.io import PathLike, atomic_path, atomic_write_json, atomic_write_text
+from actionhub.utils.parallel import get_backend
+from actionhub.utils.progress import progress_bar
+from actionhub.utils.runinfo import now, package_versions
 from actionhub.video.backbones import DEFAULT_BACKBONE, DEFAULT_FRAME_BATCH, get_backbone
 from actionhub.video.decode import DecodeError, parse_sampling, read_video
-from actionhub.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -399,7 +399,7 @@ def extract_features(
         batch_size: videos per work item (decoded and encoded together).
         frame_batch: frames per forward pass of the backbone.
         device: torch device where the backbone runs (on the workers for Dask).
-        backend: ``"inprocess"``, ``"dask"`` or a :class:`actionhub.parallel.Backend`.
+        backend: ``"inprocess"``, ``"dask"`` or a :class:`actionhub.utils.parallel.Backend`.
         scheduler: Dask scheduler address or ``distributed.Client`` (backend ``"dask"``).
         ids: ``"relpath"`` (default) or ``"stem"`` video ids (module docstring).
         progress: show a tqdm bar.

@@ -1,0 +1,75 @@
+"""`actionhub text-features`: encode a benchmark's class definitions (AD) and top-k descriptions (VC)."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from actionhub.cli.common import CliError, add_progress_flag
+
+
+def run(a: argparse.Namespace) -> int:
+    from actionhub.text import DEFAULT_ENCODER
+    from actionhub.text.build import DEFAULT_DEFINITION_TEMPLATE, build_benchmark_class_text
+    from actionhub.utils.parallel import get_backend
+
+    if a.k < 1:
+        raise CliError(f"--k must be at least 1, got {a.k}")
+    if a.out.suffix not in (".npz", ".parquet"):
+        raise CliError(f"--out must end in .npz or .parquet, got {a.out}")
+    try:
+        backend = get_backend(a.backend, a.scheduler) if a.backend == "dask" else None
+    except (ValueError, ImportError, OSError) as e:
+        raise CliError(f"cannot use --backend {a.backend}: {e}") from None
+    try:
+        ct = build_benchmark_class_text(
+            a.benchmark, a.out, descriptions=a.descriptions, encoder=a.encoder or DEFAULT_ENCODER, k=a.k,
+            template=a.template or DEFAULT_DEFINITION_TEMPLATE, cache=False if a.no_cache else (a.cache or True),
+            batch_size=a.batch_size, backend=backend, progress=not a.no_progress,
+        )
+    except ImportError as e:
+        raise CliError(str(e)) from None
+    finally:
+        if backend is not None:
+            backend.close()
+    m = ct.meta
+    if a.json:
+        print(json.dumps({k: v for k, v in m.items() if k != "matches"}, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{m['benchmark']}: {m['num_classes']} classes, {m['dim']}-d features from {m['encoder']}")
+    if m["descriptions"] is None:
+        print("AD-only: no --descriptions given")
+    else:
+        mt = m["matched"]
+        print(f"descriptions for {m['num_with_descriptions']} classes ({m['num_descriptions']:,} texts, top {m['k']}); "
+              f"matched {mt['exact']} exactly, {mt['name']} by name key, {mt['normalize_action']} by normalize_action")
+        if m["fallback"]:
+            print(f"{len(m['fallback'])} class(es) without descriptions fall back to AD-only: " + ", ".join(m["fallback"]))
+    print(f"wrote {a.out}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("text-features", help="encode class definitions and top-k descriptions",
+                       description="Build the class text features file the CoCo trainer reads: for every class "
+                                   "of a benchmark, a frozen text encoder's feature of its definition (AD) and of "
+                                   "its top-k descriptions from `actionhub rank` output (VC). Encoded texts are "
+                                   "cached, so a rerun encodes only new text.")
+    p.add_argument("--benchmark", required=True, help="benchmark name (see `actionhub benchmarks list`)")
+    p.add_argument("--descriptions", type=Path, metavar="TOPK",
+                   help="ranked descriptions (topk.parquet from `actionhub rank`); without it: AD-only")
+    p.add_argument("--k", type=int, default=100, help="descriptions per class, in rank order (default: 100)")
+    p.add_argument("--encoder", default=None,
+                   help="text encoder: minilm (default, offline), st:<path-or-name> (sentence-transformers), "
+                        "bert:<path-or-name> (mean pooling; the paper uses bert:bert-base-uncased)")
+    p.add_argument("--out", required=True, type=Path, help="output file, .npz or .parquet")
+    p.add_argument("--template", help="how a definition is encoded (default: '{name}: {definition}')")
+    p.add_argument("--cache", type=Path, metavar="DIR", help="encoded-text cache (default: ~/.cache/actionhub/text)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the encoded-text cache")
+    p.add_argument("--batch-size", type=int, default=64, help="texts per encoder batch (default: 64)")
+    p.add_argument("--backend", choices=("inprocess", "dask"), default="inprocess",
+                   help="where to encode: in this process, or chunks on a Dask cluster")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address for --backend dask, e.g. tcp://host:8786")
+    p.add_argument("--json", action="store_true", help="print the file's metadata as JSON")
+    add_progress_flag(p)
+    p.set_defaults(func=run)

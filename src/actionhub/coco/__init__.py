@@ -1,4 +1,0 @@
-"""The CoCo model (Cross-modality and Cross-action Modeling, paper Sec. 4)."""
-from actionhub.coco.model import CoCo
-
-__all__ = ["CoCo"]

@@ -1,0 +1,134 @@
+"""Text and PNG renderings of store statistics (:func:`actionhub.dataset.store.compute_stats`).
+
+Fig. 4 of the paper: actions per number-of-descriptions bin and per number-of-sentences bin
+(``fig4_histograms.png``); Fig. 5: the actions with the most and the fewest descriptions
+(``fig5_top_bottom.png``). A store's note (e.g. "SYNTHETIC: fake server") is put in every title.
+matplotlib is imported lazily with the Agg backend (``pip install matplotlib``).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Optional
+
+from actionhub.utils.io import atomic_path, atomic_write_text
+
+__all__ = ["format_stats", "write_plots", "write_report"]
+
+
+def _tag(stats: dict, note: Optional[str] = None) -> str:
+    n = note if note is not None else stats.get("note", "")
+    return f" [{n}]" if n else ""
+
+
+def format_stats(stats: dict, note: Optional[str] = None, top: Optional[int] = None,
+                 bottom: Optional[int] = None) -> str:
+    """Human-readable summary: counts, both histograms, the top and bottom lists."""
+    s = stats
+    lines = [f"ActionHub store {s['store']}{_tag(s, note)}",
+             f"actions with descriptions: {s['num_actions']:,}"]
+    if "num_queries" in s:
+        lines.append(f"queries: {s['num_queries']:,} ({s['actions_without_descriptions']:,} without descriptions)")
+    lines += [f"descriptions: {s['num_descriptions']:,}",
+              f"sentences: {s['num_sentences']:,} ({s['sentences_per_description']:.2f} per description)",
+              "providers: " + (", ".join(f"{k} {v:,}" for k, v in sorted(s["providers"].items())) or "none"),
+              f"per action: median {s['per_action']['median_descriptions']:g} descriptions, "
+              f"median {s['per_action']['median_sentences']:g} sentences", ""]
+    if not s["num_descriptions"]:
+        lines.append("the store holds no descriptions yet: fill it with `actionhub collect` or `actionhub import`")
+        return "\n".join(lines) + "\n"
+    for key, what in (("hist_descriptions", "descriptions"), ("hist_sentences", "sentences")):
+        lines.append(f"actions by number of {what} (Fig. 4):")
+        width = max((len(h["bin"]) for h in s[key]), default=1)
+        peak = max((h["actions"] for h in s[key]), default=0) or 1
+        for h in s[key]:
+            bar = "#" * round(40 * h["actions"] / peak)
+            lines.append(f"  {h['bin']:>{width}}  {h['actions']:6d}  {bar}")
+        lines.append("")
+    t = s["top"][:top] if top else s["top"]
+    b = s["bottom"][:bottom] if bottom else s["bottom"]
+    lines.append(f"top-{len(t)} actions by descriptions (Fig. 5): " + ", ".join(f"{a} ({n})" for a, n, _ in t))
+    lines.append(f"bottom-{len(b)} actions by descriptions (Fig. 5): " + ", ".join(f"{a} ({n})" for a, n, _ in b))
+    return "\n".join(lines) + "\n"
+
+
+def _pyplot():
+    try:
+        import matplotlib  # noqa: PLC0415
+    except ImportError as e:  # pragma: no cover - installed with the plot extra
+        raise ImportError("plots need matplotlib: pip install matplotlib (or pip install 'actionhub[plot]')") from e
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    return plt
+
+
+def _save(fig, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+
+
+def write_plots(stats: dict, out_dir: str | os.PathLike[str], note: Optional[str] = None) -> list[Path]:
+    """Write ``fig4_histograms.png`` and ``fig5_top_bottom.png`` into ``out_dir``; returns the paths."""
+    plt = _pyplot()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tag = _tag(stats, note)
+    paths = []
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
+    for ax, key, what, color in ((axes[0], "hist_descriptions", "descriptions", "#3b75af"),
+                                 (axes[1], "hist_sentences", "sentences", "#d9822b")):
+        hist = stats[key]
+        xs = range(len(hist))
+        bars = ax.bar(xs, [h["actions"] for h in hist], color=color, width=0.8)
+        ax.bar_label(bars, fontsize=8, padding=2)
+        ax.set_xticks(list(xs), [h["bin"] for h in hist], rotation=40, ha="right", fontsize=9)
+        ax.set_xlabel(f"number of {what} per action")
+        ax.set_ylabel("number of actions")
+        ax.set_title(f"Actions by number of {what}", fontsize=11)
+        ax.margins(y=0.12)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(f"ActionHub store: {stats['num_actions']:,} actions, {stats['num_descriptions']:,} descriptions, "
+                 f"{stats['num_sentences']:,} sentences{tag}", fontsize=12)
+    fig.tight_layout()
+    p = out / "fig4_histograms.png"
+    _save(fig, p)
+    plt.close(fig)
+    paths.append(p)
+
+    top, bottom = stats["top"], stats["bottom"]
+    rows = max(len(top), len(bottom), 1)
+    fig, axes = plt.subplots(1, 2, figsize=(13, max(3.0, 0.24 * rows + 1.4)))
+    for ax, items, title, color in ((axes[0], top, f"Top-{len(top)}: most descriptions", "#3b75af"),
+                                    (axes[1], bottom, f"Bottom-{len(bottom)}: fewest descriptions", "#b5473a")):
+        ys = [rows - 1 - i for i in range(len(items))]  # first item on top; both panels top-aligned
+        bars = ax.barh(ys, [n for _, n, _ in items], color=color, height=0.75)
+        ax.bar_label(bars, fontsize=7, padding=2)
+        ax.set_yticks(ys, [a for a, _, _ in items], fontsize=8)
+        ax.set_ylim(-0.6, rows - 0.4)
+        ax.set_xlabel("descriptions")
+        ax.set_title(title, fontsize=11)
+        ax.margins(x=0.15)
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(f"Actions with the most and the fewest descriptions{tag}", fontsize=12)
+    fig.tight_layout()
+    p = out / "fig5_top_bottom.png"
+    _save(fig, p)
+    plt.close(fig)
+    paths.append(p)
+    return paths
+
+
+def write_report(stats: dict, out_dir: str | os.PathLike[str], note: Optional[str] = None,
+                 plots: bool = True) -> list[Path]:
+    """``stats.txt`` (:func:`format_stats`), ``stats.json`` and, with ``plots``, the two PNGs."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "stats.txt", format_stats(stats, note))
+    atomic_write_text(out / "stats.json", json.dumps(stats, indent=1, ensure_ascii=False) + "\n")
+    paths = [out / "stats.txt", out / "stats.json"]
+    if plots and stats["num_descriptions"]:  # nothing to draw for an empty store
+        paths += write_plots(stats, out, note)
+    return paths

@@ -1,0 +1,132 @@
+"""The inputs of one training run: :class:`RunInputs` (the protocol's class lists, the
+feature sets and the class text), and :func:`build_inputs`, which assembles them from files on
+disk -- a protocol (benchmark + split), the feature stores and the class text features a user
+passes -- and checks that they fit together before any training starts.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from actionhub.features import FeatureError, FeatureSet, load_features
+from actionhub.protocols import Benchmark, normalize_name
+from actionhub.text.class_text import ClassText, load_class_text
+from actionhub.utils.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunInputs:
+    """Everything one run trains and evaluates on.
+
+    seen/val/unseen: class names of the split; train: FeatureSet of the seen-class
+    videos; val/test: FeatureSets of val-class and unseen-class videos (val may be None);
+    text: class text features covering seen, val and unseen classes;
+    pool: class names + text of the CIM cycle pool (defaults to the unseen classes);
+    seen_test: held-out videos of seen classes for GZSL evaluation (see :func:`holdout_seen`).
+    """
+
+    benchmark: str
+    split: int
+    seen: Sequence[str]
+    val: Sequence[str]
+    unseen: Sequence[str]
+    train: FeatureSet
+    test: FeatureSet
+    text: ClassText
+    val_set: FeatureSet | None = None
+    pool_text: ClassText | None = None
+    pool_classes: Sequence[str] | None = None
+    select_epoch_on_val: bool = False
+    data_info: dict[str, Any] = field(default_factory=dict)
+    seen_test: FeatureSet | None = None
+
+
+def _load(path: str | Path, bench: Benchmark, video_list: str | Path | None, labels: str | Path | None,
+          missing: str = "error") -> FeatureSet:
+    return load_features(path, labels=labels, video_list=video_list, classes=list(bench.classes), missing=missing)
+
+
+def _eval_video_list(bench: Benchmark, split: int, tmpdir: Path) -> Path | None:
+    """For benchmarks that publish their evaluation videos (kinetics-zsar), a metas file
+    of the split's val and test videos, to read an ER-style directory of .npy files."""
+    rows = []
+    for subset in ("val", "test"):
+        vids = bench.eval_videos(split, subset)
+        if vids is None:
+            return None
+        rows += vids
+    path = tmpdir / f"{bench.name}_split{split}_eval.jsonl"
+    with open(path, "w") as f:
+        for vid, cls in rows:
+            f.write(json.dumps({"videoname": vid, "label": cls}) + "\n")
+    return path
+
+
+def build_inputs(
+    bench: Benchmark,
+    split: int,
+    *,
+    features: str | Path,
+    text_features: str | Path | ClassText,
+    eval_features: str | Path | None = None,
+    video_list: str | Path | None = None,
+    eval_video_list: str | Path | None = None,
+    labels: str | Path | None = None,
+    eval_labels: str | Path | None = None,
+    cim_pool: str | Path | None = None,
+) -> RunInputs:
+    """Load and check everything one run of ``bench`` split ``split`` needs."""
+    sp = bench.split(split)
+    full = _load(features, bench, video_list, labels)
+    train = full.subset(sp.seen)
+    if len(train) == 0:
+        raise FeatureError(f"{features} holds no videos of the {len(sp.seen)} seen classes of {bench.name} split {split}")
+    if eval_features is None or Path(eval_features) == Path(features):
+        ev = full
+    else:
+        with tempfile.TemporaryDirectory() as td:
+            missing = "error"
+            if eval_video_list is None and Path(eval_features).is_dir():
+                eval_video_list = _eval_video_list(bench, split, Path(td))
+                # The published lists name every video of the protocol; some are no longer
+                # downloadable, so videos without features are dropped with a warning.
+                missing = "skip" if eval_video_list is not None else "error"
+            ev = _load(eval_features, bench, eval_video_list, eval_labels, missing)
+    test = ev.subset(sp.unseen)
+    if len(test) == 0:
+        raise FeatureError(
+            f"{eval_features or features} holds no videos of the {len(sp.unseen)} unseen classes of {bench.name} "
+            f"split {split}; pass --eval-features with the evaluation videos"
+        )
+    val_set = ev.subset(sp.val) if sp.val else None
+    if val_set is not None and len(val_set) == 0:
+        log.warning("no videos of the %d val classes found: the last epoch will be used", len(sp.val))
+        val_set = None
+    text = text_features if isinstance(text_features, ClassText) else load_class_text(text_features)
+    text.indices(list(sp.seen) + list(sp.val) + list(sp.unseen))  # raises naming missing classes
+    pool_text, pool_classes = None, None
+    if cim_pool is not None:
+        pool_text = load_class_text(cim_pool)
+        seen_keys = {normalize_name(c) for c in sp.seen}
+        pool_classes = [c for c in pool_text.classes if normalize_name(c) not in seen_keys]
+        if not pool_classes:
+            raise UserError(f"--cim-pool {cim_pool} has no classes besides the seen ones")
+    info: dict[str, Any] = {
+        "features": str(features),
+        "eval_features": str(eval_features or features),
+        "text_features": text.meta.get("path", "<in memory>"),
+        "cim_pool": str(cim_pool) if cim_pool else "unseen classes of the split",
+        "synthetic": bool(full.meta.get("synthetic") or text.meta.get("synthetic")),
+        "feature_meta": {k: v for k, v in full.meta.items() if isinstance(v, (str, int, float, bool))},
+    }
+    return RunInputs(
+        benchmark=bench.name, split=split, seen=sp.seen, val=sp.val, unseen=sp.unseen,
+        train=train, test=test, val_set=val_set, text=text, pool_text=pool_text, pool_classes=pool_classes,
+        select_epoch_on_val=bench.select_epoch_on_val, data_info=info,
+    )

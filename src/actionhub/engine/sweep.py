@@ -1,0 +1,225 @@
+"""Hyper-parameter sweeps: a grid of training runs over splits, every run saved.
+
+``actionhub sweep --param k=10,50,100 --param class-text=vc,ad+vc --splits 0,1,2 ...``
+trains every point of the grid (the Cartesian product of the ``--param`` lists) on
+every split through :func:`actionhub.engine.trainer.train_run`::
+
+    SWEEP_DIR/sweep.json                       the index: grid, splits, base config, data,
+                                               and per run its parameters, status, metrics
+    SWEEP_DIR/runs/split<i>/<point>/           an ordinary run directory per run
+                                               (<point> like ``k=10_class-text=vc``)
+
+Rerunning the same command skips finished runs (without loading any data when a whole
+split is done), resumes interrupted ones, and adds new grid points when the grid grows.
+A run that fails on bad input is recorded as failed with its message and the sweep goes
+on; the index is rewritten atomically after every run.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from actionhub.config import ModelConfig, OptimConfig, TrainConfig
+from actionhub.engine.inputs import RunInputs
+from actionhub.engine.trainer import train_run
+from actionhub.evaluation.sweeps import SWEEP_FORMAT, SweepError, format_sweep, load_sweep  # noqa: F401 - re-exported
+from actionhub.utils.errors import UserError
+from actionhub.utils.io import atomic_write_json
+from actionhub.utils.runinfo import now
+
+log = logging.getLogger(__name__)
+
+_MODEL = {f.name: f for f in dataclasses.fields(ModelConfig)}
+_OPTIM = {f.name: f for f in dataclasses.fields(OptimConfig)}
+SWEEPABLE = sorted([*(n.replace("_", "-") for n in _MODEL), *(n.replace("_", "-") for n in _OPTIM), "method"])
+
+
+def _convert(name: str, raw: str) -> Any:
+    key = name.replace("-", "_")
+    if key == "method":
+        from actionhub.models.registry import get_method
+
+        return get_method(raw).name
+    f = _MODEL.get(key) or _OPTIM.get(key)
+    typ = {"int": int, "float": float, "bool": bool, "str": str}.get(str(f.type), f.type)
+    if typ is bool:
+        low = raw.lower()
+        if low in ("on", "true", "yes", "1"):
+            return True
+        if low in ("off", "false", "no", "0"):
+            return False
+        raise SweepError(f"--param {name}: {raw!r} is not on/off")
+    try:
+        return typ(raw)
+    except ValueError:
+        raise SweepError(f"--param {name}: {raw!r} is not a valid {typ.__name__}") from None
+
+
+def parse_param(spec: str) -> tuple[str, list[Any]]:
+    """``"k=10,50"`` -> ``("k", [10, 50])``; ``"cim=on,off"`` -> ``("cim", [True, False])``.
+
+    Names are config fields written with dashes (``class-text``, ``weight-decay``) or
+    ``method``; values are converted to the field's type and checked by the config.
+    """
+    name, sep, values = spec.partition("=")
+    name = name.strip().replace("_", "-")
+    if not sep or not values.strip():
+        raise SweepError(f"--param expects NAME=V1,V2,..., got {spec!r}")
+    if name not in SWEEPABLE:
+        raise SweepError(f"--param {name}: not a sweepable setting; choose from {', '.join(SWEEPABLE)}")
+    vals = [_convert(name, v.strip()) for v in values.split(",") if v.strip()]
+    if len(set(map(str, vals))) != len(vals):
+        raise SweepError(f"--param {name}: repeated values in {values!r}")
+    return name, vals
+
+
+def expand_grid(params: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, Any]]:
+    """Cartesian product of the parameter lists, in the order given: ``[{name: value}, ...]``."""
+    names = [n for n, _ in params]
+    if len(set(names)) != len(names):
+        raise SweepError(f"a parameter is given twice: {names}")
+    return [dict(zip(names, combo)) for combo in itertools.product(*(v for _, v in params))]
+
+
+def apply_point(cfg: TrainConfig, point: Mapping[str, Any]) -> TrainConfig:
+    """``cfg`` with the grid point's values set (and validated)."""
+    model, optim, method = {}, {}, cfg.method
+    for name, value in point.items():
+        key = name.replace("-", "_")
+        if key == "method":
+            method = value
+        elif key in _MODEL:
+            model[key] = value
+        else:
+            optim[key] = value
+    out = replace(cfg, model=replace(cfg.model, **model), optim=replace(cfg.optim, **optim), method=method)
+    try:
+        out.validate()
+    except ValueError as e:
+        raise SweepError(f"grid point {dict(point)}: {e}") from None
+    return out
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def point_name(point: Mapping[str, Any]) -> str:
+    """Directory name of a grid point, e.g. ``k=10_class-text=ad+vc_cim=off``."""
+    return "_".join(f"{n}={_fmt(v)}" for n, v in point.items()) or "base"
+
+
+def _expected_config(cfg: TrainConfig, method_params: Mapping[str, Any] | None) -> dict[str, Any]:
+    from actionhub.models.registry import get_method
+
+    method = get_method(cfg.method)
+    resolved = method.resolve_config(cfg)
+    return {**resolved.to_dict(), "method_params": method.params_dict(method_params)}
+
+
+def _is_finished(run_dir: Path, config: dict[str, Any], benchmark: str, split: int) -> dict[str, Any] | None:
+    path = run_dir / "run.json"
+    if not path.exists() or not (run_dir / "model.pt").exists():
+        return None
+    try:
+        rec = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+    if (rec.get("status") == "finished" and rec.get("config") == config and rec.get("benchmark") == benchmark
+            and rec.get("split") == split):
+        return rec
+    return None
+
+
+def run_sweep(
+    base: TrainConfig,
+    params: Sequence[tuple[str, Sequence[Any]]],
+    splits: Sequence[int],
+    make_inputs: Callable[[int], RunInputs],
+    out_dir: str | Path,
+    *,
+    benchmark: str,
+    data: Mapping[str, Any] | None = None,
+    method_params: Mapping[str, Any] | None = None,
+    calibration: float = 0.0,
+    progress: bool = True,
+    say: Callable[[str], None] = log.info,
+) -> dict[str, Any]:
+    """Train every grid point of ``params`` on every split; return (and write) the index.
+
+    make_inputs: split -> RunInputs, called at most once per split and only when a run
+    of that split still has to train. data: what the inputs are (paths), recorded in
+    sweep.json; a sweep directory refuses a second sweep on other data or benchmark.
+    """
+    out = Path(out_dir)
+    grid = expand_grid(params)
+    configs = [apply_point(base, p) for p in grid]   # validates every point before any training
+    from actionhub.models.registry import get_method
+
+    for cfg in configs:
+        get_method(cfg.method).make_params(method_params)   # --method-param must fit every method of the grid
+    index_path = out / "sweep.json"
+    data = dict(data or {})
+    runs: dict[tuple[int, str], dict[str, Any]] = {}
+    created = now()
+    if index_path.exists():
+        old = json.loads(index_path.read_text())
+        if old.get("benchmark") != benchmark or old.get("data") != data:
+            raise SweepError(f"{out} holds a sweep on {old.get('benchmark')!r} with data {old.get('data')}; "
+                             "use another --out directory for a sweep on other data")
+        created = old.get("created_at", created)
+        runs = {(r["split"], r["name"]): r for r in old.get("runs", [])}
+    names = {n for n, _ in params}
+    index: dict[str, Any] = {
+        "format": SWEEP_FORMAT, "benchmark": benchmark, "method": base.method,
+        "params": {n: [_fmt(v) for v in vals] for n, vals in params},
+        "splits": list(splits), "base_config": base.to_dict(), "method_params": dict(method_params or {}),
+        "data": data, "created_at": created,
+    }
+
+    def write() -> None:
+        index["updated_at"] = now()
+        index["runs"] = sorted(runs.values(), key=lambda r: (r["split"], r["name"]))
+        atomic_write_json(index_path, index)
+
+    out.mkdir(parents=True, exist_ok=True)
+    total, done_count = len(grid) * len(splits), 0
+    for split in splits:
+        inputs: RunInputs | None = None
+        for point, cfg in zip(grid, configs):
+            name = point_name(point)
+            run_dir = out / "runs" / f"split{split}" / name
+            entry = {"split": split, "name": name, "params": {n: _fmt(v) for n, v in point.items()},
+                     "varied": sorted(names), "run_dir": str(run_dir.relative_to(out))}
+            rec = _is_finished(run_dir, _expected_config(cfg, method_params), benchmark, split)
+            try:
+                if rec is None:
+                    if inputs is None:
+                        inputs = make_inputs(split)
+                        inputs = replace(inputs, data_info={**inputs.data_info, "sweep": str(out)})
+                    rec = train_run(cfg, inputs, run_dir, progress=progress, method_params=method_params,
+                                    calibration=calibration)
+                m = rec["metrics"]["test"]
+                entry.update(status="finished", metrics={"top1": m["top1"], "top5": m["top5"]},
+                             synthetic=bool(rec["data"].get("synthetic")))
+                if "gzsl" in rec["metrics"]:
+                    entry["metrics"]["gzsl_h"] = rec["metrics"]["gzsl"]["h"]
+            except UserError as e:
+                entry.update(status="failed", error=str(e))
+                log.error("sweep run %s split %d failed: %s", name, split, e)
+            runs[(split, name)] = entry
+            done_count += 1
+            status = (f"top-1 {entry['metrics']['top1']:.1f}" + (" [SYNTHETIC]" if entry["synthetic"] else "")
+                      if entry["status"] == "finished" else f"FAILED: {entry['error']}")
+            say(f"  [{done_count}/{total}] split {split} {name}: {status}")
+            write()
+    return index

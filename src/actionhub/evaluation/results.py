@@ -1,0 +1,180 @@
+"""Results are data: collect run records, summarise over splits, render tables.
+
+A run record is the ``run.json`` written by training. A results file
+(``actionhub evaluate --out results.json``) holds the per-split metrics and the
+mean ± std over splits, grouped by benchmark, method and variant, together with the
+exact protocol of every run.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from actionhub.evaluation.metrics import mean_std
+from actionhub.utils.errors import UserError
+from actionhub.utils.runinfo import RESULTS_FORMAT, RUN_FORMAT, now, package_versions
+
+METRICS = ("top1", "top5")
+
+
+class ResultsError(UserError):
+    """A run directory or results file cannot be used; the message says why."""
+
+
+def load_run(run_dir: str | Path) -> dict[str, Any]:
+    """The finished run record of ``run_dir`` (its run.json)."""
+    path = Path(run_dir)
+    path = path / "run.json" if path.is_dir() else path
+    if not path.exists():
+        raise ResultsError(f"{path} not found: pass run directories written by `actionhub train`")
+    try:
+        rec = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ResultsError(f"{path} is not valid JSON ({e}); the run may have been written by another tool") from e
+    if rec.get("format") != RUN_FORMAT:
+        raise ResultsError(f"{path} is not an ActionHub run record (format {rec.get('format')!r})")
+    if rec.get("status") != "finished":
+        raise ResultsError(f"{path}: run is not finished (status {rec.get('status')!r}); rerun the same "
+                           "`actionhub train` command to resume it")
+    rec["run_dir"] = str(path.parent)
+    return rec
+
+
+def variant_of(rec: dict[str, Any]) -> str:
+    """Short label of the ablation settings that differ from the paper's CoCo."""
+    m = rec["config"]["model"]
+    method = rec.get("method", "coco")
+    parts = [m["class_text"].upper().replace("+", "+")]
+    if method == "coco":
+        parts.append("CIM" if m["cim"] else "no-CIM")
+        parts.append(f"k={m['k']}")
+        parts.append(f"alpha={m['alpha']:g}")
+    elif m["class_text"] != "ad":
+        # Baselines embed AD+VC or VC text: k (and alpha for the fusion) matter.
+        parts.append(f"k={m['k']}")
+        if m["class_text"] == "ad+vc":
+            parts.append(f"alpha={m['alpha']:g}")
+    if "gzsl" in rec.get("protocol", {}):
+        # Trained without the held-out seen videos: a different run from the plain one.
+        parts.append(f"gzsl-holdout={rec['protocol']['gzsl'].get('fraction')}")
+    return " ".join(parts)
+
+
+GZSL_METRICS = ("acc_seen", "acc_unseen", "h")
+
+
+def recalibrate(rec: dict[str, Any], calibration: float) -> dict[str, Any]:
+    """``rec`` with its GZSL metrics recomputed at ``calibration`` from the run's gzsl.npz."""
+    import numpy as np
+
+    from actionhub.evaluation.metrics import gzsl_accuracy_from_margins
+
+    path = Path(rec["run_dir"]) / "gzsl.npz"
+    if not path.exists():
+        raise ResultsError(f"{path} not found: {rec['run_dir']} was not trained with --gzsl; rerun "
+                           "`actionhub train ... --gzsl` into a new run directory")
+    with np.load(path, allow_pickle=False) as z:
+        margins = {k: z[k] for k in ("label", "is_seen", "within", "margin")}
+    out = dict(rec)
+    out["metrics"] = {**rec["metrics"], "gzsl": gzsl_accuracy_from_margins(margins, calibration)}
+    return out
+
+
+def summarize(records: Sequence[dict[str, Any]], benchmark: str | None = None) -> dict[str, Any]:
+    """Group runs by (benchmark, method, variant); per-split metrics and mean ± std.
+
+    Two runs of the same group and split are an error (which one would count?).
+    """
+    if not records:
+        raise ResultsError("no runs to summarise")
+    groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+    for r in records:
+        if benchmark is not None and r["benchmark"] != benchmark:
+            raise ResultsError(f"run {r['run_dir']} is on benchmark {r['benchmark']!r}, not {benchmark!r}")
+        groups[(r["benchmark"], r.get("method", "coco"), variant_of(r))].append(r)
+    rows = []
+    for (bench, method, variant), runs in sorted(groups.items()):
+        splits = [r["split"] for r in runs]
+        dup = sorted({s for s in splits if splits.count(s) > 1})
+        if dup:
+            dirs = [r["run_dir"] for r in runs if r["split"] in dup]
+            raise ResultsError(f"{bench}/{method} [{variant}]: split(s) {dup} appear more than once: {dirs}")
+        runs = sorted(runs, key=lambda r: r["split"])
+        per_split = [
+            {"split": r["split"], "run_dir": r["run_dir"], **{m: r["metrics"]["test"][m] for m in METRICS},
+             "num_test_videos": r["metrics"]["test"]["num_videos"], "selected_epoch": r.get("selected_epoch"),
+             **({"gzsl": r["metrics"]["gzsl"]} if "gzsl" in r["metrics"] else {})}
+            for r in runs
+        ]
+        summary_ = {m: mean_std(p[m] for p in per_split) for m in METRICS}
+        if all("gzsl" in p for p in per_split):
+            summary_["gzsl"] = {m: mean_std(p["gzsl"][m] for p in per_split) for m in GZSL_METRICS}
+            summary_["gzsl"]["calibration"] = sorted({p["gzsl"]["calibration"] for p in per_split})
+        rows.append({
+            "benchmark": bench,
+            "method": method,
+            "method_title": runs[0].get("method_info", {}).get("title", method),
+            "variant": variant,
+            "synthetic": any(r["data"].get("synthetic") for r in runs),
+            "splits": per_split,
+            "summary": summary_,
+            "protocol": {
+                "splits": [r["split"] for r in runs],
+                "features": sorted({str(r["data"].get("features")) for r in runs}),
+                "text_features": sorted({str(r["data"].get("text_features")) for r in runs}),
+                "text_encoder": sorted({str(r["data"].get("text_meta", {}).get("encoder")) for r in runs}),
+                "class_text": runs[0]["config"]["model"]["class_text"],
+                "epoch_selection": sorted({str(r["protocol"].get("epoch_selection")) for r in runs}),
+                **({"gzsl": runs[0]["protocol"]["gzsl"]} if "gzsl" in runs[0]["protocol"] else {}),
+                "classes": {str(r["split"]): {"seen": r["protocol"]["seen"], "val": r["protocol"]["val"],
+                                              "unseen": r["protocol"]["unseen"]} for r in runs},
+            },
+            "config": runs[0]["config"],
+        })
+    return {"format": RESULTS_FORMAT, "created_at": now(), "versions": package_versions(),
+            "std": "population standard deviation over splits (ddof=0)", "rows": rows}
+
+
+def fmt_pm(ms: dict[str, float]) -> str:
+    return f"{ms['mean']:.1f} ± {ms['std']:.1f}"
+
+
+def format_table(summary: dict[str, Any], markdown: bool = False, gzsl: bool = False) -> str:
+    """The paper's layout (Tables 2-3): one row per method/variant and benchmark,
+    top-1 and top-5 as mean ± std over the splits. With ``gzsl``, also the GZSL
+    seen/unseen per-class accuracy and their harmonic mean (rows without GZSL runs: n/a)."""
+    head = ["Method", "Variant", "Benchmark", "Splits", "top-1 Acc (%)", "top-5 Acc (%)"]
+    if gzsl:
+        head += ["GZSL seen (%)", "GZSL unseen (%)", "GZSL H (%)"]
+    body = []
+    for row in summary["rows"]:
+        name = row["method"] + (" [SYNTHETIC]" if row["synthetic"] else "")
+        cells = [name, row["variant"], row["benchmark"], str(row["summary"]["top1"]["n"]),
+                 fmt_pm(row["summary"]["top1"]), fmt_pm(row["summary"]["top5"])]
+        if gzsl:
+            g = row["summary"].get("gzsl")
+            cells += [fmt_pm(g[m]) for m in GZSL_METRICS] if g else ["n/a"] * 3
+        body.append(cells)
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(r) + " |" for r in body]
+    else:
+        widths = [max(len(x) for x in col) for col in zip(head, *body)]
+        fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+        lines = [fmt(head), "  ".join("-" * w for w in widths)] + [fmt(r) for r in body]
+    if gzsl:
+        cal = sorted({c for r in summary["rows"] for c in r["summary"].get("gzsl", {}).get("calibration", [])})
+        lines.append("")
+        lines.append("GZSL: held-out seen-class videos and unseen-class videos scored over seen + unseen classes; "
+                     "per-class mean top-1; H = harmonic mean; calibrated stacking gamma = "
+                     + (", ".join(f"{c:g}" for c in cal) or "n/a") + ".")
+    if any(r["synthetic"] for r in summary["rows"]):
+        lines.append("")
+        lines.append("SYNTHETIC: rows marked [SYNTHETIC] were computed on generated features, not on real video.")
+    return "\n".join(lines)
+
+
+def load_runs(run_dirs: Iterable[str | Path]) -> list[dict[str, Any]]:
+    return [load_run(d) for d in run_dirs]

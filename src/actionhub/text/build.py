@@ -1,0 +1,307 @@
+"""Class text features of a benchmark: encoded action definitions (AD) and top-k descriptions (VC).
+
+For every class ``c`` of a benchmark (paper Eq. 2 and 5):
+
+* AD: the frozen text encoder's feature of the class definition, encoded as
+  ``DEFAULT_DEFINITION_TEMPLATE.format(name=text_name(c), definition=definitions[c])``,
+  i.e. ``"<name>: <definition>"`` (UCF101/HMDB51 definitions are dictionary glosses of the single
+  words, so the name gives them their context). A definition that is only the class name (the
+  benchmark's fallback where none was published) is encoded as the name alone.
+* VC: the features of the class's top-k descriptions from a ranked file (``actionhub rank``
+  output, :data:`actionhub.dataset.rank.TOPK_COLUMNS`), most relevant first.
+
+A benchmark class is matched to the ``action`` values of the ranked file by, in order:
+(1) the class's text name, ignoring case (``ApplyEyeMakeup`` ~ ``apply eye makeup``);
+(2) :func:`actionhub.utils.names.normalize_name` on both sides (case, spaces and punctuation);
+(3) :func:`actionhub.dataset.vocab.normalize_action` on both sides (stop words, lemmas:
+``riding horse`` ~ ``ride horse``). The first rule that matches anything decides; several
+actions matched by it are merged (by score, duplicates of a video dropped). Classes without
+descriptions keep zero description rows, so :meth:`ClassText.vc` falls back to their AD
+feature; a warning lists them.
+
+The result is a :class:`actionhub.text.class_text.ClassText` (the file the CoCo trainer reads) whose
+``meta`` records the encoder, k, the descriptions file, the match counts, the fallback list and
+the definition template.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from actionhub.text.base import DEFAULT_ENCODER, TextEncoder
+from actionhub.text.cache import TextCache
+from actionhub.text.class_text import ClassText
+from actionhub.text.encode import encode_texts
+from actionhub.text.encoders import encoder_id
+from actionhub.utils.errors import UserError
+from actionhub.utils.names import normalize_name, text_name
+
+__all__ = [
+    "DEFAULT_DEFINITION_TEMPLATE",
+    "TextFeatError",
+    "definition_texts",
+    "read_descriptions",
+    "match_classes",
+    "build_class_text",
+    "build_benchmark_class_text",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DEFINITION_TEMPLATE = "{name}: {definition}"
+NEEDED_COLUMNS = ("action", "rank", "description")
+
+
+class TextFeatError(UserError):
+    """Bad input for building class text features; the message says how to fix it."""
+
+
+# ---------------------------------------------------------------------------- inputs
+def definition_texts(classes: Sequence[str], definitions: Mapping[str, str],
+                     template: str = DEFAULT_DEFINITION_TEMPLATE) -> list[str]:
+    """The AD text encoded for each class (see the module doc)."""
+    if "{definition}" not in template:
+        raise TextFeatError(f"the definition template must contain {{definition}}: {template!r}")
+    missing = [c for c in classes if not str(definitions.get(c, "")).strip()]
+    if missing:
+        raise TextFeatError(f"{len(missing)} class(es) have no definition: {missing[:10]}")
+    out = []
+    for c in classes:
+        name, definition = text_name(c), str(definitions[c]).strip()
+        if normalize_name(definition) == normalize_name(name):
+            out.append(name)
+            continue
+        try:
+            out.append(template.format(name=name, definition=definition))
+        except (KeyError, IndexError, ValueError) as e:
+            raise TextFeatError(f"bad definition template {template!r}: {e}; use the fields "
+                                "{name} and {definition}") from e
+    return out
+
+
+def read_descriptions(path: str | Path) -> Any:
+    """The ranked descriptions file (``actionhub rank`` output) as a ``pyarrow.Table``."""
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    path = Path(path)
+    if not path.is_file():
+        raise TextFeatError(f"descriptions file not found: {path}. Make one with "
+                            "`actionhub rank STORE --out topk.parquet`, or leave --descriptions out for AD-only.")
+    try:
+        table = pq.read_table(path)
+    except Exception as e:  # noqa: BLE001 - pyarrow raises several types for unreadable files
+        raise TextFeatError(f"cannot read descriptions {path} as Parquet: {e}") from e
+    _check_columns(table, str(path))
+    return table
+
+
+def _check_columns(table: Any, where: str) -> None:
+    missing = [c for c in NEEDED_COLUMNS if c not in table.column_names]
+    if missing:
+        raise TextFeatError(f"{where} lacks column(s) {missing}; it has {table.column_names}. Pass the "
+                            "output of `actionhub rank` (columns action, rank, score, provider, video_id, description).")
+
+
+def _normalize_action() -> Callable[[str], str] | None:
+    """Matching key of rule 3: the ActionHub query of a name (:mod:`actionhub.dataset.vocab`) without spaces.
+
+    The vocabulary's own query is used where a name is one of its source names (it keeps the
+    parentheticals that tell two classes apart: Kinetics' "passing American football (in game)"
+    and "(not in game)"), else ``normalize_action``. None when :mod:`actionhub.dataset.vocab` is missing.
+    """
+    try:
+        vocab = importlib.import_module("actionhub.dataset.vocab")
+    except ImportError:
+        log.info("actionhub.dataset.vocab is not available; matching classes to actions by names only")
+        return None
+    norm = getattr(vocab, "normalize_action", None)
+    if norm is None:
+        log.info("actionhub.dataset.vocab has no normalize_action; matching classes to actions by names only")
+        return None
+    try:
+        query = vocab.build_vocabulary().query_for
+    except Exception as e:  # noqa: BLE001 - the shipped vocabulary is an optional refinement
+        log.info("the ActionHub vocabulary could not be built (%s); using normalize_action alone", e)
+        query = norm
+    return lambda s: query(s).replace(" ", "")
+
+
+def match_classes(classes: Sequence[str], actions: Sequence[str]) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """Which ``actions`` (of a ranked file) describe each class.
+
+    Returns ``{class: [action, ...]}`` for matched classes and the number of classes matched
+    by each rule: ``{"exact": .., "name": .., "normalize_action": ..}`` (see the module doc).
+    """
+    actions = list(dict.fromkeys(str(a) for a in actions))
+    rules: list[tuple[str, Callable[[str], str]]] = [
+        ("exact", lambda s: " ".join(s.lower().split())),
+        ("name", normalize_name),
+    ]
+    norm = _normalize_action()
+    if norm is not None:
+        rules.append(("normalize_action", norm))
+    found: dict[str, list[str]] = {}
+    counts = {"exact": 0, "name": 0, "normalize_action": 0}
+    for rule, key in rules:
+        todo = [c for c in classes if c not in found]
+        if not todo:
+            break
+        by_key: dict[str, list[str]] = {}
+        for a in actions:
+            k = key(a)
+            if k:
+                by_key.setdefault(k, []).append(a)
+        for c in todo:
+            hits = by_key.get(key(text_name(c))) or by_key.get(key(c))
+            if hits:
+                found[c] = hits
+                counts[rule] += 1
+    return found, counts
+
+
+def _class_rows(table: Any, matches: Mapping[str, list[str]], classes: Sequence[str], k: int) -> list[np.ndarray]:
+    """Per class, up to ``k`` row indices of ``table`` in rank order (merged actions: by score)."""
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    enc = table.column("action").combine_chunks().dictionary_encode()
+    names = [str(a) for a in enc.dictionary.to_pylist()]
+    aid = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
+    rank = pc.fill_null(table.column("rank"), 2**31 - 1).to_numpy()
+    score = (pc.fill_null(table.column("score"), float("nan")).to_numpy().astype(np.float64)
+             if "score" in table.column_names else np.full(len(aid), np.nan))
+    desc_ok = pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(table.column("description"))), 0),
+                           False).to_numpy(zero_copy_only=False)
+    keys = None
+    if "provider" in table.column_names and "video_id" in table.column_names:
+        keys = np.asarray([f"{p}\0{v}" for p, v in zip(table.column("provider").to_pylist(),
+                                                        table.column("video_id").to_pylist())], dtype=object)
+    valid = np.flatnonzero((aid >= 0) & desc_ok)
+    order = valid[np.lexsort((valid, rank[valid], aid[valid]))]  # by action, then rank, then position
+    bounds = np.searchsorted(aid[order], np.arange(len(names) + 1))
+    rows_of = {n: order[bounds[i]:bounds[i + 1]] for i, n in enumerate(names)}
+    out = []
+    for c in classes:
+        acts = matches.get(c, [])
+        if not acts:
+            out.append(np.zeros(0, np.int64))
+            continue
+        rows = np.concatenate([rows_of[a] for a in acts])
+        if len(acts) > 1:  # merge: by score (NaN last), then rank, then position
+            key = -score[rows]
+            key[np.isnan(key)] = np.inf
+            rows = rows[np.lexsort((rows, rank[rows], key))]
+        if keys is not None and len(acts) > 1:
+            _, first = np.unique(keys[rows], return_index=True)
+            rows = rows[np.sort(first)]
+        out.append(rows[:k].astype(np.int64))
+    return out
+
+
+# ------------------------------------------------------------------------------- API
+def build_class_text(
+    classes: Sequence[str],
+    definitions: Mapping[str, str],
+    descriptions: Any = None,
+    encoder: str | TextEncoder = DEFAULT_ENCODER,
+    k: int = 100,
+    *,
+    template: str = DEFAULT_DEFINITION_TEMPLATE,
+    cache: TextCache | str | Path | bool = True,
+    batch_size: int = 64,
+    backend: Any = None,
+    progress: bool = True,
+    meta: Mapping[str, Any] | None = None,
+) -> ClassText:
+    """Class text features for ``classes``.
+
+    definitions: class -> AD text; descriptions: a ranked ``pyarrow.Table`` (``actionhub rank``
+    output), a path to one, or None for AD-only; encoder: a spec (``minilm``, ``st:..``,
+    ``bert:..``) or a loaded :class:`TextEncoder`; k: descriptions kept per class (rank order).
+    Returns ClassText with ad (C, D), desc (M, D) grouped by class, desc_offsets (C+1,).
+    """
+    if k < 1:
+        raise TextFeatError(f"k must be at least 1, got {k}")
+    classes = list(classes)
+    if not classes:
+        raise TextFeatError("no classes to build text features for")
+    desc_path = None
+    if isinstance(descriptions, (str, Path)):
+        desc_path = str(descriptions)
+        descriptions = read_descriptions(descriptions)
+    elif descriptions is not None:
+        _check_columns(descriptions, "the descriptions table")
+    ad_texts = definition_texts(classes, definitions, template)
+
+    matches: dict[str, list[str]] = {}
+    counts = {"exact": 0, "name": 0, "normalize_action": 0}
+    rows: list[np.ndarray] = [np.zeros(0, np.int64)] * len(classes)
+    desc_texts: list[str] = []
+    if descriptions is not None and descriptions.num_rows:
+        actions = descriptions.column("action").combine_chunks().unique().drop_null().to_pylist()
+        matches, counts = match_classes(classes, actions)
+        rows = _class_rows(descriptions, matches, classes, k)
+        all_rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+        desc_texts = [str(t).strip() for t in descriptions.column("description").take(all_rows).to_pylist()]
+    num = np.array([len(r) for r in rows], dtype=np.int64)
+    fallback = [c for c, n in zip(classes, num) if n == 0]
+    if descriptions is None:
+        log.warning("no descriptions given: AD-only class text for all %d classes", len(classes))
+    elif fallback:
+        log.warning("%d of %d class(es) have no descriptions and fall back to AD-only: %s",
+                    len(fallback), len(classes), ", ".join(fallback))
+
+    start = time.perf_counter()
+    feats = encode_texts(ad_texts + desc_texts, encoder, cache=cache, batch_size=batch_size,
+                         backend=backend, progress=progress, desc="encoding class text")
+    spec = encoder.spec if isinstance(encoder, TextEncoder) else str(encoder)
+    info: dict[str, Any] = {
+        "encoder": spec,
+        "encoder_id": encoder.id if isinstance(encoder, TextEncoder) else encoder_id(spec),
+        "normalized": bool(np.allclose(np.linalg.norm(feats, axis=1), 1.0, atol=1e-3)) if len(feats) else None,
+        "dim": int(feats.shape[1]),
+        "k": int(k),
+        "descriptions": desc_path if desc_path is not None else (None if descriptions is None else "<table>"),
+        "definition_template": template,
+        "matched": counts,
+        "num_classes": len(classes),
+        "num_with_descriptions": int((num > 0).sum()),
+        "num_descriptions": int(num.sum()),
+        "fallback": fallback,
+        "matches": {c: a for c, a in matches.items() if a != [text_name(c)] and a != [c]},
+        "encode_seconds": round(time.perf_counter() - start, 2),
+    }
+    info.update(meta or {})
+    offsets = np.concatenate([[0], np.cumsum(num)])
+    return ClassText(classes, feats[:len(classes)], feats[len(classes):], offsets, info)
+
+
+def build_benchmark_class_text(
+    benchmark: str,
+    out: str | Path | None,
+    descriptions: str | Path | None = None,
+    encoder: str = DEFAULT_ENCODER,
+    k: int = 100,
+    **kwargs: Any,
+) -> ClassText:
+    """:func:`build_class_text` for every class of the benchmark ``benchmark``; saved to ``out``
+    (``.npz`` or ``.parquet``) when given."""
+    from actionhub.protocols import get_benchmark  # noqa: PLC0415
+
+    try:
+        bench = get_benchmark(benchmark)
+    except (KeyError, ValueError) as e:
+        raise TextFeatError(str(e).strip("'\"")) from None
+    ct = build_class_text(bench.classes, bench.definitions, descriptions, encoder, k,
+                          meta={"benchmark": bench.name}, **kwargs)
+    if out is not None:
+        out = Path(out)
+        if out.suffix not in (".npz", ".parquet"):
+            raise TextFeatError(f"--out must end in .npz or .parquet, got {out}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        ct.save(out)
+    return ct
