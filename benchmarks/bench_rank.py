@@ -22,15 +22,15 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from actionhub.dataset.rank import rank_store
+from actionhub.dataset.store import Store
 from actionhub.dataset.wordvec import WordVectors
 
 
 def synthetic_store(path: Path, n: int, num_actions: int, wv: WordVectors, seed: int = 0,
                     rows_per_part: int = 250_000) -> None:
-    """Write ``n`` SYNTHETIC descriptions into Parquet parts under ``path``."""
+    """Write ``n`` SYNTHETIC descriptions, each listed by one action, into a description store at ``path``."""
     rng = np.random.default_rng(seed)
     vocab = np.array(list(wv.vocab)[:30000], dtype=object)
     words = pa.array(vocab, pa.string())
@@ -38,7 +38,7 @@ def synthetic_store(path: Path, n: int, num_actions: int, wv: WordVectors, seed:
     zipf /= zipf.sum()
     common = np.array([w for w in vocab[100:3000] if w.isalpha()], dtype=object)
     names = [" ".join(rng.choice(common, size=rng.integers(1, 4))) for _ in range(num_actions)]
-    path.mkdir(parents=True, exist_ok=True)
+    store = Store(path, create=True, note="SYNTHETIC: bench_rank")
     for part, lo in enumerate(range(0, n, rows_per_part)):
         m = min(rows_per_part, n - lo)
         lengths = rng.integers(5, 30, size=m)  # words per description
@@ -54,7 +54,8 @@ def synthetic_store(path: Path, n: int, num_actions: int, wv: WordVectors, seed:
             "num_sentences": pa.array(np.ones(m, np.int32)),
             "collected_at": pa.array(["SYNTHETIC"] * m, pa.string()),
         })
-        pq.write_table(table, path / f"part-{part:05d}.parquet")
+        with store.lock():
+            store.add(table)
 
 
 def main() -> None:
@@ -71,7 +72,8 @@ def main() -> None:
         t = time.perf_counter()
         synthetic_store(store, a.n, a.actions, wv)
         print(f"generated {a.n:,} SYNTHETIC descriptions for {a.actions} actions in "
-              f"{time.perf_counter() - t:.1f} s ({sum(f.stat().st_size for f in store.iterdir()) / 1e6:.0f} MB Parquet)")
+              f"{time.perf_counter() - t:.1f} s ({sum(f.stat().st_size for f in store.rglob('*.parquet')) / 1e6:.0f} "
+              "MB Parquet)")
         best = None
         for _ in range(a.repeat):
             t = time.perf_counter()

@@ -42,14 +42,8 @@ def keys(store):
 
 
 def expected(queries, per_query, total, shared_every=10):
-    """What a clean run stores: per query, the first `per_query` videos not taken by an earlier query."""
-    taken, out = set(), []
-    for q in queries:
-        got = [video_id(q, i, shared_every) for i in range(total)]
-        got = [v for v in got if v not in taken][:per_query]
-        taken.update(got)
-        out += [(q, v) for v in got]
-    return out
+    """What a clean run stores: per query, its first `per_query` videos -- also those another query found."""
+    return [(q, video_id(q, i, shared_every)) for q in queries for i in range(min(per_query, total))]
 
 
 def test_collect_follows_the_documented_request_and_reply_shape(tmp_path):
@@ -59,7 +53,8 @@ def test_collect_follows_the_documented_request_and_reply_shape(tmp_path):
         reqs = list(api.requests)
     assert sorted(keys(tmp_path / "store")) == sorted(expected(qs, 25, 45))
     assert s["added"] == 75 and s["failed"] == {} and s["stopped"] is None
-    assert s["duplicates"] > 0  # shared videos go to the first query only
+    # shared videos (every 10th) count for every query that found them, and are stored once
+    assert s["duplicates"] == 0 and s["new_descriptions"] == 75 - 2 * 2 == Store(tmp_path / "store").num_descriptions()
     r = reqs[0]
     assert r["path"] == "/v2/videos/search" and r["query"] == "play guitar"
     assert r["page"] == "1" and r["per_page"] == "10" and r["sort"] == "relevance" and r["view"] == "minimal"
@@ -133,14 +128,35 @@ def test_slow_reply_beyond_the_timeout_is_retried(tmp_path):
     assert s["added"] == 10 and len(sleeps) == 1
 
 
-def test_malformed_replies_are_logged_and_skipped(tmp_path, caplog):
+def test_a_malformed_page_is_fetched_again_not_lost(tmp_path, caplog):
     with FakeVideoAPI(videos_per_query=30, shared_every=0) as api:
         api.script({1: Fault("badjson"), 2: Fault("nodesc"), 3: Fault("nodata")})
         s = collect(["jump"], provider(api), tmp_path / "s")
-        assert api.count == 3 + 1  # pages 1..3 faulty, page 4 is past the end (30 results)
-    assert s["malformed_pages"] == 2 and s["skipped_results"] == 2
-    assert s["added"] == 8  # only page 2 (10 results, 2 without a description) was usable
+        pages = [r["page"] for r in api.requests]
+    assert pages == ["1", "1", "2", "2", "3"]  # each malformed page asked again; page 3 is the last (30 results)
+    assert s["malformed_pages"] == 2 and s["skipped_results"] == 2 and s["failed"] == {}
+    assert s["added"] == 28  # only the 2 results without a description are missing
     assert "not JSON" in caplog.text and "without id or description" in caplog.text
+
+
+def test_a_page_that_stays_malformed_fails_the_query_and_the_rerun_fetches_it(tmp_path, capsys, monkeypatch):
+    """A misbehaving server: page 2 of the first query is broken three times in a row. The run exits 1
+    and keeps that query's cursor; the rerun fetches page 2 and the store ends complete (SYNTHETIC)."""
+    monkeypatch.setenv("SHUTTERSTOCK_API_TOKEN", TOKEN)
+    (tmp_path / "q.txt").write_text("jump\nswim\n")
+    args = ["collect", "--provider", "shutterstock", "--queries", str(tmp_path / "q.txt"), "--out", str(tmp_path / "s"),
+            "--per-page", "10", "--no-progress", "--timeout", "0.5"]
+    with FakeVideoAPI(videos_per_query=30, shared_every=0) as api:
+        api.script({2: Fault("badjson"), 3: Fault("nodata"), 4: Fault("badjson")})
+        assert main(args + ["--base-url", api.url]) == 1
+    out = capsys.readouterr().out
+    assert "failed: 'jump'" in out and "malformed" in out
+    assert Store(tmp_path / "s").counts() == {"jump": 10, "swim": 30}
+    with FakeVideoAPI(videos_per_query=30, shared_every=0) as api:
+        assert main(args + ["--base-url", api.url]) == 0
+        assert [(r["query"], r["page"]) for r in api.requests] == [("jump", "2"), ("jump", "3")]
+    assert Store(tmp_path / "s").counts() == {"jump": 30, "swim": 30}
+    assert sorted(keys(tmp_path / "s")) == sorted(expected(["jump", "swim"], 30, 30, shared_every=0))
 
 
 def test_rate_limit_longer_than_the_maximum_stops_and_a_rerun_continues(tmp_path):
@@ -203,7 +219,8 @@ def test_cli_collect_against_the_fake_server(tmp_path, capsys, monkeypatch):
     assert code == 0 and s["added"] == 24 and s["requests"] == 6
     assert main(["stats", str(tmp_path / "s")]) == 0
     out = capsys.readouterr().out
-    assert "[SYNTHETIC: fake server]" in out and "descriptions: 24" in out
+    # 24 per-action descriptions; the shared video of index 9 is one description listed by both
+    assert "[SYNTHETIC: fake server]" in out and "descriptions: 23 (1 listed by two or more actions" in out
 
 
 # `actionhub collect` with only this verb registered (the full parser also imports torch for other verbs)
@@ -239,10 +256,10 @@ def test_kill_9_mid_run_neither_loses_nor_duplicates(tmp_path):
         partial = []
         for extra in (0.0, 0.1, 0.25, 0.4):
             proc = subprocess.Popen(cmd(api, store), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            n0 = len(list(store.glob("part-*.parquet"))) if store.exists() else 0
+            n0 = len(list(store.glob("hits/part-*.parquet"))) if store.exists() else 0
             deadline = time.time() + 30
             while proc.poll() is None and time.time() < deadline:  # wait for a new part file
-                if store.exists() and len(list(store.glob("part-*.parquet"))) > n0:
+                if store.exists() and len(list(store.glob("hits/part-*.parquet"))) > n0:
                     break
                 time.sleep(0.005)
             time.sleep(extra)
@@ -256,8 +273,9 @@ def test_kill_9_mid_run_neither_loses_nor_duplicates(tmp_path):
     assert any(0 < n < len(ref) for n in partial), partial  # at least one kill landed mid-run
     final = keys(store)
     assert sorted(final) == ref and len(final) == len(set(final))
-    t1, t2 = read_store(tmp_path / "ref").sort_by("video_id"), read_store(store).sort_by("video_id")
-    assert t1.column("description").to_pylist() == t2.column("description").to_pylist()
+    t1, t2 = read_store(tmp_path / "ref"), read_store(store)  # per action, in rank order
+    for col in ("action", "video_id", "rank", "description"):
+        assert t1.column(col).to_pylist() == t2.column(col).to_pylist()
 
 
 # -- local provider --------------------------------------------------------------------------------
@@ -306,14 +324,16 @@ def test_bm25_scores_match_the_formula_on_a_hand_made_corpus():
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
 def test_local_provider_ranks_lemmatised_matches_and_caches_its_index(tmp_path, suffix):
     corpus = write_corpus(tmp_path / f"captions{suffix}")
-    p = LocalProvider(corpus)
+    p = LocalProvider(corpus, match="any")
     assert not p.index_from_cache and p.cache_path.exists()
     page = p.search("ride horse", None, None, lambda: None)
     ids = [h.video_id for h in page.hits]
     assert set(ids) == {"v0", "v1", "v4", "v7"}  # "riding", "rides horses", "horse", "riding"
     assert ids.index("v0") < ids.index("v4") and ids[-1] == "v7"
     assert page.next_cursor is None
-    assert LocalProvider(corpus).index_from_cache  # second use: loaded, not rebuilt
+    every = LocalProvider(corpus)  # second use: loaded, not rebuilt; default: every content word
+    assert every.index_from_cache and every.match == "all"
+    assert [h.video_id for h in every.search("ride horse", None, None, None).hits] == ["v0", "v1"]
     time.sleep(0.01)
     write_corpus(corpus, CAPTIONS + [("v8", "Horse riding lesson")])
     changed = LocalProvider(corpus)
@@ -322,17 +342,58 @@ def test_local_provider_ranks_lemmatised_matches_and_caches_its_index(tmp_path, 
 
 def test_local_provider_pages_and_errors(tmp_path):
     corpus = write_corpus(tmp_path / "c.csv")
-    p = LocalProvider(corpus, page_size=2, cache_dir=tmp_path / "cache")
+    p = LocalProvider(corpus, page_size=2, cache_dir=tmp_path / "cache", match="any")
     first = p.search("play guitar", None, None, None)
     assert len(first.hits) == 2 and first.next_cursor == 2
     second = p.search("play guitar", first.next_cursor, None, None)
     assert {h.video_id for h in first.hits + second.hits} == {"v2", "v3", "v5", "v7"}
+    assert second.next_cursor is None  # exactly 4 matches: no empty third page
     with pytest.raises(ProviderConfigError, match=r"c\.csv has no column\(s\) \['caption'\].*videoid, contentUrl, name"):
         LocalProvider(corpus, caption_column="caption")
     with pytest.raises(ProviderConfigError, match="needs a caption corpus"):
         get_provider("local")
     with pytest.raises(ProviderConfigError, match="unknown provider"):
         get_provider("youtube")
+    with pytest.raises(ProviderConfigError, match="unknown --match 'some'"):
+        LocalProvider(corpus, match="some")
+
+
+REALISTIC = [  # hand-written stock-footage captions (not from any site)
+    ("r1", "Young man doing push ups in the gym, close up"),
+    ("r2", "Sporty woman does push-ups on a yoga mat at home"),
+    ("r3", "Cute baby waking up in bed in the morning and smiling"),
+    ("r4", "Little baby wakes up and yawns in a crib, slow motion"),
+    ("r5", "Man playing acoustic guitar on a sofa"),
+    ("r6", "Teen plays electric guitar on stage, concert lights"),
+    ("r7", "Woman riding a horse along the beach at sunset"),
+    ("r8", "Cowboy rides his horse across the prairie"),
+    ("r9", "Athlete throws the shot put at a stadium"),
+    ("r10", "Aerial view of the city at night. Shot on RED"),
+    ("r11", "Children playing football in the park, slow motion"),
+    ("r12", "Dog walking on a leash in the park"),
+    ("r13", "Man in a suit waking up late and getting up in a hurry"),
+    ("r14", "Baby boy sleeping peacefully, close up"),
+    ("r15", "Group of friends playing cards at a table"),
+]
+
+
+@pytest.mark.parametrize("match", ["all", "any"])
+def test_queries_get_their_own_captions_on_a_realistic_set(tmp_path, match):
+    """With every content word required (the default), "baby waking up" gets no push-ups and
+    "play guitar", "ride horse", "push up" each get theirs, whatever the query order."""
+    corpus = write_corpus(tmp_path / "stock.csv", REALISTIC)
+    queries = ["act play", "baby waking up", "handstand walk", "play cello", "play daf", "play guitar",
+               "push up", "ride horse", "shot put"]
+    s = collect(queries, LocalProvider(corpus, match=match), tmp_path / "s")
+    got = {a: {v for v in vids.to_pylist()} for a, vids in Store(tmp_path / "s").action_videos("local").items()}
+    assert {"r5", "r6"} <= got["play guitar"] and {"r7", "r8"} <= got["ride horse"]
+    assert {"r1", "r2"} <= got["push up"] and {"r3", "r4"} <= got["baby waking up"]
+    if match == "all":
+        assert got == {"baby waking up": {"r3", "r4"}, "play guitar": {"r5", "r6"}, "push up": {"r1", "r2"},
+                       "ride horse": {"r7", "r8"}, "shot put": {"r9"}}
+        assert s["few"]["none"] == 4  # act play, handstand walk, play cello, play daf: nothing matches
+    else:  # any word: the old behaviour, kept for recall
+        assert {"r1", "r2"} & got["baby waking up"] and "r10" in got["shot put"]
 
 
 def test_collect_local_end_to_end_with_the_cli(tmp_path, capsys):

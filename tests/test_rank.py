@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from actionhub.cli import main
+from actionhub.dataset.store import read_store
 from actionhub.dataset.rank import RankError, rank_store, rank_table, topk_per_group
 from actionhub.dataset.wordvec import WordVectors
 
@@ -51,7 +52,8 @@ ROWS = [  # (action, video_id, description)
 
 
 def write_store(directory, rows=ROWS, parts=2):
-    """A description store in helper A's schema, split over ``parts`` Parquet files."""
+    """A description store in the first layout (schema version 1, one table with an action column),
+    split over ``parts`` Parquet files; opening it migrates it to the per-action layout."""
     directory.mkdir(parents=True, exist_ok=True)
     for p in range(parts):
         size = math.ceil(len(rows) / parts)
@@ -126,7 +128,7 @@ def test_streaming_batches_and_in_memory_agree(tmp_path):
     """Batches of 3 rows over 3 files give the same result as one in-memory table."""
     store = write_store(tmp_path / "store", parts=3)
     a = pq.read_table(rank_store(store, tmp_path / "a.parquet", k=3, word_vectors=WV, batch_size=3, progress=False).out)
-    b = rank_table(pq.read_table(store), k=3, word_vectors=WV)
+    b = rank_table(read_store(store), k=3, word_vectors=WV)  # the store's per-action view, in memory
     assert a.select(["action", "rank", "video_id", "description"]).equals(b.select(["action", "rank", "video_id", "description"]))
     np.testing.assert_array_equal(a.column("score").to_numpy(), b.column("score").to_numpy())
 

@@ -63,12 +63,86 @@ def test_plain_pyarrow_dataset_reads_the_store_and_ignores_state(tmp_path):
     st = Store(s)
     (st.state_dir / "collect-p.json").write_text("{}")
     st.cache_dir.joinpath("junk.npz").write_bytes(b"not parquet")
-    t = ds.dataset(s).to_table()
-    assert t.num_rows == 4 and set(t.column_names) == set(COLUMNS)
-    assert st.note == "SYNTHETIC test" and len(st) == 4
+    hits = ds.dataset(s / "hits").to_table()
+    desc = ds.dataset(s / "descriptions").to_table()
+    assert hits.num_rows == 4 and set(hits.column_names) == {"action", "provider", "video_id", "rank"}
+    assert desc.num_rows == 4 and "description" in desc.column_names and "action" not in desc.column_names
+    assert st.note == "SYNTHETIC test" and len(st) == 4 and st.num_descriptions() == 4
     assert read_store(s, columns=["action"]).column_names == ["action"]
     with pytest.raises(StoreError, match="unknown store column"):
         read_store(s, columns=["nope"])
+
+
+def test_a_video_found_by_two_actions_is_stored_once_and_listed_by_both(tmp_path):
+    """ZSAR needs "ride camel" to keep the clips that also match "ride horse" (SYNTHETIC rows)."""
+    s = tmp_path / "store"
+    assert append(s, rows("ride horse", "p", [1, 2, 3], text="Riding clip {i}.")) == 3
+    assert append(s, rows("ride camel", "p", [3, 4], text="Riding clip {i}.")) == 2  # video 3: shared
+    st = Store(s)
+    assert st.num_descriptions() == 4 and len(st) == 5
+    assert st.counts() == {"ride horse": 3, "ride camel": 2}
+    view = read_store(s)
+    got = [(r["action"], r["video_id"], r["rank"]) for r in view.to_pylist()]
+    assert got == [("ride camel", "3", 0), ("ride camel", "4", 1),
+                   ("ride horse", "1", 0), ("ride horse", "2", 1), ("ride horse", "3", 2)]
+    assert {r["description"] for r in view.to_pylist() if r["video_id"] == "3"} == {"Riding clip 3."}
+    assert {a: v.to_pylist() for a, v in st.action_videos("p").items()} == {"ride camel": ["3", "4"],
+                                                                            "ride horse": ["1", "2", "3"]}
+    # adding the same pair again adds nothing; given ranks are kept
+    with st.lock():
+        assert st.add(rows("ride camel", "p", [4])) == (0, 0)
+        assert st.add([{"action": "ride camel", "provider": "p", "video_id": "1", "description": "Riding clip 1.",
+                        "rank": 7}]) == (0, 1)
+    assert read_store(s).filter(ds.field("video_id") == "1").column("rank").to_pylist() == [7, 0]
+
+
+def _v1_store(path, rows_):
+    """A store as the first version wrote it: one table with an action column in STORE/part-*.parquet."""
+    import pyarrow.parquet as pq
+    path.mkdir(parents=True)
+    (path / "_state").mkdir()
+    (path / "_state" / "store.json").write_text(json.dumps({"schema_version": 1, "created_at": "x", "note": "old"}))
+    t = pa.Table.from_pylist(rows_)
+    t = t.append_column("num_sentences", pa.array([2] * t.num_rows, pa.int32()))
+    t = t.append_column("collected_at", pa.array(["2024-01-01T00:00:00Z"] * t.num_rows))
+    half = t.num_rows // 2
+    pq.write_table(t.slice(0, half), path / "part-20240101T000000000000Z-aaaa.parquet")
+    pq.write_table(t.slice(half), path / "part-20240101T000001000000Z-bbbb.parquet")
+    return sorted(path.glob("part-*.parquet"))
+
+
+def test_a_store_of_the_first_layout_is_migrated_in_place(tmp_path, caplog):
+    s = tmp_path / "old"
+    old = _v1_store(s, rows("run", "p", [1, 2, 3]) + rows("jump", "p", [4, 5]))
+    st = Store(s)
+    assert not any(p.exists() for p in old) and st.meta()["schema_version"] == 2 and st.note == "old"
+    view = read_store(s)
+    assert [(r["action"], r["video_id"], r["rank"]) for r in view.to_pylist()] == [
+        ("jump", "4", 0), ("jump", "5", 1), ("run", "1", 0), ("run", "2", 1), ("run", "3", 2)]
+    assert set(view.column("num_sentences").to_pylist()) == {2}
+    assert "migrated the store" in caplog.text
+    # the migrated store takes new rows with the new semantics
+    assert append(s, rows("walk", "p", [1])) == 1 and Store(s).num_descriptions() == 5
+
+    # crash after the new files were written but before store.json switched: redone from the old files
+    s2 = tmp_path / "crash1"
+    old = _v1_store(s2, rows("run", "p", [1, 2]))
+    (s2 / "hits").mkdir()
+    (s2 / "hits" / "part-1-migrated.parquet").write_bytes(b"half written")
+    (s2 / "_state" / "migrate.json").write_text(json.dumps({"old": [p.name for p in old],
+                                                            "new": ["hits/part-1-migrated.parquet"]}))
+    assert read_store(s2).column("video_id").to_pylist() == ["1", "2"]
+    assert not (s2 / "hits" / "part-1-migrated.parquet").exists() and not (s2 / "_state" / "migrate.json").exists()
+
+    # crash after store.json switched but before the old files were deleted: they go
+    s3 = tmp_path / "crash2"
+    old = _v1_store(s3, rows("run", "p", [1, 2]))
+    kept = {p: p.read_bytes() for p in old}
+    Store(s3)
+    for p, data in kept.items():  # the old parts are back, as if their deletion had not happened
+        p.write_bytes(data)
+    (s3 / "_state" / "migrate.json").write_text(json.dumps({"old": [p.name for p in old], "new": []}))
+    assert read_store(s3).column("video_id").to_pylist() == ["1", "2"] and not any(p.exists() for p in old)
 
 
 def test_store_errors(tmp_path):
@@ -90,25 +164,27 @@ def test_compact_merges_parts_and_recovers_from_a_crash(tmp_path):
         append(s, rows("run", "p", [i]))
     st = Store(s)
     before = sorted(read_store(s).column("video_id").to_pylist())
-    assert len(st.parts()) == 4 and st.compact() == 4
-    assert len(st.parts()) == 1 and sorted(read_store(s).column("video_id").to_pylist()) == before
+    assert len(st.parts("hits")) == 4 and len(st.parts("descriptions")) == 4
+    assert st.compact() == 8
+    assert len(st.parts("hits")) == 1 and len(st.parts("descriptions")) == 1
+    assert sorted(read_store(s).column("video_id").to_pylist()) == before
 
-    # crash after the merged file was renamed but before the old parts were deleted
+    # crash after the merged hits file was renamed but before the old parts were deleted
     append(s, rows("run", "p", [10]))
-    old = [p.name for p in st.parts()]
-    merged = s / "part-99990101T000000000000Z-deadbeef.parquet"
+    old = [f"hits/{p.name}" for p in st.parts("hits")]
+    merged = s / "hits" / "part-99990101T000000000000Z-deadbeef.parquet"
     import pyarrow.parquet as pq
-    pq.write_table(read_store(s), merged)
-    (st.state_dir / "compact.json").write_text(json.dumps({"new": merged.name, "old": old}))
+    pq.write_table(st.read_hits(), merged)
+    (st.state_dir / "compact.json").write_text(json.dumps({"new": f"hits/{merged.name}", "old": old}))
     Store(s)  # opening finishes the compaction
-    assert [p.name for p in st.parts()] == [merged.name]
+    assert [p.name for p in st.parts("hits")] == [merged.name]
     assert not (st.state_dir / "compact.json").exists()
     assert sorted(read_store(s).column("video_id").to_pylist()) == sorted(before + ["10"])
 
     # crash before the merged file existed: the old parts stay
-    (st.state_dir / "compact.json").write_text(json.dumps({"new": "part-x.parquet", "old": [merged.name]}))
+    (st.state_dir / "compact.json").write_text(json.dumps({"new": "hits/part-x.parquet", "old": [f"hits/{merged.name}"]}))
     Store(s)
-    assert [p.name for p in st.parts()] == [merged.name] and read_store(s).num_rows == 5
+    assert [p.name for p in st.parts("hits")] == [merged.name] and read_store(s).num_rows == 5
 
 
 def test_import_json_dict(tmp_path):

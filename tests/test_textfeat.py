@@ -19,7 +19,8 @@ from actionhub import text as T
 from actionhub.cli import main
 from actionhub.demo.class_text import demo_class_text
 from actionhub.text import encode as text_encode
-from actionhub.text.build import TextFeatError, build_class_text, definition_texts, match_classes
+from actionhub.text.build import (TextFeatError, build_class_text, definition_texts, description_quality, format_quality,
+                                  match_classes)
 from actionhub.text.class_text import load_class_text
 
 
@@ -102,7 +103,7 @@ def test_build_class_text_rows_order_merge_and_fallback(tmp_path, caplog):
     ])
     with caplog.at_level(logging.WARNING):
         ct = build_class_text(classes, defs, table, "tfhash:a", k=2, cache=tmp_path)
-    assert "Surfing" in caplog.text and "fall back to AD-only" in caplog.text
+    assert "1 without any (AD only): Surfing" in caplog.text
     assert ct.classes == classes and ct.num_descriptions().tolist() == [2, 2, 0]
     expect_desc = ["first", "second", "brush best", "brush top"]
     np.testing.assert_array_equal(ct.desc, np.stack([feat(t) for t in expect_desc]))
@@ -114,6 +115,25 @@ def test_build_class_text_rows_order_merge_and_fallback(tmp_path, caplog):
     assert m["k"] == 2 and m["fallback"] == ["Surfing"] and m["definition_template"] == "{name}: {definition}"
     assert m["matched"] == {"exact": 1, "name": 1, "normalize_action": 0} and m["encoder"] == "tfhash:a"
     assert m["matches"] == {"brush_hair": ["Brush-Hair", "brush hair."]}
+
+
+def test_description_quality_flags_few_missing_and_low_relevance():
+    """Counts and a few examples, not every name; low relevance is a low outlier among the classes."""
+    classes = [f"c{i}" for i in range(8)]
+    rows, data = [], []
+    for i, c in enumerate(classes):
+        n = {0: 0, 1: 1}.get(i, 3)  # c0: none, c1: one
+        score = 0.1 if c == "c7" else 0.8 + 0.01 * i  # c7: far below the others
+        rows.append(np.arange(len(data), len(data) + n))
+        data += [(c, r, score, f"{c}-{r}", f"text {c} {r}") for r in range(n)]
+    q = description_quality(classes, rows, topk(data), minimum=2, show=1)
+    assert q["without"] == {"count": 1, "examples": ["c0"]}
+    assert q["few"] == {"count": 1, "examples": [["c1", 1]]}
+    assert q["low_relevance"]["count"] == 1 and q["low_relevance"]["examples"] == [["c7", 0.1]]
+    line = format_quality(q)
+    assert "1 without any (AD only): c0" in line and "fewer than 2: c1 (1)" in line and "c7 (0.1)" in line
+    assert format_quality(description_quality(classes[2:7], rows[2:7], topk(data), minimum=2)) == \
+        "every class has enough descriptions of ordinary relevance"
 
 
 def test_build_class_text_errors():
@@ -146,7 +166,8 @@ def test_text_features_cli_minilm_and_cache(hmdb_topk, tmp_path, capsys, monkeyp
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "hmdb51: 51 classes, 384-d features from minilm" in printed
-    assert "descriptions for 2 classes" in printed and "49 class(es) without descriptions" in printed
+    assert "descriptions for 2 classes" in printed and "49 without any (AD only)" in printed
+    assert "and 44 more" in printed and printed.count("climb") <= 2  # a summary, not a 49-name list
     ct = load_class_text(out)
     assert ct.ad.shape == (51, 384) and ct.desc.shape == (3, 384)
     assert ct.num_descriptions()[ct.classes.index("brush_hair")] == 2

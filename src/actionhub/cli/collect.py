@@ -14,35 +14,43 @@ def _provider_options(a: argparse.Namespace) -> dict:
                 "timeout": a.timeout, "max_retries": a.max_retries, "max_pages": a.max_pages}
     if a.provider == "local":
         return {"corpus": a.corpus, "id_column": a.id_column, "caption_column": a.caption_column,
-                "fmt": a.corpus_format, "cache_dir": a.index_cache}
+                "fmt": a.corpus_format, "cache_dir": a.index_cache, "match": a.match}
     return {}
 
 
 def run(a: argparse.Namespace) -> int:
     from actionhub.dataset.collect import get_provider
     from actionhub.dataset.collect.runner import collect
+    from actionhub.dataset.stats import format_few
     from actionhub.dataset.vocab import read_queries
 
     if a.per_query is not None and a.per_query < 1:
         raise CliError("--per-query must be >= 1")
+    if a.min_descriptions < 0:
+        raise CliError("--min-descriptions must be >= 0")
+    if a.match != "all" and a.provider != "local":
+        raise CliError(f"--match applies to the local provider only (the {a.provider} site decides how it matches)")
     queries = read_queries(a.queries)
     provider = get_provider(a.provider, **_provider_options(a))
     if a.budget is not None and not provider.uses_requests:
         print(f"note: --budget does not apply to the {a.provider} provider (it sends no requests)")
     try:
         s = collect(queries, provider, a.out, per_query=a.per_query, budget=a.budget, progress=not a.no_progress,
-                    flush_rows=a.flush_rows, note=a.note)
+                    flush_rows=a.flush_rows, note=a.note, min_descriptions=a.min_descriptions)
     finally:
         provider.close()
     if a.json:
         print(json.dumps(s, indent=1, ensure_ascii=False))
     else:
         print(f"{s['provider']}: {s['added']} new descriptions for {s['queries_run']} queries "
-              f"({s['queries_complete']} already complete, {len(s['failed'])} failed); "
-              f"{s['descriptions_total']} in the store for this provider")
+              f"({s['new_descriptions']} videos stored for the first time; {s['queries_complete']} queries already "
+              f"complete, {len(s['failed'])} failed); {s['descriptions_total']} per-action descriptions from this "
+              "provider in the store")
         if s["duplicates"] or s["skipped_results"] or s["malformed_pages"]:
-            print(f"dropped: {s['duplicates']} already stored, {s['skipped_results']} results without id/description, "
-                  f"{s['malformed_pages']} malformed replies")
+            print(f"dropped: {s['duplicates']} already listed by their action, {s['skipped_results']} results "
+                  f"without id/description; {s['malformed_pages']} malformed replies (fetched again)")
+        if s["few"]["count"]:
+            print(format_few(s["few"], "queries") + f" (see `actionhub stats {s['store']}`)")
         if provider.uses_requests:
             budget = f" of a budget of {s['budget']}" if s["budget"] is not None else ""
             print(f"requests: {s['requests']} this run, {s['requests_total']} in total{budget}")
@@ -59,16 +67,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     providers = list_providers()
     p = sub.add_parser("collect", help="collect video descriptions for queries into a store",
-                       description="Search a provider for every query and store the video descriptions "
-                                   "(Parquet, unique by provider and video id). Resumable: rerun the same command "
-                                   "after a kill to continue; nothing is lost or duplicated. Exit status 1 when "
-                                   "queries failed or the run stopped early (rerun to continue). Providers: "
+                       description="Search a provider for every query and store the video descriptions: each "
+                                   "description once (unique by provider and video id), and for every query's action "
+                                   "every video the query returned, with its rank -- a video found by two queries "
+                                   "counts for both actions. Resumable: rerun the same command after a kill to "
+                                   "continue; nothing is lost or duplicated. Exit status 1 when queries failed or "
+                                   "the run stopped early (rerun to continue). Providers: "
                                    + "; ".join(f"{k}: {v}" for k, v in providers.items()) + ".")
     p.add_argument("--provider", required=True, choices=sorted(providers), help="where to search")
     p.add_argument("--queries", required=True, type=Path,
                    help="queries: queries.csv from `actionhub vocab build --out`, JSON, or one per line")
     p.add_argument("--out", required=True, type=Path, help="store directory (created when missing)")
-    p.add_argument("--per-query", type=int, help="store at most N descriptions per query (default: all results)")
+    p.add_argument("--per-query", type=int,
+                   help="at most N descriptions per query's action, shared videos included (default: all results; "
+                        "the paper has about 3000)")
+    p.add_argument("--min-descriptions", type=int, default=100, metavar="N",
+                   help="summarise the queries left with fewer than N descriptions (default: 100)")
     p.add_argument("--budget", type=int,
                    help="at most N requests to this provider for this store, over all runs (persisted)")
     p.add_argument("--note", help="a note kept with the store and shown by `actionhub stats` (e.g. SYNTHETIC)")
@@ -93,4 +107,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--caption-column", default="name", help="caption column (default: name)")
     g.add_argument("--corpus-format", choices=("csv", "jsonl", "parquet"), help="corpus format (default: from the suffix)")
     g.add_argument("--index-cache", type=Path, help="directory for the BM25 index cache (default: next to the corpus)")
+    g.add_argument("--match", choices=("all", "any"), default="all",
+                   help="all (default): a caption must hold every content word of the query (lemmatised, stop "
+                        "words left out), as a stock-footage search does; any: one of them is enough. Ranked by "
+                        "BM25 either way; recorded in the store")
     p.set_defaults(func=run)

@@ -5,6 +5,8 @@ import argparse
 import json
 from pathlib import Path
 
+from actionhub.cli.common import CliError
+
 
 def run_stats(a: argparse.Namespace) -> int:
     from actionhub.dataset.stats import compute_stats
@@ -15,7 +17,9 @@ def run_stats(a: argparse.Namespace) -> int:
         from actionhub.dataset.vocab import read_queries
 
         queries = read_queries(a.queries)
-    s = compute_stats(a.store, queries=queries, top=a.top, bottom=a.bottom)
+    if a.top < 0 or a.bottom < 0 or a.min_descriptions < 0:
+        raise CliError("--top, --bottom and --min-descriptions must be >= 0")
+    s = compute_stats(a.store, queries=queries, top=a.top, bottom=a.bottom, min_descriptions=a.min_descriptions)
     if a.note:
         s["note"] = a.note
     if a.plots:
@@ -33,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("stats", help="counts, Fig. 4 histograms and Fig. 5 lists of a store",
                        description="Counts of actions, descriptions and sentences of a store, the number of "
                                    "actions per description/sentence bin (Fig. 4) and the actions with the most and "
-                                   "fewest descriptions (Fig. 5). Sentences: runs of . ! ? followed by a space or "
+                                   "fewest descriptions (Fig. 5). An action counts every video its query returned, "
+                                   "also those other actions list too; --json adds descriptions_per_action. Sentences: runs of . ! ? followed by a space or "
                                    "the end, plus unterminated trailing text.")
     s.add_argument("store", type=Path, help="store directory")
     s.add_argument("--plots", type=Path, metavar="DIR",
@@ -42,5 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--queries", type=Path, help="the queries collected: count those without descriptions too")
     s.add_argument("--top", type=int, default=40, help="length of the top list (default: 40)")
     s.add_argument("--bottom", type=int, default=20, help="length of the bottom list (default: 20)")
+    s.add_argument("--min-descriptions", type=int, default=100, metavar="N",
+                   help="summarise the actions with fewer than N descriptions (default: 100, the paper's k)")
     s.add_argument("--note", help="label for titles and text (default: the store's note), e.g. SYNTHETIC")
     s.set_defaults(func=run_stats)

@@ -10,11 +10,13 @@ from actionhub.cli.common import CliError, add_progress_flag
 
 def run(a: argparse.Namespace) -> int:
     from actionhub.text import DEFAULT_ENCODER
-    from actionhub.text.build import DEFAULT_DEFINITION_TEMPLATE, build_benchmark_class_text
+    from actionhub.text.build import DEFAULT_DEFINITION_TEMPLATE, build_benchmark_class_text, format_quality
     from actionhub.utils.parallel import get_backend
 
     if a.k < 1:
         raise CliError(f"--k must be at least 1, got {a.k}")
+    if a.min_descriptions is not None and a.min_descriptions < 0:
+        raise CliError(f"--min-descriptions must be >= 0, got {a.min_descriptions}")
     if a.out.suffix not in (".npz", ".parquet"):
         raise CliError(f"--out must end in .npz or .parquet, got {a.out}")
     try:
@@ -26,6 +28,7 @@ def run(a: argparse.Namespace) -> int:
             a.benchmark, a.out, descriptions=a.descriptions, encoder=a.encoder or DEFAULT_ENCODER, k=a.k,
             template=a.template or DEFAULT_DEFINITION_TEMPLATE, cache=False if a.no_cache else (a.cache or True),
             batch_size=a.batch_size, backend=backend, progress=not a.no_progress,
+            min_descriptions=a.min_descriptions,
         )
     except ImportError as e:
         raise CliError(str(e)) from None
@@ -43,8 +46,7 @@ def run(a: argparse.Namespace) -> int:
         mt = m["matched"]
         print(f"descriptions for {m['num_with_descriptions']} classes ({m['num_descriptions']:,} texts, top {m['k']}); "
               f"matched {mt['exact']} exactly, {mt['name']} by name key, {mt['normalize_action']} by normalize_action")
-        if m["fallback"]:
-            print(f"{len(m['fallback'])} class(es) without descriptions fall back to AD-only: " + ", ".join(m["fallback"]))
+        print("check: " + format_quality(m["quality"]))
     print(f"wrote {a.out}")
     return 0
 
@@ -59,6 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--descriptions", type=Path, metavar="TOPK",
                    help="ranked descriptions (topk.parquet from `actionhub rank`); without it: AD-only")
     p.add_argument("--k", type=int, default=100, help="descriptions per class, in rank order (default: 100)")
+    p.add_argument("--min-descriptions", type=int, metavar="N",
+                   help="report classes with fewer than N descriptions (default: --k); classes without any and "
+                        "classes of unusually low relevance are always reported, in one short summary")
     p.add_argument("--encoder", default=None,
                    help="text encoder: minilm (default, offline), st:<path-or-name> (sentence-transformers), "
                         "bert:<path-or-name> (mean pooling; the paper uses bert:bert-base-uncased)")

@@ -43,6 +43,10 @@ def import_released(file: str | os.PathLike[str], store: str | os.PathLike[str],
                     note: str | None = None, batch_rows: int = 200_000, progress: bool = True) -> dict:
     """Import a released ActionHub file into a store; returns a summary dict.
 
+    Each entry is one (action, description) pair: ``added`` counts new pairs, ``new_descriptions``
+    the descriptions stored for the first time (a video listed under two actions is stored once
+    and listed by both), ``duplicates`` the pairs already in the store.
+
     Formats: ``.json`` ``{action: [description, ...]}``; ``.jsonl`` (any other suffix) one object
     per line, either ``{"action": ..., "description": ...}`` rows (optional ``video_id``/``id``,
     ``provider``) or ``{action: [description, ...]}`` objects. A description may also be an
@@ -59,7 +63,7 @@ def import_released(file: str | os.PathLike[str], store: str | os.PathLike[str],
     st = Store(store, create=True, note=note)
     now = utc_now()
     summary = {"file": str(src), "store": str(st.path), "provider": provider, "entries": 0, "added": 0,
-               "duplicates": 0, "skipped": 0, "skipped_lines": []}
+               "new_descriptions": 0, "duplicates": 0, "skipped": 0, "skipped_lines": []}
     cols: dict[str, list] = {c: [] for c in ("action", "provider", "video_id", "description")}
 
     def skip(line: int, why: str) -> None:
@@ -85,18 +89,14 @@ def import_released(file: str | os.PathLike[str], store: str | os.PathLike[str],
         cols["description"].append(item)
 
     with st.lock():
-        known: dict[str, set[str]] = {}
-
         def flush() -> None:
             if not cols["action"]:
                 return
-            t = pa.table({**cols, "collected_at": [now] * len(cols["action"])})
-            for p in set(cols["provider"]):
-                if p not in known:
-                    known[p] = st.keys(p)
-            n = st.append(t, known=known)
-            summary["added"] += n
-            summary["duplicates"] += t.num_rows - n
+            t = pa.table({**cols, "collected_at": pa.repeat(pa.scalar(now, pa.string()), len(cols["action"]))})
+            n_desc, n_hits = st.add(t)
+            summary["added"] += n_hits
+            summary["new_descriptions"] += n_desc
+            summary["duplicates"] += t.num_rows - n_hits
             for v in cols.values():
                 v.clear()
 

@@ -10,8 +10,9 @@ record batches (Arrow tokenising, one sparse matrix product per batch, see
 score per description in memory (8 bytes each); the top-k per action is then chosen with
 ``argpartition`` and a second pass over the store fetches the text of the kept rows only.
 
-Input (the description store, :func:`open_store`): a Parquet file or a directory of Parquet
-parts with at least the columns ``action``, ``provider``, ``video_id``, ``description``.
+Input (:func:`open_store`): a description store directory -- ranked per action, so a video
+that two actions list is scored against each of them -- or one Parquet file with at least the
+columns ``action``, ``provider``, ``video_id``, ``description``.
 
 Output (:data:`TOPK_COLUMNS`, one row per kept description, actions in sorted order, then by
 rank): ``action`` (str), ``rank`` (int32, 0 = most relevant), ``score`` (float32 cosine,
@@ -92,18 +93,42 @@ class RankReport:
 
 
 # --------------------------------------------------------------------------- inputs
-def open_store(path: str | Path) -> Any:
-    """The description store at ``path`` as a ``pyarrow.dataset.Dataset`` (checked for columns).
+class _StoreView:
+    """A description store directory seen as the rows ``rank`` reads: one row per (action,
+    description), in the order the hits were stored (two passes give the same order)."""
 
-    ``path``: one ``.parquet`` file or a directory of Parquet parts (hidden ``.``/``_`` files,
-    such as unfinished atomic writes, are ignored).
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.names = list(STORE_COLUMNS)
+
+    def count_rows(self) -> int:
+        return len(self.store)
+
+    def to_batches(self, columns: list[str], batch_size: int, use_threads: bool = True) -> Iterator[Any]:
+        for t in self.store.iter_batches(columns, batch_size):
+            yield from t.to_batches()
+
+
+def open_store(path: str | Path) -> Any:
+    """The descriptions to rank at ``path``: an ActionHub store directory (its per-action view:
+    every action with every video it lists) or one Parquet file with the store columns.
+
+    Returns an object with ``count_rows()`` and ``to_batches(columns, batch_size)`` (a
+    ``pyarrow.dataset.Dataset`` for a file).
     """
     import pyarrow.dataset as ds  # noqa: PLC0415
 
+    from actionhub.dataset.store import Store, StoreError  # noqa: PLC0415
+
     path = Path(path)
     if not path.exists():
-        raise RankError(f"description store not found: {path}. Pass the Parquet file or directory "
-                        "written by `actionhub collect` or `actionhub import`.")
+        raise RankError(f"description store not found: {path}. Pass the store directory written by "
+                        "`actionhub collect` or `actionhub import`, or a Parquet file with its columns.")
+    if path.is_dir():
+        try:
+            return _StoreView(Store(path))
+        except StoreError as e:
+            raise RankError(str(e)) from None
     try:
         dataset = ds.dataset(str(path), format="parquet")
     except Exception as e:  # noqa: BLE001 - pyarrow raises several types for unreadable files

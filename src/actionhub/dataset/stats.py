@@ -3,14 +3,15 @@ distributions and the actions with the most and fewest descriptions."""
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
-from actionhub.dataset.store import Store
+from actionhub.dataset.store import Store, key_column
 
-__all__ = ["compute_stats", "hist_edges"]
+__all__ = ["compute_stats", "hist_edges", "few_descriptions", "format_few"]
 
 
 def hist_edges(max_value: int, with_zero: bool = False) -> list[int]:
@@ -44,28 +45,50 @@ def _histogram(values: np.ndarray, with_zero: bool) -> list[dict]:
 
 
 def compute_stats(store: str | os.PathLike[str] | Store, queries: Iterable[str] | None = None,
-                  top: int = 40, bottom: int = 20) -> dict:
-    """Counts and distributions of a store (the paper's Sec. 3.3, Fig. 4 and Fig. 5).
+                  top: int = 40, bottom: int = 20, min_descriptions: int = 100) -> dict:
+    """Counts and distributions of a store (the paper's Sec. 3.3, Fig. 4 and Fig. 5), per action.
 
-    Returns ``{"store", "note", "num_actions", "num_descriptions", "num_sentences",
-    "sentences_per_description", "providers": {name: descriptions}, "per_action": {"median_descriptions",
-    ...}, "hist_descriptions", "hist_sentences" (lists of {"bin", "lo", "hi", "actions"}),
-    "top": [[action, descriptions, sentences], ...], "bottom": [...]}``.
-    With ``queries`` (the queries collected), actions without any description count too
-    (``num_queries``, ``actions_without_descriptions``) and can be in the bottom list.
+    An action's descriptions are every video its query returned (a video shared by several
+    actions counts for each of them); ``num_descriptions`` counts each stored description once.
+
+    Returns ``{"store", "note", "num_actions", "num_descriptions", "num_action_descriptions",
+    "shared_descriptions", "num_sentences", "sentences_per_description", "providers":
+    {name: descriptions}, "per_action": {"median_descriptions", ...}, "descriptions_per_action":
+    {action: count}, "hist_descriptions", "hist_sentences" (lists of {"bin", "lo", "hi", "actions"}),
+    "top": [[action, descriptions, sentences], ...], "bottom": [...], "few": {...}}``.
+    ``shared_descriptions``: descriptions listed by two or more actions. With ``queries`` (the
+    queries collected), actions without any description count too (``num_queries``,
+    ``actions_without_descriptions``, and 0 in ``descriptions_per_action``) and can be in the
+    bottom list. ``few`` summarises the actions with fewer than ``min_descriptions``.
     """
     st = store if isinstance(store, Store) else Store(store)
-    t = st.read(["action", "provider", "num_sentences"])
-    out: dict[str, Any] = {"store": str(st.path), "note": st.note}
-    if t.num_rows:
+    hits = st.read_hits(["action", "provider", "video_id"])
+    desc = st.read_descriptions(["provider", "video_id", "num_sentences"])
+    out: dict[str, Any] = {"store": str(st.path), "note": st.note, "collections": st.meta().get("collections", {})}
+    shared = 0
+    num_desc = 0
+    providers: dict[str, int] = {}
+    if hits.num_rows:
+        hkey = key_column(hits.column("provider"), hits.column("video_id"))
+        dkey = key_column(desc.column("provider"), desc.column("video_id"))
+        where = pc.index_in(hkey, value_set=dkey)
+        sent = pc.fill_null(desc.column("num_sentences").take(where), 0)
+        t = pa.table({"action": hits.column("action"), "num_sentences": sent, "key": hkey,
+                      "provider": hits.column("provider")})
         g = t.group_by("action").aggregate([("action", "count"), ("num_sentences", "sum")])
         actions = g.column("action").to_pylist()
         ndesc = np.asarray(g.column("action_count").to_numpy(), dtype=np.int64)
         nsent = np.asarray(pc.fill_null(g.column("num_sentences_sum"), 0).to_numpy(), dtype=np.int64)
-        pg = t.group_by("provider").aggregate([("provider", "count")])
+        per_key = t.group_by(["key", "provider"]).aggregate([("key", "count")])
+        num_desc = per_key.num_rows
+        shared = int(pc.sum(pc.greater_equal(per_key.column("key_count"), 2)).as_py() or 0)
+        pg = per_key.group_by("provider").aggregate([("provider", "count")])
         providers = dict(zip(pg.column("provider").to_pylist(), pg.column("provider_count").to_pylist()))
+        # Sentences of each description once (Sec. 3.3 counts the dataset, not the per-action lists).
+        used = pc.is_in(dkey, value_set=hkey)
+        total_sent = int(pc.sum(desc.column("num_sentences").filter(used)).as_py() or 0)
     else:
-        actions, ndesc, nsent, providers = [], np.zeros(0, np.int64), np.zeros(0, np.int64), {}
+        actions, ndesc, nsent, total_sent = [], np.zeros(0, np.int64), np.zeros(0, np.int64), 0
     with_zero = False
     if queries is not None:
         qs = list(dict.fromkeys(queries))
@@ -78,12 +101,13 @@ def compute_stats(store: str | os.PathLike[str] | Store, queries: Iterable[str] 
         ndesc = np.concatenate([ndesc, np.zeros(len(missing), np.int64)])
         nsent = np.concatenate([nsent, np.zeros(len(missing), np.int64)])
         with_zero = bool(missing)
-    total_desc, total_sent = int(ndesc.sum()), int(nsent.sum())
     out.update({
         "num_actions": int((ndesc > 0).sum()),
-        "num_descriptions": total_desc,
+        "num_descriptions": num_desc,
+        "num_action_descriptions": int(ndesc.sum()),
+        "shared_descriptions": shared,
         "num_sentences": total_sent,
-        "sentences_per_description": round(total_sent / total_desc, 3) if total_desc else 0.0,
+        "sentences_per_description": round(total_sent / num_desc, 3) if num_desc else 0.0,
         "providers": providers,
         "per_action": {
             "median_descriptions": float(np.median(ndesc)) if ndesc.size else 0.0,
@@ -98,4 +122,27 @@ def compute_stats(store: str | os.PathLike[str] | Store, queries: Iterable[str] 
     rows = [[actions[i], int(ndesc[i]), int(nsent[i])] for i in order]
     out["top"] = rows[:top]
     out["bottom"] = sorted(rows, key=lambda r: (r[1], r[0]))[:bottom]
+    out["descriptions_per_action"] = {a: int(n) for a, n in sorted(zip(actions, ndesc.tolist()))}
+    out["few"] = few_descriptions(out["descriptions_per_action"], min_descriptions)
     return out
+
+
+def few_descriptions(per_action: Mapping[str, int], minimum: int, show: int = 8) -> dict:
+    """The actions with fewer than ``minimum`` descriptions, summarised for one short message.
+
+    Returns ``{"minimum", "count", "none" (actions with 0), "examples": [[action, n], ...]}`` --
+    ``show`` of them, fewest first -- so callers print one line, not a list of every name.
+    """
+    few = sorted(((a, n) for a, n in per_action.items() if n < minimum), key=lambda x: (x[1], x[0]))
+    return {"minimum": int(minimum), "count": len(few), "none": sum(1 for _, n in few if n == 0),
+            "examples": [[a, int(n)] for a, n in few[:show]]}
+
+
+def format_few(few: Mapping[str, Any], what: str = "actions") -> str:
+    """One line for :func:`few_descriptions`: ``"3 actions have fewer than 100 descriptions (1 none): a (0), ..."``."""
+    if not few.get("count"):
+        return f"every one of the {what} has at least {few.get('minimum', 0)} descriptions"
+    ex = ", ".join(f"{a} ({n})" for a, n in few["examples"])
+    more = few["count"] - len(few["examples"])
+    return (f"{few['count']} {what} have fewer than {few['minimum']} descriptions ({few['none']} none): {ex}"
+            + (f" and {more} more" if more > 0 else ""))

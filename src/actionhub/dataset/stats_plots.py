@@ -30,11 +30,22 @@ def format_stats(stats: dict, note: Optional[str] = None, top: Optional[int] = N
              f"actions with descriptions: {s['num_actions']:,}"]
     if "num_queries" in s:
         lines.append(f"queries: {s['num_queries']:,} ({s['actions_without_descriptions']:,} without descriptions)")
-    lines += [f"descriptions: {s['num_descriptions']:,}",
+    lines += [f"descriptions: {s['num_descriptions']:,}"
+              + (f" ({s['shared_descriptions']:,} listed by two or more actions; "
+                 f"{s['num_action_descriptions']:,} per-action listings)" if s.get("shared_descriptions") else ""),
               f"sentences: {s['num_sentences']:,} ({s['sentences_per_description']:.2f} per description)",
               "providers: " + (", ".join(f"{k} {v:,}" for k, v in sorted(s["providers"].items())) or "none"),
               f"per action: median {s['per_action']['median_descriptions']:g} descriptions, "
-              f"median {s['per_action']['median_sentences']:g} sentences", ""]
+              f"median {s['per_action']['median_sentences']:g} sentences"]
+    for name, c in sorted((s.get("collections") or {}).items()):
+        if c.get("match"):
+            lines.append(f"collected from {name}: a caption matches a query when it holds "
+                         f"{'every' if c['match'] == 'all' else 'any'} content word of it (--match {c['match']})")
+    if s.get("few", {}).get("count") and s["num_descriptions"]:
+        from actionhub.dataset.stats import format_few  # noqa: PLC0415
+
+        lines.append(format_few(s["few"]))
+    lines.append("")
     if not s["num_descriptions"]:
         lines.append("the store holds no descriptions yet: fill it with `actionhub collect` or `actionhub import`")
         return "\n".join(lines) + "\n"

@@ -118,6 +118,10 @@ def lemmatize_word(word: str, first: bool = True) -> str:
     """
     if not word or not word.isalpha() or word in GERUND_SPORTS:
         return word
+    inflected = (word.endswith("ing") and len(word) > 4) or (word.endswith("s") and not word.endswith("ss")) \
+        or word.endswith("ed")
+    if not inflected:  # every rule below returns such a word unchanged: skip the dictionary look-up
+        return word
     lm = _lemminflect()
     lemmas = lm.getAllLemmas(word)
     if word.endswith("ing") and len(word) > 4:

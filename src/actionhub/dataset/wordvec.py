@@ -51,8 +51,37 @@ def arrow_tokenize(texts: Any) -> Any:
         texts = texts.dictionary_decode()
     texts = pc.fill_null(texts, "")
     lower = pc.utf8_lower(texts)
-    lower = pc.replace_substring_regex(lower, pattern=_ARROW_POSSESSIVE, replacement="")
-    return pc.split_pattern_regex(lower, pattern=_ARROW_SEPARATOR)
+    # Fast path: split at white space (cheap), then run the regexes only on the few words that
+    # hold anything but letters and digits ("close-up", "man's", "stage,"), not on every text.
+    # (A possessive never spans white space, so dropping it word by word is the same.)
+    words = pc.utf8_split_whitespace(lower)
+    flat = pc.list_flatten(words)
+    if isinstance(flat, pa.ChunkedArray):
+        flat = flat.combine_chunks()
+    clean = pc.fill_null(pc.utf8_is_alnum(flat), False).to_numpy(zero_copy_only=False)
+    if clean.all():
+        return words
+    dirty = np.flatnonzero(~clean)
+    pieces = pc.split_pattern_regex(
+        pc.replace_substring_regex(flat.take(pa.array(dirty)), pattern=_ARROW_POSSESSIVE, replacement=""),
+        pattern=_ARROW_SEPARATOR)
+    piece_len = np.diff(np.asarray(pieces.offsets.to_numpy(zero_copy_only=False), dtype=np.int64))
+    per_word = np.ones(len(flat), np.int64)  # tokens each word becomes
+    per_word[dirty] = piece_len
+    # values: the clean words and the pieces of the dirty ones, in word order
+    starts = np.concatenate([[0], np.cumsum(per_word)])
+    take = np.empty(int(starts[-1]), np.int64)
+    clean_idx = np.flatnonzero(clean)
+    take[starts[clean_idx]] = clean_idx
+    piece_values = pc.list_flatten(pieces)
+    n_clean = len(flat)
+    pos = np.repeat(starts[dirty], piece_len) + (np.arange(int(piece_len.sum())) - np.repeat(
+        np.concatenate([[0], np.cumsum(piece_len)[:-1]]), piece_len))
+    take[pos] = n_clean + np.arange(int(piece_len.sum()))
+    values = pa.concat_arrays([pc.cast(flat, pa.large_string()), pc.cast(piece_values, pa.large_string())]).take(
+        pa.array(take))
+    word_offsets = np.asarray(words.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return pa.LargeListArray.from_arrays(pa.array(starts[word_offsets], pa.int64()), values)
 
 
 def cosine_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -17,7 +17,8 @@ A benchmark class is matched to the ``action`` values of the ranked file by, in 
 ``riding horse`` ~ ``ride horse``). The first rule that matches anything decides; several
 actions matched by it are merged (by score, duplicates of a video dropped). Classes without
 descriptions keep zero description rows, so :meth:`ClassText.vc` falls back to their AD
-feature; a warning lists them.
+feature; one warning line summarises them, with the classes that have few descriptions or
+descriptions of unusually low relevance (:func:`description_quality`).
 
 The result is a :class:`actionhub.text.class_text.ClassText` (the file the CoCo trainer reads) whose
 ``meta`` records the encoder, k, the descriptions file, the match counts, the fallback list and
@@ -49,6 +50,8 @@ __all__ = [
     "match_classes",
     "build_class_text",
     "build_benchmark_class_text",
+    "description_quality",
+    "format_quality",
 ]
 
 log = logging.getLogger(__name__)
@@ -202,6 +205,64 @@ def _class_rows(table: Any, matches: Mapping[str, list[str]], classes: Sequence[
     return out
 
 
+# --------------------------------------------------------------------------- quality
+def _examples(pairs: list[tuple[str, Any]], show: int) -> list[list[Any]]:
+    return [[c, v] for c, v in pairs[:show]]
+
+
+def description_quality(classes: Sequence[str], rows: Sequence[np.ndarray], table: Any, minimum: int,
+                        show: int = 5) -> dict[str, Any]:
+    """Which classes' descriptions deserve a look, as counts plus a few examples each.
+
+    * ``without``: classes with no description (their class text falls back to AD only);
+    * ``few``: classes with at least one but fewer than ``minimum`` descriptions;
+    * ``low_relevance``: classes whose mean relevance score (``actionhub rank``'s cosine, when the
+      table has a ``score`` column) is an outlier on the low side among the classes: below
+      ``Q1 - 1.5 * IQR`` of the class means (Tukey's fence), e.g. descriptions retrieved through an
+      unrelated word.
+    """
+    num = [len(r) for r in rows]
+    without = [c for c, n in zip(classes, num) if n == 0]
+    few = sorted(((c, n) for c, n in zip(classes, num) if 0 < n < minimum), key=lambda x: (x[1], x[0]))
+    out: dict[str, Any] = {
+        "minimum": int(minimum),
+        "without": {"count": len(without), "examples": without[:show]},
+        "few": {"count": len(few), "examples": _examples(few, show)},
+        "low_relevance": {"count": 0, "examples": [], "threshold": None},
+    }
+    if "score" in table.column_names and any(num):
+        import pyarrow.compute as pc  # noqa: PLC0415
+
+        score = pc.fill_null(table.column("score"), float("nan")).to_numpy().astype(np.float64)
+        means = {c: float(np.nanmean(score[r])) for c, r in zip(classes, rows)
+                 if len(r) and not np.all(np.isnan(score[r]))}
+        if len(means) >= 4:
+            q1, q3 = np.percentile(list(means.values()), [25, 75])
+            fence = q1 - 1.5 * (q3 - q1)
+            low = sorted(((c, round(m, 3)) for c, m in means.items() if m < fence), key=lambda x: (x[1], x[0]))
+            out["low_relevance"] = {"count": len(low), "examples": _examples(low, show),
+                                    "threshold": round(float(fence), 3)}
+    return out
+
+
+def format_quality(q: Mapping[str, Any]) -> str:
+    """One line for :func:`description_quality` (counts, a few names each; the full lists are data)."""
+    def names(part: Mapping[str, Any], with_values: bool) -> str:
+        ex = [f"{c} ({v})" for c, v in part["examples"]] if with_values else list(part["examples"])
+        more = part["count"] - len(ex)
+        return ", ".join(ex) + (f" and {more} more" if more > 0 else "")
+
+    bits = []
+    if q["without"]["count"]:
+        bits.append(f"{q['without']['count']} without any (AD only): {names(q['without'], False)}")
+    if q["few"]["count"]:
+        bits.append(f"{q['few']['count']} with fewer than {q['minimum']}: {names(q['few'], True)}")
+    if q["low_relevance"]["count"]:
+        bits.append(f"{q['low_relevance']['count']} with unusually low relevance (mean score below "
+                    f"{q['low_relevance']['threshold']}): {names(q['low_relevance'], True)}")
+    return "; ".join(bits) if bits else "every class has enough descriptions of ordinary relevance"
+
+
 # ------------------------------------------------------------------------------- API
 def build_class_text(
     classes: Sequence[str],
@@ -216,6 +277,7 @@ def build_class_text(
     backend: Any = None,
     progress: bool = True,
     meta: Mapping[str, Any] | None = None,
+    min_descriptions: int | None = None,
 ) -> ClassText:
     """Class text features for ``classes``.
 
@@ -223,6 +285,9 @@ def build_class_text(
     output), a path to one, or None for AD-only; encoder: a spec (``minilm``, ``st:..``,
     ``bert:..``) or a loaded :class:`TextEncoder`; k: descriptions kept per class (rank order).
     Returns ClassText with ad (C, D), desc (M, D) grouped by class, desc_offsets (C+1,).
+    ``meta["quality"]`` (:func:`description_quality`) summarises the classes without descriptions,
+    with fewer than ``min_descriptions`` (default: ``k``) and with unusually low relevance; one
+    warning line reports them.
     """
     if k < 1:
         raise TextFeatError(f"k must be at least 1, got {k}")
@@ -249,11 +314,13 @@ def build_class_text(
         desc_texts = [str(t).strip() for t in descriptions.column("description").take(all_rows).to_pylist()]
     num = np.array([len(r) for r in rows], dtype=np.int64)
     fallback = [c for c, n in zip(classes, num) if n == 0]
+    quality = None
     if descriptions is None:
         log.warning("no descriptions given: AD-only class text for all %d classes", len(classes))
-    elif fallback:
-        log.warning("%d of %d class(es) have no descriptions and fall back to AD-only: %s",
-                    len(fallback), len(classes), ", ".join(fallback))
+    else:
+        quality = description_quality(classes, rows, descriptions, k if min_descriptions is None else min_descriptions)
+        if quality["without"]["count"] or quality["few"]["count"] or quality["low_relevance"]["count"]:
+            log.warning("class descriptions: %s", format_quality(quality))
 
     start = time.perf_counter()
     feats = encode_texts(ad_texts + desc_texts, encoder, cache=cache, batch_size=batch_size,
@@ -272,6 +339,7 @@ def build_class_text(
         "num_with_descriptions": int((num > 0).sum()),
         "num_descriptions": int(num.sum()),
         "fallback": fallback,
+        "quality": quality,
         "matches": {c: a for c, a in matches.items() if a != [text_name(c)] and a != [c]},
         "encode_seconds": round(time.perf_counter() - start, 2),
     }

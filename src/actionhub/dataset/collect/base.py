@@ -9,7 +9,7 @@ registering it with :func:`actionhub.dataset.collect.register_provider`.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -46,19 +46,49 @@ class Hit:
     description: str
 
 
-@dataclass
 class Page:
-    """One page of results.
+    """One page of results, in the provider's rank order.
 
+    Results come as ``hits`` (a list of :class:`Hit`, for sites that answer a few at a time) or
+    as ``table`` (a ``pyarrow.Table`` with string columns ``video_id`` and ``description``, for
+    providers that return thousands at once); :meth:`as_table` and :attr:`hits` give either form.
     ``next_cursor``: JSON-able position of the next page, None when the results are exhausted.
     ``skipped``: results dropped as malformed (no id or description). ``malformed``: the whole
-    reply was unusable (bad JSON, missing fields) and was skipped.
+    reply was unusable (bad JSON, missing fields); the runner fetches the same page again (and
+    on the next run, if it stays unusable) instead of moving on.
     """
 
-    hits: list[Hit] = field(default_factory=list)
-    next_cursor: Any = None
-    skipped: int = 0
-    malformed: bool = False
+    def __init__(self, hits: list[Hit] | None = None, next_cursor: Any = None, skipped: int = 0,
+                 malformed: bool = False, table: Any = None):
+        self._hits = list(hits) if hits is not None else None
+        self.table = table
+        self.next_cursor = next_cursor
+        self.skipped = skipped
+        self.malformed = malformed
+
+    @property
+    def hits(self) -> list[Hit]:
+        if self._hits is None:
+            t = self.as_table()
+            self._hits = [Hit(str(v), str(d)) for v, d in zip(t.column("video_id").to_pylist(),
+                                                              t.column("description").to_pylist())]
+        return self._hits
+
+    def __len__(self) -> int:
+        return self.table.num_rows if self.table is not None else len(self._hits or [])
+
+    def as_table(self) -> Any:
+        """The results as a ``pyarrow.Table`` (``video_id``, ``description``; strings)."""
+        import pyarrow as pa  # noqa: PLC0415
+
+        if self.table is not None:
+            return self.table
+        hits = self._hits or []
+        return pa.table({"video_id": pa.array([h.video_id for h in hits], pa.string()),
+                         "description": pa.array([h.description for h in hits], pa.string())})
+
+    def __repr__(self) -> str:
+        return f"Page({len(self)} results, next_cursor={self.next_cursor!r}, malformed={self.malformed})"
 
 
 class Provider:
@@ -80,7 +110,7 @@ class Provider:
         ``charge``: call it before every request sent. Raise :class:`TransientError` when the
         site stays unavailable after retries, :class:`RateLimited` when it asks to wait too long,
         :class:`AuthError` for rejected credentials; return ``Page(malformed=True)`` for an
-        unusable reply (it is logged and skipped).
+        unusable reply (the runner asks for the same page again; see :class:`Page`).
         """
         raise NotImplementedError
 

@@ -2,18 +2,30 @@
 
 A corpus is a CSV, JSONL or Parquet file with a video id column and a caption column; the
 defaults fit a WebVid-style CSV (``videoid``, ``name``). Captions are tokenised like
-:func:`actionhub.dataset.wordvec.arrow_tokenize` (vectorised), stop words are dropped and every distinct
-word is lemmatised once (:func:`actionhub.dataset.vocab.lemmatize_word`), so the query "ride horse"
-matches "a man riding horses". Scores are Okapi BM25 (Robertson & Zaragoza, 2009):
+:func:`actionhub.dataset.wordvec.arrow_tokenize` (vectorised), stop words are dropped and every
+distinct word is lemmatised once (:func:`actionhub.dataset.vocab.lemmatize_word`), so the query
+"ride horse" matches "a man riding horses".
+
+Which captions match a query (``match``, recorded in the store):
+
+* ``"all"`` (default): the caption holds every content word of the query (its words minus stop
+  words, lemmatised), as a stock-footage site's search does -- "baby waking up" does not return
+  push-ups through the word "up", "shot put" does not return "Shot on RED";
+* ``"any"``: the caption holds at least one of them (plain BM25 retrieval).
+
+Matches are ranked by Okapi BM25 (Robertson & Zaragoza, 2009):
 
     score(d, q) = sum over query terms t of  idf(t) * tf(t, d) * (k1 + 1) / (tf(t, d) + k1 * (1 - b + b * |d| / avgdl))
     idf(t) = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5)),  k1 = 1.2, b = 0.75
 
-The weights are precomputed into a sparse term-by-document matrix (``scipy.sparse`` CSR), so a
-query is the sum of a few matrix rows and a partial sort: well under a second over a million
-captions. The index is cached as ``.<corpus name>.bm25-<key>.npz`` next to the corpus (or in
-``cache_dir``), keyed by the corpus file's path, size and modification time, the columns and
-the tokeniser version; a changed corpus is re-indexed.
+ties broken by corpus order. The weights are precomputed into a sparse term-by-document matrix
+whose rows are the posting lists (``scipy.sparse`` CSR, float32), built chunk by chunk so a
+WebVid-10M corpus fits in memory: a query touches only the postings of its own terms (an
+intersection of sorted lists for ``"all"``, a merge for ``"any"``) and a partial sort picks its
+best results; a query is scored once and its ranked candidates are kept for its next pages. The
+index is cached as ``.<corpus name>.bm25-<key>.npz`` next to the corpus (or in ``cache_dir``),
+keyed by the corpus file's path, size and modification time, the columns and the index version;
+a changed corpus is re-indexed.
 """
 from __future__ import annotations
 
@@ -27,13 +39,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from actionhub.dataset.collect.base import Charge, Hit, Page, Provider, ProviderConfigError
+from actionhub.dataset.collect.base import Charge, Page, Provider, ProviderConfigError
 
 __all__ = ["BM25Index", "LocalProvider", "read_corpus"]
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
+MATCH_MODES = ("all", "any")
+INDEX_CHUNK_ROWS = 1 << 20  # captions tokenised at once while indexing
 FORMATS = ("csv", "jsonl", "parquet")
 
 
@@ -102,6 +116,7 @@ def _check_columns(p: Path, have: list[str], need: list[str]) -> None:
 
 
 def _query_terms(text: str) -> list[str]:
+    """The content words of a query, lemmatised like the captions (stop words dropped)."""
     from actionhub.dataset.vocab import lemmatize_word, stop_words  # noqa: PLC0415
     from actionhub.dataset.wordvec import tokenize  # noqa: PLC0415
 
@@ -109,13 +124,45 @@ def _query_terms(text: str) -> list[str]:
     return list(dict.fromkeys(lemmatize_word(t, first=True) for t in tokenize(text) if t and t not in stops))
 
 
+class _Lemmas:
+    """Word -> term id of the index (-1 for stop words), lemmatising each distinct word once."""
+
+    def __init__(self) -> None:
+        from actionhub.dataset.vocab import stop_words  # noqa: PLC0415
+
+        self.stops = stop_words()
+        self.term_of_word: dict[str, int] = {}
+        self.term_id: dict[str, int] = {}
+        self.vocab: list[str] = []
+
+    def ids(self, words: list[str]) -> np.ndarray:
+        from actionhub.dataset.vocab import lemmatize_word  # noqa: PLC0415
+
+        out = np.empty(len(words), np.int64)
+        for i, w in enumerate(words):  # distinct words of a chunk, not rows
+            t = self.term_of_word.get(w)
+            if t is None:
+                lemma = None if (not w or w in self.stops) else lemmatize_word(w, first=True)
+                if not lemma:
+                    t = -1
+                else:
+                    t = self.term_id.get(lemma)
+                    if t is None:
+                        t = self.term_id[lemma] = len(self.vocab)
+                        self.vocab.append(lemma)
+                self.term_of_word[w] = t
+            out[i] = t
+        return out
+
+
 class BM25Index:
-    """Okapi BM25 weights of a caption corpus as a sparse ``(T, N)`` term-by-document matrix."""
+    """Okapi BM25 weights of a caption corpus as a sparse ``(T, N)`` term-by-document matrix:
+    row ``t`` is the posting list of term ``t`` (sorted document ids and their weights)."""
 
     def __init__(self, vocab: list[str], weights: Any, k1: float = 1.2, b: float = 0.75):
         self.vocab = list(vocab)
         self.term_id = {t: i for i, t in enumerate(self.vocab)}
-        self.weights = weights  # scipy.sparse.csr_matrix (T, N) float32
+        self.weights = weights  # scipy.sparse.csr_matrix (T, N) float32, sorted indices
         self.k1, self.b = k1, b
 
     @property
@@ -123,62 +170,133 @@ class BM25Index:
         return int(self.weights.shape[1])
 
     @classmethod
-    def build(cls, captions: pa.Array | list[str], k1: float = 1.2, b: float = 0.75) -> "BM25Index":
-        """Index ``captions`` (N texts): tokenise (Arrow), lemmatise distinct words, weight by BM25."""
+    def build(cls, captions: pa.Array | pa.ChunkedArray | list[str], k1: float = 1.2, b: float = 0.75,
+              chunk_rows: int = INDEX_CHUNK_ROWS) -> "BM25Index":
+        """Index ``captions`` (N texts) chunk by chunk: tokenise (Arrow), lemmatise each distinct
+        word once, count term frequencies per chunk, then weight everything by BM25."""
         import scipy.sparse as sp  # noqa: PLC0415
 
-        from actionhub.dataset.vocab import lemmatize_word, stop_words  # noqa: PLC0415
         from actionhub.dataset.wordvec import arrow_tokenize  # noqa: PLC0415
 
-        caps = captions if isinstance(captions, pa.Array) else pa.array(list(captions), type=pa.string())
+        caps = captions if isinstance(captions, (pa.Array, pa.ChunkedArray)) else pa.array(list(captions), pa.string())
         n = len(caps)
-        toks = arrow_tokenize(caps)
-        flat = pc.list_flatten(toks)
-        doc = np.asarray(pc.list_parent_indices(toks).to_numpy(zero_copy_only=False), dtype=np.int64)
-        enc = pc.dictionary_encode(flat).combine_chunks() if isinstance(flat, pa.ChunkedArray) else pc.dictionary_encode(flat)
-        words = enc.dictionary.to_pylist()
-        codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-        stops = stop_words()
-        lemma_of = [None if (not w or w in stops) else lemmatize_word(w, first=True) for w in words]
-        vocab = sorted({lm for lm in lemma_of if lm})
-        tid = {t: i for i, t in enumerate(vocab)}
-        word_to_term = np.array([tid[lm] if lm else -1 for lm in lemma_of] or [-1], dtype=np.int64)
-        term = word_to_term[codes] if codes.size else np.zeros(0, np.int64)
-        keep = term >= 0
-        doc, term = doc[keep], term[keep]
-        tf = sp.csr_matrix((np.ones(term.size, dtype=np.float32), (doc, term)), shape=(n, max(1, len(vocab))))
-        tf.sum_duplicates()
-        dl = np.asarray(tf.sum(axis=1)).ravel()
+        lemmas = _Lemmas()
+        chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per chunk: CSR indptr, term ids, tf
+        lengths: list[np.ndarray] = []  # per chunk: content words per caption
+        for lo in range(0, max(n, 1), chunk_rows):
+            part = caps.slice(lo, min(chunk_rows, n - lo))
+            if isinstance(part, pa.ChunkedArray):
+                part = part.combine_chunks()
+            rows = len(part)
+            toks = arrow_tokenize(part)
+            flat = pc.list_flatten(toks)
+            doc = np.asarray(pc.list_parent_indices(toks).to_numpy(zero_copy_only=False), dtype=np.int64)
+            enc = pc.dictionary_encode(flat)
+            if isinstance(enc, pa.ChunkedArray):
+                enc = enc.combine_chunks()
+            term_of = lemmas.ids(enc.dictionary.to_pylist())
+            codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+            term = term_of[codes] if codes.size else np.zeros(0, np.int64)
+            keep = term >= 0
+            doc, term = doc[keep], term[keep]
+            # term frequencies of each (doc, term): sort by (doc, term), count runs
+            key = doc * (len(lemmas.vocab) + 1) + term
+            key.sort()
+            starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, np.int64)
+            tf = np.diff(np.r_[starts, key.size]).astype(np.float32)
+            ukey = key[starts]
+            d = ukey // (len(lemmas.vocab) + 1)
+            t = (ukey % (len(lemmas.vocab) + 1)).astype(np.int32)
+            indptr = np.searchsorted(d, np.arange(rows + 1)).astype(np.int64)
+            chunks.append((indptr, t, tf))
+            lengths.append(np.bincount(d, weights=tf, minlength=rows).astype(np.float32))
+            del toks, flat, doc, term, key, enc
+        num_terms = max(1, len(lemmas.vocab))
+        indptr = np.zeros(n + 1, np.int64)
+        at = 0
+        for (ip, _, _), lo in zip(chunks, range(0, max(n, 1), chunk_rows)):
+            rows = len(ip) - 1
+            indptr[lo + 1:lo + rows + 1] = ip[1:] + at
+            at += int(ip[-1])
+        indices = np.concatenate([c[1] for c in chunks]) if chunks else np.zeros(0, np.int32)
+        f = np.concatenate([c[2] for c in chunks]) if chunks else np.zeros(0, np.float32)
+        del chunks
+        dl = np.concatenate(lengths) if lengths else np.zeros(0, np.float32)
         avgdl = float(dl.mean()) if n and dl.mean() > 0 else 1.0
-        df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.float64)
-        idf = np.log1p((n - df + 0.5) / (df + 0.5))
-        rows = np.repeat(np.arange(n), np.diff(tf.indptr))
-        f = tf.data.astype(np.float64)
-        w = idf[tf.indices] * f * (k1 + 1) / (f + k1 * (1 - b + b * dl[rows] / avgdl))
-        weights = sp.csr_matrix((w.astype(np.float32), tf.indices, tf.indptr), shape=tf.shape).T.tocsr()
-        return cls(vocab, weights, k1, b)
+        df = np.bincount(indices, minlength=num_terms).astype(np.float64)
+        idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        norm = (k1 * (1 - b + b * dl / avgdl)).astype(np.float32)
+        # w = idf[t] * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl)), in place to bound memory
+        denom = f + np.repeat(norm, np.diff(indptr))
+        f *= np.float32(k1 + 1)
+        f /= denom
+        del denom
+        f *= idf[indices]
+        doc_major = sp.csr_matrix((f, indices, indptr), shape=(n, num_terms))
+        del f, indices, indptr
+        weights = doc_major.T.tocsr()  # (T, N): posting lists, document ids sorted within each row
+        del doc_major
+        weights.sort_indices()
+        return cls(lemmas.vocab, weights, k1, b)
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every document for ``query``: ``(N,)`` float32 (0 where no term matches)."""
-        ids = [self.term_id[t] for t in _query_terms(query) if t in self.term_id]
-        if not ids:
-            return np.zeros(self.num_docs, dtype=np.float32)
-        return np.asarray(self.weights[ids].sum(axis=0), dtype=np.float32).ravel()
+    def query_terms(self, query: str) -> tuple[list[int], bool]:
+        """Term ids of the query's content words found in the corpus, and whether all were found."""
+        terms = _query_terms(query)
+        ids = [self.term_id[t] for t in terms if t in self.term_id]
+        return ids, bool(terms) and len(ids) == len(terms)
 
-    def search(self, query: str, k: int, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """Documents ranked ``offset .. offset+k-1`` for ``query`` (score > 0 only), best first.
+    def _posting(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        w = self.weights
+        lo, hi = w.indptr[t], w.indptr[t + 1]
+        return w.indices[lo:hi], w.data[lo:hi]
+
+    def candidates(self, query: str, match: str = "all") -> tuple[np.ndarray, np.ndarray]:
+        """Documents matching ``query`` (sorted ids, int64) and their BM25 scores (float32).
+
+        Touches only the posting lists of the query's terms, never all N documents.
+        """
+        if match not in MATCH_MODES:
+            raise ProviderConfigError(f"unknown match mode {match!r}; choose one of {', '.join(MATCH_MODES)}")
+        ids, complete = self.query_terms(query)
+        if not ids or (match == "all" and not complete):
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        lists = sorted((self._posting(t) for t in ids), key=lambda p: len(p[0]))
+        if len(lists) == 1:
+            docs, sc = lists[0]
+            return docs.astype(np.int64), sc.astype(np.float32)
+        if match == "all":  # intersect, starting from the shortest list
+            docs = lists[0][0].astype(np.int64)
+            sc = lists[0][1].astype(np.float32)
+            for other_docs, other_w in lists[1:]:
+                if not docs.size:
+                    break
+                pos = np.searchsorted(other_docs, docs)
+                ok = pos < other_docs.size
+                ok[ok] = other_docs[pos[ok]] == docs[ok]
+                docs, sc = docs[ok], sc[ok] + other_w[pos[ok]]
+            return docs, sc
+        all_docs = np.concatenate([p[0] for p in lists]).astype(np.int64)
+        all_w = np.concatenate([p[1] for p in lists])
+        docs, inv = np.unique(all_docs, return_inverse=True)
+        return docs, np.bincount(inv, weights=all_w, minlength=docs.size).astype(np.float32)
+
+    def scores(self, query: str, match: str = "any") -> np.ndarray:
+        """BM25 score of every document for ``query``: ``(N,)`` float32, 0 where it does not match
+        (a dense view for inspection and tests; searches use :meth:`candidates`)."""
+        out = np.zeros(self.num_docs, np.float32)
+        docs, sc = self.candidates(query, match)
+        out[docs] = sc
+        return out
+
+    def search(self, query: str, k: int, offset: int = 0, match: str = "any") -> tuple[np.ndarray, np.ndarray]:
+        """Documents ranked ``offset .. offset+k-1`` for ``query`` (matching documents only), best first.
 
         Returns ``(doc indices (m,), scores (m,))``, m <= k; ties are broken by document order.
         """
-        s = self.scores(query)
-        cand = np.flatnonzero(s > 0)
-        end = offset + k
-        if cand.size > end:
-            part = np.argpartition(-s[cand], end - 1)[:end]
-            cand = cand[part]
-        order = np.lexsort((cand, -s[cand]))
-        sel = cand[order][offset:end]
-        return sel, s[sel]
+        docs, sc = self.candidates(query, match)
+        order = top_order(sc, offset + k)
+        sel = order[offset:offset + k]
+        return docs[sel], sc[sel]
 
     def save(self, path: str | os.PathLike[str], key: str = "") -> None:
         """Write the index atomically as .npz (``key`` identifies the corpus it was built from)."""
@@ -207,33 +325,52 @@ class BM25Index:
             return None
 
 
+def top_order(scores: np.ndarray, need: int) -> np.ndarray:
+    """Positions of the ``need`` best ``scores`` (highest first, ties by position), without sorting
+    all of them: a partition finds the threshold, only the rows above it are sorted."""
+    n = scores.size
+    if n == 0 or need <= 0:
+        return np.zeros(0, np.int64)
+    key = -scores.astype(np.float64)
+    if n > need:
+        kth = np.partition(key, need - 1)[need - 1]
+        above = np.flatnonzero(key < kth)
+        tied = np.flatnonzero(key == kth)[: need - above.size]
+        pick = np.concatenate([above, tied])
+    else:
+        pick = np.arange(n)
+    return pick[np.lexsort((pick, key[pick]))]
+
+
 class LocalProvider(Provider):
     """BM25 search over a local caption corpus (see the module docstring).
 
-    Cursor: the rank offset of the next page. ``page_size`` results per page (fewer when the
-    caller wants fewer). Sends no network requests, so the request budget does not apply.
+    Cursor: the rank offset of the next page. A page holds what the caller still wants (capped
+    by ``page_size``). Sends no network requests, so the request budget does not apply.
     """
 
     name = "local"
     uses_requests = False
+    flush_rows = 500_000  # results buffered before the runner writes a part file (resume granularity)
 
     def __init__(self, corpus: str | os.PathLike[str] | None = None, id_column: str = "videoid",
                  caption_column: str = "name", fmt: Optional[str] = None, cache_dir: str | os.PathLike[str] | None = None,
-                 page_size: int = 1000, k1: float = 1.2, b: float = 0.75, name: Optional[str] = None,
-                 use_cache: bool = True):
+                 page_size: int = 100_000, k1: float = 1.2, b: float = 0.75, name: Optional[str] = None,
+                 use_cache: bool = True, match: str = "all"):
         if corpus is None:
             raise ProviderConfigError("the local provider needs a caption corpus: --corpus FILE "
                                       "(CSV/JSONL/Parquet with a video id and a caption column)")
+        if match not in MATCH_MODES:
+            raise ProviderConfigError(f"unknown --match {match!r}; choose one of {', '.join(MATCH_MODES)}")
         self.corpus = Path(corpus)
         self.id_column, self.caption_column, self.fmt = id_column, caption_column, fmt
+        self.match = match
         self.page_size = int(page_size)
         if self.page_size < 1:
             raise ProviderConfigError(f"page_size must be >= 1, got {page_size}")
         if name:
             self.name = name
         self.ids, self.captions = read_corpus(self.corpus, id_column, caption_column, fmt)
-        self._ids = self.ids.to_numpy(zero_copy_only=False)
-        self._caps = self.captions.to_numpy(zero_copy_only=False)
         key = self._cache_key(k1, b)
         cache = Path(cache_dir) if cache_dir else self.corpus.parent
         self.cache_path = cache / f".{self.corpus.name}.bm25-{key[:16]}.npz"
@@ -250,6 +387,7 @@ class LocalProvider(Provider):
                 except OSError as e:
                     log.warning("could not cache the BM25 index at %s (%s); it will be rebuilt next time",
                                 self.cache_path, e)
+        self._last: tuple[str, np.ndarray, np.ndarray, np.ndarray] | None = None  # query, docs, scores, order
 
     def _cache_key(self, k1: float, b: float) -> str:
         st = self.corpus.stat()
@@ -258,11 +396,33 @@ class LocalProvider(Provider):
         return hashlib.sha256(raw.encode()).hexdigest()
 
     def fingerprint(self) -> dict:
-        return {"corpus": str(self.corpus.resolve()), "id_column": self.id_column, "caption_column": self.caption_column}
+        return {"corpus": str(self.corpus.resolve()), "id_column": self.id_column, "caption_column": self.caption_column,
+                "match": self.match}
+
+    def ranked(self, query: str, need: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """``(docs, scores)`` of the best ``need`` matches of ``query`` (best first) and how many match.
+
+        The query is scored once; its candidates are kept, so the next page only extends the sort.
+        """
+        if self._last is None or self._last[0] != query:
+            docs, sc = self.index.candidates(query, self.match)
+            self._last = (query, docs, sc, np.zeros(0, np.int64))
+        _, docs, sc, order = self._last
+        if order.size < min(need, docs.size):
+            order = top_order(sc, max(need, 2 * order.size))
+            self._last = (query, docs, sc, order)
+        sel = order[:need]
+        return docs[sel], sc[sel], int(docs.size)
 
     def search(self, query: str, cursor: Any, want: Optional[int], charge: Charge) -> Page:
         offset = int(cursor) if isinstance(cursor, (int, float)) and not isinstance(cursor, bool) else 0
         k = min(self.page_size, want) if want else self.page_size
-        docs, _ = self.index.search(query, k, offset)
-        hits = [Hit(str(self._ids[d]), str(self._caps[d])) for d in docs]
-        return Page(hits=hits, next_cursor=offset + len(docs) if len(docs) == k else None)
+        docs, _, total = self.ranked(query, offset + k)
+        docs = docs[offset:offset + k]
+        idx = pa.array(docs, pa.int64())
+        table = pa.table({"video_id": self.ids.take(idx), "description": self.captions.take(idx)})
+        end = offset + len(docs)
+        return Page(table=table, next_cursor=end if end < total else None)
+
+    def close(self) -> None:
+        self._last = None

@@ -1,18 +1,22 @@
 """The resumable collection loop behind `actionhub collect` and :func:`actionhub.dataset.collect.collect`.
 
-For each query the runner asks the provider for pages until ``per_query`` new descriptions are
-stored, the results are exhausted, or the request budget is used up. New rows (not yet stored
-for this provider: the store is unique by ``(provider, video_id)``, so a video found by two
-queries belongs to the first) are buffered and written as one atomic part file every
-``flush_rows`` rows or ``flush_seconds`` seconds; *after* each part file, the resume state
-(``_state/collect-<provider>.json``: per query the cursor of the next page, and whether the
-results are exhausted) is written atomically.
+For each query the runner asks the provider for pages until the action has ``per_query``
+descriptions, the results are exhausted, or the request budget is used up. Every result is a
+*hit* of the query's action, with the provider's rank: a video returned for several queries is
+stored once (:mod:`actionhub.dataset.store`) and listed by every one of their actions, so
+``per_query`` counts the action's own videos, shared ones included, and nothing depends on the
+order of the queries. New rows are buffered and written (descriptions, then hits, each one
+atomic part file) every ``flush_rows`` rows (at least the provider's ``flush_rows``) or
+``flush_seconds`` seconds; *after* each write, the resume state (``_state/collect-<provider>.json``:
+per query the cursor of the next page, the rank of its first result, and whether the results are
+exhausted) is written atomically.
 
 Crash safety (``kill -9`` at any moment): a part file is either complete or absent, and the
-state never runs ahead of the rows. A rerun re-reads the stored ids and counts per query from
-the store itself, resumes every query from its saved cursor, and drops results it already has,
-so nothing is lost and nothing is duplicated (at worst a page is fetched twice). A query that
-fails (server errors, timeouts, a refused request) is reported and retried by the next run.
+state never runs ahead of the rows. A rerun reads each action's stored videos from the store
+itself, resumes every query from its saved cursor, and drops results the action already has, so
+nothing is lost and nothing is duplicated (at worst a page is fetched twice). A query that
+fails (server errors, timeouts, a refused request, a page that stays malformed) is reported,
+keeps its cursor, and is retried from that page by the next run.
 """
 from __future__ import annotations
 
@@ -25,7 +29,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from actionhub.dataset.collect.base import Budget, BudgetExhausted, Provider, RateLimited, RequestError, TransientError
 from actionhub.dataset.store import Store, utc_now
@@ -65,18 +71,22 @@ def _sigterm_as_interrupt():
 
 def collect(queries: Iterable[str], provider: Provider, store: str | Path | Store, per_query: Optional[int] = None,
             budget: Optional[int] = None, progress: bool = True, flush_rows: int = 1000,
-            flush_seconds: float = 30.0, note: Optional[str] = None,
+            flush_seconds: float = 30.0, note: Optional[str] = None, min_descriptions: int = 100,
             clock: Callable[[], float] = time.monotonic) -> dict:
     """Collect descriptions for ``queries`` from ``provider`` into ``store``; resumable.
 
-    ``per_query``: cap on stored descriptions per query (None: all results). ``budget``: the most
-    requests this provider may have sent to this store, over all runs (None: no cap).
-    Returns a summary: ``{"provider", "store", "queries", "queries_complete" (skipped: already
-    complete), "queries_run", "added", "duplicates", "skipped_results", "malformed_pages",
-    "failed": {query: reason}, "requests", "requests_total", "budget", "stopped", "message",
-    "descriptions_total"}``; ``stopped`` is None, "budget", "rate_limited", "failing" or "interrupted".
+    ``per_query``: cap on the descriptions of each query's action (None: all results).
+    ``budget``: the most requests this provider may have sent to this store, over all runs (None:
+    no cap). Returns a summary: ``{"provider", "store", "queries", "queries_complete" (skipped:
+    already complete), "queries_run", "added" (new hits), "new_descriptions" (descriptions stored
+    for the first time), "duplicates" (results the action already had), "skipped_results",
+    "malformed_pages", "failed": {query: reason}, "requests", "requests_total", "budget",
+    "stopped", "message", "descriptions_total" (hits of this provider), "few" (queries with fewer
+    than ``min_descriptions``, see :func:`actionhub.dataset.stats.few_descriptions`)}``;
+    ``stopped`` is None, "budget", "rate_limited", "failing" or "interrupted".
     :class:`AuthError` and other provider configuration errors propagate (after saving the work).
     """
+    from actionhub.dataset.stats import few_descriptions  # noqa: PLC0415
     from actionhub.utils.progress import progress_bar  # noqa: PLC0415
 
     qs = list(dict.fromkeys(q.strip() for q in queries if q and q.strip()))
@@ -84,31 +94,32 @@ def collect(queries: Iterable[str], provider: Provider, store: str | Path | Stor
         raise ValueError(f"per_query must be >= 1, got {per_query}")
     st = store if isinstance(store, Store) else Store(store, create=True, note=note)
     pname = provider.name
+    flush_rows = max(int(flush_rows), int(getattr(provider, "flush_rows", 0) or 0))
     summary: dict[str, Any] = {"provider": pname, "store": str(st.path), "queries": len(qs), "queries_complete": 0,
-                               "queries_run": 0, "added": 0, "duplicates": 0, "skipped_results": 0,
-                               "malformed_pages": 0, "failed": {}, "requests": 0, "requests_total": 0,
-                               "budget": budget, "stopped": None, "message": ""}
+                               "queries_run": 0, "added": 0, "new_descriptions": 0, "duplicates": 0,
+                               "skipped_results": 0, "malformed_pages": 0, "failed": {}, "requests": 0,
+                               "requests_total": 0, "budget": budget, "stopped": None, "message": ""}
     with st.lock(), _sigterm_as_interrupt():
         state_path = st.state_file("collect", pname)
         state = _load_state(state_path, provider)
+        collections = dict(st.meta().get("collections") or {})
+        collections[pname] = json.loads(json.dumps(provider.fingerprint()))
+        st.update_meta(collections=collections)
         ledger = Budget(st.state_file("budget", pname) if provider.uses_requests else None,
                         budget if provider.uses_requests else None, pname)
-        stored = {pname: st.keys(pname)}
-        counts = st.counts(pname)
-        pending: set[str] = set()
-        buf: dict[str, list] = {"action": [], "video_id": [], "description": []}
+        have_ids = st.action_videos(pname)  # action -> video ids it already lists (this provider)
+        counts = {a: len(v) for a, v in have_ids.items()}
+        buf: list[pa.Table] = []
+        buffered = 0
         last_flush = clock()
 
         def flush() -> None:
-            nonlocal last_flush
-            if buf["action"]:
-                n = len(buf["action"])
-                t = pa.table({"action": buf["action"], "provider": [pname] * n, "video_id": buf["video_id"],
-                              "description": buf["description"], "collected_at": [utc_now()] * n})
-                st.append(t, known=stored)
-                for v in buf.values():
-                    v.clear()
-                pending.clear()
+            nonlocal last_flush, buffered
+            if buf:
+                n_desc, _ = st.add(pa.concat_tables(buf), check_hits=False)
+                summary["new_descriptions"] += n_desc
+                buf.clear()
+                buffered = 0
             state["updated_at"] = utc_now()
             atomic_write_json(state_path, state)
             last_flush = clock()
@@ -123,6 +134,7 @@ def collect(queries: Iterable[str], provider: Provider, store: str | Path | Stor
                     summary["queries_complete"] += 1
                     continue
                 summary["queries_run"] += 1
+                listed = [have_ids[q]] if q in have_ids else []  # video ids of this action, stored or buffered
                 bar = progress_bar(enabled=progress, transient=True, total=per_query, initial=have, desc=q[:40],
                                    unit=" desc")
                 malformed_in_row = 0
@@ -133,35 +145,41 @@ def collect(queries: Iterable[str], provider: Provider, store: str | Path | Stor
                             break
                         page = provider.search(q, qstate["cursor"], want, ledger.charge)
                         summary["skipped_results"] += page.skipped
-                        if page.malformed:
+                        if page.malformed:  # keep the cursor: this page is fetched again
                             summary["malformed_pages"] += 1
                             malformed_in_row += 1
-                        else:
-                            malformed_in_row = 0
-                        new = 0
-                        for h in page.hits:
-                            if want is not None and new >= want:
-                                break
-                            if h.video_id in pending or h.video_id in stored[pname] or not h.description.strip():
-                                summary["duplicates"] += 1
-                                continue
-                            pending.add(h.video_id)
-                            buf["action"].append(q)
-                            buf["video_id"].append(h.video_id)
-                            buf["description"].append(h.description)
-                            new += 1
-                        counts[q] = counts.get(q, 0) + new
-                        summary["added"] += new
-                        bar.update(new)
+                            if malformed_in_row >= MAX_MALFORMED_IN_ROW:
+                                raise TransientError(f"{malformed_in_row} malformed replies in a row for the page at "
+                                                     f"cursor {qstate['cursor']!r}; the next run fetches it again")
+                            continue
+                        malformed_in_row = 0
+                        rows, dropped, dups = _new_rows(page.as_table(), listed, want)
+                        summary["skipped_results"] += dropped
+                        summary["duplicates"] += dups
+                        first_rank = int(qstate.get("next_rank", 0))
+                        n_new = rows.num_rows
+                        if n_new:
+                            ranks = pc.add(rows.column("position"), first_rank)
+                            buf.append(pa.table({
+                                "action": pa.repeat(pa.scalar(q, pa.string()), n_new),
+                                "provider": pa.repeat(pa.scalar(pname, pa.string()), n_new),
+                                "video_id": rows.column("video_id"),
+                                "description": rows.column("description"),
+                                "rank": pc.cast(ranks, pa.int32()),
+                                "collected_at": pa.repeat(pa.scalar(utc_now(), pa.string()), n_new),
+                            }))
+                            listed.append(rows.column("video_id").combine_chunks())
+                            buffered += n_new
+                        counts[q] = counts.get(q, 0) + n_new
+                        summary["added"] += n_new
+                        bar.update(n_new)
                         qstate.update(cursor=page.next_cursor, exhausted=page.next_cursor is None,
-                                      pages=int(qstate.get("pages", 0)) + 1)
+                                      pages=int(qstate.get("pages", 0)) + 1, next_rank=first_rank + len(page))
                         qstate.pop("error", None)
-                        if len(buf["action"]) >= flush_rows or clock() - last_flush >= flush_seconds:
+                        if buffered >= flush_rows or clock() - last_flush >= flush_seconds:
                             flush()
                         if page.next_cursor is None:
                             break
-                        if malformed_in_row >= MAX_MALFORMED_IN_ROW:
-                            raise TransientError(f"{malformed_in_row} malformed replies in a row")
                     failed_in_row = 0
                 except (TransientError, RequestError) as e:
                     summary["failed"][q] = str(e)
@@ -188,9 +206,42 @@ def collect(queries: Iterable[str], provider: Provider, store: str | Path | Stor
             flush()
             summary["requests"], summary["requests_total"] = ledger.session, ledger.used
         summary["descriptions_total"] = sum(counts.values())
+        summary["few"] = few_descriptions({q: counts.get(q, 0) for q in qs}, min_descriptions)
     if summary["stopped"] is None and len(st.parts()) > COMPACT_ABOVE_PARTS:
         st.compact()  # takes the lock itself
     return summary
+
+
+def _new_rows(t: pa.Table, listed: list[pa.Array], want: Optional[int]) -> tuple[pa.Table, int, int]:
+    """The results of a page that the action does not list yet (vectorised).
+
+    ``t``: the page (``video_id``, ``description``) in rank order; ``listed``: arrays of the video
+    ids the action already lists. Returns the new rows (with their ``position`` on the page, at
+    most ``want`` of them), the number of results without id or description, and the number of
+    results the action already had (or that repeat an earlier result of the page).
+    """
+    n = t.num_rows
+    if n == 0:
+        return t.append_column("position", pa.array([], pa.int64())), 0, 0
+    ids = pc.cast(t.column("video_id"), pa.string()).combine_chunks()
+    desc = pc.utf8_trim_whitespace(pc.cast(t.column("description"), pa.string()).combine_chunks())
+    usable = pc.and_(pc.fill_null(pc.greater(pc.utf8_length(ids), 0), False),
+                     pc.fill_null(pc.greater(pc.utf8_length(desc), 0), False)).to_numpy(zero_copy_only=False)
+    codes = pc.dictionary_encode(ids).indices.to_numpy(zero_copy_only=False)
+    first = np.zeros(n, bool)
+    first[np.unique(codes, return_index=True)[1]] = True
+    seen = np.zeros(n, bool)
+    known = [a for a in listed if len(a)]
+    if known:
+        seen = pc.is_in(ids, value_set=pa.concat_arrays(known) if len(known) > 1 else known[0]).to_numpy(
+            zero_copy_only=False)
+    new = usable & first & ~seen
+    pos = np.flatnonzero(new)
+    if want is not None:
+        pos = pos[:want]
+    rows = pa.table({"video_id": ids.take(pa.array(pos)), "description": desc.take(pa.array(pos)),
+                     "position": pa.array(pos, pa.int64())})
+    return rows, int((~usable).sum()), int((usable & ~new).sum())
 
 
 def _load_state(path: Path, provider: Provider) -> dict:

@@ -122,7 +122,7 @@ class ShutterstockProvider(Provider):
                                      {"Authorization": self.__auth}, charge)
             hits, skipped, total = _parse(obj)
         except MalformedReply as e:
-            log.warning("query %r page %d: %s; page skipped", query, page, e)
+            log.warning("query %r page %d: %s; the page will be fetched again", query, page, e)
             return Page(next_cursor=nxt if nxt is not None else after_last, malformed=True)
         if skipped:
             log.warning("query %r page %d: %d result(s) without id or description skipped", query, page, skipped)

@@ -1,0 +1,236 @@
+"""End-to-end `actionhub collect --provider local` on a SYNTHETIC WebVid-style corpus, against a
+plain scipy BM25 on the same corpus, in one run.
+
+1. The queries: the 1,216 of `actionhub vocab build`.
+2. The corpus (``--n`` captions, default 1M): every caption is one of those queries followed by
+   6-24 Zipf-drawn GloVe words (:mod:`actionhub.demo.synthcaptions`); written once as CSV and
+   reused (``--workdir``).
+3. Reference: a plain scipy BM25 -- tokenise, CSR term weights, then per query the dense sum of
+   its term columns and a top-``--per-query`` partial sort -- that only scores and selects.
+4. The real path, in a subprocess (its own peak RSS): ``actionhub collect --provider local
+   --per-query 3000 --match M`` into a fresh store with a fresh index cache: reading the CSV,
+   indexing, searching, writing the store and the resume state.
+5. Coverage from the store: actions with 0 / < 100 / >= per-query descriptions, and the
+   agreement of each action's count with ``min(per-query, captions holding every / any content
+   word)``, counted independently with plain (non-lemmatised) tokens.
+6. ``--kill-test``: the same collection killed with SIGKILL once its first part file exists,
+   rerun, and compared with the uninterrupted store, action by action.
+
+    .venv/bin/python benchmarks/bench_collect.py [--n 1000000] [--match all any] [--kill-test]
+
+Every corpus here is SYNTHETIC: the figures are speed and coverage of the machinery, not
+retrieval quality.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+COLLECT = "import sys; from actionhub.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def plain_bm25(corpus: Path, queries: list[str], k: int, k1: float = 1.2, b: float = 0.75) -> dict:
+    """The reference: scipy BM25 over plain lower-case word tokens, any-word match, top-k per query."""
+    import pyarrow.csv as pcsv
+    import scipy.sparse as sp
+
+    t0 = time.perf_counter()
+    caps = pcsv.read_csv(corpus, convert_options=pcsv.ConvertOptions(
+        column_types={"videoid": pa.string(), "name": pa.string()})).column("name").combine_chunks()
+    toks = pc.split_pattern_regex(pc.utf8_lower(caps), r"[^a-z0-9]+")
+    flat = pc.list_flatten(toks)
+    enc = pc.dictionary_encode(flat)
+    term = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+    doc = pc.list_parent_indices(toks).to_numpy(zero_copy_only=False).astype(np.int32)
+    vocab = {w: i for i, w in enumerate(enc.dictionary.to_pylist())}
+    n, v = len(caps), len(vocab)
+    tf = sp.csr_matrix((np.ones(term.size, np.float32), (doc, term)), shape=(n, v))
+    tf.sum_duplicates()
+    dl = np.asarray(tf.sum(axis=1)).ravel()
+    df = np.bincount(tf.indices, minlength=v)
+    idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+    rows = np.repeat(np.arange(n), np.diff(tf.indptr))
+    f = tf.data
+    tf.data = (idf[tf.indices] * f * (k1 + 1) / (f + k1 * (1 - b + b * dl[rows] / dl.mean()))).astype(np.float32)
+    w = tf.tocsc()
+    t_index = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    selected = 0
+    for q in queries:
+        ids = [vocab[x] for x in q.lower().split() if x in vocab]
+        if not ids:
+            continue
+        s = np.asarray(w[:, ids].sum(axis=1)).ravel()
+        cand = np.flatnonzero(s > 0)
+        if cand.size > k:
+            cand = cand[np.argpartition(-s[cand], k - 1)[:k]]
+        selected += cand.size
+    t_query = time.perf_counter() - t1
+    return {"index_s": round(t_index, 2), "query_s": round(t_query, 2), "total_s": round(t_index + t_query, 2),
+            "selected": int(selected)}
+
+
+def match_counts(corpus: Path, queries: list[str]) -> dict[str, dict[str, int]]:
+    """Per query, the captions holding every / any of its content words, counted independently of
+    the index: same tokeniser and lemmas, but sets of caption ids per word instead of BM25 postings."""
+    import pyarrow.csv as pcsv
+
+    from actionhub.dataset.vocab import lemmatize_word, stop_words
+    from actionhub.dataset.wordvec import arrow_tokenize, tokenize
+
+    stops = stop_words()
+    caps = pcsv.read_csv(corpus, convert_options=pcsv.ConvertOptions(
+        column_types={"videoid": pa.string(), "name": pa.string()})).column("name").combine_chunks()
+    toks = arrow_tokenize(caps)
+    flat = pc.list_flatten(toks)
+    doc = pc.list_parent_indices(toks).to_numpy(zero_copy_only=False)
+    enc = pc.dictionary_encode(flat)
+    lemma_of = [None if (not w or w in stops) else lemmatize_word(w, first=True) for w in enc.dictionary.to_pylist()]
+    lemma_id = {lm: i for i, lm in enumerate(sorted({x for x in lemma_of if x}))}
+    word_to_lemma = np.array([lemma_id[x] if x else -1 for x in lemma_of], np.int64)
+    codes = word_to_lemma[enc.indices.to_numpy(zero_copy_only=False)]
+    keep = codes >= 0
+    codes, doc = codes[keep], doc[keep]
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(lemma_id) + 1))
+    out = {}
+    for q in queries:
+        terms = list(dict.fromkeys(lemmatize_word(t, first=True) for t in tokenize(q) if t and t not in stops))
+        ids = [lemma_id.get(t, -1) for t in terms]
+        sets = [np.unique(doc[order[bounds[i]:bounds[i + 1]]]) for i in ids if i >= 0]
+        every = np.zeros(0, np.int64)
+        if sets and len(sets) == len(ids):
+            every = sets[0]
+            for other in sets[1:]:
+                every = np.intersect1d(every, other, assume_unique=True)
+        out[q] = {"all": int(every.size), "any": int(np.unique(np.concatenate(sets)).size) if sets else 0}
+    return out
+
+
+def run_collect(args: list[str], kill_when: Path | None = None) -> tuple[int, float, float]:
+    """Run the CLI in a subprocess; returns (exit status, wall seconds, peak RSS in GB of that child)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", COLLECT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if kill_when is not None:
+        while proc.poll() is None and not any(kill_when.glob("part-*.parquet")):
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    out = proc.stdout.read().decode()
+    err = proc.stderr.read().decode()
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, -signal.SIGKILL):
+        print(out, err, file=sys.stderr)
+    return code, wall, usage.ru_maxrss / 1024 ** 2  # KiB -> GiB
+
+
+def per_action_lists(store: Path) -> dict[str, list[str]]:
+    from actionhub.dataset.store import Store
+
+    t = Store(store).read(["action", "rank", "video_id"])
+    acts = t.column("action").to_pylist()
+    vids = t.column("video_id").to_pylist()
+    out: dict[str, list[str]] = {}
+    for a, v in zip(acts, vids):
+        out.setdefault(a, []).append(v)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=1_000_000, help="captions in the SYNTHETIC corpus (default: 1M)")
+    ap.add_argument("--per-query", type=int, default=3000)
+    ap.add_argument("--match", nargs="+", default=["all", "any"], choices=["all", "any"])
+    ap.add_argument("--workdir", type=Path, default=Path("runs/bench_collect"))
+    ap.add_argument("--kill-test", action="store_true", help="also kill -9 a run mid-way and compare after a rerun")
+    ap.add_argument("--no-baseline", action="store_true")
+    a = ap.parse_args()
+
+    from actionhub.dataset.vocab import build_vocabulary
+    from actionhub.demo.synthcaptions import write_synthetic_corpus
+
+    a.workdir.mkdir(parents=True, exist_ok=True)
+    vocab = build_vocabulary()
+    queries_csv = a.workdir / "queries.csv"
+    vocab.save(queries_csv)
+    queries = [q.query for q in vocab.queries]
+    corpus = a.workdir / f"webvid_synthetic_{a.n}.csv"
+    if not corpus.exists():
+        t0 = time.perf_counter()
+        write_synthetic_corpus(corpus, a.n, queries)
+        print(f"wrote the SYNTHETIC corpus {corpus} ({a.n:,} captions, {corpus.stat().st_size / 1e9:.2f} GB) "
+              f"in {time.perf_counter() - t0:.0f} s")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU(s); "
+          f"{len(queries)} queries, per-query {a.per_query}; corpus SYNTHETIC, {a.n:,} captions")
+
+    ref = None
+    if not a.no_baseline:
+        ref = plain_bm25(corpus, queries, a.per_query)
+        print(f"plain scipy BM25 (score + select only): index {ref['index_s']} s + {len(queries)} queries "
+              f"{ref['query_s']} s = {ref['total_s']} s")
+    counts = match_counts(corpus, queries)
+    results = {"n": a.n, "queries": len(queries), "per_query": a.per_query, "baseline": ref, "runs": {}}
+    for match in a.match:
+        store = a.workdir / f"store_{a.n}_{match}"
+        cache = a.workdir / f"index_{a.n}_{match}"
+        for d in (store, cache):
+            shutil.rmtree(d, ignore_errors=True)
+        cli = ["collect", "--provider", "local", "--corpus", str(corpus), "--queries", str(queries_csv),
+               "--out", str(store), "--per-query", str(a.per_query), "--match", match, "--index-cache", str(cache),
+               "--no-progress", "--json", "--note", "SYNTHETIC: bench_collect corpus"]
+        code, wall, rss = run_collect(cli)
+        lists = per_action_lists(store)
+        n_of = np.array([len(lists.get(q, [])) for q in queries])
+        want = np.array([min(a.per_query, counts[q][match]) for q in queries])
+        run = {"exit": code, "wall_s": round(wall, 1), "captions_per_s": round(a.n / wall), "queries_per_s":
+               round(len(queries) / wall, 1), "peak_rss_gb": round(rss, 2),
+               "actions_0": int((n_of == 0).sum()), "actions_lt_100": int((n_of < 100).sum()),
+               "actions_ge_per_query": int((n_of >= a.per_query).sum()), "median": float(np.median(n_of)),
+               "queries_with_matches": int((want > 0).sum()), "with_matches_but_none": int(((want > 0) & (n_of == 0)).sum()),
+               "equal_to_min_per_query_matches": int((n_of == want).sum()),
+               "within_1pct": int((np.abs(n_of - want) <= np.maximum(1, 0.01 * want)).sum()),
+               "hits": int(n_of.sum())}
+        if ref:
+            run["ratio_to_plain_bm25"] = round(wall / ref["total_s"], 2)
+        print(f"--match {match}: exit {code}, {wall:.1f} s wall ({run['captions_per_s']:,} captions/s, "
+              f"{run['queries_per_s']} queries/s), peak RSS {rss:.2f} GB"
+              + (f", {run['ratio_to_plain_bm25']}x the plain BM25" if ref else ""))
+        print(f"  coverage: {run['actions_0']} actions with 0, {run['actions_lt_100']} with < 100, "
+              f"{run['actions_ge_per_query']} with >= {a.per_query}; median {run['median']:g}; "
+              f"{run['with_matches_but_none']} of {run['queries_with_matches']} queries with matching captions got none; "
+              f"{run['equal_to_min_per_query_matches']} / {len(queries)} equal min({a.per_query}, matching captions) "
+              f"({run['within_1pct']} within 1%)")
+        if a.kill_test:
+            killed = a.workdir / f"store_{a.n}_{match}_killed"
+            shutil.rmtree(killed, ignore_errors=True)
+            code_k, wall_k, _ = run_collect([*cli[:cli.index("--out") + 1], str(killed), *cli[cli.index("--out") + 2:]],
+                                            kill_when=killed / "hits")
+            code_r, wall_r, _ = run_collect([*cli[:cli.index("--out") + 1], str(killed), *cli[cli.index("--out") + 2:]])
+            same = per_action_lists(killed) == lists
+            run["kill_test"] = {"killed_after_s": round(wall_k, 1), "rerun_exit": code_r, "rerun_s": round(wall_r, 1),
+                                "identical_per_action_lists": same}
+            print(f"  kill -9 after {wall_k:.1f} s, rerun exit {code_r} in {wall_r:.1f} s: per-action lists "
+                  f"{'identical' if same else 'DIFFERENT'} to the uninterrupted run")
+        results["runs"][match] = run
+    out = a.workdir / f"bench_collect_{a.n}.json"
+    out.write_text(json.dumps(results, indent=1))
+    print(f"wrote {out} (SYNTHETIC corpus)")
+
+
+if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    main()
