@@ -120,22 +120,49 @@ def match_counts(corpus: Path, queries: list[str]) -> dict[str, dict[str, int]]:
     return out
 
 
+# A small launcher process runs the command and reports the command's own peak RSS: Linux carries
+# a process's peak RSS across fork + exec, so a child forked straight from this (large) process
+# would report this process's memory as its own.
+LAUNCH = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status) if os.waitstatus_to_exitcode(status) >= 0 else 128)
+"""
+
+
 def run_collect(args: list[str], kill_when: Path | None = None) -> tuple[int, float, float]:
-    """Run the CLI in a subprocess; returns (exit status, wall seconds, peak RSS in GB of that child)."""
+    """Run the CLI in a subprocess; returns (exit status, wall seconds, peak RSS of the CLI in GiB)."""
+    import tempfile
+
+    rss_file = Path(tempfile.mkstemp(suffix=".rss")[1])
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", COLLECT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-c", LAUNCH, str(rss_file), sys.executable, "-c", COLLECT, *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if kill_when is not None:
         while proc.poll() is None and not any(kill_when.glob("part-*.parquet")):
             time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-    _, status, usage = os.wait4(proc.pid, 0)
+        for child in _children(proc.pid):
+            os.kill(child, signal.SIGKILL)
+    out, err = proc.communicate()
     wall = time.perf_counter() - t0
-    out = proc.stdout.read().decode()
-    err = proc.stderr.read().decode()
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, -signal.SIGKILL):
-        print(out, err, file=sys.stderr)
-    return code, wall, usage.ru_maxrss / 1024 ** 2  # KiB -> GiB
+    code = proc.returncode
+    if code not in (0, 128):
+        print(out.decode(), err.decode(), file=sys.stderr)
+    try:
+        rss = int(rss_file.read_text() or 0) / 1024 ** 2  # KiB -> GiB
+    finally:
+        rss_file.unlink(missing_ok=True)
+    return code, wall, rss
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def per_action_lists(store: Path) -> dict[str, list[str]]:
