@@ -52,6 +52,9 @@ def test_train_then_evaluate_round_trip(hmdb_files, tmp_path, capsys):
     assert row["benchmark"] == "hmdb51" and [s["split"] for s in row["splits"]] == [0, 1]
     assert row["summary"]["top1"]["n"] == 2 and row["synthetic"] is True
     assert row["summary"]["top1"]["mean"] > 3 * 100 / 25        # well above chance (25 unseen classes)
+    nums = [row["summary"][m][s] for m in ("top1", "top5") for s in ("mean", "std")]
+    nums += [s[m] for s in row["splits"] for m in ("top1", "top5")]
+    assert all(v == round(v, 4) for v in nums)                  # results.json keeps 4 decimals (44.6667)
     assert row["protocol"]["classes"]["0"]["unseen"] == list(get_benchmark("hmdb51").split(0).unseen)
     run = json.loads((tmp_path / "s0" / "run.json").read_text())
     assert run["config"]["model"]["k"] == 10 and run["config"]["optim"]["epochs"] == 6

@@ -16,7 +16,8 @@ from actionhub.engine.trainer import train_run
 from actionhub.evaluation.metrics import mean_std
 from actionhub.features import save_features
 from actionhub.protocols import get_benchmark
-from actionhub.report.analysis import alignment, cycle_neighbours
+from actionhub.report import figures
+from actionhub.report.analysis import cycle_neighbours, sample_videos, tsne_2d, video_alignment
 from actionhub.report.build import _qualitative_models
 from actionhub.report.tables import pm
 from actionhub.utils.errors import UserError
@@ -76,6 +77,16 @@ def test_full_report_from_runs_and_sweeps(saved, tmp_path, capsys):
     assert "rank of itself" in md
     data = json.loads((out / "report.json").read_text())
     assert set(data["fig8"]) == {"CoCo"} and set(data["fig8"]["CoCo"]) == {"2", "6"}
+    # Fig. 11 shows individual videos (10 per class in these features), not 10 class means,
+    # and says how many; the alignment is measured on those videos.
+    f11d = data["fig11"]
+    assert f11d["videos_per_class"] == [10] * 10 and len(f11d["classes"]) == 10 and len(f11d["seen"]) == 5
+    assert "100 individual videos" in f11 and "chance 10%" in f11
+    assert {a["num_videos"] for a in f11d["alignment"].values()} == {100} and len(f11d["alignment"]) == 3
+    # report.json numbers keep 4 decimals.
+    nums = [a[k] for a in f11d["alignment"].values() for k in ("own_cos", "other_cos", "top1")]
+    nums += [c["top1"]["mean"] for c in data["fig8"]["CoCo"].values()]
+    assert all(v == round(v, 4) for v in nums)
 
 
 def test_report_lists_what_it_cannot_draw(saved, tmp_path):
@@ -158,13 +169,59 @@ def test_cycle_neighbours_by_hand():
     assert out[1]["self_weight"] == pytest.approx(1 / (np.exp(10.0) + 2))
 
 
-def test_alignment_and_single_split_cells():
-    v = np.eye(3)
-    s = np.array([[1.0, 0, 0], [0, 0, 1.0], [0, 1.0, 0]])
-    a = alignment(v, s)
-    assert a["own_cos"] == pytest.approx(1 / 3) and a["top1"] == pytest.approx(100 / 3)
+def test_video_alignment_by_hand_and_single_split_cells():
+    # Two classes at e1 and e2; four videos: two of class 0 (one on e1, one on e2) and two of class 1 on e2.
+    sem = np.eye(2)
+    vis = np.array([[1.0, 0], [0, 1.0], [0, 1.0], [0, 1.0]])
+    a = video_alignment(vis, np.array([0, 0, 1, 1]), sem, seen=np.array([True, False]))
+    assert a["num_videos"] == 4 and a["top1"] == pytest.approx(75.0)
+    assert a["top1_seen"] == pytest.approx(50.0) and a["top1_unseen"] == pytest.approx(100.0)
+    assert a["own_cos"] == pytest.approx(0.75) and a["other_cos"] == pytest.approx(0.25)
+    assert np.isnan(video_alignment(vis, np.array([1, 1, 1, 1]), sem, seen=np.array([True, False]))["top1_seen"])
     assert pm({"mean": 12.34, "std": 0.0, "n": 1}) == "12.3"
     assert pm({"mean": 12.34, "std": 1.0, "n": 2}) == "12.3 ± 1.0"
+
+
+def test_tsne_sample_is_per_video_bounded_and_seeded():
+    from actionhub.features import FeatureSet
+
+    rng = np.random.default_rng(0)
+    n = {"a": 40, "b": 3, "u": 12}
+    feats = {c: rng.normal(size=(k, 6)).astype(np.float32) + 5 * np.eye(6)[i] for i, (c, k) in enumerate(n.items())}
+
+    def fs(cs):
+        return FeatureSet(np.concatenate([feats[c] for c in cs]), np.repeat(cs, [n[c] for c in cs]),
+                          np.array([f"{c}{i}" for c in cs for i in range(n[c])]))
+
+    inp = SimpleNamespace(train=fs(["a", "b"]), seen_test=None, test=fs(["u"]), val_set=None)
+    x, y = sample_videos(inp, ["u", "a", "b"], per_class=10, seed=3)
+    assert x.shape == (23, 6) and np.bincount(y).tolist() == [10, 10, 3]      # one row per sampled video
+    assert any((x[y == 1] == row).all(axis=1).any() for row in feats["a"])    # rows are real videos of the class
+    x2, y2 = sample_videos(inp, ["u", "a", "b"], per_class=10, seed=3)
+    assert (x2 == x).all() and (y2 == y).all()
+    assert not (sample_videos(inp, ["u", "a", "b"], per_class=10, seed=4)[0] == x).all()
+    sem = np.eye(6)[:3]
+    pts = tsne_2d(x, sem, seed=0)
+    assert pts.shape == (23 + 3, 2) and (tsne_2d(x, sem, seed=0) == pts).all()   # deterministic
+    fig = figures.draw_tsne("SYNTHETIC", [{"title": "m", "points": pts, "labels": y}], ["u", "a", "b"], ["a", "b"])
+    drawn = [len(c.get_offsets()) for c in fig.axes[0].collections]
+    assert sum(drawn) == 23 + 3 and drawn.count(1) >= 3                        # every video, plus 3 triangles
+    with pytest.raises(ValueError, match="3 points for 23 videos"):
+        figures.draw_tsne("t", [{"title": "old format", "points": pts[:3], "labels": y}], ["u", "a", "b"], ["a"])
+
+
+def test_cycle_figure_shares_one_x_axis_and_keeps_its_title_inside():
+    entries = [{"class": q, "model": m, "neighbours": [(q, w), ("other class", w / 2), ("third", w / 4)]}
+               for q in ("kick", "playing ukulele") for m, w in (("AD-only", 0.9), ("AD+VC", 0.2), ("w/ CIM", 0.05))]
+    title = "Fig. 12-style backward-pass attention (Eq. 12), kinetics-zsar split 0 unseen classes [SYNTHETIC]"
+    for models in (["AD-only", "AD+VC", "w/ CIM"], ["AD-only"]):
+        fig = figures.draw_cycle(title, [e for e in entries if e["model"] in models], models)
+        fig.canvas.draw()
+        limits = {ax.get_xlim() for ax in fig.axes}
+        assert len(limits) == 1 and limits.pop()[1] >= 0.9                    # one scale for every panel
+        box, frame = fig._suptitle.get_window_extent(), fig.bbox
+        assert box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y1 <= frame.y1, models
+        assert fig._suptitle.get_text().replace("\n", " ") == title
 
 
 def test_demo_report_on_a_small_plan(tmp_path, monkeypatch):

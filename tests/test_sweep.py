@@ -76,6 +76,8 @@ def test_sweep_trains_every_point_and_resumes_without_retraining(tmp_path):
     rec = json.loads((tmp_path / "sw" / "runs" / "split1" / "class-text=ad_cim=off" / "run.json").read_text())
     assert rec["config"]["model"]["class_text"] == "ad" and rec["config"]["model"]["cim"] is False
     assert rec["data"]["sweep"] == str(tmp_path / "sw") and rec["metrics"]["test"]["top1"] == run["metrics"]["top1"]
+    tops = [r["metrics"][m] for r in saved["runs"] for m in ("top1", "top5")]
+    assert all(v == round(v, 4) for v in tops)                       # sweep.json keeps 4 decimals
     stamp = rec["finished_at"]
 
     # Rerun: nothing loads, nothing trains. A larger grid trains only the new points.

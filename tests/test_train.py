@@ -20,6 +20,23 @@ SEEN = [f"s{i}" for i in range(24)]
 UNSEEN = [f"u{i}" for i in range(16)]
 
 
+def floats(obj):
+    """Every float inside nested dicts/lists (to check how JSON metrics were rounded)."""
+    if isinstance(obj, float):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from floats(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from floats(v)
+
+
+def at_most_4_decimals(obj) -> bool:
+    vals = [v for v in floats(obj) if v == v]   # NaN has no decimals to count
+    return bool(vals) and all(v == round(v, 4) for v in vals)
+
+
 def tiny_inputs(**kw):
     world = SyntheticWorld(SEEN + UNSEEN, SyntheticSpec(visual_dim=64, text_dim=32, latent_dim=24,
                                                          num_concepts=40, descriptions_per_class=40, seed=3, **EASY))
@@ -105,3 +122,8 @@ def test_epoch_selection_on_val_classes(tmp_path):
     assert rec["selected_epoch"] == int(np.argmax(vals))
     assert rec["protocol"]["epoch_selection"] == "val"
     assert rec["metrics"]["val"]["top1"] == pytest.approx(max(vals))
+    # run.json: metrics and per-epoch val metrics keep 4 decimals (percentages like 44.6667), losses stay exact.
+    saved = json.loads((tmp_path / "v" / "run.json").read_text())
+    assert saved["metrics"] == rec["metrics"] and at_most_4_decimals(saved["metrics"])
+    assert at_most_4_decimals([h["val"] for h in saved["history"]])
+    assert not at_most_4_decimals([h["loss"] for h in saved["history"]])

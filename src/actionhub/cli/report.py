@@ -10,7 +10,7 @@ def run(a: argparse.Namespace) -> int:
 
     path = build_report(a.inputs, a.out, features=a.features, text_features=a.text_features,
                         eval_features=a.eval_features, tsne_classes=a.tsne_class, cycle_classes=a.cycle_class,
-                        seed=a.seed, say=print)
+                        tsne_videos=a.tsne_videos, seed=a.seed, say=print)
     print(f"report: {path}")
     return 0
 
@@ -20,8 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Render the paper's tables and figures from run directories (`actionhub train`), "
                                    "sweep directories (`actionhub sweep`) and results files (`actionhub evaluate "
                                    "--out`): the method x benchmark table with its protocol, GZSL, Table 4, the k and "
-                                   "alpha curves, the CIM bar chart, the t-SNE of class features and the top-5 "
-                                   "cycle-attention neighbours. What the inputs cannot provide is listed in the report.")
+                                   "alpha curves, the CIM bar chart, the t-SNE of individual videos and class semantic "
+                                   "features, and the top-5 cycle-attention neighbours. What the inputs cannot provide "
+                                   "is listed in the report.")
     r.add_argument("inputs", nargs="+", metavar="RESULTS_OR_RUN_DIRS",
                    help="run directories, sweep directories, results .json files, or directories holding them")
     r.add_argument("--out", required=True, type=Path, help="output directory for report.md and the PNGs")
@@ -31,7 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--text-features", help="class text features (.npz or .parquet)")
     g.add_argument("--tsne-class", action="append", metavar="NAME",
                    help="a class to show in the t-SNE (repeatable; default: 5 seen + 5 unseen drawn with --seed)")
+    g.add_argument("--tsne-videos", type=int, default=25, metavar="N",
+                   help="videos per class in the t-SNE, drawn with --seed (default: 25)")
     g.add_argument("--cycle-class", action="append", metavar="NAME",
                    help="an unseen class for the cycle-attention table (repeatable; default: 2 drawn with --seed)")
-    g.add_argument("--seed", type=int, default=0, help="seed for the class choices and t-SNE (default: 0)")
+    g.add_argument("--seed", type=int, default=0, help="seed for the class and video choices and the t-SNE (default: 0)")
     r.set_defaults(func=run)

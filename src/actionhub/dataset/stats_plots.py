@@ -2,7 +2,9 @@
 
 Fig. 4 of the paper: actions per number-of-descriptions bin and per number-of-sentences bin
 (``fig4_histograms.png``); Fig. 5: the actions with the most and the fewest descriptions
-(``fig5_top_bottom.png``). A store's note (e.g. "SYNTHETIC: fake server") is put in every title.
+(``fig5_top_bottom.png``). The "fewest" panel shows actions that have at least one description
+(:func:`fewest_described`); queried actions without any are counted in a note, not drawn as
+zero-length bars. A store's note (e.g. "SYNTHETIC: fake server") is put in every title.
 matplotlib is imported lazily with the Agg backend (``pip install matplotlib``).
 """
 from __future__ import annotations
@@ -14,12 +16,37 @@ from typing import Optional
 
 from actionhub.utils.io import atomic_path, atomic_write_text
 
-__all__ = ["format_stats", "write_plots", "write_report"]
+__all__ = ["fewest_described", "format_stats", "write_plots", "write_report"]
 
 
 def _tag(stats: dict, note: Optional[str] = None) -> str:
     n = note if note is not None else stats.get("note", "")
     return f" [{n}]" if n else ""
+
+
+def fewest_described(stats: dict) -> dict:
+    """The actions with the fewest descriptions among those that have any, derived from
+    :func:`~actionhub.dataset.stats.compute_stats` output (its format is not changed).
+
+    With ``queries``, ``stats["bottom"]`` starts with the queried actions without descriptions
+    (count 0). Its non-zero rows are the fewest described actions; when zeros fill it, they
+    are taken from ``stats["top"]`` if that list holds every action with descriptions.
+    Returns ``{"rows": [[action, descriptions, sentences], ...]`` (fewest first, at most
+    ``len(stats["bottom"])``), ``"without"`` (queried actions with no description),
+    ``"missing"`` (actions with descriptions that belong in ``rows`` but are not in these
+    statistics: rerun with a longer bottom list to see them)}.
+    """
+    bottom, top = stats.get("bottom", []), stats.get("top", [])
+    want = len(bottom)
+    without = stats.get("actions_without_descriptions", sum(1 for r in bottom if r[1] == 0))
+    key = lambda r: (r[1], r[0])  # noqa: E731 - compute_stats' order: fewest first, ties by name
+    known = {r[0]: list(r) for r in bottom if r[1] > 0}
+    top_described = [r for r in top if r[1] > 0]
+    if len(top_described) >= stats.get("num_actions", 0):   # the top list holds every described action
+        known.update((r[0], list(r)) for r in top_described)
+    rows = sorted(known.values(), key=key)[:want]
+    return {"rows": rows, "without": int(without),
+            "missing": max(0, min(want, stats.get("num_actions", 0)) - len(rows))}
 
 
 def format_stats(stats: dict, note: Optional[str] = None, top: Optional[int] = None,
@@ -60,7 +87,16 @@ def format_stats(stats: dict, note: Optional[str] = None, top: Optional[int] = N
     t = s["top"][:top] if top else s["top"]
     b = s["bottom"][:bottom] if bottom else s["bottom"]
     lines.append(f"top-{len(t)} actions by descriptions (Fig. 5): " + ", ".join(f"{a} ({n})" for a, n, _ in t))
-    lines.append(f"bottom-{len(b)} actions by descriptions (Fig. 5): " + ", ".join(f"{a} ({n})" for a, n, _ in b))
+    few = fewest_described({**s, "bottom": b})
+    same = few["rows"] == [list(r) for r in b]   # differs when the bottom list starts with actions without any
+    lines.append(f"bottom-{len(b)} actions by descriptions{' (Fig. 5)' if same else ''}: "
+                 + ", ".join(f"{a} ({n})" for a, n, _ in b))
+    if few["rows"] and not same:
+        lines.append("fewest among the actions with descriptions (Fig. 5): "
+                     + ", ".join(f"{a} ({n})" for a, n, _ in few["rows"]))
+    if few["missing"]:
+        lines.append(f"  ({few['missing']} more of the fewest described actions are not in these statistics: "
+                     f"rerun with --bottom {len(b) + few['without']} to list them)")
     return "\n".join(lines) + "\n"
 
 
@@ -109,20 +145,34 @@ def write_plots(stats: dict, out_dir: str | os.PathLike[str], note: Optional[str
     plt.close(fig)
     paths.append(p)
 
-    top, bottom = stats["top"], stats["bottom"]
+    top = [r for r in stats["top"] if r[1] > 0]   # queried actions without descriptions are not "most"
+    few = fewest_described(stats)
+    bottom, asked = few["rows"], len(stats["bottom"])
     rows = max(len(top), len(bottom), 1)
-    fig, axes = plt.subplots(1, 2, figsize=(13, max(3.0, 0.24 * rows + 1.4)))
-    for ax, items, title, color in ((axes[0], top, f"Top-{len(top)}: most descriptions", "#3b75af"),
-                                    (axes[1], bottom, f"Bottom-{len(bottom)}: fewest descriptions", "#b5473a")):
-        ys = [rows - 1 - i for i in range(len(items))]  # first item on top; both panels top-aligned
-        bars = ax.barh(ys, [n for _, n, _ in items], color=color, height=0.75)
-        ax.bar_label(bars, fontsize=7, padding=2)
-        ax.set_yticks(ys, [a for a, _, _ in items], fontsize=8)
-        ax.set_ylim(-0.6, rows - 0.4)
-        ax.set_xlabel("descriptions")
-        ax.set_title(title, fontsize=11)
-        ax.margins(x=0.15)
-        ax.grid(axis="x", alpha=0.3)
+    fig, axes = plt.subplots(1, 2, figsize=(13, max(3.4, 0.24 * rows + 1.6)))
+    _bars(axes[0], top, rows, f"Top-{len(top)}: most descriptions", "#3b75af")
+    more = f"`actionhub stats --bottom {asked + few['without']}`"
+    if bottom:
+        notes = []
+        if few["without"]:
+            notes.append(f"not shown: {few['without']:,} queried action(s) with no description")
+        if few["missing"]:
+            notes.append(f"{few['missing']} more not in these statistics: {more} lists them")
+        _bars(axes[1], bottom, rows, f"Bottom-{len(bottom)}: fewest descriptions (of the actions with any)",
+              "#b5473a", note="\n".join(notes))
+    else:
+        # Never an all-zero bar chart: say what there is instead.
+        if not asked:
+            msg = "No bottom list was asked for (--bottom 0)."
+        elif stats.get("num_actions", 0):
+            msg = (f"All {asked} actions with the fewest descriptions have none:\n"
+                   f"{few['without']:,} of {stats.get('num_queries', few['without']):,} queried actions "
+                   "have no description.\n\n" + _fewest_bin(stats) + f"List them with {more}.")
+        else:
+            msg = "No action has a description yet."
+        axes[1].axis("off")
+        axes[1].text(0.5, 0.5, msg, ha="center", va="center", fontsize=10, transform=axes[1].transAxes)
+        axes[1].set_title("Fewest descriptions", fontsize=11)
     fig.suptitle(f"Actions with the most and the fewest descriptions{tag}", fontsize=12)
     fig.tight_layout()
     p = out / "fig5_top_bottom.png"
@@ -130,6 +180,28 @@ def write_plots(stats: dict, out_dir: str | os.PathLike[str], note: Optional[str
     plt.close(fig)
     paths.append(p)
     return paths
+
+
+def _bars(ax, items: list, rows: int, title: str, color: str, note: str = "") -> None:
+    """Horizontal bars of (action, descriptions, sentences) rows, first row on top."""
+    ys = [rows - 1 - i for i in range(len(items))]  # first item on top; both panels top-aligned
+    bars = ax.barh(ys, [n for _, n, _ in items], color=color, height=0.75)
+    ax.bar_label(bars, fontsize=7, padding=2)
+    ax.set_yticks(ys, [a for a, _, _ in items], fontsize=8)
+    ax.set_ylim(-0.6, rows - 0.4)
+    ax.set_xlim(0, max((n for _, n, _ in items), default=1) * 1.15)
+    ax.set_xlabel("descriptions" + (f"\n({note})" if note else ""))
+    ax.set_title(title, fontsize=11)
+    ax.grid(axis="x", alpha=0.3)
+
+
+def _fewest_bin(stats: dict) -> str:
+    """The lowest non-empty bin of the description histogram above 0, as a sentence."""
+    for h in stats.get("hist_descriptions", []):
+        if h["lo"] >= 1 and h["actions"]:
+            return (f"Fewest among the actions with descriptions: {h['bin']} description(s),\n"
+                    f"held by {h['actions']:,} action(s) (Fig. 4).\n")
+    return ""
 
 
 def write_report(stats: dict, out_dir: str | os.PathLike[str], note: Optional[str] = None,

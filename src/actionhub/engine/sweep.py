@@ -6,6 +6,7 @@ every split through :func:`actionhub.engine.trainer.train_run`::
 
     SWEEP_DIR/sweep.json                       the index: grid, splits, base config, data,
                                                and per run its parameters, status, metrics
+                                               (rounded to 4 decimals)
     SWEEP_DIR/runs/split<i>/<point>/           an ordinary run directory per run
                                                (<point> like ``k=10_class-text=vc``)
 
@@ -27,6 +28,7 @@ from typing import Any, Callable, Mapping, Sequence
 from actionhub.config import ModelConfig, OptimConfig, TrainConfig
 from actionhub.engine.inputs import RunInputs
 from actionhub.engine.trainer import train_run
+from actionhub.evaluation.metrics import round_metrics
 from actionhub.evaluation.sweeps import SWEEP_FORMAT, SweepError, format_sweep, load_sweep  # noqa: F401 - re-exported
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_write_json
@@ -209,10 +211,11 @@ def run_sweep(
                     rec = train_run(cfg, inputs, run_dir, progress=progress, method_params=method_params,
                                     calibration=calibration)
                 m = rec["metrics"]["test"]
-                entry.update(status="finished", metrics={"top1": m["top1"], "top5": m["top5"]},
-                             synthetic=bool(rec["data"].get("synthetic")))
+                metrics = {"top1": m["top1"], "top5": m["top5"]}
                 if "gzsl" in rec["metrics"]:
-                    entry["metrics"]["gzsl_h"] = rec["metrics"]["gzsl"]["h"]
+                    metrics["gzsl_h"] = rec["metrics"]["gzsl"]["h"]
+                entry.update(status="finished", metrics=round_metrics(metrics),
+                             synthetic=bool(rec["data"].get("synthetic")))
             except UserError as e:
                 entry.update(status="failed", error=str(e))
                 log.error("sweep run %s split %d failed: %s", name, split, e)

@@ -4,7 +4,8 @@
 
     RUN_DIR/config.json     the TrainConfig (also inside run.json)
     RUN_DIR/run.json        config, protocol (exact class lists), data, versions,
-                            per-epoch history, selected epoch, metrics
+                            per-epoch history, selected epoch, metrics (floats
+                            rounded to 4 decimals: :func:`round_metrics`)
     RUN_DIR/checkpoint.pt   resumable training state, rewritten atomically each epoch
     RUN_DIR/model.pt        the selected weights, for evaluation and prediction
     RUN_DIR/gzsl.npz        with a GZSL hold-out: per-video margins to re-evaluate any calibration
@@ -36,6 +37,7 @@ from actionhub.engine.checkpoint import RunDirError, save_model
 from actionhub.engine.evaluate import evaluate, evaluate_gzsl, label_indices, select_text, text_tensors
 from actionhub.engine.inputs import RunInputs
 from actionhub.engine.schedule import epoch_batches, lr_factor
+from actionhub.evaluation.metrics import round_metrics
 from actionhub.models.registry import get_method
 from actionhub.utils.io import atomic_path, atomic_write_json
 from actionhub.utils.progress import progress_bar
@@ -215,6 +217,7 @@ def train_run(
             if entry["val"]["top1"] > best["val_top1"]:
                 best = {"epoch": epoch, "val_top1": entry["val"]["top1"],
                         "state": {k_: v_.detach().clone() for k_, v_ in model.state_dict().items()}}
+            entry["val"] = round_metrics(entry["val"])   # selected on the exact value, written rounded
         record["history"].append(entry)
         with atomic_path(ckpt_path) as tmp:
             torch.save({"fingerprint": fp, "epoch": epoch, "model": model.state_dict(), "optim": opt.state_dict(),
@@ -263,7 +266,7 @@ def _finish(record: dict[str, Any], model: nn.Module, inp: RunInputs, cfg: Train
             with open(tmp, "wb") as f:
                 np.savez(f, **margins, classes=np.asarray(list(inp.seen) + list(inp.unseen), dtype=str),
                          num_seen_classes=np.asarray(len(inp.seen)))
-    record["metrics"] = metrics
+    record["metrics"] = round_metrics(metrics)
     record["train_seconds"] = round(record.get("train_seconds", 0.0) + time.perf_counter() - t0, 3)
     record["finished_at"] = now()
     record["status"] = "finished"

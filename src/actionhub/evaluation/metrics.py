@@ -1,7 +1,8 @@
 """Evaluation metrics as pure functions returning plain numbers and dicts."""
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+import math
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -44,6 +45,34 @@ def mean_std(values: Iterable[float]) -> dict[str, float]:
     if arr.size == 0:
         raise ValueError("mean_std of no values")
     return {"mean": float(arr.mean()), "std": float(arr.std()), "n": int(arr.size)}
+
+
+METRIC_DIGITS = 4
+"""Decimals kept when metrics are written to JSON: accuracies are percentages, so 4 decimals
+(44.6667) are far below the resolution of any test set (100 / num_videos)."""
+
+
+def round_metrics(obj: Any, ndigits: int = METRIC_DIGITS, keep: Sequence[str] = ("calibration",)) -> Any:
+    """A copy of ``obj`` (nested dicts, lists, tuples of numbers) with every float rounded to
+    ``ndigits`` decimals, for writing metrics to JSON.
+
+    ints, bools, strings and non-finite floats (NaN, inf) are returned as they are; values
+    under a dict key in ``keep`` are copied unrounded (a GZSL ``calibration`` is a setting
+    the user chose, not a measurement). Pure: ``obj`` is not modified.
+    """
+    if isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
+        return obj
+    if isinstance(obj, float):
+        return round(obj, ndigits) if math.isfinite(obj) else obj
+    if isinstance(obj, np.floating):
+        return round_metrics(float(obj), ndigits, keep)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, dict):
+        return {k: (v if k in keep else round_metrics(v, ndigits, keep)) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(round_metrics(v, ndigits, keep) for v in obj)
+    return obj
 
 
 # ------------------------------------------------------------------------ GZSL

@@ -12,7 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from actionhub.evaluation.metrics import mean_std
+from actionhub.evaluation.metrics import mean_std, round_metrics
 from actionhub.utils.errors import UserError
 from actionhub.utils.runinfo import RESULTS_FORMAT, RUN_FORMAT, now, package_versions
 
@@ -112,6 +112,7 @@ def summarize(records: Sequence[dict[str, Any]], benchmark: str | None = None) -
         if all("gzsl" in p for p in per_split):
             summary_["gzsl"] = {m: mean_std(p["gzsl"][m] for p in per_split) for m in GZSL_METRICS}
             summary_["gzsl"]["calibration"] = sorted({p["gzsl"]["calibration"] for p in per_split})
+        per_split, summary_ = round_metrics(per_split), round_metrics(summary_)
         rows.append({
             "benchmark": bench,
             "method": method,

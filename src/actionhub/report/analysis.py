@@ -1,7 +1,10 @@
 """What the qualitative figures show, computed from a trained model and its inputs.
 
-* Fig. 11: class visual features (mean of a class's projected video features, Eq. 1) and
-  class semantic features (Eq. 17) of a few classes, embedded in 2-D with t-SNE.
+* Fig. 11: the projected visual features of individual videos (a seeded sample of up to
+  ``per_class`` videos of each of a few classes) and the class semantic features (Eq. 17) of
+  those classes, embedded together in 2-D with t-SNE, and how well each video lands on its
+  own class (:func:`video_alignment`). Class means would hide what differs between models:
+  ten well-separated means look alike under t-SNE whatever the spread of the videos.
 * Fig. 12: the top-5 classes of the backward-pass attention (Eq. 12) of chosen unseen
   classes. The figure needs the class itself among the backward keys, so the cycle runs
   with the split's unseen classes in the role of ``z^s`` and the seen classes as the pool
@@ -38,42 +41,88 @@ def _videos_of(inp: RunInputs, cls: str) -> np.ndarray:
     return np.concatenate(rows)
 
 
-@torch.no_grad()
-def class_features(model: Any, inp: RunInputs, classes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(visual (C, d), semantic (C, d)), both L2-normalised, for a CoCo-family ``model``.
+def sample_videos(inp: RunInputs, classes: Sequence[str], per_class: int = 25,
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``per_class`` videos of each class, drawn without replacement with ``seed``.
 
-    visual: mean of the projected, normalised video features of each class (Eq. 1);
-    semantic: the class semantic feature p_j (Eq. 17) of the model's class text setting.
+    A class's videos are all its videos in the run's inputs (training videos for a seen
+    class, test or val videos for an unseen one). Returns ``(features (N, D) float32,
+    labels (N,) int64 indices into classes)``, classes in the given order.
+    """
+    if per_class < 1:
+        raise ValueError(f"per_class must be at least 1, got {per_class}")
+    rng = np.random.default_rng(seed)
+    feats, labels = [], []
+    for i, c in enumerate(classes):
+        x = _videos_of(inp, c)
+        idx = np.sort(rng.choice(len(x), min(per_class, len(x)), replace=False))
+        feats.append(np.asarray(x[idx], dtype=np.float32))
+        labels.append(np.full(len(idx), i, dtype=np.int64))
+    return np.concatenate(feats), np.concatenate(labels)
+
+
+@torch.no_grad()
+def video_and_class_features(model: Any, inp: RunInputs, classes: Sequence[str],
+                             videos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(visual (N, d), semantic (C, d)), both L2-normalised, for a CoCo-family ``model``.
+
+    videos: (N, D) raw video features (:func:`sample_videos`); visual: their projected,
+    normalised features (the per-video term of Eq. 1); semantic: the class semantic feature
+    p_j (Eq. 17) of each of ``classes`` in the model's class text setting.
     """
     model.eval()
-    vis = []
-    for c in classes:
-        x = torch.as_tensor(_videos_of(inp, c), dtype=torch.float32)
-        vis.append(model.encode_video(x).mean(dim=0))
+    vis = model.encode_video(torch.as_tensor(videos, dtype=torch.float32))
     ad, vc, _ = select_text(inp.text, list(classes), model.cfg.k)
     sem = model.class_embeddings(torch.from_numpy(ad), torch.from_numpy(vc))
-    return F.normalize(torch.stack(vis), dim=-1).numpy(), F.normalize(sem, dim=-1).numpy()
+    return F.normalize(vis, dim=-1).numpy(), F.normalize(sem, dim=-1).numpy()
 
 
-def alignment(visual: np.ndarray, semantic: np.ndarray) -> dict[str, float]:
-    """visual, semantic: (C, d) unit rows -> how well each class's two features match:
-    ``own_cos`` (mean cosine with its own semantic feature) and ``top1`` (% of classes whose
-    visual feature is nearest to their own semantic feature among the C)."""
-    sim = visual @ semantic.T
-    return {"own_cos": float(np.diag(sim).mean()), "top1": 100.0 * float((sim.argmax(axis=1) == np.arange(len(sim))).mean())}
+def video_alignment(visual: np.ndarray, labels: np.ndarray, semantic: np.ndarray,
+                    seen: np.ndarray | None = None) -> dict[str, float]:
+    """How well individual videos land on their own class among the C shown.
+
+    visual: (N, d) unit rows, labels: (N,) indices into C, semantic: (C, d) unit rows,
+    seen: optional (C,) bool marking seen classes. Returns ``num_videos``; ``own_cos``
+    (mean cosine of a video with its own class semantic feature); ``other_cos`` (mean
+    cosine with the C - 1 other classes); ``top1`` (% of videos whose nearest semantic
+    feature among the C is their own class; chance is 100 / C); with ``seen``, ``top1_seen``
+    and ``top1_unseen`` over the videos of seen / unseen classes (NaN when there are none).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    sim = np.asarray(visual, dtype=np.float64) @ np.asarray(semantic, dtype=np.float64).T   # (N, C)
+    n, c = sim.shape
+    if n == 0 or c < 2:
+        raise ValueError(f"video_alignment needs videos and at least 2 classes, got {n} videos, {c} classes")
+    own = sim[np.arange(n), labels]
+    other = (sim.sum(axis=1) - own) / (c - 1)
+    hit = sim.argmax(axis=1) == labels
+    out = {"num_videos": int(n), "own_cos": float(own.mean()), "other_cos": float(other.mean()),
+           "top1": 100.0 * float(hit.mean())}
+    if seen is not None:
+        is_seen = np.asarray(seen, dtype=bool)[labels]
+        for name, mask in (("top1_seen", is_seen), ("top1_unseen", ~is_seen)):
+            out[name] = 100.0 * float(hit[mask].mean()) if mask.any() else float("nan")
+    return out
 
 
 def tsne_2d(visual: np.ndarray, semantic: np.ndarray, seed: int = 0) -> np.ndarray:
-    """(C, d) + (C, d) -> (2C, 2) t-SNE of the visual rows then the semantic rows (cosine metric)."""
+    """(N, d) + (C, d) -> (N + C, 2): one t-SNE (cosine metric, PCA init, seeded, so the
+    same inputs give the same layout) of the visual rows then the semantic rows."""
     try:
         from sklearn.manifold import TSNE
     except ImportError:  # pragma: no cover - exercised only without the extra
         raise ImportError("the t-SNE figure needs scikit-learn: `pip install scikit-learn` "
                           "(or `pip install 'actionhub[plot]'`)") from None
+    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+
     pts = np.concatenate([visual, semantic]).astype(np.float64)
-    perplexity = float(max(2, min(5, len(pts) // 3)))
-    return TSNE(n_components=2, perplexity=perplexity, init="pca", metric="cosine", random_state=seed,
-                max_iter=1000).fit_transform(pts)
+    if len(pts) < 3:
+        raise ValueError(f"t-SNE needs at least 3 points, got {len(pts)}")
+    perplexity = float(max(1.0, min(30.0, (len(pts) - 1) / 3)))
+    # A few hundred points need one thread; OpenMP threads on a busy machine made it 10x slower.
+    with threadpool_limits(limits=1):
+        return TSNE(n_components=2, perplexity=perplexity, init="pca", metric="cosine", random_state=seed,
+                    max_iter=1000).fit_transform(pts)
 
 
 @torch.no_grad()

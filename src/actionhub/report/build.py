@@ -6,7 +6,7 @@ Writes ``OUT/report.md`` and its PNG figures:
   protocol of every row; a GZSL table when runs were trained with ``--gzsl``;
 * Table 4 (AD / VC / AD+VC without CIM), Fig. 8 (k), Fig. 9 (alpha) and Fig. 10 (CIM):
   from sweep directories (``actionhub sweep``) that vary those settings;
-* Fig. 11 (t-SNE of class visual/semantic features) and Fig. 12 (top-5 backward
+* Fig. 11 (t-SNE of individual videos' visual features and class semantic features) and Fig. 12 (top-5 backward
   cycle-attention neighbours): from the AD-only, AD+VC and AD+VC w/ CIM CoCo models of
   one split, their ``model.pt`` and the features named in their run.json (or overrides).
 
@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from actionhub.engine.inputs import RunInputs
+from actionhub.evaluation.metrics import round_metrics
 from actionhub.evaluation.results import summarize
 from actionhub.report import figures
 from actionhub.report.collect import Collection, Sweep, collect
@@ -134,6 +135,10 @@ def _qualitative_models(records: Sequence[dict[str, Any]]) -> tuple[tuple[str, i
     return (best["bench"], best["split"]), {lab: best["models"][lab] for lab, _, _ in QUALITATIVE if lab in best["models"]}
 
 
+def _pct(v: float) -> str:
+    return "–" if v != v else f"{v:.1f}"   # NaN: no videos of that kind
+
+
 def _check_classes(names: Sequence[str], allowed: Sequence[str], where: str, flag: str) -> None:
     from actionhub.utils.errors import UserError
 
@@ -152,6 +157,7 @@ def build_report(
     eval_features: str | None = None,
     tsne_classes: Sequence[str] | None = None,
     cycle_classes: Sequence[str] | None = None,
+    tsne_videos: int = 25,
     seed: int = 0,
     notes: Sequence[str] = (),
     say: Callable[[str], None] = log.info,
@@ -159,9 +165,13 @@ def build_report(
     """Render ``out_dir/report.md`` and its figures from run dirs, sweep dirs and results files.
 
     inputs_for: record -> RunInputs for Fig. 11-12 (default: reload from the run's paths,
-    with ``features``/``text_features``/``eval_features`` overriding them). Returns the
-    path of report.md.
+    with ``features``/``text_features``/``eval_features`` overriding them). Fig. 11 shows up
+    to ``tsne_videos`` videos of each of its classes. Returns the path of report.md.
     """
+    if tsne_videos < 1:
+        from actionhub.utils.errors import UserError
+
+        raise UserError(f"--tsne-videos must be at least 1 (videos per class in Fig. 11), got {tsne_videos}")
     coll = inputs if isinstance(inputs, Collection) else collect(inputs)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -256,7 +266,7 @@ def build_report(
         md += ["_Not drawn: no sweep over cim._", ""]
 
     # ---------------------------------------------------------------- Fig. 11 and 12
-    md += ["## Fig. 11: t-SNE of class visual and semantic features", ""]
+    md += ["## Fig. 11: t-SNE of video visual features and class semantic features", ""]
     picked = _qualitative_models(everything)
     qual_md: list[str] = []
     if picked is None:
@@ -274,7 +284,14 @@ def build_report(
             missing.append(f"Fig. 11-12: {e}")
         if inp is not None:
             from actionhub.engine.checkpoint import load_model  # noqa: PLC0415 - torch only when drawing
-            from actionhub.report.analysis import alignment, class_features, cycle_neighbours, pick_classes, tsne_2d  # noqa: PLC0415
+            from actionhub.report.analysis import (  # noqa: PLC0415
+                cycle_neighbours,
+                pick_classes,
+                sample_videos,
+                tsne_2d,
+                video_alignment,
+                video_and_class_features,
+            )
 
             syn = _syn(list(models.values()))
             classes = list(tsne_classes) if tsne_classes else pick_classes(inp, 5, 5, seed)
@@ -282,25 +299,44 @@ def build_report(
             if cycle_classes:
                 _check_classes(cycle_classes, list(inp.unseen), f"the unseen classes of {bench} split {split}",
                                "--cycle-class")
-            panels, align_rows = [], []
+            seen_set = set(inp.seen)
+            is_seen = np.array([c in seen_set for c in classes])
+            videos, labels = sample_videos(inp, classes, tsne_videos, seed)
+            panels, align_rows, align_data = [], [], {}
             loaded = {label: load_model(r["run_dir"]) for label, r in models.items()}
             for label, model in loaded.items():
-                vis, sem = class_features(model, inp, classes)
-                panels.append({"title": label, "points": tsne_2d(vis, sem, seed)})
-                a = alignment(vis, sem)
-                align_rows.append([label, f"{a['own_cos']:.3f}", f"{a['top1']:.0f}",
+                vis, sem = video_and_class_features(model, inp, classes, videos)
+                a = video_alignment(vis, labels, sem, is_seen)
+                panels.append({"title": f"{label}\nvideo -> own class top-1 {a['top1']:.0f}% "
+                                        f"(cos own {a['own_cos']:.2f}, others {a['other_cos']:.2f})",
+                               "points": tsne_2d(vis, sem, seed), "labels": labels})
+                align_rows.append([label, _pct(a["top1"]), _pct(a["top1_seen"]), _pct(a["top1_unseen"]),
+                                   f"{a['own_cos']:.3f}", f"{a['other_cos']:.3f}",
                                    f"{models[label]['metrics']['test']['top1']:.1f}", models[label]["run_dir"]])
+                align_data[label] = a
             name = "fig11_tsne.png"
-            n_seen = sum(c in set(inp.seen) for c in classes)
-            figures.tsne_figure(out / name, f"Fig. 11-style t-SNE, {bench} split {split}, {n_seen} seen + "
-                                f"{len(classes) - n_seen} unseen classes{syn}", panels, classes, inp.seen)
+            n_seen = int(is_seen.sum())
+            counts = np.bincount(labels, minlength=len(classes))
+            per = f"{counts.min()}" if counts.min() == counts.max() else f"{counts.min()}-{counts.max()}"
+            figures.tsne_figure(out / name, f"Fig. 11-style t-SNE, {bench} split {split}: {len(labels)} videos of "
+                                f"{n_seen} seen + {len(classes) - n_seen} unseen classes ({per} per class){syn}",
+                                panels, classes, inp.seen)
             md += [f"![Fig. 11]({name})", "",
-                   "Circles: class visual features (mean projected video feature); triangles: class semantic "
-                   f"features (Eq. 17); one colour per class. Alignment of the two over the same {len(classes)} "
-                   "classes:", "",
-                   md_table(["Model", "mean cos(visual, own semantic)", "visual -> own semantic top-1 (%)",
+                   f"Small circles: {len(labels)} individual videos ({per} per class: up to {tsne_videos} drawn "
+                   f"with seed {seed} from each class's videos in the run's inputs, i.e. training videos of a "
+                   "seen class, test videos of an unseen one), each projected by the model (Eq. 1); triangles: "
+                   "the class semantic features (Eq. 17); one colour per class; one t-SNE per model (cosine "
+                   f"metric, seed {seed}). How well individual videos land on their own class, among these "
+                   f"{len(classes)} classes only (chance {100 / len(classes):.0f}%): the share of videos whose "
+                   "nearest class semantic feature is their own class (overall, then over the videos of seen "
+                   "and of unseen classes), and a video's mean cosine with its own class semantic feature "
+                   "against its mean cosine with the other classes:", "",
+                   md_table(["Model", "video -> own class top-1 (%)", "seen classes (%)", "unseen classes (%)",
+                             "mean cos(video, own class)", "mean cos(video, other classes)",
                              "ZSL top-1 of the run (%)", "run"], align_rows), "",
                    protocol_line(list(models.values()), "classes " + ", ".join(classes)), ""]
+            data["fig11"] = {"classes": classes, "seen": [c for c in classes if c in seen_set],
+                             "videos_per_class": counts.tolist(), "seed": seed, "alignment": align_data}
             say(f"  wrote {out / name}")
             rng = np.random.default_rng(seed + 1)
             queries = list(cycle_classes) if cycle_classes else [inp.unseen[i] for i in sorted(
@@ -330,6 +366,6 @@ def build_report(
         md += [""]
     path = out / "report.md"
     atomic_write_text(path, "\n".join(md).rstrip() + "\n")
-    atomic_write_json(out / "report.json", data)
+    atomic_write_json(out / "report.json", round_metrics(data))
     say(f"  wrote {path}")
     return path

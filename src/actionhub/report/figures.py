@@ -100,44 +100,63 @@ def cim_bars(path: str | Path, title: str, groups: dict[str, dict[str, dict[str,
 
 def tsne_figure(path: str | Path, title: str, panels: Sequence[dict[str, Any]], classes: Sequence[str],
                 seen: Sequence[str]) -> Path:
-    """Fig. 11 style: one panel per model; circles = class visual features, triangles = class
-    semantic features, one colour per class, a dotted line joining a class's two points.
+    """Fig. 11 style: one panel per model; small circles = individual videos' projected visual
+    features, triangles = class semantic features, one colour per class.
 
-    panels: [{"title": str, "points": (2C, 2) visual rows then semantic rows}]."""
+    panels: [{"title": str, "points": (N + C, 2) video rows then the C semantic rows,
+    "labels": (N,) class index of each video row}]."""
+    return _save(draw_tsne(title, panels, classes, seen), path)
+
+
+def draw_tsne(title: str, panels: Sequence[dict[str, Any]], classes: Sequence[str], seen: Sequence[str]) -> Any:
+    """The Figure of :func:`tsne_figure` (not saved)."""
     n = len(panels)
-    fig = _figure(4.3 * n + 2.6, 4.6)
+    fig = _figure(4.3 * n + 2.6, 4.9)
     axes = fig.subplots(1, n, squeeze=False)[0]
     C = len(classes)
     for ax, panel in zip(axes, panels):
         pts = np.asarray(panel["points"])
+        labels = np.asarray(panel["labels"])
+        N = len(labels)
+        if len(pts) != N + C:
+            raise ValueError(f"panel {panel['title']!r}: {len(pts)} points for {N} videos + {C} classes")
         for i in range(C):
             col = COLORS[i % len(COLORS)]
-            ax.plot([pts[i, 0], pts[C + i, 0]], [pts[i, 1], pts[C + i, 1]], ":", color=col, linewidth=1)
-            ax.scatter(*pts[i], marker="o", s=70, color=col, edgecolor="black", linewidth=0.5, zorder=3)
-            ax.scatter(*pts[C + i], marker="^", s=80, color=col, edgecolor="black", linewidth=0.5, zorder=3)
-        ax.set_title(panel["title"], fontsize=10)
+            v = pts[:N][labels == i]
+            ax.scatter(v[:, 0], v[:, 1], marker="o", s=14, color=col, alpha=0.6, linewidth=0, zorder=2)
+            ax.scatter(*pts[N + i], marker="^", s=110, color=col, edgecolor="black", linewidth=0.9, zorder=3)
+        ax.set_title(panel["title"], fontsize=9.5)
         ax.set_xticks([])
         ax.set_yticks([])
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], marker="s", linestyle="", color=COLORS[i % len(COLORS)], markersize=8,
                       label=_short(c) + (" (seen)" if c in seen else " (unseen)")) for i, c in enumerate(classes)]
-    handles += [Line2D([], [], marker="o", linestyle="", color="gray", label="class visual feature"),
-                Line2D([], [], marker="^", linestyle="", color="gray", label="class semantic feature")]
+    handles += [Line2D([], [], marker="o", linestyle="", color="gray", alpha=0.6, markersize=5,
+                       label="a video (projected visual feature)"),
+                Line2D([], [], marker="^", linestyle="", color="gray", markeredgecolor="black", markersize=9,
+                       label="class semantic feature")]
     fig.legend(handles=handles, loc="outside right center", fontsize=8.5, frameon=False)
-    fig.suptitle(title, fontsize=11)
-    return _save(fig, path)
+    _suptitle(fig, title)
+    return fig
 
 
 def cycle_figure(path: str | Path, title: str, entries: Sequence[dict[str, Any]], models: Sequence[str]) -> Path:
     """Fig. 12 style: for each chosen class (rows) and model (columns), the top-5 backward
-    attention weights as horizontal bars; the class itself in red.
+    attention weights as horizontal bars on one shared x-axis (so models compare at a
+    glance); the class itself in red.
 
     entries: [{"class": str, "model": str, "neighbours": [(name, weight)]}]."""
+    return _save(draw_cycle(title, entries, models), path)
+
+
+def draw_cycle(title: str, entries: Sequence[dict[str, Any]], models: Sequence[str]) -> Any:
+    """The Figure of :func:`cycle_figure` (not saved)."""
     queries = list(dict.fromkeys(e["class"] for e in entries))
-    fig = _figure(4.4 * len(models), 2.3 * len(queries) + 0.7)
-    axes = fig.subplots(len(queries), len(models), squeeze=False)
+    fig = _figure(max(4.4 * len(models), 6.0), 2.3 * len(queries) + 1.0)
+    axes = fig.subplots(len(queries), len(models), squeeze=False, sharex=True)
     look = {(e["class"], e["model"]): e for e in entries}
+    top = max((w for e in entries for _, w in e["neighbours"]), default=0.0)
     for r, q in enumerate(queries):
         for c, m in enumerate(models):
             ax = axes[r][c]
@@ -152,14 +171,31 @@ def cycle_figure(path: str | Path, title: str, entries: Sequence[dict[str, Any]]
             ax.set_yticklabels([_short(n, 26) for n in names], fontsize=8.5)
             for i, w in enumerate(weights):
                 ax.text(w, i, f" {w:.3f}", va="center", fontsize=8)
-            ax.set_xlim(0, max(weights) * 1.35 if weights else 1)
             ax.tick_params(axis="x", labelsize=8)
+            ax.grid(axis="x", alpha=0.3)
             if r == 0:
                 ax.set_title(m, fontsize=10)
+            if r == len(queries) - 1:
+                ax.set_xlabel("backward attention weight", fontsize=9)
             if c == 0:
                 ax.set_ylabel(_short(q, 22), fontsize=9.5, fontweight="bold")
-    fig.suptitle(title, fontsize=11)
-    return _save(fig, path)
+    axes[0][0].set_xlim(0, top * 1.3 if top > 0 else 1.0)   # shared by every panel; room for the labels
+    _suptitle(fig, title)
+    return fig
+
+
+def _suptitle(fig: Any, title: str, fontsize: float = 11) -> Any:
+    """The figure title, wrapped onto more lines until it fits the figure's width."""
+    import textwrap
+
+    text = fig.suptitle(title, fontsize=fontsize)
+    renderer = fig.canvas.get_renderer()
+    room = 0.96 * fig.bbox.width
+    width = len(title)
+    while text.get_window_extent(renderer).width > room and width > 16:
+        width = int(width * 0.85)
+        text.set_text("\n".join(textwrap.wrap(title, width)))
+    return text
 
 
 def _short(name: str, n: int = 24) -> str:
