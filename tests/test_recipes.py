@@ -143,13 +143,14 @@ def test_flags_override_the_recipe_and_the_run_records_both(tmp_path):
                       'splits = [0, 1]\nmethod = "coco"\n[model]\nk = 20\ncim = false\n[optim]\nepochs = 3\n'
                       'batch_size = 64\n[data]\nfeatures = "synthetic"\nvideos_per_seen_class = 4\n'
                       'videos_per_eval_class = 3\n')
-    assert _cli("train", "--config", str(recipe), "--split", "1", "--epochs", "2", "--class-text", "ad",
+    assert _cli("train", "--config", str(recipe), "--split", "1", "--epochs", "2", "--class-text", "ad", "--cim",
                 "--out", str(tmp_path / "r"), "--no-progress") == 0
     rec = json.loads((tmp_path / "r" / "run.json").read_text())
     assert rec["config"]["optim"]["epochs"] == 2 and rec["config"]["model"]["class_text"] == "ad"   # flags win
     assert rec["config"]["model"]["k"] == 20 and rec["config"]["optim"]["batch_size"] == 64          # file fills
-    assert rec["config"]["model"]["cim"] is False and len(rec["history"]) == 2
-    assert rec["recipe"]["path"] == str(recipe) and rec["recipe"]["overrides"] == {"epochs": 2, "class_text": "ad"}
+    assert rec["config"]["model"]["cim"] is True and len(rec["history"]) == 2
+    assert rec["recipe"]["path"] == str(recipe)
+    assert rec["recipe"]["overrides"] == {"epochs": 2, "class_text": "ad", "cim": True}
 
 
 def test_train_config_errors(tmp_path, capsys):

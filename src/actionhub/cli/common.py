@@ -32,13 +32,14 @@ class CliError(UserError):
 
 
 def add_config_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("model and optimiser (paper defaults)")
+    g = p.add_argument_group("model and optimiser (paper defaults; given flags override a --config recipe)")
     for cls in (ModelConfig, OptimConfig):
         for f in dataclasses.fields(cls):
             flag = "--" + f.name.replace("_", "-")
             if f.type in (bool, "bool"):
-                g.add_argument(f"--no-{f.name.replace('_', '-')}", dest=f.name, action="store_false",
-                               default=None, help=f"switch off {FIELD_HELP.get(f.name, f.name)}")
+                g.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
+                               help=f"switch {FIELD_HELP.get(f.name, f.name)} on or off "
+                                    f"(default: {'on' if f.default else 'off'})")
                 continue
             typ = {"int": int, "float": float, "str": str}.get(str(f.type), f.type)
             kw: dict[str, Any] = {"type": typ, "default": None,

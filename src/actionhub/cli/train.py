@@ -75,13 +75,21 @@ def add_method_flags(t: argparse.ArgumentParser) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train", help="train CoCo or a baseline on one split and evaluate it",
-                       description="Train a method (CoCo by default) on the seen classes of one split, select the "
-                                   "epoch (on the val classes where the protocol has them), evaluate on the unseen "
-                                   "classes, and write a resumable run directory. --config RECIPE fills the "
-                                   "settings of a paper row (`actionhub recipes list`); flags override it.",
-                       epilog="examples: actionhub train --config table2/coco --split 0 --features F "
-                              "--text-features T --out runs/k/split0 | actionhub train --config "
-                              "configs/demo/ucf101.toml --split 0 --out runs/demo-ucf101-0 (SYNTHETIC, no files)")
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Train a method (CoCo by default) on the seen classes of one split, select the\n"
+                                   "epoch (on the val classes where the protocol has them), evaluate on the unseen\n"
+                                   "classes, and write a resumable run directory.\n\n"
+                                   "--config RECIPE fills the settings of a row of the paper's Tables 2-4\n"
+                                   "(`actionhub recipes list`, docs/recipes.md); flags given here override it.",
+                       epilog="examples:\n"
+                              "  actionhub train --config table2/coco --split 0 --features F --text-features T "
+                              "--out runs/k/split0\n"
+                              "  actionhub train --config table2/coco --split 0 --features F --text-features T "
+                              "--epochs 20 --out runs/k20/split0\n"
+                              "  actionhub train --config configs/demo/ucf101.toml --split 0 --out runs/demo-u0"
+                              "   # SYNTHETIC, no files\n"
+                              "  actionhub train --benchmark ucf101 --split 0 --features F --text-features T "
+                              "--no-cim --out runs/u0")
     add_recipe_flag(t)
     add_data_flags(t)
     t.add_argument("--out", required=True, type=Path, help="run directory (rerun the same command to resume)")
