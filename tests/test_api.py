@@ -80,12 +80,12 @@ def test_train_in_memory_and_evaluate_records_and_directories(hmdb, tmp_path):
     idx = np.asarray([get_benchmark("hmdb51").classes.index(c) for c in fs.labels])
     fs = FeatureSet(fs.features, idx, fs.videos, source="in-memory test set", meta=fs.meta)
     text = ah.load_class_text(hmdb / "hmdb51_text.npz")
-    common = dict(text_features=text, progress=False, epochs=4, batch_size=16, dim=32, k=10)
+    common = dict(text_features=text, progress=False, epochs=4, batch_size=64, lr=3e-3, dim=32, k=10)
     r0 = ah.train("hmdb51", 0, features=fs, out=tmp_path / "s0", **common)
     r1 = ah.train("hmdb51", 1, features=hmdb / "hmdb51_features.npz", out=tmp_path / "s1", **common)
     assert r0["run_dir"] == str(tmp_path / "s0") and r0["data"]["features"] == "in-memory test set"
     assert r0["config"]["model"]["k"] == 10 and "recipe" not in r0
-    assert r0["metrics"]["test"]["top1"] > 2 * 100 / 25        # well above chance
+    assert r0["metrics"]["test"]["top1"] > 3 * 100 / 25        # well above chance (25 unseen classes)
     summary = ah.evaluate([r0, tmp_path / "s1"], out=tmp_path / "results.json", benchmark="hmdb51")
     (row,) = summary["rows"]
     assert [s["split"] for s in row["splits"]] == [0, 1]

@@ -15,6 +15,7 @@ recipe's when the method is the recipe's.
 """
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
@@ -107,8 +108,12 @@ def check_split(run: ResolvedRun, split: int | None) -> int:
     if split is None:
         hint = f" (the recipe lists {list(run.recipe.splits)})" if run.recipe and run.recipe.splits else ""
         raise UserError(f"no split: pass the split index to train (--split){hint}")
-    if isinstance(split, bool) or not isinstance(split, int):
-        raise UserError(f"split must be an int, got {split!r}")
+    try:
+        if isinstance(split, bool):
+            raise TypeError
+        split = operator.index(split)
+    except TypeError:
+        raise UserError(f"split must be an int, got {split!r}") from None
     try:
         run.benchmark.split(split)
     except ValueError as e:
