@@ -96,8 +96,8 @@ def _fields(cls: type) -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(cls)}
 
 
-#: Names :func:`with_overrides` accepts: every ModelConfig and OptimConfig field, ``method`` and ``device``.
 def config_field_names() -> list[str]:
+    """Names :func:`with_overrides` accepts: every ModelConfig and OptimConfig field, ``method``, ``device``."""
     return [*_fields(ModelConfig), *_fields(OptimConfig), "method", "device"]
 
 

@@ -65,6 +65,5 @@ def add_recipe_flag(p: argparse.ArgumentParser) -> None:
                         "configs/demo/*); flags given here override it. See docs/recipes.md")
 
 
-
 def add_progress_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
