@@ -224,23 +224,51 @@ def test_cycle_figure_shares_one_x_axis_and_keeps_its_title_inside():
         assert fig._suptitle.get_text().replace("\n", " ") == title
 
 
-def test_demo_report_on_a_small_plan(tmp_path, monkeypatch):
-    """The demo hook end to end on one hmdb51 split, two baselines and small sweeps (SYNTHETIC)."""
+SMALL_PLAN = """
+description = "a small demo plan for tests (SYNTHETIC)"
+runs = ["hmdb51"]
+real_text = "hmdb51"
+[report]
+baselines = ["eszsl", "er-vse"]
+sweep_recipe = "hmdb51"
+sweep_split = 0
+[report.sweeps.class_text_cim]
+class-text = ["ad", "ad+vc"]
+cim = [true, false]
+[report.sweeps.k]
+k = [10, 50]
+"""
+SMALL_RECIPE = """
+description = "HMDB51 split 0 with few SYNTHETIC videos (tests)"
+benchmark = "hmdb51"
+splits = [0]
+[optim]
+epochs = 8
+batch_size = 256
+[data]
+features = "synthetic"
+videos_per_seen_class = 6
+videos_per_eval_class = 4
+"""
+
+
+def test_demo_report_on_a_small_plan(tmp_path):
+    """The demo hook end to end on a plan of one hmdb51 split, two baselines and small sweeps (SYNTHETIC)."""
     import actionhub.demo.report as rdemo
     import actionhub.demo.run as demo
 
-    monkeypatch.setattr(demo, "DEMO_PLAN", (("hmdb51", (0,), 6, 4),))
-    monkeypatch.setattr(rdemo, "DEMO_PLAN", (("hmdb51", (0,), 6, 4),))
-    monkeypatch.setattr(rdemo, "DEMO_BASELINES", ("eszsl", "er-vse"))
-    monkeypatch.setattr(rdemo, "SWEEP_BENCHMARK", "hmdb51")
-    monkeypatch.setattr(rdemo, "DEMO_SWEEPS", {"class_text_cim": [("class-text", ["ad", "ad+vc"]), ("cim", [True, False])],
-                                               "k": [("k", [10, 50])]})
-    demo.run_demo(tmp_path, epochs=2, progress=False, say=lambda s: None)
+    plan = tmp_path / "plan"
+    plan.mkdir()
+    (plan / "plan.toml").write_text(SMALL_PLAN)
+    (plan / "hmdb51.toml").write_text(SMALL_RECIPE)
+    out = tmp_path / "demo"
+    demo.run_demo(out, plan=plan, epochs=2, progress=False, say=lambda s: None)
+    assert (out / "runs" / "hmdb51_split0_realtext" / "run.json").exists()
     lines = []
-    path = rdemo.demo_report(tmp_path, say=lines.append)
+    path = rdemo.demo_report(out, plan=plan, say=lines.append)
     md = path.read_text()
-    assert path == tmp_path / "report" / "report.md"
+    assert path == out / "report" / "report.md"
     assert "| ESZSL |" in md and "| ER-VSE |" in md and "| CoCo |" in md and "SYNTHETIC" in md
-    assert "## Generalised zero-shot" in md and (tmp_path / "report" / "fig10_cim.png").exists()
+    assert "## Generalised zero-shot" in md and (out / "report" / "fig10_cim.png").exists()
     assert any("[SYNTHETIC]" in line for line in lines)
     assert "hmdb51 split 0 only" in md

@@ -1,13 +1,57 @@
-"""ActionHub: zero-shot action recognition with video descriptions and the CoCo model."""
+"""ActionHub: zero-shot action recognition with video descriptions and the CoCo model.
+
+The public Python API (train and evaluate CoCo on one split in a few lines)::
+
+    import actionhub as ah
+    run = ah.train("ucf101", 0, features="feats.npz", text_features="text.npz", out="runs/s0",
+                   recipe="table3/coco-ucf101")
+    summary = ah.evaluate([run])
+
+Every name below is imported on first use, so ``import actionhub`` stays light (no torch,
+numpy or pyarrow until a function needs them).
+"""
+import importlib as _importlib
 
 __version__ = "0.1.0"
 
+# public name -> the module that defines it
+_EXPORTS = {
+    # protocols (paper Sec. 5.1)
+    "get_benchmark": "actionhub.protocols",
+    "list_benchmarks": "actionhub.protocols",
+    # inputs: video features, class text
+    "load_features": "actionhub.features",
+    "save_features": "actionhub.features",
+    "load_class_text": "actionhub.text.class_text",
+    "build_class_text": "actionhub.text.build",
+    # configuration and recipes
+    "TrainConfig": "actionhub.config",
+    "ModelConfig": "actionhub.config",
+    "OptimConfig": "actionhub.config",
+    "load_recipe": "actionhub.recipes",
+    "list_recipes": "actionhub.recipes",
+    # train, evaluate, use
+    "train": "actionhub.api",
+    "evaluate": "actionhub.api",
+    "load_model": "actionhub.engine.checkpoint",
+    "predict": "actionhub.engine.predict",
+    # the description dataset
+    "open_store": "actionhub.api",
+    # every user error derives from this
+    "UserError": "actionhub.utils.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
 
 def __getattr__(name: str):
-    # ``actionhub.predict(videos, checkpoint, actions)`` without importing torch, PyAV and the
-    # text encoders at ``import actionhub``.
-    if name == "predict":
-        from actionhub.engine.predict import predict
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'actionhub' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
 
-        return predict
-    raise AttributeError(f"module 'actionhub' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted([*__all__, "__version__"])

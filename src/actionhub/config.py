@@ -6,8 +6,10 @@ whole dataclass is saved with every run (``config.json`` in the run directory).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+from actionhub.utils.errors import UserError
 
 CLASS_TEXT_CHOICES = ("ad", "vc", "ad+vc")
 # Training methods (`actionhub train --method`); actionhub.models.registry holds their implementations
@@ -84,3 +86,57 @@ class TrainConfig:
             method=d.get("method", "coco"),
             device=d.get("device", "cpu"),
         )
+
+
+class ConfigError(UserError):
+    """A config value or field name that does not fit; the message lists the valid ones."""
+
+
+def _fields(cls: type) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
+def config_field_names() -> list[str]:
+    """Names :func:`with_overrides` accepts: every ModelConfig and OptimConfig field, ``method``, ``device``."""
+    return [*_fields(ModelConfig), *_fields(OptimConfig), "method", "device"]
+
+
+def check_value(name: str, value: Any, where: str = "") -> Any:
+    """``value`` checked against the type of the config field ``name`` (ints are accepted for
+    float fields and returned as float; bools are not ints). Raises :class:`ConfigError`."""
+    f = _fields(ModelConfig).get(name) or _fields(OptimConfig).get(name)
+    typ = str if f is None else {"int": int, "float": float, "bool": bool, "str": str}.get(str(f.type), f.type)
+    ok = (isinstance(value, typ) and not (typ is int and isinstance(value, bool))) or (
+        typ is float and isinstance(value, int) and not isinstance(value, bool))
+    if not ok:
+        raise ConfigError(f"{where}{name} must be a {typ.__name__}, got {value!r}")
+    return float(value) if typ is float else value
+
+
+def with_overrides(cfg: TrainConfig, overrides: Mapping[str, Any], where: str = "") -> TrainConfig:
+    """``cfg`` with fields set by name, e.g. ``{"epochs": 20, "k": 50, "class_text": "ad"}``.
+
+    Names are ModelConfig/OptimConfig fields (dashes or underscores), ``method`` or ``device``;
+    an unknown name or a value of the wrong type or range is a :class:`ConfigError` that lists
+    the valid names (``where`` prefixes the message, e.g. the recipe file)."""
+    model, optim, top = _fields(ModelConfig), _fields(OptimConfig), {}
+    mkw: dict[str, Any] = {}
+    okw: dict[str, Any] = {}
+    for key, value in overrides.items():
+        name = key.replace("-", "_")
+        if name in model:
+            mkw[name] = check_value(name, value, where)
+        elif name in optim:
+            okw[name] = check_value(name, value, where)
+        elif name in ("method", "device"):
+            top[name] = check_value(name, value, where)
+        else:
+            raise ConfigError(f"{where}unknown setting {key!r}; valid names: {', '.join(config_field_names())}")
+    if "method" in top and top["method"] not in METHOD_CHOICES:
+        raise ConfigError(f"{where}unknown method {top['method']!r}; choose one of: {', '.join(METHOD_CHOICES)}")
+    out = replace(cfg, model=replace(cfg.model, **mkw), optim=replace(cfg.optim, **okw), **top)
+    try:
+        out.validate()
+    except ValueError as e:
+        raise ConfigError(f"{where}{e}") from None
+    return out

@@ -27,6 +27,7 @@ VERB_MODULES = (
     "rank",         # actionhub rank
     "text_features",  # actionhub text-features
     "extract",      # actionhub extract
+    "recipes",      # actionhub recipes list|show
     "train",
     "evaluate",
     "sweep",

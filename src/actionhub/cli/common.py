@@ -5,7 +5,7 @@ import argparse
 import dataclasses
 from typing import Any
 
-from actionhub.config import CLASS_TEXT_CHOICES, ModelConfig, OptimConfig, TrainConfig
+from actionhub.config import CLASS_TEXT_CHOICES, ModelConfig, OptimConfig
 from actionhub.utils.errors import UserError
 
 # Help for every config field; the CLI flags are generated from the dataclasses so the
@@ -32,13 +32,14 @@ class CliError(UserError):
 
 
 def add_config_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("model and optimiser (paper defaults)")
+    g = p.add_argument_group("model and optimiser (paper defaults; given flags override a --config recipe)")
     for cls in (ModelConfig, OptimConfig):
         for f in dataclasses.fields(cls):
             flag = "--" + f.name.replace("_", "-")
             if f.type in (bool, "bool"):
-                g.add_argument(f"--no-{f.name.replace('_', '-')}", dest=f.name, action="store_false",
-                               default=None, help=f"switch off {FIELD_HELP.get(f.name, f.name)}")
+                g.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
+                               help=f"switch {FIELD_HELP.get(f.name, f.name)} on or off "
+                                    f"(default: {'on' if f.default else 'off'})")
                 continue
             typ = {"int": int, "float": float, "str": str}.get(str(f.type), f.type)
             kw: dict[str, Any] = {"type": typ, "default": None,
@@ -46,21 +47,22 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
             if f.name == "class_text":
                 kw["choices"] = CLASS_TEXT_CHOICES
             g.add_argument(flag, dest=f.name, **kw)
-    g.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: cpu)")
+    g.add_argument("--device", help="torch device, e.g. cpu or cuda (default: cpu)")
 
 
-def config_from_args(a: argparse.Namespace) -> TrainConfig:
-    def pick(cls):
-        return cls(**{f.name: getattr(a, f.name) for f in dataclasses.fields(cls) if getattr(a, f.name, None) is not None})
-
-    cfg = TrainConfig(model=pick(ModelConfig), optim=pick(OptimConfig), method=getattr(a, "method", "coco"), device=a.device)
-    try:
-        cfg.validate()
-    except ValueError as e:
-        raise CliError(str(e)) from None
-    return cfg
+def config_overrides(a: argparse.Namespace) -> dict[str, Any]:
+    """The config flags the user actually gave (every flag defaults to None), by field name;
+    with ``--config`` these override the recipe's values."""
+    names = [f.name for cls in (ModelConfig, OptimConfig) for f in dataclasses.fields(cls)] + ["device"]
+    return {n: getattr(a, n) for n in names if getattr(a, n, None) is not None}
 
 
+def add_recipe_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="RECIPE",
+                   help="a recipe: a TOML file (e.g. configs/table2/coco.toml) or a packaged recipe name "
+                        "(e.g. table2/coco; `actionhub recipes list`). It fills every flag it sets: benchmark, "
+                        "method, method parameters, model and optimiser settings (and SYNTHETIC data for "
+                        "configs/demo/*); flags given here override it. See docs/recipes.md")
 
 
 def add_progress_flag(p: argparse.ArgumentParser) -> None:

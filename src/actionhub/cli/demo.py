@@ -10,7 +10,7 @@ from actionhub.cli.common import add_progress_flag
 def run(a: argparse.Namespace) -> int:
     from actionhub.demo.run import run_demo
 
-    run_demo(a.out, epochs=a.epochs, corpus=a.corpus, report=not a.no_report, predict=not a.no_predict,
+    run_demo(a.out, plan=a.plan, epochs=a.epochs, corpus=a.corpus, report=not a.no_report, predict=not a.no_predict,
              progress=not a.no_progress)
     return 0
 
@@ -18,12 +18,16 @@ def run(a: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     d = sub.add_parser("demo", help="run the whole chain offline: protocols, real class text, report, prediction",
                        description="The main job, offline: train and evaluate CoCo on UCF101, HMDB51 and "
-                                   "Kinetics-ZSAR splits with SYNTHETIC features and print the summary table; "
+                                   "Kinetics-ZSAR splits with SYNTHETIC features (the recipes of configs/demo) and print the "
+                                   "summary table; "
                                    "encode the real Kinetics-ZSAR definitions with MiniLM and train on them; "
                                    "render the report with baselines and ablations; predict actions on a real "
                                    "short clip. Finished runs are reused.")
     d.add_argument("--out", type=Path, default=Path("runs/demo"), help="output directory (default: runs/demo)")
-    d.add_argument("--epochs", type=int, default=8, help="training epochs per run (default: 8)")
+    d.add_argument("--plan", type=Path, metavar="DIR",
+                   help="a demo plan: a directory holding plan.toml and the SYNTHETIC recipes it lists "
+                        "(default: the packaged configs/demo; see docs/recipes.md)")
+    d.add_argument("--epochs", type=int, help="training epochs per run (default: the plan's recipes, 8)")
     d.add_argument("--corpus", help="caption file (CSV/JSONL/Parquet with videoid/name columns) for class "
                                     "descriptions (default: $ACTIONHUB_DEMO_CORPUS; none: AD-only)")
     d.add_argument("--no-report", action="store_true", help="skip the report step")

@@ -3,26 +3,12 @@ from __future__ import annotations
 
 import argparse
 
-from actionhub.cli.common import CliError
-
 
 def run(a: argparse.Namespace) -> int:
-    from actionhub.evaluation.results import format_table, load_runs, recalibrate, summarize
-    from actionhub.utils.io import atomic_write_json
+    from actionhub.api import evaluate
+    from actionhub.evaluation.results import format_table
 
-    records = load_runs(a.runs)
-    if a.calibration is not None and not a.gzsl:
-        raise CliError("--calibration applies to GZSL metrics: add --gzsl")
-    if a.gzsl:
-        missing = [r["run_dir"] for r in records if "gzsl" not in r["metrics"]]
-        if missing:
-            raise CliError(f"{len(missing)} run(s) have no GZSL metrics (trained without --gzsl): "
-                           f"{', '.join(missing[:5])}. Train them with `actionhub train ... --gzsl`.")
-        if a.calibration is not None:
-            records = [recalibrate(r, a.calibration) for r in records]
-    summary = summarize(records, benchmark=a.benchmark)
-    if a.out:
-        atomic_write_json(a.out, summary)
+    summary = evaluate(a.runs, a.out, benchmark=a.benchmark, gzsl=a.gzsl, calibration=a.calibration)
     print(format_table(summary, markdown=a.markdown, gzsl=a.gzsl))
     if a.out:
         print(f"\nwrote {a.out}")

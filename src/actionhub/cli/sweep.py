@@ -4,41 +4,45 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from actionhub.cli.common import CliError, add_config_flags, add_progress_flag, config_from_args
+from actionhub.cli.common import CliError, add_config_flags, add_progress_flag, add_recipe_flag, config_overrides
 from actionhub.cli.train import add_data_flags, add_method_flags
 
 
 def run(a: argparse.Namespace) -> int:
-    from actionhub.engine.gzsl import holdout_seen
-    from actionhub.engine.inputs import build_inputs
+    from actionhub.api import check_split, resolve_run, run_inputs
     from actionhub.engine.sweep import format_sweep, parse_param, run_sweep
-    from actionhub.models.registry import get_method, parse_method_params
-    from actionhub.protocols import get_benchmark
+    from actionhub.models.registry import parse_method_params
 
-    cfg = config_from_args(a)
     params = [parse_param(p) for p in a.param]
-    method_params = parse_method_params(a.method_param)
-    get_method(cfg.method).make_params(method_params)
-    try:
-        bench = get_benchmark(a.benchmark)
-        splits = [int(s) for s in a.splits.split(",") if s.strip()]
-        for s in splits:
-            bench.split(s)
-    except ValueError as e:
-        raise CliError(f"--splits {a.splits}: {e}") from None
+    run = resolve_run(a.benchmark, recipe=a.config, method=a.method,
+                      method_params=parse_method_params(a.method_param) or None, overrides=config_overrides(a))
+    if a.splits is not None:
+        try:
+            splits = [int(s) for s in a.splits.split(",") if s.strip()]
+        except ValueError:
+            raise CliError(f"--splits {a.splits}: give comma-separated split indices, e.g. 0,1,2") from None
+    else:
+        splits = list(run.recipe.splits) if run.recipe is not None and run.recipe.splits else [0]
+    for s in splits:
+        check_split(run, s)
 
     def make_inputs(split: int):
-        inp = build_inputs(bench, split, features=a.features, text_features=a.text_features,
-                           eval_features=a.eval_features, video_list=a.video_list,
-                           eval_video_list=a.eval_video_list, labels=a.labels, eval_labels=a.eval_labels,
-                           cim_pool=a.cim_pool)
-        return holdout_seen(inp, a.gzsl_holdout) if a.gzsl else inp
+        return run_inputs(run, split, features=a.features, text_features=a.text_features,
+                          eval_features=a.eval_features, video_list=a.video_list, eval_video_list=a.eval_video_list,
+                          labels=a.labels, eval_labels=a.eval_labels, cim_pool=a.cim_pool, gzsl=a.gzsl,
+                          gzsl_holdout=a.gzsl_holdout)
 
-    data = {"features": str(a.features), "eval_features": str(a.eval_features or a.features),
-            "text_features": str(a.text_features), "cim_pool": str(a.cim_pool) if a.cim_pool else None,
-            "gzsl_holdout": a.gzsl_holdout if a.gzsl else None}
-    index = run_sweep(cfg, params, splits, make_inputs, a.out, benchmark=bench.name, data=data,
-                      method_params=method_params, calibration=a.calibration, progress=not a.no_progress,
+    if run.synthetic and a.features is None:
+        data = {"synthetic": True, "features": f"synthetic:{run.benchmark.name}",
+                "gzsl_holdout": a.gzsl_holdout if a.gzsl else None}
+    else:
+        data = {"features": str(a.features), "eval_features": str(a.eval_features or a.features),
+                "text_features": str(a.text_features), "cim_pool": str(a.cim_pool) if a.cim_pool else None,
+                "gzsl_holdout": a.gzsl_holdout if a.gzsl else None}
+    if run.recipe is not None:
+        data["recipe"] = run.recipe.name
+    index = run_sweep(run.config, params, splits, make_inputs, a.out, benchmark=run.benchmark.name, data=data,
+                      method_params=run.method_params, calibration=a.calibration, progress=not a.no_progress,
                       say=print)
     print()
     print(format_sweep(index))
@@ -52,11 +56,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Train every combination of the --param lists on every split, one run "
                                    "directory each, and index them in SWEEP_DIR/sweep.json. Rerun the same "
                                    "command to resume: finished runs are skipped.")
+    add_recipe_flag(s)
     add_data_flags(s, split=False)
     s.add_argument("--param", action="append", required=True, metavar="NAME=V1,V2,...",
                    help="a setting and its values, e.g. k=10,50,100,200 | alpha=0.1,0.3,0.5,0.7,0.9 | "
                         "class-text=ad,vc,ad+vc | cim=on,off | method=coco,eszsl; repeat for a grid")
-    s.add_argument("--splits", default="0", help="comma-separated split indices (default: 0)")
+    s.add_argument("--splits", help="comma-separated split indices (default: the recipe's splits with --config, "
+                                    "else 0)")
     s.add_argument("--out", required=True, type=Path, help="sweep directory (rerun the same command to resume)")
     add_progress_flag(s)
     add_method_flags(s)

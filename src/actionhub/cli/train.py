@@ -4,72 +4,66 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from actionhub.cli.common import CliError, add_config_flags, add_progress_flag, config_from_args
+from actionhub.cli.common import add_config_flags, add_progress_flag, add_recipe_flag, config_overrides
 from actionhub.config import METHOD_CHOICES
 
 
 def run(a: argparse.Namespace) -> int:
-    from actionhub.engine.gzsl import holdout_seen
-    from actionhub.engine.inputs import build_inputs
-    from actionhub.engine.trainer import train_run
+    from actionhub.api import train
     from actionhub.models.registry import get_method, parse_method_params
-    from actionhub.protocols import get_benchmark
 
-    cfg = config_from_args(a)
-    method = get_method(cfg.method)
-    params = parse_method_params(a.method_param)
-    method.make_params(params)  # fail on a bad --method-param before loading any data
-    try:
-        bench = get_benchmark(a.benchmark)
-        bench.split(a.split)
-    except ValueError as e:
-        raise CliError(str(e)) from None
-    inp = build_inputs(
-        bench, a.split, features=a.features, text_features=a.text_features, eval_features=a.eval_features,
-        video_list=a.video_list, eval_video_list=a.eval_video_list, labels=a.labels,
-        eval_labels=a.eval_labels, cim_pool=a.cim_pool,
-    )
-    if a.gzsl:
-        inp = holdout_seen(inp, a.gzsl_holdout)
-    rec = train_run(cfg, inp, a.out, progress=not a.no_progress, method_params=params, calibration=a.calibration)
+    rec = train(a.benchmark, a.split, out=a.out, features=a.features, text_features=a.text_features,
+                recipe=a.config, method=a.method, method_params=parse_method_params(a.method_param) or None,
+                eval_features=a.eval_features, video_list=a.video_list, eval_video_list=a.eval_video_list,
+                labels=a.labels, eval_labels=a.eval_labels, cim_pool=a.cim_pool, gzsl=a.gzsl,
+                gzsl_holdout=a.gzsl_holdout, calibration=a.calibration, progress=not a.no_progress,
+                **config_overrides(a))
     m = rec["metrics"]["test"]
     tag = " [SYNTHETIC]" if rec["data"].get("synthetic") else ""
-    print(f"{method.title} on {bench.name} split {a.split}: top-1 {m['top1']:.2f}  top-5 {m['top5']:.2f} "
+    title = get_method(rec["method"]).title
+    print(f"{title} on {rec['benchmark']} split {rec['split']}: top-1 {m['top1']:.2f}  top-5 {m['top5']:.2f} "
           f"on {m['num_videos']} videos of {m['num_classes']} unseen classes{tag}")
     if "gzsl" in rec["metrics"]:
         g = rec["metrics"]["gzsl"]
         print(f"GZSL (calibration {g['calibration']:g}): seen {g['acc_seen']:.2f}  unseen {g['acc_unseen']:.2f}  "
               f"H {g['h']:.2f} (per-class mean top-1){tag}")
+    if "recipe" in rec:
+        print(f"recipe: {rec['recipe']['name']}" + (f" ({rec['recipe']['paper']})" if rec["recipe"].get("paper") else ""))
     print(f"run directory: {a.out}")
     return 0
 
 
 def add_data_flags(t: argparse.ArgumentParser, split: bool = True) -> None:
-    t.add_argument("--benchmark", required=True, help="protocol name (see `actionhub benchmarks list`)")
+    t.add_argument("--benchmark", help="protocol name (see `actionhub benchmarks list`); required unless --config "
+                                       "names one")
     if split:
-        t.add_argument("--split", type=int, required=True, help="split index, 0-based")
-    t.add_argument("--features", required=True,
-                   help="training video features: a directory of <video>.npy files, a .npy/.npz matrix, or Parquet")
+        t.add_argument("--split", type=int, required=True,
+                       help="split index, 0-based (with --config: one of the recipe's splits)")
+    t.add_argument("--features",
+                   help="training video features: a directory of <video>.npy files, a .npy/.npz matrix, or Parquet "
+                        "(required unless --config is a SYNTHETIC recipe, e.g. configs/demo/ucf101.toml)")
     t.add_argument("--eval-features", help="features of the val/test videos (default: --features)")
     t.add_argument("--video-list", help="metas .jsonl or `video label` lines for a directory of .npy files")
     t.add_argument("--eval-video-list",
                    help="video list for --eval-features (kinetics-zsar: the shipped val/test metas by default)")
     t.add_argument("--labels", help="labels file (one per line) for a .npy matrix")
     t.add_argument("--eval-labels", help="labels file for an --eval-features .npy matrix")
-    t.add_argument("--text-features", required=True,
-                   help="class text features (.npz or .parquet) with AD and description features")
+    t.add_argument("--text-features",
+                   help="class text features (.npz or .parquet) with AD and description features (required with "
+                        "--features)")
     t.add_argument("--cim-pool", help="class text features whose classes (minus the seen ones) form the cycle "
                                      "pool instead of the split's unseen classes")
 
 
 def add_method_flags(t: argparse.ArgumentParser) -> None:
     g = t.add_argument_group("method and generalised zero-shot evaluation")
-    g.add_argument("--method", default="coco", choices=list(METHOD_CHOICES),
+    g.add_argument("--method", choices=list(METHOD_CHOICES),
                    help="coco (default), er-vse (CoCo with AD only and no CIM), or a baseline: "
                         "devise, ale, sje, dem, eszsl (see docs/baselines.md)")
     g.add_argument("--method-param", action="append", metavar="NAME=VALUE",
                    help="a hyper-parameter of the method, e.g. margin=0.1 (devise), delta=1 (ale, sje), "
-                        "hidden=1024 lam=0.001 (dem), gamma=1 lam=1 grid=... (eszsl); repeatable")
+                        "hidden=1024 lam=0.001 (dem), gamma=1 lam=1 grid=... (eszsl); repeatable; merged over "
+                        "the recipe's [method_params]")
     g.add_argument("--gzsl", action="store_true",
                    help="also evaluate generalised ZSL: hold out a deterministic share of each seen class's "
                         "training videos and score them and the unseen-class videos over seen + unseen classes")
@@ -81,9 +75,22 @@ def add_method_flags(t: argparse.ArgumentParser) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train", help="train CoCo or a baseline on one split and evaluate it",
-                       description="Train a method (CoCo by default) on the seen classes of one split, select the "
-                                   "epoch (on the val classes where the protocol has them), evaluate on the unseen "
-                                   "classes, and write a resumable run directory.")
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Train a method (CoCo by default) on the seen classes of one split, select the\n"
+                                   "epoch (on the val classes where the protocol has them), evaluate on the unseen\n"
+                                   "classes, and write a resumable run directory.\n\n"
+                                   "--config RECIPE fills the settings of a row of the paper's Tables 2-4\n"
+                                   "(`actionhub recipes list`, docs/recipes.md); flags given here override it.",
+                       epilog="examples:\n"
+                              "  actionhub train --config table2/coco --split 0 --features F --text-features T "
+                              "--out runs/k/split0\n"
+                              "  actionhub train --config table2/coco --split 0 --features F --text-features T "
+                              "--epochs 20 --out runs/k20/split0\n"
+                              "  actionhub train --config configs/demo/ucf101.toml --split 0 --out runs/demo-u0"
+                              "   # SYNTHETIC, no files\n"
+                              "  actionhub train --benchmark ucf101 --split 0 --features F --text-features T "
+                              "--no-cim --out runs/u0")
+    add_recipe_flag(t)
     add_data_flags(t)
     t.add_argument("--out", required=True, type=Path, help="run directory (rerun the same command to resume)")
     add_progress_flag(t)

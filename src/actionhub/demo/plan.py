@@ -1,22 +1,154 @@
-"""What the demo runs: the protocols and splits, and the SYNTHETIC inputs of each run (real class
-lists and splits, generated video and text features)."""
+"""What the demo runs, read from files: a plan directory (default: the packaged recipes
+``configs/demo/``) holds ``plan.toml`` and the recipes it lists. Each recipe is one protocol
+with its splits and a ``[data] features = "synthetic"`` section: real class lists and splits,
+generated (SYNTHETIC) video and text features. ``plan.toml`` says which recipes the demo trains,
+which one gets the real class text, and what the report adds (baselines, GZSL, sweeps)::
+
+    description = "..."
+    runs = ["ucf101", "hmdb51", "kinetics-zsar"]   # recipes of this directory, in order
+    real_text = "kinetics-zsar"                    # optional: step 2 on this recipe's first split
+
+    [report]
+    baselines = ["devise", "ale", "sje", "dem", "eszsl", "er-vse"]
+    sweep_recipe = "kinetics-zsar"                 # GZSL and sweeps run on one recipe ...
+    sweep_split = 0                                # ... and one split
+    [report.sweeps.k]                              # one sweep: setting -> values (a grid, in order)
+    k = [5, 10, 25, 50, 100, 200]
+    class-text = ["vc", "ad+vc"]
+
+``actionhub train --config configs/demo/ucf101.toml --split 0 --out DIR`` trains exactly the
+demo's run of that split (same SYNTHETIC inputs, same config): both build their inputs with
+:func:`recipe_inputs`.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from actionhub.config import config_field_names
 from actionhub.demo.synthetic import SYNTHETIC_NOTE, SyntheticSpec, SyntheticWorld
 from actionhub.engine.inputs import RunInputs
 from actionhub.protocols import get_benchmark
+from actionhub.recipes import PLAN_FILE, RECIPE_DIR, Recipe, RecipeError, load_recipe, read_toml
 
-# (benchmark, splits, synthetic videos per seen class, per val/unseen class)
-DEMO_PLAN = (
-    ("ucf101", (0, 1, 2), 24, 12),
-    ("hmdb51", (0, 1, 2), 24, 12),
-    ("kinetics-zsar", (0, 1, 2), 12, 8),
-)
+#: The packaged demo plan (``configs/demo/`` in a checkout).
+DEMO_PLAN_DIR = RECIPE_DIR / "demo"
+
+_PLAN_KEYS = ("description", "runs", "real_text", "report")
+_REPORT_KEYS = ("baselines", "sweep_recipe", "sweep_split", "sweeps")
 
 
-def demo_world(bench_name: str) -> SyntheticWorld:
-    """The SYNTHETIC world of a benchmark's demo runs (the report reuses it)."""
-    return SyntheticWorld(get_benchmark(bench_name).classes, SyntheticSpec(seed=0))
+@dataclass(frozen=True)
+class DemoPlan:
+    """The demo's plan (see the module docstring).
+
+    runs: the SYNTHETIC recipes trained in step 1 (one per benchmark);
+    real_text: the recipe whose first split gets the real MiniLM class text (None: skipped);
+    baselines: methods the report trains on every run's inputs;
+    sweep_recipe, sweep_split: where GZSL runs and sweeps are trained;
+    sweeps: sweep name -> [(setting, values), ...] (``actionhub sweep --param`` names).
+    """
+
+    path: Path
+    description: str
+    runs: tuple[Recipe, ...]
+    real_text: Recipe | None = None
+    baselines: tuple[str, ...] = ()
+    sweep_recipe: Recipe | None = None
+    sweep_split: int = 0
+    sweeps: dict[str, list[tuple[str, list[Any]]]] = field(default_factory=dict)
+
+    def recipe_for(self, benchmark: str) -> Recipe:
+        for r in self.runs:
+            if r.benchmark == benchmark:
+                return r
+        raise RecipeError(f"{self.path}: no recipe of the plan runs {benchmark!r}")
+
+
+def load_plan(path: str | Path | None = None) -> DemoPlan:
+    """The plan in ``path`` (a directory holding ``plan.toml``, or that file); default the packaged one."""
+    p = Path(path) if path is not None else DEMO_PLAN_DIR
+    file = p / PLAN_FILE if p.is_dir() else p
+    if not file.is_file():
+        raise RecipeError(f"demo plan {file} not found: pass a directory holding {PLAN_FILE} and its recipes "
+                          f"(the packaged plan is {DEMO_PLAN_DIR})")
+    raw = read_toml(file)
+    where = f"{file}: "
+    unknown = [k for k in raw if k not in _PLAN_KEYS]
+    if unknown:
+        raise RecipeError(f"{where}unknown key {unknown[0]!r}; a plan holds {', '.join(_PLAN_KEYS)}")
+    report = raw.get("report", {})
+    unknown = [k for k in report if k not in _REPORT_KEYS]
+    if unknown:
+        raise RecipeError(f"{where}unknown key {unknown[0]!r} in [report]; valid keys: {', '.join(_REPORT_KEYS)}")
+
+    def recipe(name: Any, key: str) -> Recipe:
+        if not isinstance(name, str):
+            raise RecipeError(f"{where}{key} must name a recipe of {file.parent}, got {name!r}")
+        if not (file.parent / f"{name}.toml").is_file():
+            raise RecipeError(f"{where}{key}: no recipe {name}.toml in {file.parent}")
+        r = load_recipe(file.parent / f"{name}.toml")
+        if r.synthetic is None or r.benchmark is None or r.splits is None:
+            raise RecipeError(f"{r.path}: a demo recipe needs benchmark, splits and a [data] features = "
+                              "\"synthetic\" section")
+        return r
+
+    names = raw.get("runs")
+    if not isinstance(names, list) or not names:
+        raise RecipeError(f"{where}runs must list the recipes the demo trains, e.g. runs = [\"ucf101\"]")
+    runs = tuple(recipe(n, "runs") for n in names)
+    benches = [r.benchmark for r in runs]
+    if len(set(benches)) != len(benches):
+        raise RecipeError(f"{where}runs: one recipe per benchmark, got {benches}")
+    sweeps: dict[str, list[tuple[str, list[Any]]]] = {}
+    for name, grid in report.get("sweeps", {}).items():
+        if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
+            raise RecipeError(f"{where}[report.sweeps.{name}] maps each setting to a list of values")
+        bad = [k for k in grid if k.replace("-", "_") not in config_field_names() or k == "device"]
+        if bad:
+            raise RecipeError(f"{where}[report.sweeps.{name}]: {bad[0]!r} is not a setting; valid: "
+                              f"{', '.join(n.replace('_', '-') for n in config_field_names() if n != 'device')}")
+        sweeps[name] = [(k, list(v)) for k, v in grid.items()]
+    baselines = report.get("baselines", [])
+    if not isinstance(baselines, list) or not all(isinstance(b, str) for b in baselines):
+        raise RecipeError(f"{where}[report] baselines must be a list of method names")
+    sweep_split = report.get("sweep_split", 0)
+    if not isinstance(sweep_split, int) or isinstance(sweep_split, bool):
+        raise RecipeError(f"{where}[report] sweep_split must be a split index, got {sweep_split!r}")
+    sweep_recipe = None
+    if report.get("sweep_recipe") is not None:
+        sweep_recipe = dict(zip(names, runs)).get(report["sweep_recipe"])
+        if sweep_recipe is None:
+            raise RecipeError(f"{where}[report] sweep_recipe must be one of runs {names}, got "
+                              f"{report['sweep_recipe']!r}")
+        if sweep_split not in sweep_recipe.splits:
+            raise RecipeError(f"{where}[report] sweep_split {sweep_split} is not one of {sweep_recipe.path.name}'s "
+                              f"splits {list(sweep_recipe.splits)}")
+    elif report.get("sweeps") or baselines:
+        raise RecipeError(f"{where}[report] needs sweep_recipe (the recipe GZSL runs and sweeps train on)")
+    return DemoPlan(path=file, description=str(raw.get("description", "")), runs=runs,
+                    real_text=recipe(raw["real_text"], "real_text") if raw.get("real_text") else None,
+                    baselines=tuple(baselines), sweep_recipe=sweep_recipe, sweep_split=sweep_split, sweeps=sweeps)
+
+
+def recipe_world(recipe: Recipe, benchmark: str | None = None) -> SyntheticWorld:
+    """The SYNTHETIC world of a synthetic recipe: its seed, over the real classes of ``benchmark``
+    (default: the recipe's)."""
+    if recipe.synthetic is None:
+        raise RecipeError(f"{recipe.path} has no [data] features = \"synthetic\" section")
+    return SyntheticWorld(get_benchmark(benchmark or recipe.benchmark).classes,
+                          SyntheticSpec(seed=recipe.synthetic.seed))
+
+
+def recipe_inputs(recipe: Recipe, split: int, world: SyntheticWorld | None = None,
+                  benchmark: str | None = None) -> RunInputs:
+    """RunInputs of one split of a SYNTHETIC recipe (``benchmark`` defaults to the recipe's);
+    pass ``world`` (from :func:`recipe_world`) to reuse it across splits."""
+    bench = benchmark or recipe.benchmark
+    world = world or recipe_world(recipe, bench)
+    data = recipe.synthetic
+    return synthetic_inputs(bench, split, world, data.videos_per_seen_class, data.videos_per_eval_class)
 
 
 def synthetic_inputs(bench_name: str, split: int, world: SyntheticWorld, n_seen: int, n_eval: int) -> RunInputs:

@@ -1,15 +1,17 @@
 """The demo's report: baselines, ablation sweeps and the full report on the demo's
 SYNTHETIC runs (see :mod:`actionhub.demo.run`).
 
-Given the demo directory (CoCo runs in ``<demo>/runs/<bench>_split<i>``) it trains, on
-exactly the same synthetic inputs and with the same epochs and batch size:
+Given the demo directory (CoCo runs in ``<demo>/runs/<bench>_split<i>``) and the demo's plan
+(``[report]`` of ``plan.toml``, :mod:`actionhub.demo.plan`) it trains, on exactly the same
+synthetic inputs and with the same epochs and batch size:
 
-* every baseline on every demo benchmark and split
+* every baseline of the plan on every demo benchmark and split
   (``<demo>/report_runs/baselines/<method>/<bench>_split<i>``);
-* GZSL runs of every method on kinetics-zsar split 0 (``report_runs/gzsl/...``);
-* the ablation sweeps on kinetics-zsar split 0 only, to stay within minutes on a laptop
-  (``report_runs/sweeps/{class_text_cim,k,alpha}``): class text x CIM (Table 4, Fig. 10,
-  the models of Fig. 11-12), k for VC-only and AD+VC (Fig. 8), alpha (Fig. 9);
+* GZSL runs of CoCo and every baseline on the plan's sweep recipe and split
+  (``report_runs/gzsl/...``);
+* the plan's ablation sweeps on that one split, to stay within minutes on a laptop
+  (``report_runs/sweeps/<name>``; the packaged plan: class text x CIM (Table 4, Fig. 10,
+  the models of Fig. 11-12), k for VC-only and AD+VC (Fig. 8), alpha (Fig. 9));
 
 then renders ``<demo>/report/report.md`` and its figures. Finished runs are reused, so
 a second call only re-renders.
@@ -20,10 +22,10 @@ import logging
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from actionhub.config import TrainConfig
-from actionhub.demo.plan import DEMO_PLAN, demo_world, synthetic_inputs
+from actionhub.demo.plan import DemoPlan, load_plan, recipe_inputs, recipe_world
 from actionhub.demo.synthetic import SyntheticWorld
 from actionhub.engine.gzsl import holdout_seen
 from actionhub.engine.inputs import RunInputs
@@ -36,37 +38,32 @@ from actionhub.utils.errors import UserError
 
 log = logging.getLogger(__name__)
 
-DEMO_BASELINES = ("devise", "ale", "sje", "dem", "eszsl", "er-vse")
-SWEEP_BENCHMARK, SWEEP_SPLIT = "kinetics-zsar", 0
-DEMO_SWEEPS: dict[str, list[tuple[str, list[Any]]]] = {
-    "class_text_cim": [("class-text", ["ad", "vc", "ad+vc"]), ("cim", [True, False])],
-    "k": [("k", [5, 10, 25, 50, 100, 200]), ("class-text", ["vc", "ad+vc"])],
-    "alpha": [("alpha", [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])],
-}
 
-
-def demo_report(demo_dir: str | Path, say: Callable[[str], None] = print, progress: bool = False) -> Path:
-    """Train the baselines and ablations on the demo's SYNTHETIC inputs and render the
-    report into ``<demo_dir>/report/``. Returns the path of report.md."""
+def demo_report(demo_dir: str | Path, plan: str | Path | DemoPlan | None = None,
+                say: Callable[[str], None] = print, progress: bool = False) -> Path:
+    """Train the baselines and ablations of ``plan`` (default: the packaged demo plan) on the
+    demo's SYNTHETIC inputs and render the report into ``<demo_dir>/report/``. Returns the
+    path of report.md."""
     t0 = time.perf_counter()
     root = Path(demo_dir)
+    plan = plan if isinstance(plan, DemoPlan) else load_plan(plan)
     extra = root / "report_runs"
     cache: dict[tuple[str, int], RunInputs] = {}
     worlds: dict[str, SyntheticWorld] = {}
-    plan = {b: (splits, n_seen, n_eval) for b, splits, n_seen, n_eval in DEMO_PLAN}
 
     def inputs(bench: str, split: int) -> RunInputs:
+        recipe = plan.recipe_for(bench)
         if bench not in worlds:
-            worlds[bench] = demo_world(bench)
+            worlds[bench] = recipe_world(recipe)
         if (bench, split) not in cache:
-            _, n_seen, n_eval = plan[bench]
-            cache[(bench, split)] = synthetic_inputs(bench, split, worlds[bench], n_seen, n_eval)
+            cache[(bench, split)] = recipe_inputs(recipe, split, worlds[bench])
         return cache[(bench, split)]
 
     main_dirs: list[Path] = []
     base_cfg: dict[str, TrainConfig] = {}
-    for bench, (splits, _, _) in plan.items():
-        for split in splits:
+    for recipe in plan.runs:
+        bench = recipe.benchmark
+        for split in recipe.splits:
             run_dir = root / "runs" / f"{bench}_split{split}"
             if not (run_dir / "run.json").exists():
                 raise UserError(f"{run_dir} not found: run `actionhub demo --out {root}` first")
@@ -77,12 +74,15 @@ def demo_report(demo_dir: str | Path, say: Callable[[str], None] = print, progre
             base_cfg.setdefault(bench, TrainConfig.from_dict(rec["config"]))
             main_dirs.append(run_dir)
 
-    say(f"baselines on {', '.join(plan)} (SYNTHETIC):")
-    for method in DEMO_BASELINES:
+    benches = [r.benchmark for r in plan.runs]
+    if plan.baselines:
+        say(f"baselines on {', '.join(benches)} (SYNTHETIC):")
+    for method in plan.baselines:
         t_m = time.perf_counter()
         accs = []
-        for bench, (splits, _, _) in plan.items():
-            for split in splits:
+        for recipe in plan.runs:
+            bench = recipe.benchmark
+            for split in recipe.splits:
                 cfg = replace(base_cfg[bench], method=method)
                 run_dir = extra / "baselines" / method / f"{bench}_split{split}"
                 rec = train_run(cfg, inputs(bench, split), run_dir, progress=progress)
@@ -90,33 +90,34 @@ def demo_report(demo_dir: str | Path, say: Callable[[str], None] = print, progre
                 main_dirs.append(run_dir)
         say(f"  {method_title(method)} top-1 [{'; '.join(accs)}] ({time.perf_counter() - t_m:.1f}s) [SYNTHETIC]")
 
-    say(f"GZSL on {SWEEP_BENCHMARK} split {SWEEP_SPLIT} (20% of each seen class held out, SYNTHETIC):")
-    g_inp = holdout_seen(inputs(SWEEP_BENCHMARK, SWEEP_SPLIT))
-    for method in ("coco",) + DEMO_BASELINES:
-        cfg = replace(base_cfg[SWEEP_BENCHMARK], method=method)
-        run_dir = extra / "gzsl" / method / f"{SWEEP_BENCHMARK}_split{SWEEP_SPLIT}"
-        rec = train_run(cfg, g_inp, run_dir, progress=progress)
-        g = rec["metrics"]["gzsl"]
-        say(f"  {method_title(method)}: seen {g['acc_seen']:.1f}  unseen {g['acc_unseen']:.1f}  H {g['h']:.1f} [SYNTHETIC]")
-        main_dirs.append(run_dir)
-
     sweep_dirs = []
-    for name, params in DEMO_SWEEPS.items():
-        say(f"sweep {name} on {SWEEP_BENCHMARK} split {SWEEP_SPLIT} (SYNTHETIC):")
-        out = extra / "sweeps" / name
-        run_sweep(base_cfg[SWEEP_BENCHMARK], params, [SWEEP_SPLIT], lambda s: inputs(SWEEP_BENCHMARK, s), out,
-                  benchmark=SWEEP_BENCHMARK, data={"synthetic": True, "features": f"synthetic:{SWEEP_BENCHMARK}"},
-                  progress=progress, say=say)
-        sweep_dirs.append(out)
+    notes = ["SYNTHETIC demo: every run uses generated features on the real class lists and splits "
+             "(`actionhub demo`); baselines use the same inputs, epochs and batch size as CoCo."]
+    if plan.sweep_recipe is not None:
+        sb, ss = plan.sweep_recipe.benchmark, plan.sweep_split
+        say(f"GZSL on {sb} split {ss} (20% of each seen class held out, SYNTHETIC):")
+        g_inp = holdout_seen(inputs(sb, ss))
+        for method in ("coco",) + plan.baselines:
+            cfg = replace(base_cfg[sb], method=method)
+            run_dir = extra / "gzsl" / method / f"{sb}_split{ss}"
+            rec = train_run(cfg, g_inp, run_dir, progress=progress)
+            g = rec["metrics"]["gzsl"]
+            say(f"  {method_title(method)}: seen {g['acc_seen']:.1f}  unseen {g['acc_unseen']:.1f}  "
+                f"H {g['h']:.1f} [SYNTHETIC]")
+            main_dirs.append(run_dir)
+
+        for name, params in plan.sweeps.items():
+            say(f"sweep {name} on {sb} split {ss} (SYNTHETIC):")
+            out = extra / "sweeps" / name
+            run_sweep(base_cfg[sb], params, [ss], lambda s: inputs(sb, s), out,
+                      benchmark=sb, data={"synthetic": True, "features": f"synthetic:{sb}"},
+                      progress=progress, say=say)
+            sweep_dirs.append(out)
+        notes.append(f"Ablation sweeps (Table 4, Fig. 8-12) and GZSL use {sb} split {ss} only "
+                     f"({base_cfg[sb].optim.epochs} epochs) to keep the demo within minutes; the method table uses "
+                     "every demo split.")
 
     train_s = time.perf_counter() - t0
-    epochs = base_cfg[SWEEP_BENCHMARK].optim.epochs
-    notes = [
-        "SYNTHETIC demo: every run uses generated features on the real class lists and splits "
-        "(`actionhub demo`); baselines use the same inputs, epochs and batch size as CoCo.",
-        f"Ablation sweeps (Table 4, Fig. 8-12) and GZSL use {SWEEP_BENCHMARK} split {SWEEP_SPLIT} only "
-        f"({epochs} epochs) to keep the demo within minutes; the method table uses every demo split.",
-    ]
     say("rendering the report:")
     path = build_report(main_dirs + sweep_dirs, root / "report",
                         inputs_for=lambda rec: inputs(rec["benchmark"], rec["split"]), notes=notes, say=say)

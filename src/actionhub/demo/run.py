@@ -2,7 +2,9 @@
 
 1. CoCo on the real class lists and splits of UCF101, HMDB51 and Kinetics-ZSAR with
    SYNTHETIC video and text features (:mod:`actionhub.demo.synthetic`), summarised as the
-   paper's tables.
+   paper's tables. What runs is read from recipe files (:mod:`actionhub.demo.plan`,
+   ``configs/demo/``), so ``actionhub train --config configs/demo/ucf101.toml --split 0``
+   trains the very same run.
 2. Real class text: every Kinetics-ZSAR definition encoded with the offline MiniLM
    encoder (plus descriptions from a caption corpus when one is configured), and one
    run on SYNTHETIC videos generated around that text geometry.
@@ -19,44 +21,66 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from actionhub.config import OptimConfig, TrainConfig
-from actionhub.demo.plan import DEMO_PLAN, demo_world, synthetic_inputs
+from actionhub.config import TrainConfig
+from actionhub.demo.plan import DemoPlan, load_plan, recipe_inputs, recipe_world
 from actionhub.demo.synthetic import SYNTHETIC_NOTE, SyntheticSpec, SyntheticWorld
 from actionhub.engine.trainer import train_run
 from actionhub.evaluation.results import format_table, load_runs, summarize
 from actionhub.protocols import get_benchmark
+from actionhub.recipes import Recipe
 from actionhub.utils.io import atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
 
-def real_text_run(out: Path, cfg: TrainConfig, corpus: str | None, progress: bool,
+
+def recipe_config(recipe: Recipe, epochs: int | None = None) -> TrainConfig:
+    """The config of a demo recipe, with ``epochs`` overriding the recipe's when given."""
+    cfg = recipe.config()
+    return cfg if epochs is None else replace(cfg, optim=replace(cfg.optim, epochs=epochs))
+
+
+def demo_run(recipe: Recipe, split: int, run_dir: str | Path, *, epochs: int | None = None,
+             world: SyntheticWorld | None = None, progress: bool = False) -> dict[str, Any]:
+    """One run of step 1: ``split`` of a SYNTHETIC recipe, trained into ``run_dir`` -- the same
+    config and inputs as ``actionhub train --config RECIPE --split SPLIT [--epochs N]``."""
+    changed = epochs is not None and epochs != recipe.config().optim.epochs
+    record = recipe.record({"epochs": epochs} if changed else None)
+    return train_run(recipe_config(recipe, epochs), recipe_inputs(recipe, split, world), run_dir,
+                     progress=progress, recipe=record)
+
+
+def real_text_run(out: Path, recipe: Recipe, cfg: TrainConfig, corpus: str | None, progress: bool,
                   say: Callable[[str], None]) -> dict[str, Any]:
-    """Kinetics-ZSAR split 0 with REAL class text (MiniLM over the definitions, and
-    descriptions when a corpus is given) and SYNTHETIC videos whose class structure follows
-    that text (:meth:`SyntheticWorld.around_text`)."""
+    """The first split of ``recipe``'s benchmark with REAL class text (MiniLM over the
+    definitions, and descriptions when a corpus is given) and SYNTHETIC videos whose class
+    structure follows that text (:meth:`SyntheticWorld.around_text`)."""
     from actionhub.demo.class_text import demo_class_text
 
-    bench = get_benchmark("kinetics-zsar")
+    bench = get_benchmark(recipe.benchmark)
+    split = recipe.splits[0]
     text = demo_class_text(bench.name, corpus, say=say)
-    text.save(out / "kinetics-zsar_text_features.npz")
+    text_path = out / f"{bench.name}_text_features.npz"
+    text.save(text_path)
     has_vc = bool(text.meta.get("num_with_descriptions"))
-    world = SyntheticWorld.around_text(bench.classes, text.ad, SyntheticSpec(seed=0))
-    inp = synthetic_inputs(bench.name, 0, world, 12, 8)
+    world = SyntheticWorld.around_text(bench.classes, text.ad, SyntheticSpec(seed=recipe.synthetic.seed))
+    inp = recipe_inputs(recipe, split, world)
     inp.text = text
-    inp.data_info.update(text_features=str(out / "kinetics-zsar_text_features.npz"),
+    inp.data_info.update(text_features=str(text_path),
                          note=SYNTHETIC_NOTE + "; class text is real (MiniLM), videos are SYNTHETIC")
     run_cfg = replace(cfg, model=replace(cfg.model, class_text="ad+vc" if has_vc else "ad"))
-    rec = train_run(run_cfg, inp, out / "runs" / "kinetics-zsar_split0_realtext", progress=progress)
+    rec = train_run(run_cfg, inp, out / "runs" / f"{bench.name}_split{split}_realtext", progress=progress,
+                    recipe=recipe.record({"class_text": run_cfg.model.class_text, "text_features": str(text_path)}))
     m = rec["metrics"]["test"]
-    say(f"  kinetics-zsar split 0, real MiniLM class text ({run_cfg.model.class_text.upper()}), SYNTHETIC videos: "
-        f"top-1 {m['top1']:.1f}  top-5 {m['top5']:.1f}  (chance {100 / m['num_classes']:.1f}) [SYNTHETIC]")
+    say(f"  {bench.name} split {split}, real MiniLM class text ({run_cfg.model.class_text.upper()}), SYNTHETIC "
+        f"videos: top-1 {m['top1']:.1f}  top-5 {m['top5']:.1f}  (chance {100 / m['num_classes']:.1f}) [SYNTHETIC]")
     return rec
 
 
 def run_demo(
     out_dir: str | Path = "runs/demo",
     *,
-    epochs: int = 8,
+    plan: str | Path | DemoPlan | None = None,
+    epochs: int | None = None,
     corpus: str | None = None,
     report: bool = True,
     predict: bool = True,
@@ -66,24 +90,25 @@ def run_demo(
     """The main job (see the module docstring); writes everything under ``out_dir`` and
     returns the summary of the protocol runs. Finished runs are reused.
 
+    plan: the demo plan (a directory holding ``plan.toml`` and its recipes; default the packaged
+    ``configs/demo``, see :mod:`actionhub.demo.plan`); epochs: override the recipes' epochs;
     corpus: a caption file (CSV/JSONL/Parquet, WebVid-style ``videoid``/``name`` columns)
     for the real class text's descriptions; default ``$ACTIONHUB_DEMO_CORPUS``, else AD-only.
     """
     import os
 
     out = Path(out_dir)
+    plan = plan if isinstance(plan, DemoPlan) else load_plan(plan)
     corpus = corpus or os.environ.get("ACTIONHUB_DEMO_CORPUS") or None
-    say("[1/4] CoCo on the shipped protocols with SYNTHETIC features")
-    cfg = TrainConfig(optim=replace(OptimConfig(), epochs=epochs, batch_size=256))
+    say(f"[1/4] CoCo on the shipped protocols with SYNTHETIC features (plan: {plan.path})")
     run_dirs = []
-    for bench_name, splits, n_seen, n_eval in DEMO_PLAN:
-        world = demo_world(bench_name)
-        for split in splits:
-            run_dir = out / "runs" / f"{bench_name}_split{split}"
-            inp = synthetic_inputs(bench_name, split, world, n_seen, n_eval)
-            rec = train_run(cfg, inp, run_dir, progress=progress)
+    for recipe in plan.runs:
+        world = recipe_world(recipe)
+        for split in recipe.splits:
+            run_dir = out / "runs" / f"{recipe.benchmark}_split{split}"
+            rec = demo_run(recipe, split, run_dir, epochs=epochs, world=world, progress=progress)
             m = rec["metrics"]["test"]
-            say(f"  {bench_name} split {split}: top-1 {m['top1']:.1f}  top-5 {m['top5']:.1f}  "
+            say(f"  {recipe.benchmark} split {split}: top-1 {m['top1']:.1f}  top-5 {m['top5']:.1f}  "
                 f"({m['num_classes']} unseen classes, chance {100 / m['num_classes']:.1f}) [SYNTHETIC]")
             run_dirs.append(run_dir)
     summary = summarize(load_runs(run_dirs))
@@ -96,14 +121,15 @@ def run_demo(
     say(table)
     say(f"\nwrote {out / 'results.json'} and {out / 'summary.md'}")
 
-    say("\n[2/4] Real class text (offline MiniLM encoder)")
-    real_text_run(out, cfg, corpus, progress, say)
+    if plan.real_text is not None:
+        say("\n[2/4] Real class text (offline MiniLM encoder)")
+        real_text_run(out, plan.real_text, recipe_config(plan.real_text, epochs), corpus, progress, say)
 
     if report:
         say("\n[3/4] Report: baselines and ablations on the SYNTHETIC runs")
         from actionhub.demo.report import demo_report
 
-        demo_report(out, say=say, progress=progress)
+        demo_report(out, plan=plan, say=say, progress=progress)
     if predict:
         say("\n[4/4] Zero-shot prediction on a real clip")
         try:

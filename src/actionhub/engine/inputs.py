@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from actionhub.features import FeatureError, FeatureSet, load_features
+from actionhub.features.labels import _resolve_labels
 from actionhub.protocols import Benchmark, normalize_name
 from actionhub.text.class_text import ClassText, load_class_text
 from actionhub.utils.errors import UserError
@@ -47,9 +48,22 @@ class RunInputs:
     seen_test: FeatureSet | None = None
 
 
-def _load(path: str | Path, bench: Benchmark, video_list: str | Path | None, labels: str | Path | None,
+def _load(path: str | Path | FeatureSet, bench: Benchmark, video_list: str | Path | None, labels: str | Path | None,
           missing: str = "error") -> FeatureSet:
+    if isinstance(path, FeatureSet):
+        # Already in memory: only map its labels onto the benchmark's class names, as loading does.
+        if video_list is not None or labels is not None:
+            raise FeatureError("a FeatureSet carries its own labels: drop video_list/labels for it")
+        where = f"{path.source or 'the FeatureSet'}'s labels"
+        return FeatureSet(path.features, _resolve_labels(path.labels, list(bench.classes), where), path.videos,
+                          path.source, dict(path.meta))
     return load_features(path, labels=labels, video_list=video_list, classes=list(bench.classes), missing=missing)
+
+
+def _name(features: str | Path | FeatureSet) -> str:
+    if isinstance(features, FeatureSet):
+        return features.source or "<in memory>"
+    return str(features)
 
 
 def _eval_video_list(bench: Benchmark, split: int, tmpdir: Path) -> Path | None:
@@ -72,27 +86,34 @@ def build_inputs(
     bench: Benchmark,
     split: int,
     *,
-    features: str | Path,
+    features: str | Path | FeatureSet,
     text_features: str | Path | ClassText,
-    eval_features: str | Path | None = None,
+    eval_features: str | Path | FeatureSet | None = None,
     video_list: str | Path | None = None,
     eval_video_list: str | Path | None = None,
     labels: str | Path | None = None,
     eval_labels: str | Path | None = None,
     cim_pool: str | Path | None = None,
 ) -> RunInputs:
-    """Load and check everything one run of ``bench`` split ``split`` needs."""
+    """Load and check everything one run of ``bench`` split ``split`` needs.
+
+    ``features``/``eval_features`` are feature files or in-memory :class:`FeatureSet` s (their
+    labels are mapped onto the benchmark's classes); ``text_features`` a file or a :class:`ClassText`.
+    """
     sp = bench.split(split)
     full = _load(features, bench, video_list, labels)
     train = full.subset(sp.seen)
     if len(train) == 0:
-        raise FeatureError(f"{features} holds no videos of the {len(sp.seen)} seen classes of {bench.name} split {split}")
-    if eval_features is None or Path(eval_features) == Path(features):
+        raise FeatureError(f"{_name(features)} holds no videos of the {len(sp.seen)} seen classes of {bench.name} "
+                           f"split {split}")
+    if eval_features is None or eval_features is features or (
+            not isinstance(eval_features, FeatureSet) and not isinstance(features, FeatureSet)
+            and Path(eval_features) == Path(features)):
         ev = full
     else:
         with tempfile.TemporaryDirectory() as td:
             missing = "error"
-            if eval_video_list is None and Path(eval_features).is_dir():
+            if eval_video_list is None and not isinstance(eval_features, FeatureSet) and Path(eval_features).is_dir():
                 eval_video_list = _eval_video_list(bench, split, Path(td))
                 # The published lists name every video of the protocol; some are no longer
                 # downloadable, so videos without features are dropped with a warning.
@@ -101,7 +122,7 @@ def build_inputs(
     test = ev.subset(sp.unseen)
     if len(test) == 0:
         raise FeatureError(
-            f"{eval_features or features} holds no videos of the {len(sp.unseen)} unseen classes of {bench.name} "
+            f"{_name(eval_features if eval_features is not None else features)} holds no videos of the {len(sp.unseen)} unseen classes of {bench.name} "
             f"split {split}; pass --eval-features with the evaluation videos"
         )
     val_set = ev.subset(sp.val) if sp.val else None
@@ -118,8 +139,8 @@ def build_inputs(
         if not pool_classes:
             raise UserError(f"--cim-pool {cim_pool} has no classes besides the seen ones")
     info: dict[str, Any] = {
-        "features": str(features),
-        "eval_features": str(eval_features or features),
+        "features": _name(features),
+        "eval_features": _name(eval_features if eval_features is not None else features),
         "text_features": text.meta.get("path", "<in memory>"),
         "cim_pool": str(cim_pool) if cim_pool else "unseen classes of the split",
         "synthetic": bool(full.meta.get("synthetic") or text.meta.get("synthetic")),

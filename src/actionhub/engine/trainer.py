@@ -76,6 +76,7 @@ def train_run(
     on_epoch: Callable[[dict], None] | None = None,
     method_params: dict[str, Any] | None = None,
     calibration: float = 0.0,
+    recipe: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train ``cfg.method`` on ``inp``, select the epoch, evaluate, and write ``out_dir``.
 
@@ -84,6 +85,8 @@ def train_run(
     ``method_params``: the method's own hyper-parameters (``--method-param``), recorded
     under ``config["method_params"]``. With ``inp.seen_test`` (:func:`holdout_seen`) the
     run is also evaluated in the GZSL setting, at calibrated-stacking ``calibration``.
+    ``recipe``: the recipe the run came from (:meth:`actionhub.recipes.Recipe.record`), stored
+    under ``"recipe"`` in run.json; not part of the fingerprint (the config it resolved to is).
     """
     cfg.validate()
     method = get_method(cfg.method)
@@ -143,6 +146,8 @@ def train_run(
         "history": [],
         "started_at": now(),
     }
+    if recipe is not None:
+        record["recipe"] = recipe
     if inp.seen_test is not None:
         record["protocol"]["gzsl"] = {**inp.data_info.get("gzsl_holdout", {}),
                                       "num_seen_test_videos": len(inp.seen_test),

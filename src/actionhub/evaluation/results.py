@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from actionhub.evaluation.metrics import mean_std, round_metrics
 from actionhub.utils.errors import UserError
@@ -179,3 +179,37 @@ def format_table(summary: dict[str, Any], markdown: bool = False, gzsl: bool = F
 
 def load_runs(run_dirs: Iterable[str | Path]) -> list[dict[str, Any]]:
     return [load_run(d) for d in run_dirs]
+
+
+def as_run_record(run: str | Path | Mapping[str, Any]) -> dict[str, Any]:
+    """A finished run record from a run directory, its run.json, or a record already in memory
+    (what ``actionhub.train`` returns); an unfinished or foreign record is a :class:`ResultsError`."""
+    if not isinstance(run, Mapping):
+        return load_run(run)
+    if run.get("format") != RUN_FORMAT:
+        raise ResultsError(f"not an ActionHub run record (format {run.get('format')!r}); pass run directories "
+                           "or the records `actionhub.train` returns")
+    if run.get("status") != "finished":
+        raise ResultsError(f"run {run.get('run_dir', '<in memory>')} is not finished (status {run.get('status')!r})")
+    return {"run_dir": "<in memory>", **run}
+
+
+def evaluate_runs(runs: Iterable[str | Path | Mapping[str, Any]], *, benchmark: str | None = None,
+                  gzsl: bool = False, calibration: float | None = None) -> dict[str, Any]:
+    """The results summary of finished runs (what ``actionhub evaluate`` computes): per-split
+    metrics and mean ± std over splits, grouped by benchmark, method and variant.
+
+    runs: run directories, run.json paths or run records; benchmark: check every run is on it;
+    gzsl: require GZSL metrics in every run; calibration: recompute GZSL at this calibrated-stacking
+    gamma from each run's gzsl.npz (needs ``gzsl``)."""
+    if calibration is not None and not gzsl:
+        raise ResultsError("--calibration applies to GZSL metrics: add --gzsl (gzsl=True)")
+    records = [as_run_record(r) for r in runs]
+    if gzsl:
+        missing = [r["run_dir"] for r in records if "gzsl" not in r["metrics"]]
+        if missing:
+            raise ResultsError(f"{len(missing)} run(s) have no GZSL metrics (trained without --gzsl): "
+                               f"{', '.join(missing[:5])}. Train them with `actionhub train ... --gzsl`.")
+        if calibration is not None:
+            records = [recalibrate(r, calibration) for r in records]
+    return summarize(records, benchmark=benchmark)
