@@ -42,20 +42,30 @@ def _readme_example() -> str:
     return code
 
 
-def _write_files(where: Path, bench: str, per_class: int = 8) -> None:
-    """SYNTHETIC features of every class of ``bench`` and their class text, as a user brings them."""
+def _write_files(where: Path, bench: str, per_class: int = 8, folder: bool = False) -> None:
+    """SYNTHETIC features of every class of ``bench`` and their class text, as a user brings them:
+    an ``.npz`` matrix, or (``folder``) a directory of ``<video>.npy`` with the ``metas.jsonl`` that
+    ``actionhub extract`` writes."""
     b = get_benchmark(bench)
     world = SyntheticWorld(b.classes, SMALL)
-    save_features(where / f"{bench}_features.npz", world.videos(b.classes, per_class, seed=1))
+    fs = world.videos(b.classes, per_class, seed=1)
+    if folder:
+        d = where / f"{bench}_features"
+        d.mkdir()
+        for vid, row in zip(fs.videos, fs.features):
+            np.save(d / f"{vid}.npy", row[None])
+        (d / "metas.jsonl").write_text("".join(json.dumps({"videoname": f"{v}.mp4", "label": str(c)}) + "\n"
+                                              for v, c in zip(fs.videos, fs.labels)))
+    else:
+        save_features(where / f"{bench}_features.npz", fs)
     world.class_text().save(where / f"{bench}_text.npz")
 
 
 def test_the_readme_example_runs_verbatim(tmp_path, monkeypatch, capsys):
     code = _readme_example()
     assert len(code.strip().splitlines()) <= 10           # a notebook cell, not a script
-    for name in re.findall(r'"(\w+_(?:features|text)\.npz)"', code):
-        assert name.startswith("ucf101_"), name           # the files this test writes
-    _write_files(tmp_path, "ucf101")
+    assert re.findall(r'"(\w+_(?:features/|text\.npz))"', code) == ["ucf101_features/", "ucf101_text.npz"]
+    _write_files(tmp_path, "ucf101", folder=True)  # the files the example reads, as `actionhub extract` writes them
     monkeypatch.chdir(tmp_path)
     exec(compile(code, str(README), "exec"), {})
     out = capsys.readouterr().out

@@ -65,6 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--encoder", help="override the text encoder (default: the run's; minilm for --zero-shot)")
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     p.add_argument("--batch-size", type=int, default=8, help="videos encoded together (default: 8)")
-    p.add_argument("--cache", help="text encoding cache directory (default: ~/.cache/actionhub/text)")
+    p.add_argument("--cache", help="encoded-text cache directory (default: $ACTIONHUB_CACHE/text, else "
+                                   "$XDG_CACHE_HOME/actionhub/text, else ~/.cache/actionhub/text)")
     add_progress_flag(p)
     p.set_defaults(func=run)

@@ -69,7 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "bert:<path-or-name> (mean pooling; the paper uses bert:bert-base-uncased)")
     p.add_argument("--out", required=True, type=Path, help="output file, .npz or .parquet")
     p.add_argument("--template", help="how a definition is encoded (default: '{name}: {definition}')")
-    p.add_argument("--cache", type=Path, metavar="DIR", help="encoded-text cache (default: ~/.cache/actionhub/text)")
+    p.add_argument("--cache", type=Path, metavar="DIR",
+                   help="encoded-text cache directory (default: $ACTIONHUB_CACHE/text, else "
+                        "$XDG_CACHE_HOME/actionhub/text, else ~/.cache/actionhub/text)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the encoded-text cache")
     p.add_argument("--batch-size", type=int, default=64, help="texts per encoder batch (default: 64)")
     p.add_argument("--backend", choices=("inprocess", "dask"), default="inprocess",
