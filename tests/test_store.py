@@ -124,6 +124,29 @@ def test_a_store_of_the_first_layout_is_migrated_in_place(tmp_path, caplog):
     # the migrated store takes new rows with the new semantics
     assert append(s, rows("walk", "p", [1])) == 1 and Store(s).num_descriptions() == 5
 
+
+def test_collecting_again_into_a_migrated_store_gives_each_action_the_videos_it_lost(tmp_path):
+    """Under the first layout "ride camel" lost its shared video to "ride horse"; after the
+    migration, rerunning the collection restarts the queries and gives it back (SYNTHETIC captions)."""
+    from actionhub.dataset.collect import collect
+    from actionhub.dataset.collect.local import LocalProvider
+
+    corpus = tmp_path / "captions.csv"
+    corpus.write_text("videoid,name\n1,man riding a horse\n2,riding a horse and a camel\n3,woman riding a camel\n")
+    s = tmp_path / "old"
+    _v1_store(s, [{"action": "ride horse", "provider": "local", "video_id": v, "description": d}
+                  for v, d in (("2", "riding a horse and a camel"), ("1", "man riding a horse"))]
+              + [{"action": "ride camel", "provider": "local", "video_id": "3", "description": "woman riding a camel"}])
+    (s / "_state" / "collect-local.json").write_text(json.dumps({
+        "provider": "local", "fingerprint": LocalProvider(corpus).fingerprint(),
+        "queries": {q: {"cursor": None, "exhausted": True, "pages": 1} for q in ("ride horse", "ride camel")}}))
+    assert Store(s).counts() == {"ride horse": 2, "ride camel": 1}
+    assert (s / "_state" / "collect-local.json.v1").exists() and not (s / "_state" / "collect-local.json").exists()
+    summary = collect(["ride horse", "ride camel"], LocalProvider(corpus), s)
+    assert summary["added"] == 1 and summary["new_descriptions"] == 0  # video 2, now listed by both
+    assert {a: sorted(v.to_pylist()) for a, v in Store(s).action_videos("local").items()} == {
+        "ride horse": ["1", "2"], "ride camel": ["2", "3"]}
+
     # crash after the new files were written but before store.json switched: redone from the old files
     s2 = tmp_path / "crash1"
     old = _v1_store(s2, rows("run", "p", [1, 2]))

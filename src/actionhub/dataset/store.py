@@ -35,6 +35,8 @@ Stores of schema version 1 (one ``part-*.parquet`` table in ``STORE/`` whose row
 the first query that found a video) are migrated in place when opened: every row becomes one
 description and one hit, crash-safely (a journal names the old and the new files; a crash at
 any point leaves either the old layout or the new one, and the next opening finishes the job).
+Their collection cursors are set aside (``collect-<provider>.json.v1``), so collecting again
+starts every query over and gives each action the videos an earlier query took from it.
 
 Sentences are counted by a simple vectorised rule (:func:`count_sentences`): every run of
 ``.``, ``!`` or ``?`` (optionally followed by closing quotes/brackets) that is followed by
@@ -79,39 +81,21 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DESCRIPTION_SCHEMA = pa.schema([
-    ("provider", pa.string()),
-    ("video_id", pa.string()),
-    ("description", pa.string()),
-    ("num_sentences", pa.int32()),
-    ("collected_at", pa.string()),
-])
-HIT_SCHEMA = pa.schema([
-    ("action", pa.string()),
-    ("provider", pa.string()),
-    ("video_id", pa.string()),
-    ("rank", pa.int32()),
-])
+_TYPES = {"action": pa.string(), "rank": pa.int32(), "provider": pa.string(), "video_id": pa.string(),
+          "description": pa.string(), "num_sentences": pa.int32(), "collected_at": pa.string()}
+
+
+def _schema(*names: str) -> pa.Schema:
+    return pa.schema([(n, _TYPES[n]) for n in names])
+
+
+DESCRIPTION_SCHEMA = _schema("provider", "video_id", "description", "num_sentences", "collected_at")
+HIT_SCHEMA = _schema("action", "provider", "video_id", "rank")
 #: the per-action view of :meth:`Store.read`: one row per (action, description)
-SCHEMA = pa.schema([
-    ("action", pa.string()),
-    ("rank", pa.int32()),
-    ("provider", pa.string()),
-    ("video_id", pa.string()),
-    ("description", pa.string()),
-    ("num_sentences", pa.int32()),
-    ("collected_at", pa.string()),
-])
+SCHEMA = _schema("action", "rank", "provider", "video_id", "description", "num_sentences", "collected_at")
 COLUMNS = tuple(SCHEMA.names)
 STORE_SCHEMA_VERSION = 2
-_V1_SCHEMA = pa.schema([
-    ("action", pa.string()),
-    ("provider", pa.string()),
-    ("video_id", pa.string()),
-    ("description", pa.string()),
-    ("num_sentences", pa.int32()),
-    ("collected_at", pa.string()),
-])
+_V1_SCHEMA = _schema("action", "provider", "video_id", "description", "num_sentences", "collected_at")
 _KINDS = ("descriptions", "hits")
 _SCHEMAS = {"descriptions": DESCRIPTION_SCHEMA, "hits": HIT_SCHEMA}
 _SEP = "\x1f"  # joins key parts; never in a provider name, an action or a video id worth keeping
@@ -631,6 +615,10 @@ class Store:
             self.update_meta(schema_version=STORE_SCHEMA_VERSION, migrated_from=1, migrated_at=utc_now())
             for p in old_parts:
                 p.unlink(missing_ok=True)
+            # The old cursors skipped past the videos a query lost to an earlier one: start every query
+            # over (what an action already lists is not stored twice), keeping the old state beside.
+            for state in self.state_dir.glob("collect-*.json"):
+                state.replace(state.with_name(state.name + ".v1"))
             journal.unlink(missing_ok=True)
             log.warning("migrated the store %s to the per-action layout (schema version %d): %d descriptions, "
                         "each now listed by its action", self.path, STORE_SCHEMA_VERSION, t.num_rows)
