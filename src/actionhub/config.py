@@ -96,6 +96,21 @@ def _fields(cls: type) -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(cls)}
 
 
+_TYPES = {"int": int, "float": float, "bool": bool, "str": str}
+
+
+def annotation_type(annotation: Any) -> type:
+    """The type a dataclass field annotation names (a string under ``from __future__ import
+    annotations``: ``"int"`` -> int); used wherever a setting is parsed or checked."""
+    return _TYPES.get(annotation, annotation) if isinstance(annotation, str) else annotation
+
+
+def field_type(name: str) -> type:
+    """The type of the ModelConfig/OptimConfig field ``name`` (``str`` for method and device)."""
+    f = _fields(ModelConfig).get(name) or _fields(OptimConfig).get(name)
+    return str if f is None else annotation_type(f.type)
+
+
 def config_field_names() -> list[str]:
     """Names :func:`with_overrides` accepts: every ModelConfig and OptimConfig field, ``method``, ``device``."""
     return [*_fields(ModelConfig), *_fields(OptimConfig), "method", "device"]
@@ -104,8 +119,7 @@ def config_field_names() -> list[str]:
 def check_value(name: str, value: Any, where: str = "") -> Any:
     """``value`` checked against the type of the config field ``name`` (ints are accepted for
     float fields and returned as float; bools are not ints). Raises :class:`ConfigError`."""
-    f = _fields(ModelConfig).get(name) or _fields(OptimConfig).get(name)
-    typ = str if f is None else {"int": int, "float": float, "bool": bool, "str": str}.get(str(f.type), f.type)
+    typ = field_type(name)
     ok = (isinstance(value, typ) and not (typ is int and isinstance(value, bool))) or (
         typ is float and isinstance(value, int) and not isinstance(value, bool))
     if not ok:

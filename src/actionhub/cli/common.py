@@ -5,7 +5,7 @@ import argparse
 import dataclasses
 from typing import Any
 
-from actionhub.config import CLASS_TEXT_CHOICES, ModelConfig, OptimConfig
+from actionhub.config import CLASS_TEXT_CHOICES, ModelConfig, OptimConfig, annotation_type, config_field_names
 from actionhub.utils.errors import UserError
 
 # Help for every config field; the CLI flags are generated from the dataclasses so the
@@ -41,8 +41,7 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
                                help=f"switch {FIELD_HELP.get(f.name, f.name)} on or off "
                                     f"(default: {'on' if f.default else 'off'})")
                 continue
-            typ = {"int": int, "float": float, "str": str}.get(str(f.type), f.type)
-            kw: dict[str, Any] = {"type": typ, "default": None,
+            kw: dict[str, Any] = {"type": annotation_type(f.type), "default": None,
                                   "help": f"{FIELD_HELP.get(f.name, f.name)} (default: {f.default})"}
             if f.name == "class_text":
                 kw["choices"] = CLASS_TEXT_CHOICES
@@ -53,8 +52,7 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
 def config_overrides(a: argparse.Namespace) -> dict[str, Any]:
     """The config flags the user actually gave (every flag defaults to None), by field name;
     with ``--config`` these override the recipe's values."""
-    names = [f.name for cls in (ModelConfig, OptimConfig) for f in dataclasses.fields(cls)] + ["device"]
-    return {n: getattr(a, n) for n in names if getattr(a, n, None) is not None}
+    return {n: getattr(a, n) for n in config_field_names() if n != "method" and getattr(a, n, None) is not None}
 
 
 def add_recipe_flag(p: argparse.ArgumentParser) -> None:

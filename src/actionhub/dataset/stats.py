@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from actionhub.dataset.store import Store, key_column
+from actionhub.utils.names import listing
 
 __all__ = ["compute_stats", "hist_edges", "few_descriptions", "format_few"]
 
@@ -142,7 +143,5 @@ def format_few(few: Mapping[str, Any], what: str = "actions") -> str:
     """One line for :func:`few_descriptions`: ``"3 actions have fewer than 100 descriptions (1 none): a (0), ..."``."""
     if not few.get("count"):
         return f"every one of the {what} has at least {few.get('minimum', 0)} descriptions"
-    ex = ", ".join(f"{a} ({n})" for a, n in few["examples"])
-    more = few["count"] - len(few["examples"])
-    return (f"{few['count']} {what} have fewer than {few['minimum']} descriptions ({few['none']} none): {ex}"
-            + (f" and {more} more" if more > 0 else ""))
+    ex = listing([f"{a} ({n})" for a, n in few["examples"]], few["count"])
+    return f"{few['count']} {what} have fewer than {few['minimum']} descriptions ({few['none']} none): {ex}"

@@ -209,9 +209,10 @@ class Store:
                 raise StoreError(f"store not found: {self.path} (create one with `actionhub collect ... --out "
                                  f"{self.path}` or `actionhub import FILE --out {self.path}`)")
             self.path.mkdir(parents=True)
-        elif not create and not (self.state_dir.is_dir() or self.parts() or self._v1_parts()):
+        old_layout = bool(self._v1_parts())
+        if not create and not (self.state_dir.is_dir() or self.parts() or old_layout):
             raise StoreError(f"{self.path} is not an ActionHub store (no part files, no _state/)")
-        if self._v1_parts() or (self.state_dir / "migrate.json").exists():
+        if old_layout or (self.state_dir / "migrate.json").exists():
             self._migrate_v1()
         if create or note:
             self.state_dir.mkdir(exist_ok=True)
@@ -387,11 +388,6 @@ class Store:
     def num_descriptions(self) -> int:
         """Stored descriptions (each counted once, however many actions list it)."""
         return sum(_num_rows(p) for p in self.parts("descriptions"))
-
-    def keys(self, provider: str) -> set[str]:
-        """The video ids with a stored description for ``provider``."""
-        t = self.read_descriptions(["video_id"], filter=pc.field("provider") == provider)
-        return set(t.column("video_id").to_pylist())
 
     def counts(self, provider: str | None = None) -> dict[str, int]:
         """Descriptions per action (hits of ``provider``, or of every provider)."""

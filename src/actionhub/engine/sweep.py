@@ -17,7 +17,6 @@ on; the index is rewritten atomically after every run.
 """
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 import logging
@@ -25,7 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from actionhub.config import ModelConfig, OptimConfig, TrainConfig
+from actionhub.config import ConfigError, TrainConfig, config_field_names, field_type, with_overrides
 from actionhub.engine.inputs import RunInputs
 from actionhub.engine.trainer import train_run
 from actionhub.evaluation.metrics import round_metrics
@@ -36,9 +35,7 @@ from actionhub.utils.runinfo import now
 
 log = logging.getLogger(__name__)
 
-_MODEL = {f.name: f for f in dataclasses.fields(ModelConfig)}
-_OPTIM = {f.name: f for f in dataclasses.fields(OptimConfig)}
-SWEEPABLE = sorted([*(n.replace("_", "-") for n in _MODEL), *(n.replace("_", "-") for n in _OPTIM), "method"])
+SWEEPABLE = sorted(n.replace("_", "-") for n in config_field_names() if n != "device")
 
 
 def _convert(name: str, raw: str) -> Any:
@@ -47,8 +44,7 @@ def _convert(name: str, raw: str) -> Any:
         from actionhub.models.registry import get_method
 
         return get_method(raw).name
-    f = _MODEL.get(key) or _OPTIM.get(key)
-    typ = {"int": int, "float": float, "bool": bool, "str": str}.get(str(f.type), f.type)
+    typ = field_type(key)
     if typ is bool:
         low = raw.lower()
         if low in ("on", "true", "yes", "1"):
@@ -90,21 +86,10 @@ def expand_grid(params: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, A
 
 def apply_point(cfg: TrainConfig, point: Mapping[str, Any]) -> TrainConfig:
     """``cfg`` with the grid point's values set (and validated)."""
-    model, optim, method = {}, {}, cfg.method
-    for name, value in point.items():
-        key = name.replace("-", "_")
-        if key == "method":
-            method = value
-        elif key in _MODEL:
-            model[key] = value
-        else:
-            optim[key] = value
-    out = replace(cfg, model=replace(cfg.model, **model), optim=replace(cfg.optim, **optim), method=method)
     try:
-        out.validate()
-    except ValueError as e:
+        return with_overrides(cfg, point)
+    except ConfigError as e:
         raise SweepError(f"grid point {dict(point)}: {e}") from None
-    return out
 
 
 def _fmt(value: Any) -> str:

@@ -44,6 +44,7 @@ from actionhub.features.featureset import FeatureError, FeatureSet
 from actionhub.features.labels import LabelsArg, _read_labels_arg, _resolve_labels
 from actionhub.features.video_lists import _drop_missing, _find_video_list, _read_video_list
 from actionhub.utils.io import atomic_path, json_default
+from actionhub.utils.names import listing
 from actionhub.utils.progress import progress_bar
 
 logger = logging.getLogger(__name__)
@@ -268,10 +269,9 @@ def _nonfinite_rows(feats: np.ndarray) -> np.ndarray:
 def _check_finite(feats: np.ndarray, videos: np.ndarray, src: Path) -> None:
     bad = _nonfinite_rows(feats)
     if bad.size:
-        names = ", ".join(repr(str(videos[i])) for i in bad[:_MAX_LISTED])
-        more = f" and {bad.size - _MAX_LISTED} more" if bad.size > _MAX_LISTED else ""
+        names = listing([repr(str(videos[i])) for i in bad[:_MAX_LISTED]], int(bad.size))
         raise FeatureError(
-            f"{src}: {bad.size} of {len(videos)} rows contain NaN/inf values (videos {names}{more}); "
+            f"{src}: {bad.size} of {len(videos)} rows contain NaN/inf values (videos {names}); "
             "re-extract those videos or drop them (load with check_finite=False to skip this check)"
         )
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from actionhub.features.featureset import FeatureError
+from actionhub.utils.names import listing
 
 logger = logging.getLogger(__name__)
 
@@ -104,10 +105,9 @@ def _drop_missing(directory: Path, ids: list[str], labels: list[Any], list_path:
     if not absent:
         return ids, labels
     if missing == "error":
-        shown = ", ".join(str(directory / f"{v}.npy") for v in absent[:_MAX_LISTED])
-        more = f" and {len(absent) - _MAX_LISTED} more" if len(absent) > _MAX_LISTED else ""
+        shown = listing([str(directory / f"{v}.npy") for v in absent[:_MAX_LISTED]], len(absent))
         raise FeatureError(
-            f"{len(absent)} of {len(ids)} videos listed in {list_path} have no feature file: {shown}{more}; "
+            f"{len(absent)} of {len(ids)} videos listed in {list_path} have no feature file: {shown}; "
             "extract them, fix the video list, or load with missing='skip' to drop them"
         )
     logger.warning("%d of %d videos listed in %s have no .npy in %s; skipping them",

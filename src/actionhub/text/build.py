@@ -40,7 +40,7 @@ from actionhub.text.class_text import ClassText
 from actionhub.text.encode import encode_texts
 from actionhub.text.encoders import encoder_id
 from actionhub.utils.errors import UserError
-from actionhub.utils.names import normalize_name, text_name
+from actionhub.utils.names import listing, normalize_name, text_name
 
 __all__ = [
     "DEFAULT_DEFINITION_TEMPLATE",
@@ -249,8 +249,7 @@ def format_quality(q: Mapping[str, Any]) -> str:
     """One line for :func:`description_quality` (counts, a few names each; the full lists are data)."""
     def names(part: Mapping[str, Any], with_values: bool) -> str:
         ex = [f"{c} ({v})" for c, v in part["examples"]] if with_values else list(part["examples"])
-        more = part["count"] - len(ex)
-        return ", ".join(ex) + (f" and {more} more" if more > 0 else "")
+        return listing(ex, part["count"])
 
     bits = []
     if q["without"]["count"]:

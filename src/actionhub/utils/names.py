@@ -7,6 +7,7 @@ through :func:`normalize_name` so they agree.
 from __future__ import annotations
 
 import re
+from typing import Sequence
 
 
 def normalize_name(name: str) -> str:
@@ -16,6 +17,13 @@ def normalize_name(name: str) -> str:
     ``"hand stand pushups"`` both give ``"handstandpushups"``.
     """
     return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+def listing(shown: Sequence[str], total: int | None = None) -> str:
+    """A short list for a message: ``"a, b, c and 7 more"`` -- the ``shown`` items, then how many
+    of ``total`` (default: as many as shown) were left out."""
+    more = (len(shown) if total is None else total) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
 def text_name(class_name: str) -> str:

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from actionhub.config import ModelConfig
+from actionhub.config import ModelConfig, annotation_type
 from actionhub.utils.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -71,8 +71,7 @@ def parse_params(cls: type, overrides: Mapping[str, Any] | None, method: str) ->
         name = key.replace("-", "_")
         if name not in fields:
             raise MethodParamError(f"method {method!r} has no parameter {key!r}; it has: {', '.join(fields) or 'none'}")
-        typ = fields[name].type
-        typ = {"int": int, "float": float, "bool": bool, "str": str}.get(typ, typ) if isinstance(typ, str) else typ
+        typ = annotation_type(fields[name].type)
         try:
             if typ is bool and isinstance(value, str):
                 if value.lower() not in ("1", "0", "true", "false", "on", "off", "yes", "no"):
