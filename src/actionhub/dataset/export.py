@@ -196,7 +196,7 @@ def _vocabulary(st: Store, queries: Iterable[str] | None, hit_actions: Iterable[
     sources = []
     if queries is not None:
         found.update(dict.fromkeys(q.strip() for q in queries if q and q.strip()))
-        sources.append("--queries file")
+        sources.append("the --queries file of the export")
     for state in sorted(st.state_dir.glob("collect-*.json")):
         try:
             qs = json.loads(state.read_text(encoding="utf-8")).get("queries") or {}
@@ -321,7 +321,8 @@ def _card(meta: dict, license_id: str, name: str) -> str:
           f"- descriptions: {s['num_descriptions']:,} ({s['shared_descriptions']:,} listed by two or more actions; "
           f"{s['num_action_descriptions']:,} per-action listings, the `hits`)",
           f"- sentences: {s['num_sentences']:,} ({s['sentences_per_description']:.2f} per description)",
-          "- per provider: " + (", ".join(f"{p} {n:,}" for p, n in sorted(s["providers"].items())) or "none"),
+          "- descriptions per provider: "
+          + (", ".join(f"{p} {n:,}" for p, n in sorted(s["providers"].items())) or "none"),
           f"- per action: median {s['per_action']['median_descriptions']:g} descriptions "
           f"(mean {s['per_action']['mean_descriptions']:g}), median {s['per_action']['median_sentences']:g} sentences"]
     if s.get("top"):
@@ -339,7 +340,7 @@ def _card(meta: dict, license_id: str, name: str) -> str:
         settings = json.dumps(v.get("settings") or {}, ensure_ascii=False)
         L.append(f"| `{p}` | {v['descriptions']:,} | {v['hits']:,} | {v['actions']:,} | {v['first_collected'] or '-'} "
                  f"| {v['last_collected'] or '-'} | `{settings}` |")
-    L += ["", f"Query vocabulary: {len(meta['queries'])} queries (the `queries` config), gathered from "
+    L += ["", f"Query vocabulary: {len(meta['queries']):,} queries (the `queries` config), gathered from "
           + ", ".join(meta["queries_from"]) + ". In the paper the vocabulary is built from the class names of "
           "seven action datasets (`actionhub vocab build`).", "",
           "## Licence", "",
