@@ -214,6 +214,16 @@ def test_missing_or_empty_store_and_non_export_folder_are_clear_errors(tmp_path,
     assert "not an exported ActionHub dataset" in err and "actionhub export" in err
 
 
+def test_export_waits_for_no_writer(tmp_path, capsys):
+    store = tmp_path / "store"
+    build_store(store)
+    with Store(store).lock():  # a collector or an import writing to the store
+        assert main(["export", str(store), "--out", str(tmp_path / "hf"), "--no-progress"]) == 2
+    assert "another process is writing to the store" in capsys.readouterr().err
+    assert not (tmp_path / "hf").exists()
+    assert main(["export", str(store), "--out", str(tmp_path / "hf"), "--no-progress"]) == 0
+
+
 def test_a_failed_export_leaves_nothing_behind(tmp_path, monkeypatch):
     import actionhub.dataset.export as ex
 
