@@ -159,12 +159,16 @@ def test_load_dataset_reads_every_config(exported, offline_datasets):
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "actionhub.json", "descriptions", "hits", "queries"]
 
 
-def test_shards_are_cut_by_rows_and_still_round_trip(tmp_path, offline_datasets):
+@pytest.mark.parametrize("cut", [["--max-shard-rows", "2"], ["--max-shard-mb", "0.000001"]])
+def test_shards_are_cut_by_rows_or_size_and_still_round_trip(tmp_path, offline_datasets, monkeypatch, cut):
+    import actionhub.dataset.export as ex
+
+    monkeypatch.setattr(ex, "ROW_GROUP_ROWS", 2)  # a size check every 2 rows, as every 100,000 in real use
     datasets, cache = offline_datasets
     store = tmp_path / "store"
     build_store(store)
     out = tmp_path / "hf"
-    assert main(["export", str(store), "--out", str(out), "--max-shard-rows", "2", "--no-progress"]) == 0
+    assert main(["export", str(store), "--out", str(out), *cut, "--no-progress"]) == 0
     names = sorted(p.name for p in (out / "hits").iterdir())
     assert names == [f"train-{i:05d}-of-00004.parquet" for i in range(4)]  # 7 hits, 2 per shard
     assert [pq.ParquetFile(out / "hits" / n).metadata.num_rows for n in names] == [2, 2, 2, 1]

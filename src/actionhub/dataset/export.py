@@ -87,9 +87,10 @@ def config_files(folder: str | os.PathLike[str], config: str) -> list[Path]:
 
 # -- Parquet shards ------------------------------------------------------------------------------
 class _Shards:
-    """Writes one config's rows into ``train-NNNNN.parquet`` files of at most ``max_bytes`` (checked after
-    each row group) and ``max_rows``; :meth:`close` names them ``train-i-of-n``. Rows are buffered into row
-    groups of ``ROW_GROUP_ROWS`` so a store of many small part files still gives well-formed files."""
+    """Writes one config's rows into ``train-NNNNN.parquet`` files of about ``max_bytes`` and at most
+    ``max_rows``; :meth:`close` names them ``train-i-of-n``. Rows are written one row group (at most
+    ``ROW_GROUP_ROWS``, buffered so that a store of many small part files still gives well-formed files) at
+    a time; a file ends when the next group would pass ``max_bytes`` at the bytes per row written so far."""
 
     def __init__(self, folder: Path, schema: pa.Schema, max_bytes: int, max_rows: int | None, on_rows=None):
         self.folder, self.schema = folder, schema
@@ -102,6 +103,7 @@ class _Shards:
         self._buffered = 0
         self._sink = self._writer = None
         self._in_file = 0
+        self._bytes_per_row = 0.0
         folder.mkdir(parents=True, exist_ok=True)
 
     def add(self, t: pa.Table) -> None:
@@ -120,12 +122,21 @@ class _Shards:
         while t.num_rows:
             if self._writer is None:
                 self._open()
-            take = t.num_rows if self.max_rows is None else min(t.num_rows, self.max_rows - self._in_file)
+            take = min(t.num_rows, ROW_GROUP_ROWS)  # one row group at a time, the file's size checked after each
+            if self.max_rows is not None:
+                take = min(take, self.max_rows - self._in_file)
+            if self._in_file and self._bytes_per_row:  # the rows that still fit, at the Parquet bytes per row so far
+                room = int((self.max_bytes - self._sink.tell()) / self._bytes_per_row)
+                if room < 1:
+                    self._close_file()
+                    continue
+                take = min(take, room)
             piece, t = t.slice(0, take), t.slice(take)
             self._writer.write_table(piece, row_group_size=ROW_GROUP_ROWS)
             self._in_file += take
             self.rows += take
             self.num_bytes += piece.nbytes
+            self._bytes_per_row = self._sink.tell() / self._in_file
             if self.on_rows:
                 self.on_rows(take)
             if (self.max_rows is not None and self._in_file >= self.max_rows) or self._sink.tell() >= self.max_bytes:
