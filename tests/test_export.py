@@ -216,6 +216,13 @@ def test_missing_or_empty_store_and_non_export_folder_are_clear_errors(tmp_path,
     assert main(["import", str(tmp_path / "folder"), "--out", str(tmp_path / "s")]) == 2
     err = capsys.readouterr().err
     assert "not an exported ActionHub dataset" in err and "actionhub export" in err
+    for kind, table in (("descriptions", {"provider": ["p"], "video_id": ["1"], "description": ["x"]}),
+                        ("hits", {"action": ["a"], "provider": ["p"], "video_id": ["1"], "rank": [0]})):
+        (tmp_path / "folder" / kind).mkdir()
+        pq.write_table(pa.table(table), tmp_path / "folder" / kind / "train-00000-of-00001.parquet")
+    assert main(["import", str(tmp_path / "folder"), "--out", str(tmp_path / "s")]) == 2
+    assert "lacks the column(s) num_sentences, collected_at" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
 
 
 def test_export_waits_for_no_writer(tmp_path, capsys):

@@ -48,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-shard-mb", type=float, default=500, metavar="MB",
                    help="cut a shard at about this many MB of Parquet (default: 500)")
     p.add_argument("--max-shard-rows", type=int, metavar="N", help="and at most N rows per shard (default: no limit)")
-    p.add_argument("--overwrite", action="store_true", help="replace an earlier export at --out")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier export at --out (a folder with actionhub.json; never anything else)")
     p.add_argument("--license", default="other",
                    help="licence id for the card (default: other, i.e. the provider's or corpus's terms; set it "
                         "only when you hold the rights to the text)")

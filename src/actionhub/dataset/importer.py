@@ -182,6 +182,16 @@ def import_export(folder: str | os.PathLike[str], store: str | os.PathLike[str],
             raise StoreError(f"{src / META_FILE} is not valid JSON ({e}); restore it or delete it") from None
     dschema, hschema = CONFIG_SCHEMAS["descriptions"], CONFIG_SCHEMAS["hits"]
     dfiles, hfiles = config_files(src, "descriptions"), config_files(src, "hits")
+    for files, schema in ((dfiles, dschema), (hfiles, hschema)):
+        for p in files:
+            try:
+                names = pq.read_schema(p).names
+            except (pa.ArrowInvalid, OSError) as e:
+                raise StoreError(f"{p} is not a readable Parquet file: {e}") from None
+            missing = [c for c in schema.names if c not in names]
+            if missing:
+                raise StoreError(f"{p} lacks the column(s) {', '.join(missing)}; an exported {p.parent.name} shard "
+                                 f"has {', '.join(schema.names)}")
     hits = _read_shards(hfiles, hschema, list(hschema.names))
     dkeys = key_column(*_read_shards(dfiles, dschema, ["provider", "video_id"]).columns)
     where = pc.index_in(key_column(hits.column("provider"), hits.column("video_id")), value_set=dkeys)
