@@ -24,6 +24,7 @@ VERB_MODULES = (
     "collect",      # actionhub collect
     "importer",     # actionhub import
     "stats",        # actionhub stats
+    "export",       # actionhub export
     "rank",         # actionhub rank
     "text_features",  # actionhub text-features
     "extract",      # actionhub extract

@@ -1,5 +1,6 @@
 """Importing a released ActionHub file (JSON ``{action: [description, ...]}`` or JSONL rows)
-into a description store, resumably and with malformed entries skipped and counted."""
+into a description store, resumably and with malformed entries skipped and counted; and reading
+a folder written by `actionhub export` (:mod:`actionhub.dataset.export`) back into a store."""
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ import pyarrow as pa
 
 from actionhub.dataset.store import Store, StoreError, synthetic_video_id, utc_now
 
-__all__ = ["import_released"]
+__all__ = ["import_released", "import_export", "is_export_folder"]
 
 log = logging.getLogger(__name__)
 
@@ -124,3 +125,127 @@ def import_released(file: str | os.PathLike[str], store: str | os.PathLike[str],
     return summary
 
 
+
+
+def is_export_folder(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a folder with the ``descriptions/`` and ``hits/`` Parquet shards of an export."""
+    from actionhub.dataset.export import config_files  # noqa: PLC0415
+
+    p = Path(path)
+    return p.is_dir() and bool(config_files(p, "descriptions")) and bool(config_files(p, "hits"))
+
+
+def _read_shards(files: list[Path], schema: pa.Schema, columns: list[str]) -> pa.Table:
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    tables = []
+    for p in files:
+        try:
+            t = pq.read_table(p, columns=columns)
+        except (pa.ArrowInvalid, OSError, KeyError) as e:
+            raise StoreError(f"{p} is not a readable shard with the columns {', '.join(columns)}: {e}") from None
+        tables.append(t.cast(pa.schema([schema.field(c) for c in columns])))
+    return pa.concat_tables(tables)
+
+
+def import_export(folder: str | os.PathLike[str], store: str | os.PathLike[str], note: str | None = None,
+                  batch_rows: int = 1 << 17, progress: bool = True) -> dict:
+    """Read a folder written by `actionhub export` (or the same layout from the Hugging Face Hub) into a store.
+
+    Every hit is added with its own rank and provider and its description with its own
+    ``num_sentences`` and ``collected_at``, so a fresh store gets identical rows; rows the store
+    already holds are skipped (importing twice adds nothing). Descriptions are read shard by
+    shard in batches of ``batch_rows`` (only the hits and the descriptions' keys are held whole).
+    ``actionhub.json``, when present, gives the store its note (when ``note`` is None and the
+    store has none), the providers' collection settings and the query vocabulary (kept in
+    ``store.json`` "queries", so a new export lists the queries that found nothing too).
+    Returns ``{"folder", "store", "descriptions", "hits", "added", "new_descriptions",
+    "duplicates", "hits_without_description", "descriptions_without_hits"}``.
+    """
+    import numpy as np  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    from actionhub.dataset.export import CONFIG_SCHEMAS, META_FILE, config_files  # noqa: PLC0415
+    from actionhub.dataset.store import key_column  # noqa: PLC0415
+    from actionhub.utils.progress import progress_bar  # noqa: PLC0415
+
+    src = Path(folder)
+    if not is_export_folder(src):
+        raise StoreError(f"{src} is not an exported ActionHub dataset (it needs descriptions/*.parquet and "
+                         "hits/*.parquet); write one with `actionhub export STORE --out DIR`")
+    meta: dict = {}
+    if (src / META_FILE).is_file():
+        try:
+            meta = json.loads((src / META_FILE).read_text(encoding="utf-8"))
+        except ValueError as e:
+            raise StoreError(f"{src / META_FILE} is not valid JSON ({e}); restore it or delete it") from None
+    dschema, hschema = CONFIG_SCHEMAS["descriptions"], CONFIG_SCHEMAS["hits"]
+    dfiles, hfiles = config_files(src, "descriptions"), config_files(src, "hits")
+    for files, schema in ((dfiles, dschema), (hfiles, hschema)):
+        for p in files:
+            try:
+                names = pq.read_schema(p).names
+            except (pa.ArrowInvalid, OSError) as e:
+                raise StoreError(f"{p} is not a readable Parquet file: {e}") from None
+            missing = [c for c in schema.names if c not in names]
+            if missing:
+                raise StoreError(f"{p} lacks the column(s) {', '.join(missing)}; an exported {p.parent.name} shard "
+                                 f"has {', '.join(schema.names)}")
+    hits = _read_shards(hfiles, hschema, list(hschema.names))
+    dkeys = key_column(*_read_shards(dfiles, dschema, ["provider", "video_id"]).columns)
+    where = pc.index_in(key_column(hits.column("provider"), hits.column("video_id")), value_set=dkeys)
+    found = pc.is_valid(where)
+    n_orphans = hits.num_rows - int(pc.sum(found).as_py() or 0)
+    if n_orphans:
+        log.warning("%s: %d hits list a description the folder does not hold; skipped", src, n_orphans)
+    idx = pc.fill_null(where, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    order = np.argsort(idx, kind="stable")
+    idx, hits = idx[order], hits.take(pa.array(order))
+    listed = np.zeros(len(dkeys), bool)
+    listed[idx[idx >= 0]] = True
+    summary = {"folder": str(src), "store": "", "descriptions": len(dkeys), "hits": hits.num_rows, "added": 0,
+               "new_descriptions": 0, "duplicates": 0, "hits_without_description": n_orphans,
+               "descriptions_without_hits": int((~listed).sum())}
+    del dkeys
+    exported_note = (meta.get("store") or {}).get("note") or None
+    st = Store(store, create=True, note=note)
+    summary["store"] = str(st.path)
+    if note is None and exported_note and not st.note:
+        st.update_meta(note=exported_note)
+    with st.lock():
+        bar = progress_bar(enabled=progress, total=summary["descriptions"], desc=f"import {src.name}",
+                           unit=" descriptions")
+        offset = 0
+        for p in dfiles:
+            for b in pq.ParquetFile(p).iter_batches(batch_size=batch_rows, columns=list(dschema.names)):
+                d = pa.Table.from_batches([b]).cast(dschema)
+                lo, hi = np.searchsorted(idx, [offset, offset + d.num_rows])
+                h = hits.slice(int(lo), int(hi - lo))
+                rows = d.take(pa.array(idx[lo:hi] - offset))
+                t = pa.table({"action": h.column("action"), "rank": h.column("rank"), "provider": h.column("provider"),
+                              "video_id": h.column("video_id"), "description": rows.column("description"),
+                              "num_sentences": rows.column("num_sentences"),
+                              "collected_at": rows.column("collected_at")})
+                n_desc, n_hits = st.add(t)
+                summary["added"] += n_hits
+                summary["new_descriptions"] += n_desc
+                summary["duplicates"] += t.num_rows - n_hits
+                offset += d.num_rows
+                bar.update(d.num_rows)
+        bar.close()
+        updates: dict = {}
+        collections = dict(st.meta().get("collections") or {})
+        for name, settings in ((meta.get("store") or {}).get("collections") or {}).items():
+            collections.setdefault(name, settings)
+        if collections:
+            updates["collections"] = collections
+        queries = meta.get("queries")
+        if isinstance(queries, list) and queries:
+            kept = st.meta().get("queries")
+            updates["queries"] = sorted(set(map(str, queries)) | set(map(str, kept if isinstance(kept, list) else [])))
+        updates["imported"] = [*(st.meta().get("imported") or []),
+                               {"from": src.name, "exported_at": meta.get("exported_at"), "imported_at": utc_now(),
+                                "hits_added": summary["added"]}]
+        st.update_meta(**updates)
+    return summary
