@@ -25,6 +25,7 @@ VERB_MODULES = (
     "importer",     # actionhub import
     "stats",        # actionhub stats
     "rank",         # actionhub rank
+    "analyze",      # actionhub analyze descriptions
     "text_features",  # actionhub text-features
     "extract",      # actionhub extract
     "recipes",      # actionhub recipes list|show
