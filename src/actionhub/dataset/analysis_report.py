@@ -218,9 +218,9 @@ def _figure(v: DescriptionVectors, chosen: Sequence[str], rows: list[dict[str, A
     xy, explained = project_2d(stack)
     k = len(ids)
     name_xy, centre_xy, rest = xy[:k], xy[k:2 * k], xy[2 * k:]
-    fig = Figure(figsize=(10, 7.5 + 0.42 * k), layout="constrained")
+    fig = Figure(figsize=(10, 7 + 0.3 * (k + 1)), layout="constrained")
     FigureCanvasAgg(fig)
-    grid = fig.add_gridspec(2, 1, height_ratios=[7, 0.8 + 0.42 * k])
+    grid = fig.add_gridspec(2, 1, height_ratios=[7, 0.3 * (k + 1)])
     ax = fig.add_subplot(grid[0])
     start = 0
     for c, (i, p) in enumerate(zip(ids, pts)):
@@ -247,7 +247,7 @@ def _figure(v: DescriptionVectors, chosen: Sequence[str], rows: list[dict[str, A
     tab.axis("off")
     cells = [[r["action"], _short(r["by_name"]), _short(r["by_descriptions"])] for r in rows]
     table = tab.table(cellText=cells, colLabels=["action", "most similar by name", "most similar by descriptions"],
-                      loc="center", cellLoc="left", colLoc="left", colWidths=[0.2, 0.4, 0.4])
+                      loc="upper center", cellLoc="left", colLoc="left", colWidths=[0.2, 0.4, 0.4])
     table.auto_set_font_size(False)
     table.set_fontsize(8.5)
     for c in range(len(rows)):
