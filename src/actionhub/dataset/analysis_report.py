@@ -161,7 +161,8 @@ def _summary_lines(rec: dict[str, Any]) -> list[str]:
         f"the centre nearest to a name is its own action's for {_pct(s['name_nearest_centre_is_own'])}",
     ]
     if s["descriptions_without_vector"]:
-        lines.append(f"{s['descriptions_without_vector']:,} description(s) without any in-vocabulary word were left out")
+        lines.append(f"{s['descriptions_without_vector']:,} description(s) without any in-vocabulary word "
+                     "were left out")
     for key, what in (("actions_without_name_vector", "no word of the name in the vocabulary"),
                       ("actions_without_descriptions", "no description with a vector")):
         if s[key]:
