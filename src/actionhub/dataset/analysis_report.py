@@ -30,6 +30,7 @@ from actionhub.dataset.analysis import (
     DEFAULT_NUM_ACTIONS,
     DEFAULT_PER_ACTION,
     DEFAULT_TOP,
+    AnalysisError,
     DescriptionVectors,
     default_actions,
     description_vectors,
@@ -75,9 +76,7 @@ def analyze_descriptions(
     """Fig. 6 of a description store or top-k table into ``out_dir``; returns the JSON record
     (``summary``, ``chosen``, ``files``, timings). ``actions``: the actions to draw (default:
     ``num_actions`` well-populated ones, :func:`~actionhub.dataset.analysis.default_actions`)."""
-    if top < 1:
-        from actionhub.dataset.analysis import AnalysisError  # noqa: PLC0415
-
+    if top < 1:  # before the pass over the store
         raise AnalysisError(f"--top must be at least 1, got {top}")
     t0 = time.perf_counter()
     vectors = description_vectors(store, word_vectors, per_action=per_action,
