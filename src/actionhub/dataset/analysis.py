@@ -11,9 +11,10 @@ whole store (:func:`neighbour_summary`). The picture and the tables are written 
 Input: a description store directory, its ``rank`` top-k table, or any Parquet file with the
 columns ``action`` and ``description`` (:func:`actionhub.dataset.rank.open_store`). An action's
 descriptions are taken in the order of its ``rank`` column (the provider's rank in a store, the
-relevance rank in a top-k table; file order when there is none), so ``per_action=100`` on a top-k
-table is the paper's 100 most relevant descriptions. A description without any in-vocabulary
-word has no vector: it is left out of the centre and counted.
+relevance rank in a top-k table; file order when there is none; ranks count from 0 per action, as
+both write them), so ``per_action=100`` on a top-k table is the paper's 100 most relevant
+descriptions. A description without any in-vocabulary word has no vector: it is left out of the
+centre and counted.
 
 Scale: one streaming pass in record batches; only the descriptions that are used are tokenised,
 all of a batch at once (:meth:`~actionhub.dataset.wordvec.WordVectors.sum_tokens`: Arrow tokenising,
