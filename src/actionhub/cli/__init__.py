@@ -26,6 +26,7 @@ VERB_MODULES = (
     "stats",        # actionhub stats
     "export",       # actionhub export
     "rank",         # actionhub rank
+    "analyze",      # actionhub analyze descriptions
     "text_features",  # actionhub text-features
     "extract",      # actionhub extract
     "recipes",      # actionhub recipes list|show

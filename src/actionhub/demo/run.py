@@ -8,7 +8,8 @@
 2. Real class text: every Kinetics-ZSAR definition encoded with the offline MiniLM
    encoder (plus descriptions from a caption corpus when one is configured), and one
    run on SYNTHETIC videos generated around that text geometry.
-3. The report: baselines, ablations and figures on the SYNTHETIC runs.
+3. The report: baselines, ablations and figures on the SYNTHETIC runs, and Fig. 6 (names vs
+   descriptions, :mod:`actionhub.demo.descriptions`) on a SYNTHETIC description store.
 4. A zero-shot prediction on a real short clip shipped by an installed package.
 
 Every number computed on synthetic features is labelled SYNTHETIC: the demo shows the
@@ -130,6 +131,10 @@ def run_demo(
         from actionhub.demo.report import demo_report
 
         demo_report(out, plan=plan, say=say, progress=progress)
+        say("Fig. 6: names vs descriptions on a SYNTHETIC description store")
+        from actionhub.demo.descriptions import demo_descriptions
+
+        demo_descriptions(out, say=say, progress=progress)
     if predict:
         say("\n[4/4] Zero-shot prediction on a real clip")
         try:
