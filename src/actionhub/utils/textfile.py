@@ -68,16 +68,16 @@ def not_utf8_error(path: PathLike, what: str = "file") -> NotUtf8Error:
         head, where = b"", None
     fixed = p.with_name(f"{p.stem}.utf8{p.suffix}")
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return NotUtf8Error(f"{what} {p} is UTF-16 text, not UTF-8; re-save it as UTF-8, e.g. "
-                            f"`iconv -f utf-16 -t utf-8 {p} > {fixed}`, and pass {fixed}")
+        return NotUtf8Error(f"{what} {p} is UTF-16 text, not UTF-8; re-save it as UTF-8 (e.g. "
+                            f"`iconv -f utf-16 -t utf-8 {p} > {fixed}`) and pass {fixed}")
     at = ""
     if where is not None:
         offset, line, bad = where
         shown = " ".join(f"0x{b:02X}" for b in bad[:4])
         at = f": byte {shown} on line {line} (byte offset {offset}) is not valid UTF-8"
-    return NotUtf8Error(f"{what} {p} is not UTF-8 text{at}; re-save it as UTF-8, e.g. "
-                        f"`iconv -f latin1 -t utf-8 {p} > {fixed}` (latin1 for Western European files; "
-                        f"`file {p}` tells the encoding), and pass {fixed}")
+    return NotUtf8Error(f"{what} {p} is not UTF-8 text{at}; re-save it as UTF-8 (e.g. "
+                        f"`iconv -f latin1 -t utf-8 {p} > {fixed}`; `file {p}` tells its encoding) "
+                        f"and pass {fixed}")
 
 
 def read_text_file(path: PathLike, what: str = "file") -> str:
