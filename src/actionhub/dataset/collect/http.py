@@ -32,7 +32,15 @@ import urllib.request
 from typing import Any, Callable, Mapping, Optional
 
 from actionhub import __version__
-from actionhub.dataset.collect.base import AuthError, Charge, MalformedReply, RateLimited, RequestError, TransientError
+from actionhub.dataset.collect.base import (
+    AuthError,
+    Charge,
+    MalformedReply,
+    ProviderConfigError,
+    RateLimited,
+    RequestError,
+    TransientError,
+)
 
 __all__ = ["HttpClient", "parse_retry_after"]
 
@@ -140,9 +148,9 @@ class HttpClient:
                  now: Callable[[], float] = time.time):
         self.timeout, self.max_retries = float(timeout), int(max_retries)
         if not self.timeout > 0 or self.timeout == float("inf"):
-            raise ValueError(f"timeout must be a finite number of seconds > 0, got {timeout}")
+            raise ProviderConfigError(f"the timeout (--timeout) must be a finite number of seconds > 0, got {timeout}")
         if self.max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+            raise ProviderConfigError(f"the number of retries (--max-retries) must be >= 0, got {max_retries}")
         self.backoff_base, self.backoff_max = float(backoff_base), float(backoff_max)
         self.max_retry_after = float(max_retry_after)
         self.sleep, self.rng, self.now = sleep, rng or random.Random(), now
