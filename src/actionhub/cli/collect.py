@@ -5,7 +5,14 @@ import argparse
 import json
 from pathlib import Path
 
-from actionhub.cli.common import CliError, add_progress_flag
+from actionhub.cli.common import (
+    CliError,
+    add_progress_flag,
+    int_in_range,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 
 
 def _provider_options(a: argparse.Namespace) -> dict:
@@ -24,10 +31,6 @@ def run(a: argparse.Namespace) -> int:
     from actionhub.dataset.stats import format_few
     from actionhub.dataset.vocab import read_queries
 
-    if a.per_query is not None and a.per_query < 1:
-        raise CliError("--per-query must be >= 1")
-    if a.min_descriptions < 0:
-        raise CliError("--min-descriptions must be >= 0")
     if a.match != "all" and a.provider != "local":
         raise CliError(f"--match applies to the local provider only (the {a.provider} site decides how it matches)")
     queries = read_queries(a.queries)
@@ -78,29 +81,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--queries", required=True, type=Path,
                    help="queries: queries.csv from `actionhub vocab build --out`, JSON, or one per line")
     p.add_argument("--out", required=True, type=Path, help="store directory (created when missing)")
-    p.add_argument("--per-query", type=int,
+    p.add_argument("--per-query", type=positive_int,
                    help="at most N descriptions per query's action, shared videos included (default: all results; "
                         "the paper has about 3000)")
-    p.add_argument("--min-descriptions", type=int, default=100, metavar="N",
+    p.add_argument("--min-descriptions", type=non_negative_int, default=100, metavar="N",
                    help="summarise the queries left with fewer than N descriptions (default: 100)")
-    p.add_argument("--budget", type=int,
+    p.add_argument("--budget", type=non_negative_int,
                    help="at most N requests to this provider for this store, over all runs (persisted)")
     p.add_argument("--note", help="a note kept with the store and shown by `actionhub stats` (e.g. SYNTHETIC)")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
-    p.add_argument("--flush-rows", type=int, default=1000, help=argparse.SUPPRESS)
+    p.add_argument("--flush-rows", type=positive_int, default=1000, help=argparse.SUPPRESS)
     add_progress_flag(p)
     g = p.add_argument_group("shutterstock (credentials: SHUTTERSTOCK_API_TOKEN, or SHUTTERSTOCK_CONSUMER_KEY "
                              "and SHUTTERSTOCK_CONSUMER_SECRET)")
     g.add_argument("--base-url", help="API base URL (default: $SHUTTERSTOCK_API_URL or https://api.shutterstock.com)")
-    g.add_argument("--per-page", type=int, default=100, help="results per request, at most 500 (default: 100)")
+    g.add_argument("--per-page", type=int_in_range(1, 500), default=100,
+                   help="results per request, at most 500 (default: 100)")
     g.add_argument("--people", choices=("released", "count", "any"), default="released",
                    help="people filter: released = people_model_released=true (default); count = people_number "
                         "1, 2, 3 and 4 in turn; any = no filter")
     g.add_argument("--sort", choices=("relevance", "popular", "newest", "random"), default="relevance",
                    help="result order (default: relevance)")
-    g.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a reply (default: 30)")
-    g.add_argument("--max-retries", type=int, default=5, help="retries of a request on 429/5xx/timeouts (default: 5)")
-    g.add_argument("--max-pages", type=int, help="read at most N pages per query")
+    g.add_argument("--timeout", type=positive_float, default=30.0,
+                   help="seconds a request may take in all, connecting and reading the whole reply included "
+                        "(default: 30)")
+    g.add_argument("--max-retries", type=non_negative_int, default=5,
+                   help="retries of a request on 429/5xx/timeouts (default: 5)")
+    g.add_argument("--max-pages", type=positive_int, help="read at most N pages per query")
     g = p.add_argument_group("local (BM25 over a caption corpus)")
     g.add_argument("--corpus", type=Path, help="caption corpus: CSV, JSONL or Parquet (e.g. a WebVid CSV)")
     g.add_argument("--id-column", default="videoid", help="video id column (default: videoid)")

@@ -65,3 +65,62 @@ def add_recipe_flag(p: argparse.ArgumentParser) -> None:
 
 def add_progress_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+# Argument types for numbers that must be in range: argparse names the flag in its error
+# ("argument --k: must be an integer >= 1, got '0'") and exits with status 2 before any work.
+def _int_at_least(lo: int, text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= {lo}, got {text!r}") from None
+    if v < lo:
+        raise argparse.ArgumentTypeError(f"must be an integer >= {lo}, got {text!r}")
+    return v
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    return _int_at_least(1, text)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    return _int_at_least(0, text)
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0 (not nan, not inf)."""
+    import math  # noqa: PLC0415
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return v
+
+
+def int_in_range(lo: int, hi: int):
+    """argparse type factory: an integer within ``lo..hi``."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            v = None
+        if v is None or not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"must be an integer within {lo}..{hi}, got {text!r}")
+        return v
+    parse.__name__ = f"int_in_range({lo}, {hi})"
+    return parse
+
+
+def check_output_file(path: Any, flag: str = "--out") -> None:
+    """Refuse an output *file* path that is an existing folder, before any work is done."""
+    from pathlib import Path  # noqa: PLC0415
+
+    p = Path(path)
+    if p.is_dir():
+        raise CliError(f"{flag} {p} is an existing folder, but {flag} names the file to write; "
+                       f"pass a file name, e.g. {flag} {p / ('out' + (p.suffix or '.parquet'))}")

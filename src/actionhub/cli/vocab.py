@@ -5,6 +5,8 @@ import argparse
 import json
 from pathlib import Path
 
+from actionhub.cli.common import non_negative_int
+
 
 def _vocabulary(a: argparse.Namespace):
     from actionhub.dataset.vocab import SOURCE_DATASETS, Vocabulary, build_vocabulary
@@ -82,5 +84,5 @@ def register(sub: argparse._SubParsersAction) -> None:
                                   "merges two or more names. QUERY may be a query, an original name or any text.")
     s.add_argument("query", nargs="*", help="queries or action names to look up")
     s.add_argument("--vocab", type=Path, help="a vocabulary file written by `vocab build --out` (default: build it)")
-    s.add_argument("--limit", type=int, default=0, help="list at most this many merges (default: all)")
+    s.add_argument("--limit", type=non_negative_int, default=0, help="list at most this many merges (default: all)")
     p.set_defaults(func=run)

@@ -12,6 +12,7 @@ from typing import Any, Iterator, Mapping
 import pyarrow as pa
 
 from actionhub.dataset.store import Store, StoreError, synthetic_video_id, utc_now
+from actionhub.utils.textfile import NotUtf8Error, open_text_file
 
 __all__ = ["import_released", "import_export", "is_export_folder"]
 
@@ -22,12 +23,14 @@ def _iter_released(path: Path) -> Iterator[tuple[int, Any]]:
     """``(line number, JSON object)`` of a released file: one object for .json, one per line otherwise."""
     if path.suffix.lower() == ".json":
         try:
-            with path.open(encoding="utf-8") as fh:
+            with open_text_file(path, "file to import") as fh:
                 yield 1, json.load(fh)
+        except NotUtf8Error:
+            raise
         except ValueError as e:
             raise StoreError(f"{path} is not valid JSON ({e}); expected {{action: [description, ...]}}") from None
         return
-    with path.open(encoding="utf-8") as fh:
+    with open_text_file(path, "file to import") as fh:
         for i, line in enumerate(fh, 1):
             if not line.strip():
                 continue

@@ -46,6 +46,7 @@ from typing import Iterable, Sequence
 from actionhub.dataset.wordvec import tokenize
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_write_text
+from actionhub.utils.textfile import open_text_file, read_text_file
 
 __all__ = [
     "SOURCE_DATASETS",
@@ -288,8 +289,9 @@ class Vocabulary:
         if not p.is_file():
             raise VocabError(f"vocabulary file not found: {p} (write one with `actionhub vocab build --out {p}`)")
         if p.suffix.lower() == ".json":
+            text = read_text_file(p, "vocabulary file")
             try:
-                obj = json.loads(p.read_text(encoding="utf-8"))
+                obj = json.loads(text)
                 return cls([Query(d["query"], [SourceName(s["dataset"], s["name"]) for s in d.get("sources", [])])
                             for d in obj["queries"]])
             except (ValueError, KeyError, TypeError) as e:
@@ -359,7 +361,7 @@ def build_vocabulary(datasets: Iterable[str] = SOURCE_DATASETS,
 
 
 def _read_csv_rows(p: Path) -> list[dict[str, str]]:
-    with p.open(newline="", encoding="utf-8") as fh:
+    with open_text_file(p, "queries file", newline="") as fh:
         reader = csv.DictReader(fh)
         if not reader.fieldnames or "query" not in reader.fieldnames:
             raise VocabError(f"{p} has no 'query' column (columns: {reader.fieldnames}); "
@@ -381,8 +383,9 @@ def read_queries(path: str | Path) -> list[str]:
     if suffix == ".csv":
         qs = [r["query"].strip() for r in _read_csv_rows(p)]
     elif suffix == ".json":
+        text = read_text_file(p, "queries file")
         try:
-            obj = json.loads(p.read_text(encoding="utf-8"))
+            obj = json.loads(text)
         except ValueError as e:
             raise VocabError(f"{p} is not valid JSON: {e}") from None
         items = obj.get("queries") if isinstance(obj, dict) else obj
@@ -393,7 +396,7 @@ def read_queries(path: str | Path) -> list[str]:
             raise VocabError(f"{p}: every query must be a string (or an object with a 'query' string)")
         qs = [q.strip() for q in qs]
     else:
-        qs = [line.split("#", 1)[0].strip() for line in p.read_text(encoding="utf-8").splitlines()]
+        qs = [line.split("#", 1)[0].strip() for line in read_text_file(p, "queries file").splitlines()]
     qs = list(dict.fromkeys(q for q in qs if q))
     if not qs:
         raise VocabError(f"{p} lists no queries")

@@ -34,6 +34,7 @@ import numpy as np
 
 from actionhub.utils.errors import UserError
 from actionhub.utils.names import normalize_name
+from actionhub.utils.textfile import read_text_file
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def read_actions_file(path: PathLike) -> list[str]:
     p = Path(path)
     if not p.is_file():
         raise PredictError(f"actions file {p} not found; write one action name per line")
-    names = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines()]
+    names = [ln.strip() for ln in read_text_file(p, "actions file").splitlines()]
     names = [n for n in names if n and not n.startswith("#")]
     if not names:
         raise PredictError(f"actions file {p} lists no action names; write one per line")
@@ -75,7 +76,7 @@ def read_definitions(path: PathLike) -> dict[str, str]:
     p = Path(path)
     if not p.is_file():
         raise PredictError(f"definitions file {p} not found; pass a JSON object or 'name<TAB>definition' lines")
-    text = p.read_text(encoding="utf-8")
+    text = read_text_file(p, "definitions file")
     if text.lstrip().startswith(("{", "[")):
         try:
             obj = json.loads(text)

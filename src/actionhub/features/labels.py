@@ -11,6 +11,7 @@ import numpy as np
 
 from actionhub.features.featureset import FeatureError
 from actionhub.utils.names import normalize_name
+from actionhub.utils.textfile import read_text_file
 
 PathLike = Union[str, "os.PathLike[str]"]
 LabelsArg = Union[PathLike, Sequence[Union[str, int]], np.ndarray, None]
@@ -23,7 +24,7 @@ def _read_labels_arg(labels: LabelsArg) -> tuple[np.ndarray, str]:
         path = Path(labels)
         if not path.is_file():
             raise FeatureError(f"labels file {path} does not exist; pass a text file with one label per line, in row order")
-        lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+        lines = [ln.strip() for ln in read_text_file(path, "labels file").splitlines()]
         return np.asarray([ln for ln in lines if ln], dtype=object), str(path)
     arr = np.asarray(labels)
     if arr.ndim != 1:

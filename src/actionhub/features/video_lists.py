@@ -11,6 +11,7 @@ from typing import Any, Union
 
 from actionhub.features.featureset import FeatureError
 from actionhub.utils.names import listing
+from actionhub.utils.textfile import open_text_file
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def _read_metas_jsonl(path: Path) -> tuple[list[str], list[Any]]:
     """Video ids and labels from a metas JSONL file (one object per line)."""
     ids: list[str] = []
     labels: list[Any] = []
-    with path.open(encoding="utf-8") as fh:
+    with open_text_file(path, "video list") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
@@ -71,7 +72,7 @@ def _read_video_txt(path: Path) -> tuple[list[str], list[str]]:
     """Video ids and labels from ``id<TAB>label`` or whitespace-separated lines."""
     ids: list[str] = []
     labels: list[str] = []
-    with path.open(encoding="utf-8") as fh:
+    with open_text_file(path, "video list") as fh:
         for lineno, line in enumerate(fh, 1):
             line = line.rstrip("\r\n")
             if not line.strip() or line.lstrip().startswith("#"):

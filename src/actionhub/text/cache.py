@@ -5,7 +5,9 @@ under ``~/.cache/actionhub/text`` (or ``$ACTIONHUB_CACHE/text``, or ``$XDG_CACHE
 or ``--cache DIR``). Each append writes a new shard atomically -- ``shard-*.npy`` (n, D) float32
 vectors, then ``shard-*.parquet`` with the column ``sha1`` (fixed-size binary 20) in the same row
 order; a shard counts only once its Parquet index exists, so a killed run loses at most the shard
-being written.
+being written. The index's metadata holds the CRC-32 of the vectors: a shard that is truncated or
+corrupt (wrong size, unreadable, checksum mismatch) is reported with a warning, removed, and its
+texts count as not cached, so they are encoded again and the run (and every later one) recovers.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import os
 import re
 import time
 import uuid
+import zlib
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -27,6 +30,8 @@ from actionhub.utils.io import atomic_path, atomic_write_json
 __all__ = ["TextCache", "text_hashes", "default_cache_dir", "cache_root", "open_cache"]
 
 log = logging.getLogger(__name__)
+
+_CRC_KEY = b"actionhub.crc32"  # Parquet schema metadata of a shard index: CRC-32 of the vectors' bytes
 
 
 def text_hashes(texts: Sequence[str]) -> np.ndarray:
@@ -76,6 +81,8 @@ class TextCache:
         self._shard = np.zeros(0, np.int32)  # shard number per key
         self._row = np.zeros(0, np.int64)  # row inside the shard
         self._shards: list[str] = []
+        self._crc: list[int | None] = []  # CRC-32 of each shard's vectors (None: an old shard without one)
+        self._checked: set[int] = set()  # shards whose checksum was verified in this process
         self._load()
 
     def __len__(self) -> int:
@@ -88,12 +95,19 @@ class TextCache:
         import pyarrow.parquet as pq  # noqa: PLC0415
 
         meta_file = self.dir / "encoder.json"
+        meta_ok = True
         if meta_file.is_file():
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
-            if meta.get("id") != self.encoder_id:
-                raise TextEncoderError(f"text cache {self.dir} belongs to encoder {meta.get('id')!r}, not "
-                                       f"{self.encoder_id!r}; delete that directory to rebuild it")
-            self.dim = int(meta["dim"])
+            try:
+                meta = json.loads(meta_file.read_text(encoding="utf-8"))
+                meta_id, meta_dim = meta.get("id"), int(meta["dim"])
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                log.warning("text cache %s: unreadable encoder.json (%s); rewritten from the shards", self.dir, e)
+                meta_ok = False
+            else:
+                if meta_id != self.encoder_id:
+                    raise TextEncoderError(f"text cache {self.dir} belongs to encoder {meta_id!r}, not "
+                                           f"{self.encoder_id!r}; delete that directory to rebuild it")
+                self.dim = meta_dim
         keys, shard, row = [], [], []
         for index in sorted(self.dir.glob("shard-*.parquet")):
             vec = index.with_suffix(".npy")
@@ -101,16 +115,60 @@ class TextCache:
                 log.warning("text cache shard %s has no vectors file; ignored", index)
                 continue
             try:
-                k = _hashes_from_arrow(pq.read_table(index, columns=["sha1"]).column("sha1"))
-            except Exception as e:  # noqa: BLE001 - any unreadable index is skipped, not fatal
-                log.warning("unreadable text cache index %s (%s); ignored", index, e)
+                t = pq.read_table(index, columns=["sha1"])
+                k = _hashes_from_arrow(t.column("sha1"))
+                crc = (t.schema.metadata or {}).get(_CRC_KEY)
+                shape = _npy_shape(vec)
+                if len(shape) != 2 or shape[0] != len(k) or (self.dim is not None and shape[1] != self.dim):
+                    raise ValueError(f"its vectors are {shape}, its index lists {len(k)} texts"
+                                     + (f" of {self.dim}-d" if self.dim is not None else ""))
+            except PermissionError as e:
+                log.warning("unreadable text cache shard %s (%s); ignored", index, e)
                 continue
+            except Exception as e:  # noqa: BLE001 - a truncated or corrupt shard is dropped, never fatal
+                self._discard(index, f"truncated or corrupt ({type(e).__name__}: {e})")
+                continue
+            if self.dim is None:
+                self.dim = int(shape[1])
             keys.append(k)
             shard.append(np.full(len(k), len(self._shards), np.int32))
             row.append(np.arange(len(k), dtype=np.int64))
             self._shards.append(vec.name)
+            self._crc.append(int(crc) if crc is not None else None)
+        if not meta_ok and self.dim is not None:
+            try:
+                atomic_write_json(meta_file, {"id": self.encoder_id, "dim": self.dim})
+            except OSError:
+                pass
+        elif not meta_ok:
+            meta_file.unlink(missing_ok=True)
         if keys:
             self._set_index(np.concatenate(keys), np.concatenate(shard), np.concatenate(row))
+
+    def _discard(self, index: Path, why: str) -> None:
+        """Warn about a broken shard and remove it (its texts are encoded again)."""
+        log.warning("text cache shard %s is %s; removed, its texts will be encoded again", index, why)
+        try:
+            index.unlink(missing_ok=True)  # uncommit first
+            index.with_suffix(".npy").unlink(missing_ok=True)
+        except OSError as e:
+            log.warning("could not remove %s (%s)", index, e)
+
+    def _verified(self, s: int) -> np.ndarray | None:
+        """The vectors of shard ``s`` (memory-mapped) if they are intact, else None (after dropping it)."""
+        path = self.dir / self._shards[s]
+        try:
+            vectors = np.load(path, mmap_mode="r")
+            if s not in self._checked and self._crc[s] is not None:
+                if zlib.crc32(memoryview(np.ascontiguousarray(vectors)).cast("B")) != self._crc[s]:
+                    raise ValueError("checksum mismatch")
+                self._checked.add(s)
+            return vectors
+        except (ValueError, OSError, EOFError) as e:
+            self._discard(path.with_suffix(".parquet"), f"truncated or corrupt ({e})")
+            keep = self._shard != s
+            self._keys, self._shard, self._row = self._keys[keep], self._shard[keep], self._row[keep]
+            return None
 
     def _set_index(self, keys: np.ndarray, shard: np.ndarray, row: np.ndarray) -> None:
         order = np.argsort(keys, kind="stable")
@@ -125,11 +183,14 @@ class TextCache:
         pos_c = np.minimum(pos, len(self._keys) - 1)
         found = self._keys[pos_c] == hashes
         where = pos_c[found]
+        shards = self._shard[where]
+        loaded = {int(s): self._verified(int(s)) for s in np.unique(shards)}
+        if any(v is None for v in loaded.values()):  # broken shards were dropped: look up again
+            return self.get(hashes)
         out = np.empty((len(where), self.dim or 0), np.float32)
-        shards, rows = self._shard[where], self._row[where]
-        for s in np.unique(shards):
+        rows = self._row[where]
+        for s, vectors in loaded.items():
             sel = np.flatnonzero(shards == s)
-            vectors = np.load(self.dir / self._shards[s], mmap_mode="r")
             out[sel] = vectors[rows[sel]]
         return found, out
 
@@ -154,9 +215,13 @@ class TextCache:
         name = f"shard-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
         with atomic_path(self.dir / f"{name}.npy") as tmp:
             np.save(tmp, vectors)
+        crc = zlib.crc32(memoryview(vectors).cast("B"))
+        index = pa.table({"sha1": _hashes_to_arrow(hashes)}).replace_schema_metadata({_CRC_KEY: str(crc).encode()})
         with atomic_path(self.dir / f"{name}.parquet") as tmp:  # the index last: it commits the shard
-            pq.write_table(pa.table({"sha1": _hashes_to_arrow(hashes)}), tmp)
+            pq.write_table(index, tmp)
         self._shards.append(f"{name}.npy")
+        self._crc.append(crc)
+        self._checked.add(len(self._shards) - 1)
         self._set_index(np.concatenate([self._keys, hashes]),
                         np.concatenate([self._shard, np.full(len(hashes), len(self._shards) - 1, np.int32)]),
                         np.concatenate([self._row, np.arange(len(hashes), dtype=np.int64)]))
@@ -170,10 +235,30 @@ class TextCache:
         _, vectors = self.get(keys)
         self._keys, self._shard, self._row, self._shards = np.zeros(0, "S20"), np.zeros(0, np.int32), \
             np.zeros(0, np.int64), []
+        self._crc, self._checked = [], set()
         self.put(keys, vectors)
         for name in old:
             (self.dir / name).with_suffix(".parquet").unlink(missing_ok=True)  # uncommit first
             (self.dir / name).unlink(missing_ok=True)
+
+
+def _npy_shape(path: Path) -> tuple[int, ...]:
+    """The shape of a float32 ``.npy`` file from its header; ValueError when the header is unreadable,
+    the dtype is not float32 or the file is shorter or longer than the header says."""
+    with open(path, "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        start = fh.tell()
+    if dtype != np.float32 or fortran:
+        raise ValueError(f"vectors of dtype {dtype}{' (Fortran order)' if fortran else ''}, expected float32")
+    want = start + int(np.prod(shape, dtype=np.int64)) * 4
+    have = path.stat().st_size
+    if have != want:
+        raise ValueError(f"{path.name} has {have} bytes, its header says {want}")
+    return tuple(int(n) for n in shape)
 
 
 def cache_root(cache: TextCache | str | Path | bool | None) -> Path | None:

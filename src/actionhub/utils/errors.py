@@ -9,3 +9,17 @@ from __future__ import annotations
 
 class UserError(ValueError):
     """Bad input or state the user can fix; the message says how."""
+
+
+class DiskFullError(UserError):
+    """The disk filled up while writing; the message says what was kept and how to go on."""
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for an ``OSError`` that means the disk (or the user's quota) is full: ``ENOSPC``/``EDQUOT``,
+    also when a library (pyarrow) only names it in the message."""
+    import errno  # noqa: PLC0415
+
+    if not isinstance(exc, OSError):
+        return False
+    return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)) or "No space left on device" in str(exc)

@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 
 from actionhub.dataset.collect.base import Budget, BudgetExhausted, Provider, RateLimited, RequestError, TransientError
 from actionhub.dataset.store import Store, utc_now
+from actionhub.utils.errors import DiskFullError, is_disk_full
 from actionhub.utils.io import atomic_write_json
 
 __all__ = ["collect"]
@@ -85,7 +86,26 @@ def collect(queries: Iterable[str], provider: Provider, store: str | Path | Stor
     than ``min_descriptions``, see :func:`actionhub.dataset.stats.few_descriptions`)}``;
     ``stopped`` is None, "budget", "rate_limited", "failing" or "interrupted".
     :class:`AuthError` and other provider configuration errors propagate (after saving the work).
+    A full disk raises :class:`DiskFullError`: the parts and the resume state already written stay,
+    so the same call resumes once there is space.
     """
+    try:
+        return _collect(queries, provider, store, per_query=per_query, budget=budget, progress=progress,
+                        flush_rows=flush_rows, flush_seconds=flush_seconds, note=note,
+                        min_descriptions=min_descriptions, clock=clock)
+    except OSError as e:
+        if not is_disk_full(e):
+            raise
+        where = store.path if isinstance(store, Store) else Path(store)
+        raise DiskFullError(
+            f"the disk is full (no space left on device while writing to the store {where}); the store keeps "
+            "every description written before, and the next run resumes from there: free some space and rerun "
+            "the same command") from None
+
+
+def _collect(queries: Iterable[str], provider: Provider, store: str | Path | Store, per_query: Optional[int],
+             budget: Optional[int], progress: bool, flush_rows: int, flush_seconds: float, note: Optional[str],
+             min_descriptions: int, clock: Callable[[], float]) -> dict:
     from actionhub.dataset.stats import few_descriptions  # noqa: PLC0415
     from actionhub.utils.progress import progress_bar  # noqa: PLC0415
 
