@@ -186,7 +186,7 @@ def _run_settings(run_dir: Path, run: Mapping[str, Any], backbone: str | None, s
     if not bb:
         raise PredictError(
             f"{run_dir / 'run.json'} does not record the visual backbone of its training features (they were not "
-            "made by `actionhub extract`); pass backbone=/--backbone and sampling=/--sampling matching them")
+            "made by `actionhub extract`); pass --backbone and --sampling matching them")
     smp = sampling or fmeta.get("sampling")
     if not smp:
         smp = "segments:8"
