@@ -15,6 +15,7 @@ recipe's when the method is the recipe's.
 """
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,6 +224,10 @@ def train(
                       overrides=overrides)
     split = check_split(run, split)
     check_device(run.config.device)
+    if not math.isfinite(calibration):
+        raise UserError(f"calibration must be a finite number, got {calibration} (--calibration)")
+    if gzsl and not 0.0 < gzsl_holdout < 1.0:
+        raise UserError(f"the GZSL hold-out share must lie in (0, 1), got {gzsl_holdout} (--gzsl-holdout)")
     # The run directory is locked and checked before any data is loaded (cheap refusals first).
     with output_lock(out, folder=True, what="run directory"):
         check_run_dir(out, _planned_record(run, split, features, text_features, eval_features, cim_pool))

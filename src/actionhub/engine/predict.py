@@ -286,6 +286,9 @@ def predict(
         raise PredictError("no videos given")
     if top < 1:
         raise PredictError(f"top must be at least 1, got {top}")
+    from actionhub.utils.device import check_device
+
+    check_device(device)
     names, defs = resolve_actions(actions, actions_file=actions_file, benchmark=benchmark, split=split,
                                   definitions=definitions)
     if zero_shot is not None:

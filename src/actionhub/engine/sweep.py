@@ -31,6 +31,7 @@ from actionhub.evaluation.metrics import round_metrics
 from actionhub.evaluation.sweeps import SWEEP_FORMAT, SweepError, format_sweep, load_sweep  # noqa: F401 - re-exported
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_write_json
+from actionhub.utils.lock import locks_output
 from actionhub.utils.runinfo import now
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,7 @@ def _is_finished(run_dir: Path, config: dict[str, Any], benchmark: str, split: i
     return None
 
 
+@locks_output("out_dir", folder=True, what="sweep folder")
 def run_sweep(
     base: TrainConfig,
     params: Sequence[tuple[str, Sequence[Any]]],

@@ -17,6 +17,7 @@ import logging
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from actionhub.utils.device import check_device  # noqa: F401 - re-exported
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_write_json
 from actionhub.utils.lock import output_lock
@@ -26,27 +27,6 @@ log = logging.getLogger(__name__)
 
 __all__ = ["check_device", "check_run_dir", "run_differences", "guard_run_dir", "disk_full_message",
            "is_disk_full"]
-
-
-def check_device(device: str, flag: str = "--device") -> None:
-    """Raise a :class:`UserError` when torch cannot use ``device`` here (unknown name, no CUDA/MPS)."""
-    import torch
-
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError) as e:
-        raise UserError(f"{flag} {device!r} is not a torch device ({e}); use cpu, cuda or cuda:N") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise UserError(f"{flag} {device}: CUDA is not available on this machine (no GPU, or torch built "
-                            "without CUDA); use --device cpu")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise UserError(f"{flag} {device}: this machine has {torch.cuda.device_count()} CUDA device(s); "
-                            f"use cuda:0 .. cuda:{torch.cuda.device_count() - 1}")
-    elif dev.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise UserError(f"{flag} {device}: MPS is not available on this machine; use --device cpu")
 
 
 def is_disk_full(e: BaseException) -> bool:

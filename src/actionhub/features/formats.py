@@ -421,7 +421,8 @@ def _load_npz(path: Path, labels: LabelsArg) -> _Raw:
             logger.info("%s: using the labels argument instead of the stored labels", path)
         return _Raw(feats, lab, videos, where, meta)
     if stored is None:
-        raise FeatureError(f"{path} has no 'labels' array; pass --labels <file with one label per row> or re-save with labels")
+        raise FeatureError(f"{path} has no 'labels' array; pass --labels <file with one label per row> or re-save "
+                           "with labels")
     return _Raw(feats, stored, videos, str(path), meta)
 
 

@@ -23,9 +23,9 @@ loader returns ``vc(k)``: (C, D) means of raw features.
 from __future__ import annotations
 
 import json
+import logging
 import zipfile
 import zlib
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
