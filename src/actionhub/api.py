@@ -195,8 +195,10 @@ def train(
     **overrides: Any,
 ) -> dict[str, Any]:
     """Train one run of ``benchmark`` split ``split`` into ``out`` and return its run record
-    (run.json as a dict, plus ``run_dir``). Rerunning with the same arguments resumes or returns
-    the finished run.
+    (run.json as a dict, plus ``run_dir`` and ``reused``). Rerunning with the same arguments resumes
+    or returns the finished run (``reused`` True). ``out`` is locked while the call runs (a second
+    writer is refused, naming the holder) and a folder holding another run is refused before any
+    data is loaded, naming the settings that differ.
 
     Args:
         benchmark: protocol name (``list_benchmarks()``); default: the recipe's.
