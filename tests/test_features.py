@@ -196,7 +196,7 @@ def test_missing_per_video_npy_named_or_skipped(tmp_path, data, caplog):
 def test_directory_without_video_list_explains(tmp_path, data):
     feats, labels, videos = data
     d = write_per_video_dir(tmp_path / "feats", feats, videos, labels, metas=False)
-    with pytest.raises(FeatureError, match="video_list="):
+    with pytest.raises(FeatureError, match="--video-list"):
         load_features(d)
 
 

@@ -15,6 +15,7 @@ recipe's when the method is the recipe's.
 """
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,8 +195,10 @@ def train(
     **overrides: Any,
 ) -> dict[str, Any]:
     """Train one run of ``benchmark`` split ``split`` into ``out`` and return its run record
-    (run.json as a dict, plus ``run_dir``). Rerunning with the same arguments resumes or returns
-    the finished run.
+    (run.json as a dict, plus ``run_dir`` and ``reused``). Rerunning with the same arguments resumes
+    or returns the finished run (``reused`` True). ``out`` is locked while the call runs (a second
+    writer is refused, naming the holder) and a folder holding another run is refused before any
+    data is loaded, naming the settings that differ.
 
     Args:
         benchmark: protocol name (``list_benchmarks()``); default: the recipe's.
@@ -216,16 +219,64 @@ def train(
         **overrides: config fields by name, e.g. ``epochs=20, k=50, class_text="ad", cim=False``.
     """
     from actionhub.engine.trainer import train_run
+    from actionhub.engine.validate import check_device, check_run_dir
+    from actionhub.utils.lock import output_lock
 
     run = resolve_run(benchmark, recipe=recipe, config=config, method=method, method_params=method_params,
                       overrides=overrides)
     split = check_split(run, split)
-    inp = run_inputs(run, split, features=features, text_features=text_features, eval_features=eval_features,
-                     video_list=video_list, eval_video_list=eval_video_list, labels=labels, eval_labels=eval_labels,
-                     cim_pool=cim_pool, gzsl=gzsl, gzsl_holdout=gzsl_holdout)
-    rec = train_run(run.config, inp, out, progress=progress, method_params=run.method_params,
-                    calibration=calibration, recipe=run.recipe_record)
-    return {**rec, "run_dir": str(out)}
+    check_device(run.config.device)
+    if not math.isfinite(calibration):
+        raise UserError(f"calibration must be a finite number, got {calibration} (--calibration)")
+    if gzsl and not 0.0 < gzsl_holdout < 1.0:
+        raise UserError(f"the GZSL hold-out share must lie in (0, 1), got {gzsl_holdout} (--gzsl-holdout)")
+    # The run directory is locked and checked before any data is loaded (cheap refusals first).
+    with output_lock(out, folder=True, what="run directory"):
+        check_run_dir(out, _planned_record(run, split, features, text_features, eval_features, cim_pool))
+        before = _finished_at(out)
+        inp = run_inputs(run, split, features=features, text_features=text_features, eval_features=eval_features,
+                         video_list=video_list, eval_video_list=eval_video_list, labels=labels,
+                         eval_labels=eval_labels, cim_pool=cim_pool, gzsl=gzsl, gzsl_holdout=gzsl_holdout)
+        rec = train_run(run.config, inp, out, progress=progress, method_params=run.method_params,
+                        calibration=calibration, recipe=run.recipe_record)
+    reused = before is not None and rec.get("finished_at") == before
+    return {**rec, "run_dir": str(out), "reused": reused}
+
+
+def _planned_record(run: ResolvedRun, split: int, features: Any, text_features: Any, eval_features: Any,
+                    cim_pool: Any) -> dict[str, Any]:
+    """What run.json will record of the settings (config, benchmark, split, data paths), known
+    before any data is loaded: compared with a run directory's run.json to refuse another run early."""
+    import dataclasses
+
+    from actionhub.models.registry import get_method
+
+    method = get_method(run.config.method)
+    cfg = method.resolve_config(run.config)
+    rec: dict[str, Any] = {"config": {**cfg.to_dict(),
+                                      "method_params": dataclasses.asdict(method.make_params(run.method_params))},
+                           "benchmark": run.benchmark.name, "split": split}
+    if isinstance(features, (str, Path)):
+        data = {"features": str(features),
+                "eval_features": str(eval_features if isinstance(eval_features, (str, Path)) else features)}
+        if eval_features is not None and not isinstance(eval_features, (str, Path)):
+            data.pop("eval_features")
+        if isinstance(text_features, (str, Path)):
+            data["text_features"] = str(text_features)
+        data["cim_pool"] = str(cim_pool) if cim_pool else "unseen classes of the split"
+        rec["data"] = data
+    return rec
+
+
+def _finished_at(out: PathLike) -> str | None:
+    """``finished_at`` of a finished run in ``out`` (to tell the caller it was reused)."""
+    import json
+
+    try:
+        rec = json.loads((Path(out) / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return rec.get("finished_at") if isinstance(rec, dict) and rec.get("status") == "finished" else None
 
 
 def evaluate(

@@ -6,6 +6,7 @@ whole dataclass is saved with every run (``config.json`` in the run directory).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
@@ -32,14 +33,16 @@ class ModelConfig:
     def validate(self) -> None:
         if self.class_text not in CLASS_TEXT_CHOICES:
             raise ValueError(f"class_text must be one of {CLASS_TEXT_CHOICES}, got {self.class_text!r}")
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ValueError(f"alpha must lie in [0, 1], got {self.alpha}")
-        if self.tau <= 0:
-            raise ValueError(f"tau must be positive, got {self.tau}")
+        if not (math.isfinite(self.alpha) and 0.0 <= self.alpha <= 1.0):
+            raise ValueError(f"alpha must lie in [0, 1], got {self.alpha} (--alpha)")
+        if not (math.isfinite(self.tau) and self.tau > 0):
+            raise ValueError(f"tau must be a positive number, got {self.tau} (--tau)")
+        if not (math.isfinite(self.gamma) and self.gamma >= 0):
+            raise ValueError(f"gamma must be a number >= 0, got {self.gamma} (--gamma)")
         if self.k < 1:
-            raise ValueError(f"k must be >= 1, got {self.k}")
+            raise ValueError(f"k must be >= 1, got {self.k} (--k)")
         if self.dim < 1:
-            raise ValueError(f"dim must be >= 1, got {self.dim}")
+            raise ValueError(f"dim must be >= 1, got {self.dim} (--dim)")
 
     def fusion_alpha(self) -> float:
         """The effective alpha: class_text 'ad' means alpha=1, 'vc' means alpha=0."""
@@ -58,8 +61,18 @@ class OptimConfig:
     seed: int = 0
 
     def validate(self) -> None:
-        if self.lr <= 0 or self.batch_size < 1 or self.epochs < 1 or self.warmup_epochs < 0:
-            raise ValueError(f"invalid optimiser settings: {self}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a positive number, got {self.lr} (--lr)")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay must be a number >= 0, got {self.weight_decay} (--weight-decay)")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size} (--batch-size)")
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs} (--epochs)")
+        if not (math.isfinite(self.warmup_epochs) and self.warmup_epochs >= 0):
+            raise ValueError(f"warmup_epochs must be a number >= 0, got {self.warmup_epochs} (--warmup-epochs)")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed} (--seed)")
 
 
 @dataclass

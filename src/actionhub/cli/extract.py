@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from actionhub.cli.common import add_progress_flag
 
@@ -32,12 +33,17 @@ def run(a: argparse.Namespace) -> int:
           f"{res.videos_per_second:.2f} videos/s, {res.frames_per_second:.1f} frames/s")
     if m.get("num_failed"):
         print(f"failures (with reasons): {res.out_dir / 'failures.jsonl'}")
+    if res.total and not m.get("num_extracted"):
+        print(f"actionhub extract: every one of the {res.total} videos failed; see {res.out_dir / 'failures.jsonl'}",
+              file=sys.stderr)
+        return 1
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "extract", help="extract video features with a frozen visual backbone (resumable)",
+        usage="actionhub extract [options] INPUT --out FEATURES\n       actionhub extract --list-backbones",
         description="Decode every video of INPUT (a directory, searched recursively, or a list file of "
                     "'path [label]' lines), sample frames, encode them with a frozen backbone and write one "
                     "<video_id>.npy per video plus metas.jsonl/index.jsonl/meta.json into --out: the feature "

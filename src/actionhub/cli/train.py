@@ -18,6 +18,8 @@ def run(a: argparse.Namespace) -> int:
                 labels=a.labels, eval_labels=a.eval_labels, cim_pool=a.cim_pool, gzsl=a.gzsl,
                 gzsl_holdout=a.gzsl_holdout, calibration=a.calibration, progress=not a.no_progress,
                 **config_overrides(a))
+    if rec.get("reused"):
+        print(f"reused the finished run in {a.out} (same settings; use a new --out to train again)")
     m = rec["metrics"]["test"]
     tag = " [SYNTHETIC]" if rec["data"].get("synthetic") else ""
     title = get_method(rec["method"]).title

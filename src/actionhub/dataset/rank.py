@@ -42,6 +42,7 @@ import numpy as np
 from actionhub.dataset.wordvec import WordVectors
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_path
+from actionhub.utils.lock import locks_output
 
 __all__ = [
     "RankError",
@@ -351,6 +352,7 @@ def rank_table(table: Any, k: int = 100, word_vectors: WordVectors | None = None
     return _output_table(scorer.names, group, rank, score, fetched, report.to_json())
 
 
+@locks_output("out", folder=False, what="output file")
 def rank_store(
     store: str | Path,
     out: str | Path,

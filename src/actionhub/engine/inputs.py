@@ -82,6 +82,25 @@ def _eval_video_list(bench: Benchmark, split: int, tmpdir: Path) -> Path | None:
     return path
 
 
+def _check_visual_dims(full: FeatureSet, features: Any, ev: FeatureSet, eval_features: Any) -> None:
+    """The training and evaluation video features must have one dimension (else evaluation fails
+    after a whole training)."""
+    if ev is not full and ev.dim != full.dim:
+        raise FeatureError(f"--features {_name(features)} holds {full.dim}-d video features but --eval-features "
+                           f"{_name(eval_features)} holds {ev.dim}-d; extract both with the same backbone "
+                           "(`actionhub extract --backbone`)")
+
+
+def _warn_coverage(fs: FeatureSet, classes: Sequence[str], kind: str, role: str, source: Any) -> None:
+    """Warn when some of the split's ``classes`` have no video in ``fs``: the metrics then cover fewer classes."""
+    present = set(fs.classes)
+    empty = [c for c in classes if c not in present]
+    if empty:
+        shown = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+        log.warning("%d of the %d %s classes have no %s videos in %s (%s): %s", len(empty), len(classes), kind,
+                    role, _name(source), "only %d have some" % (len(classes) - len(empty)), shown)
+
+
 def build_inputs(
     bench: Benchmark,
     split: int,
@@ -129,11 +148,17 @@ def build_inputs(
     if val_set is not None and len(val_set) == 0:
         log.warning("no videos of the %d val classes found: the last epoch will be used", len(sp.val))
         val_set = None
+    _check_visual_dims(full, features, ev, eval_features)
+    _warn_coverage(train, sp.seen, "seen", "training", features)
+    _warn_coverage(test, sp.unseen, "unseen", "test", eval_features if eval_features is not None else features)
     text = text_features if isinstance(text_features, ClassText) else load_class_text(text_features)
     text.indices(list(sp.seen) + list(sp.val) + list(sp.unseen))  # raises naming missing classes
     pool_text, pool_classes = None, None
     if cim_pool is not None:
         pool_text = load_class_text(cim_pool)
+        if pool_text.dim != text.dim:
+            raise UserError(f"--cim-pool {cim_pool} holds {pool_text.dim}-d class text features but --text-features "
+                            f"{text.meta.get('path', '')} holds {text.dim}-d; build both with the same text encoder")
         seen_keys = {normalize_name(c) for c in sp.seen}
         pool_classes = [c for c in pool_text.classes if normalize_name(c) not in seen_keys]
         if not pool_classes:

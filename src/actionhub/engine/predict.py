@@ -187,7 +187,7 @@ def _run_settings(run_dir: Path, run: Mapping[str, Any], backbone: str | None, s
     if not bb:
         raise PredictError(
             f"{run_dir / 'run.json'} does not record the visual backbone of its training features (they were not "
-            "made by `actionhub extract`); pass backbone=/--backbone and sampling=/--sampling matching them")
+            "made by `actionhub extract`); pass --backbone and --sampling matching them")
     smp = sampling or fmeta.get("sampling")
     if not smp:
         smp = "segments:8"
@@ -287,6 +287,9 @@ def predict(
         raise PredictError("no videos given")
     if top < 1:
         raise PredictError(f"top must be at least 1, got {top}")
+    from actionhub.utils.device import check_device
+
+    check_device(device)
     names, defs = resolve_actions(actions, actions_file=actions_file, benchmark=benchmark, split=split,
                                   definitions=definitions)
     if zero_shot is not None:

@@ -29,8 +29,10 @@ from actionhub.engine.inputs import RunInputs
 from actionhub.engine.trainer import train_run
 from actionhub.evaluation.metrics import round_metrics
 from actionhub.evaluation.sweeps import SWEEP_FORMAT, SweepError, format_sweep, load_sweep  # noqa: F401 - re-exported
+from actionhub.utils.device import check_device
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_write_json
+from actionhub.utils.lock import locks_output
 from actionhub.utils.runinfo import now
 
 log = logging.getLogger(__name__)
@@ -127,6 +129,7 @@ def _is_finished(run_dir: Path, config: dict[str, Any], benchmark: str, split: i
     return None
 
 
+@locks_output("out_dir", folder=True, what="sweep folder")
 def run_sweep(
     base: TrainConfig,
     params: Sequence[tuple[str, Sequence[Any]]],
@@ -154,6 +157,8 @@ def run_sweep(
 
     for cfg in configs:
         get_method(cfg.method).make_params(method_params)   # --method-param must fit every method of the grid
+    for device in sorted({cfg.device for cfg in configs}):
+        check_device(device)
     index_path = out / "sweep.json"
     data = dict(data or {})
     runs: dict[tuple[int, str], dict[str, Any]] = {}

@@ -33,10 +33,11 @@ import torch
 from torch import nn
 
 from actionhub.config import TrainConfig
-from actionhub.engine.checkpoint import RunDirError, save_model
+from actionhub.engine.checkpoint import RunDirError, load_checkpoint, save_model
 from actionhub.engine.evaluate import evaluate, evaluate_gzsl, label_indices, select_text, text_tensors
 from actionhub.engine.inputs import RunInputs
 from actionhub.engine.schedule import epoch_batches, lr_factor
+from actionhub.engine.validate import check_device, different_run_error, guard_run_dir
 from actionhub.evaluation.metrics import round_metrics
 from actionhub.models.registry import get_method
 from actionhub.utils.io import atomic_path, atomic_write_json
@@ -66,6 +67,7 @@ def _config_fingerprint(cfg: TrainConfig, inp: RunInputs, method_params: dict[st
     return fingerprint(obj)
 
 
+@guard_run_dir("out_dir")
 def train_run(
     cfg: TrainConfig,
     inp: RunInputs,
@@ -89,6 +91,7 @@ def train_run(
     under ``"recipe"`` in run.json; not part of the fingerprint (the config it resolved to is).
     """
     cfg.validate()
+    check_device(cfg.device)
     method = get_method(cfg.method)
     cfg = method.resolve_config(cfg)
     params = method.make_params(method_params)
@@ -178,12 +181,9 @@ def train_run(
     start_epoch, best = 0, {"epoch": -1, "val_top1": -1.0, "state": None}
     ckpt_path = out / "checkpoint.pt"
     if ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
+        ckpt = load_checkpoint(ckpt_path, device)
         if ckpt.get("fingerprint") != fp:
-            raise RunDirError(
-                f"{out} already holds a different run (config, split or data differ). "
-                "Use a new --out directory, or delete it to start over."
-            )
+            raise different_run_error(out, record)
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optim"])
         start_epoch = ckpt["epoch"] + 1

@@ -35,6 +35,8 @@ import json
 import logging
 import os
 import re
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, NamedTuple, Sequence, Union
 
@@ -124,7 +126,7 @@ def load_features(
         if labels is not None:
             raise FeatureError(
                 f"{src} is a per-video directory: its labels come from the video list; "
-                "drop labels= and pass video_list=<metas.jsonl or videos.txt> instead"
+                "drop --labels (labels=) and pass --video-list <metas.jsonl or videos.txt> instead"
             )
         raw = _load_directory(src, video_list, missing)
     elif suffix in NPY_SUFFIXES:
@@ -187,8 +189,8 @@ def save_features(
 def _reject_video_list(src: Path, video_list: PathLike | None) -> None:
     if video_list is not None:
         raise FeatureError(
-            f"{src}: video_list= only applies to per-video directories and .npy files; "
-            "this store records its own videos and labels (use labels= to override labels)"
+            f"{src}: --video-list only applies to per-video directories and .npy files; "
+            "this store records its own videos and labels (use --labels to override labels)"
         )
 
 
@@ -216,7 +218,10 @@ def _finalize(src: Path, raw: _Raw, classes: Sequence[str] | None, check_finite:
             raise FeatureError(
                 f"{src} has {n} feature rows but {len(videos)} video ids; store one id per row"
             )
-    labels = _resolve_labels(raw.labels, classes, raw.label_source)
+    raw_labels = raw.labels
+    if raw.videos is not None:
+        feats, raw_labels, videos = _drop_duplicate_videos(src, feats, raw_labels, videos)
+    labels = _resolve_labels(raw_labels, classes, raw.label_source)
     if check_finite:
         _check_finite(feats, videos, src)
     meta = dict(raw.meta)
@@ -227,6 +232,22 @@ def _finalize(src: Path, raw: _Raw, classes: Sequence[str] | None, check_finite:
         )
     meta["dim"] = d
     return FeatureSet(features=feats, labels=labels, videos=videos, source=str(src), meta=meta)
+
+
+def _drop_duplicate_videos(src: Path, feats: np.ndarray, labels: Any, videos: np.ndarray
+                           ) -> tuple[np.ndarray, Any, np.ndarray]:
+    """Keep the first row of every video id that occurs more than once, with a warning naming
+    them, so a video is trained on and counted in the metrics once."""
+    _, first = np.unique(videos.astype(str), return_index=True)
+    if len(first) == len(videos):
+        return feats, labels, videos
+    keep = np.sort(first)
+    dropped = np.setdiff1d(np.arange(len(videos)), keep)
+    names = sorted({str(videos[i]) for i in dropped})
+    logger.warning("%s: %d video id(s) occur more than once (%d extra rows), e.g. %s; keeping the first row of "
+                   "each, so each video counts once", src, len(names), len(dropped),
+                   listing([repr(n) for n in names[:_MAX_LISTED]], len(names)))
+    return np.asarray(feats[keep]), np.asarray(labels, dtype=object)[keep], videos[keep]
 
 
 def _safe_int(value: Any) -> int | None:
@@ -272,7 +293,7 @@ def _check_finite(feats: np.ndarray, videos: np.ndarray, src: Path) -> None:
         names = listing([repr(str(videos[i])) for i in bad[:_MAX_LISTED]], int(bad.size))
         raise FeatureError(
             f"{src}: {bad.size} of {len(videos)} rows contain NaN/inf values (videos {names}); "
-            "re-extract those videos or drop them (load with check_finite=False to skip this check)"
+            "re-extract those videos or drop them from the store"
         )
 
 
@@ -290,8 +311,7 @@ def _load_directory(directory: Path, video_list: PathLike | None, missing: str) 
     ids, labels = _drop_missing(directory, ids, labels, list_path, missing)
     if not ids:
         raise FeatureError(f"{list_path} lists no videos with features in {directory}; nothing to load")
-    if len(set(ids)) != len(ids):
-        logger.warning("%s lists %d video ids more than once", list_path, len(ids) - len(set(ids)))
+    _refuse_outside(directory, ids, list_path)
     out: np.ndarray | None = None
     first: Path | None = None
     first_shape: tuple[int, ...] = ()
@@ -315,6 +335,18 @@ def _load_directory(directory: Path, video_list: PathLike | None, missing: str) 
     assert out is not None
     return _Raw(out, np.asarray(labels, dtype=object), np.asarray(ids, dtype=object),
                 str(list_path), _read_dir_meta(directory))
+
+
+def _refuse_outside(directory: Path, ids: list[str], list_path: Path) -> None:
+    """Video ids name files inside the feature folder: an absolute path or one that climbs out with
+    ``..`` is refused (a shared video list must not make us read files elsewhere)."""
+    bad = [v for v in ids if os.path.isabs(v) or v.startswith(("/", "\\"))
+           or os.path.normpath(v).replace("\\", "/").split("/")[0] == ".."]
+    if bad:
+        raise FeatureError(
+            f"{list_path} names {len(bad)} video(s) outside the feature folder {directory}, e.g. "
+            f"{listing([repr(v) for v in bad[:_MAX_LISTED]], len(bad))}; list video ids relative to that folder "
+            "(no absolute paths, no '..')")
 
 
 def _read_dir_meta(directory: Path) -> dict[str, Any]:
@@ -344,7 +376,7 @@ def _load_npy(path: Path, labels: LabelsArg, video_list: PathLike | None, mmap: 
     except (ValueError, OSError, EOFError) as exc:
         raise FeatureError(f"{path}: cannot read this .npy file ({exc}); it must hold a numeric (N, D) array") from None
     if labels is not None and video_list is not None:
-        raise FeatureError(f"{path}: pass either labels= or video_list=, not both")
+        raise FeatureError(f"{path}: pass either --labels or --video-list, not both")
     if labels is not None:
         lab, where = _read_labels_arg(labels)
         return _Raw(feats, lab, None, where, {})
@@ -355,8 +387,8 @@ def _load_npy(path: Path, labels: LabelsArg, video_list: PathLike | None, mmap: 
         ids, lab = _read_video_list(list_path)
         return _Raw(feats, np.asarray(lab, dtype=object), np.asarray(ids, dtype=object), str(list_path), {})
     raise FeatureError(
-        f"{path} holds features only; pass labels=<text file with one label per line, in row order> "
-        "or video_list=<metas.jsonl / videos.txt in row order>, or save as .npz with save_features"
+        f"{path} holds features only; pass --labels <text file with one label per line, in row order> "
+        "or --video-list <metas.jsonl / videos.txt in row order>, or save it as .npz with its labels"
     )
 
 
@@ -380,15 +412,17 @@ def _load_npz(path: Path, labels: LabelsArg) -> _Raw:
                 "videos as string arrays (np.asarray(x, dtype=str)) or use save_features"
             ) from None
         raise FeatureError(f"{path}: cannot read this .npz file ({exc})") from None
-    except (OSError, EOFError) as exc:
-        raise FeatureError(f"{path}: cannot read this .npz file ({exc}); re-save it") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise FeatureError(f"{path} is truncated or corrupt, cannot read it ({exc or type(exc).__name__}); "
+                           "save or copy it again") from None
     if labels is not None:
         lab, where = _read_labels_arg(labels)
         if stored is not None:
             logger.info("%s: using the labels argument instead of the stored labels", path)
         return _Raw(feats, lab, videos, where, meta)
     if stored is None:
-        raise FeatureError(f"{path} has no 'labels' array; pass labels=<one label per row> or re-save with labels")
+        raise FeatureError(f"{path} has no 'labels' array; pass --labels <file with one label per row> or re-save "
+                           "with labels")
     return _Raw(feats, stored, videos, str(path), meta)
 
 
@@ -457,7 +491,7 @@ def _load_parquet(path: Path, labels: LabelsArg) -> _Raw:
             "store the features in one of those forms"
         )
     if labels is None and "label" not in names:
-        raise FeatureError(f"{path} has no 'label' column (columns: {names[:12]}); add one or pass labels=")
+        raise FeatureError(f"{path} has no 'label' column (columns: {names[:12]}); add one or pass --labels")
     wanted = [c for c in ("video", "label") if c in names and not (c == "label" and labels is not None)]
     table = pq.read_table(path, columns=wanted + (fcols or ["feature"]))
     videos = _string_column(table, "video", path) if "video" in names else None

@@ -69,7 +69,7 @@ def _integral_floats(raw: np.ndarray, where: str) -> np.ndarray:
 def _raise_needs_classes(where: str) -> None:
     raise FeatureError(
         f"{where}: labels are integer class indices, which need the benchmark's class list "
-        "to turn into names; pass classes=<the benchmark's class names>"
+        "to turn into names; give the benchmark they index (--benchmark; classes= in Python)"
     )
 
 
@@ -125,6 +125,6 @@ def _map_names(names: list[str], classes: list[str], where: str) -> list[str]:
         sample = ", ".join(repr(c) for c in classes[:3])
         raise FeatureError(
             f"{where}: {len(unknown)} label names are not classes of the benchmark: {shown}{more}; "
-            f"known classes look like {sample}; fix the names or pass the right classes="
+            f"known classes look like {sample}; fix the names, or check --benchmark (the labels must be its classes)"
         )
     return out

@@ -44,7 +44,7 @@ def _find_video_list(directory: Path, video_list: PathLike | None) -> Path:
             return directory / name
     raise FeatureError(
         f"{directory} is a directory of per-video .npy files but has no video list "
-        f"({' or '.join(DEFAULT_VIDEO_LISTS)}); pass video_list=<metas.jsonl with "
+        f"({' or '.join(DEFAULT_VIDEO_LISTS)}); pass --video-list <metas.jsonl with "
         "'videoname' and 'label' per line, or a text file of 'video_id label' lines>"
     )
 
@@ -109,7 +109,7 @@ def _drop_missing(directory: Path, ids: list[str], labels: list[Any], list_path:
         shown = listing([str(directory / f"{v}.npy") for v in absent[:_MAX_LISTED]], len(absent))
         raise FeatureError(
             f"{len(absent)} of {len(ids)} videos listed in {list_path} have no feature file: {shown}; "
-            "extract them, fix the video list, or load with missing='skip' to drop them"
+            "extract them or fix the video list"
         )
     logger.warning("%d of %d videos listed in %s have no .npy in %s; skipping them",
                    len(absent), len(ids), list_path, directory)

@@ -40,6 +40,7 @@ from actionhub.report.tables import (
     series_table,
 )
 from actionhub.utils.io import atomic_write_json, atomic_write_text
+from actionhub.utils.lock import locks_output
 from actionhub.utils.runinfo import now, package_versions
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,7 @@ def _check_classes(names: Sequence[str], allowed: Sequence[str], where: str, fla
         raise UserError(f"{flag}: {unknown} not among {where}; e.g. {', '.join(list(allowed)[:5])}")
 
 
+@locks_output("out_dir", folder=True, what="report folder")
 def build_report(
     inputs: Iterable[str | Path] | Collection,
     out_dir: str | Path,

@@ -40,6 +40,7 @@ from actionhub.text.class_text import ClassText
 from actionhub.text.encode import encode_texts
 from actionhub.text.encoders import encoder_id
 from actionhub.utils.errors import UserError
+from actionhub.utils.lock import locks_output
 from actionhub.utils.names import listing, normalize_name, text_name
 
 __all__ = [
@@ -347,6 +348,7 @@ def build_class_text(
     return ClassText(classes, feats[:len(classes)], feats[len(classes):], offsets, info)
 
 
+@locks_output("out", folder=False, what="output file")
 def build_benchmark_class_text(
     benchmark: str,
     out: str | Path | None,

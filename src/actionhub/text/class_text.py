@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import json
 import logging
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -172,9 +174,12 @@ def load_class_text(path: str | Path) -> ClassText:
                 offsets = z["desc_offsets"] if "desc_offsets" in z.files else np.zeros(len(ad) + 1, np.int64)
                 meta = json.loads(str(z["meta"])) if "meta" in z.files else {}
                 ct = ClassText([str(c) for c in z["classes"]], ad, desc, offsets, meta)
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
             if isinstance(e, ClassTextError):
                 raise ClassTextError(f"{path}: {e}") from None
+            if isinstance(e, (EOFError, zipfile.BadZipFile, zlib.error)):
+                raise ClassTextError(f"{path} is truncated or corrupt ({e or type(e).__name__}); build it again "
+                                     "with `actionhub text-features`") from None
             raise ClassTextError(f"cannot read class text features {path}: {e}") from e
     ct.meta["path"] = str(path)
     return ct

@@ -51,7 +51,7 @@ def encode_texts(
     to the cache as they come, every :data:`SHARD_FLUSH_ROWS` rows, so an interrupted run keeps
     what it encoded.
     """
-    from actionhub.utils.progress import progress_bar  # noqa: PLC0415
+    from actionhub.utils.progress import library_bars, progress_bar  # noqa: PLC0415
 
     if isinstance(texts, str):
         raise TypeError("encode_texts() takes a list of texts, not a single string")
@@ -90,7 +90,8 @@ def encode_texts(
         try:
             with progress_bar(enabled=progress, total=n_batches, desc=desc, unit="batch") as bar:
                 if backend is None or getattr(backend, "name", "") == "inprocess":
-                    enc = encoder if isinstance(encoder, TextEncoder) else get_encoder(spec)
+                    with library_bars(progress):
+                        enc = encoder if isinstance(encoder, TextEncoder) else get_encoder(spec)
                     stream = ((c, ("ok", enc.encode([unique[i] for i in idx], batch_size)))
                               for c, idx in enumerate(chunks))
                 else:
@@ -112,7 +113,8 @@ def encode_texts(
         dim = next(iter(results.values())).shape[1]
 
     if dim is None:  # no texts at all and nothing cached: the model tells its dimension
-        dim = get_encoder(spec).dim
+        with library_bars(progress):
+            dim = get_encoder(spec).dim
     out = np.empty((len(unique), dim), np.float32)
     if found.any():
         if cached.shape[1] != dim:

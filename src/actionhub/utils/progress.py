@@ -12,8 +12,9 @@ line per update and bury the real output, so there:
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 #: Seconds between redraws when stderr is not a terminal.
 LOG_INTERVAL_S = 30.0
@@ -47,3 +48,24 @@ def progress_bar(iterable: Iterable[Any] | None = None, *, enabled: bool = True,
         kwargs["mininterval"] = max(float(kwargs.get("mininterval", 0.1)), LOG_INTERVAL_S)
     kwargs.setdefault("leave", not transient)
     return tqdm(iterable, **kwargs)
+
+
+@contextlib.contextmanager
+def library_bars(enabled: bool) -> Iterator[None]:
+    """Let third-party progress bars (transformers' "Loading weights" bar while a text encoder
+    loads) follow ``enabled``: with ``--no-progress`` they are switched off for the block."""
+    if enabled:
+        yield
+        return
+    try:
+        from transformers.utils import logging as hf_logging  # noqa: PLC0415
+    except ImportError:
+        yield
+        return
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()

@@ -200,7 +200,7 @@ def _av() -> Any:
 def _open(path: Path) -> Any:
     av = _av()
     if not path.exists():
-        raise DecodeError(path, "not_found", "file not found; check the path (list-file paths are relative to the list file)")
+        raise DecodeError(path, "not_found", "file not found; check the path")
     if path.is_dir():
         raise DecodeError(path, "unreadable", "is a directory, not a video file")
     try:

@@ -14,8 +14,9 @@ Output directory (the layout :func:`actionhub.features.load_features` reads)::
     OUT/meta.json        backbone, dim, sampling, frames per video, preprocessing, counts
     OUT/failures.jsonl   {"video": path, "video_id", "kind", "reason", "time"} per failed video
 
-Video ids: the path relative to the input directory (or as written in the list file)
-without its extension, ``/`` (and ``\\``) replaced by ``__``, whitespace and characters
+Video ids: the path relative to the input directory (or as written in the list file; an
+absolute path there counts from the list file's folder when it lies inside it, else from the
+common folder of the list's other such paths) without its extension, ``/`` (and ``\\``) replaced by ``__``, whitespace and characters
 outside letters, digits and ``._-+=,@()[]`` replaced by ``_``, ``.`` and ``..`` segments
 written as nothing and ``up``; ``ids="stem"`` uses the file name alone (for stores that must
 match published video lists, e.g. Kinetics).  Ids longer than 200 characters are cut and
@@ -32,6 +33,7 @@ client alone writes files, so the store is the same as an in-process one.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -45,8 +47,10 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from actionhub.features import VIDEO_EXTENSIONS
+from actionhub.utils.device import check_device
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import PathLike, atomic_path, atomic_write_json, atomic_write_text
+from actionhub.utils.lock import locks_output
 from actionhub.utils.parallel import get_backend
 from actionhub.utils.progress import progress_bar
 from actionhub.utils.runinfo import now, package_versions
@@ -204,12 +208,12 @@ def _list_directory(root: Path, ids: str) -> list[VideoEntry]:
 
 def _list_file(path: Path, ids: str) -> list[VideoEntry]:
     base = path.parent
+    out: list[tuple[Path, Path, str | None, str]] = []
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ExtractError(f"{path} is not a UTF-8 text list; pass a directory of videos or a text file of "
                            "'path [label]' lines (is it a video? then pass its folder)") from None
-    out = []
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -224,10 +228,34 @@ def _list_file(path: Path, ids: str) -> list[VideoEntry]:
             raise ExtractError(f"{path}:{lineno}: no video path in {raw!r}")
         p = Path(name)
         full = p if p.is_absolute() else base / p
-        rel = p.as_posix().lstrip("/") if p.is_absolute() else p.as_posix()
-        rel = rel.replace(":", "_")
-        out.append(VideoEntry(str(full), video_id(rel, ids), label or None, name))
+        out.append((p, full, label or None, name))
+    return _entries_with_ids(out, base, ids)
+
+
+def _entries_with_ids(rows: list[tuple[Path, Path, str | None, str]], base: Path, ids: str) -> list[VideoEntry]:
+    """Ids of a list file's videos: relative paths as written; absolute paths relative to the list
+    file's folder when they lie inside it, else to the common folder of all such paths (never the
+    whole absolute path, which would give ids like ``home__me__videos__...``)."""
+    outside = [full for p, full, _, _ in rows if p.is_absolute() and not _inside(full, base)]
+    root = Path(os.path.commonpath([str(f.parent) for f in outside])) if outside else None
+    out = []
+    for p, full, label, name in rows:
+        if not p.is_absolute():
+            rel = p.as_posix()
+        elif _inside(full, base):
+            rel = full.relative_to(base).as_posix()
+        else:
+            rel = full.relative_to(root).as_posix() if root is not None else full.name
+        out.append(VideoEntry(str(full), video_id(rel.replace(":", "_"), ids), label, name))
     return out
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.relative_to(folder)
+    except ValueError:
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- work (runs on workers)
@@ -373,6 +401,7 @@ def encode_videos(paths: Sequence[PathLike], backbone: str = DEFAULT_BACKBONE, s
     return res
 
 
+@locks_output("out_dir", folder=True, what="feature folder")
 def extract_features(
     input_path: PathLike,
     out_dir: PathLike,
@@ -416,12 +445,19 @@ def extract_features(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ExtractError(f"--out {out} exists and is not a directory; pass a directory for the feature store")
+    if backend == "inprocess":
+        check_device(device)   # on a cluster the workers' devices count, not this machine's
     be = backend if not isinstance(backend, str) else get_backend(backend, scheduler)
     meta_path = out / "meta.json"
     try:
         out.mkdir(parents=True, exist_ok=True)
         return _extract(entries, input_path, out, meta_path, be, backbone, smp.name, smp.num_frames, batch_size,
                         frame_batch, device, ids, progress, extra_meta or {}, on_video)
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise ExtractError(f"the disk is full while writing {e.filename or out} ({e.strerror}); the videos "
+                           "extracted so far are kept: free space and rerun the same command to resume") from None
     finally:
         if isinstance(backend, str):
             be.close()
@@ -478,8 +514,11 @@ def _extract(entries: list[VideoEntry], input_path: PathLike, out: Path, meta_pa
                     state["extracted"] += 1
                     state["frames"] += r["frames"]
                 else:
+                    reason = r["reason"]
+                    if r["kind"] == "not_found" and Path(input_path).is_file():
+                        reason += " (paths in a list file are relative to the list file's folder)"
                     failures[vid] = {"video": by_id[vid].source, "video_id": vid, "kind": r["kind"],
-                                     "reason": r["reason"], "time": now()}
+                                     "reason": reason, "time": now()}
                     state["failed"] += 1
                     log.info("failed: %s (%s)", by_id[vid].source, r["reason"])
                 bar.update(1)
@@ -493,12 +532,19 @@ def _extract(entries: list[VideoEntry], input_path: PathLike, out: Path, meta_pa
     finally:
         bar.close()
         seconds = time.perf_counter() - t0
-        _write_lists(out, entries, done, failures)
         meta.update({
             "num_videos": len(entries), "num_extracted": len(done), "num_failed": len(failures),
             "status": "complete" if finished else "partial", "updated_at": now(),
         })
-        atomic_write_json(meta_path, meta)
+        try:
+            _write_lists(out, entries, done, failures)
+            atomic_write_json(meta_path, meta)
+        except OSError as e:
+            if finished:
+                raise
+            # Already failing (e.g. a full disk): the lists are derived from the .npy files and are
+            # rewritten by the next run; do not hide the first error behind this one.
+            log.warning("could not update the lists of %s: %s", out, e)
     if failures:
         log.warning("%d of %d videos could not be extracted; see %s", len(failures), len(entries),
                     out / "failures.jsonl")
