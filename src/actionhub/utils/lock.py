@@ -4,8 +4,9 @@
 ``OUT.lock`` next to a file output -- and writes its holder (pid, host, command, start time)
 into it, so a second writer is refused with a message that names the holder. The OS releases
 an ``flock`` when its process dies (even on ``kill -9``), so a stale lock file left by a dead
-holder is simply taken over. The lock file is removed on release; a taker checks that the file
-it locked is still the one at the path, so removal cannot let two writers in.
+holder is simply taken over. The lock file is removed on release (and a folder the lock created,
+if nothing was written into it); a taker checks that the file it locked is still the one at the
+path, so removal cannot let two writers in.
 
 The lock is re-entrant within one process (the library and its callers may both take it).
 """
@@ -76,6 +77,7 @@ def output_lock(out: str | os.PathLike[str], *, folder: bool | None = None, what
     Raises :class:`LockedError` at once when another process holds it. Yields the lock file.
     """
     path = lock_path_for(out, folder)
+    created = path.name == LOCK_NAME and not path.parent.exists()  # a folder output we make here
     path.parent.mkdir(parents=True, exist_ok=True)
     key = os.path.abspath(path)
     with _guard:
@@ -109,6 +111,9 @@ def output_lock(out: str | os.PathLike[str], *, folder: bool | None = None, what
         with contextlib.suppress(OSError):
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
         fh.close()
+        if created:  # refused before anything was written: leave no empty folder behind
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()
 
 
 def _acquire(path: Path, fcntl: Any, what: str, out: Any) -> Any:
