@@ -153,8 +153,8 @@ def _import_or_skip(module: str, pip_name: str, extra: str):
         return importlib.import_module(module)
     except ImportError as e:
         if importlib.util.find_spec(module) is None:
-            pytest.skip(f"{pip_name} is not installed (pip install 'actionhub[{extra}]' with a torchvision built "
-                        "for this torch; here torchvision cannot be imported beside this torch)")
+            pytest.skip(f"{pip_name} is not installed: `pip install 'actionhub[{extra}]'` needs a torchvision built "
+                        "for this torch (PyPI's torchvision cannot be imported beside the CPU torch make installs)")
         pytest.skip(f"torchvision cannot be imported beside this torch, so {module} cannot be imported: {e}")
     except Exception as e:  # noqa: BLE001 - torchvision fails with RuntimeError ("operator torchvision::nms ...")
         pytest.skip(f"torchvision cannot be imported beside this torch, so {module} cannot be imported: "
@@ -315,17 +315,16 @@ def test_text_encoder_is_the_projected_text_embedding_and_truncates_at_77(models
 
 
 def test_missing_model_folder_and_wrong_kind_are_user_errors(models, tmp_path):
-    from actionhub.text import get_encoder
-    from actionhub.utils.errors import UserError
-    from actionhub.video.backbones import get_backbone
+    from actionhub.text import TextEncoderError, get_encoder
+    from actionhub.video.backbones import BackboneUnavailable, get_backbone
 
-    with pytest.raises(UserError, match="no such model folder"):
+    with pytest.raises(BackboneUnavailable, match="no such model folder"):
         get_backbone(f"hf-clip:{tmp_path / 'nope'}/")
-    with pytest.raises(UserError, match="not 'clip'"):
+    with pytest.raises(TextEncoderError, match="not 'clip'"):
         get_encoder(f"hf-clip:{models['hf-xclip']}")
     bare = tmp_path / "bare"
     bare.mkdir()
-    with pytest.raises(UserError, match="cannot load"):
+    with pytest.raises(BackboneUnavailable, match="cannot load"):
         get_backbone(f"hf-xclip:{bare}")
 
 

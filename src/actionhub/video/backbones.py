@@ -310,13 +310,13 @@ def _open_clip_preprocess_cfg(open_clip: Any, model: Any) -> dict[str, Any]:
 def _hf_clip(arg: str, device: str = "cpu", frame_batch: int = DEFAULT_FRAME_BATCH) -> Backbone:
     from actionhub.video.hf_clip import HfClipBackbone
 
-    return HfClipBackbone(arg, device=device, frame_batch=frame_batch)
+    return HfClipBackbone(arg, device=device, frame_batch=frame_batch, error=BackboneUnavailable)
 
 
 def _hf_xclip(arg: str, device: str = "cpu", frame_batch: int = DEFAULT_FRAME_BATCH) -> Backbone:
     from actionhub.video.hf_clip import HfXClipBackbone
 
-    return HfXClipBackbone(arg, device=device, frame_batch=frame_batch)
+    return HfXClipBackbone(arg, device=device, frame_batch=frame_batch, error=BackboneUnavailable)
 
 
 # --------------------------------------------------------------------------- registry

@@ -28,33 +28,35 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from actionhub.utils.errors import UserError
 from actionhub.utils.hf import load_model, pooled, processor_config
-from actionhub.video.backbones import DEFAULT_FRAME_BATCH, BackboneUnavailable, TorchFrameBackbone
 from actionhub.video.transforms import ImageTransform, from_hf_processor
 
 __all__ = ["HfClipBackbone", "HfXClipBackbone", "clip_chunks"]
 
 
-def _transform(kind: str, arg: str, source: str, local: bool) -> ImageTransform:
-    cfg = processor_config(kind, arg, source, local, BackboneUnavailable)
+def _transform(kind: str, arg: str, source: str, local: bool, error: type[Exception]) -> ImageTransform:
+    cfg = processor_config(kind, arg, source, local, error)
     try:
         return from_hf_processor(cfg, source=f"{source}/preprocessor_config.json")
     except ValueError as e:
-        raise BackboneUnavailable(f"{kind}:{arg}: {e}") from None
+        raise error(f"{kind}:{arg}: {e}") from None
 
 
-class HfClipBackbone(TorchFrameBackbone):
-    """``hf-clip:MODEL``: L2-normalised CLIP image embeddings of the frames, averaged over time."""
+class HfClipBackbone:
+    """``hf-clip:MODEL``: L2-normalised CLIP image embeddings of the frames, averaged over time.
+
+    Follows the :class:`actionhub.video.backbones.Backbone` contract; ``error`` is the exception
+    raised when the model cannot be loaded (the registry passes ``BackboneUnavailable``).
+    """
 
     kind = "hf-clip"
 
-    def __init__(self, arg: str, device: str = "cpu", frame_batch: int = DEFAULT_FRAME_BATCH):
-        self.model, self.source, local = load_model(self.kind, arg, BackboneUnavailable, device)
-        self.transform = _transform(self.kind, arg, self.source, local)
+    def __init__(self, arg: str, device: str = "cpu", frame_batch: int = 64, error: type[Exception] = UserError):
+        self.model, self.source, local = load_model(self.kind, arg, error, device)
+        self.transform = _transform(self.kind, arg, self.source, local, error)
         self.name = f"{self.kind}:{arg}"
         self.dim = int(self.model.config.projection_dim)
-        self.size = int(self.transform.size[0])
-        self.mean, self.std = self.transform.mean, self.transform.std
         self.device = device
         self.frame_batch = frame_batch
 
@@ -63,7 +65,19 @@ class HfClipBackbone(TorchFrameBackbone):
         return self.transform.short_side
 
     def preprocess(self, frames: np.ndarray) -> torch.Tensor:
+        """uint8 ``(T, H, W, 3)`` -> ``(T, 3, h, w)`` as the model's image processor prepares them."""
         return self.transform(frames)
+
+    @torch.inference_mode()
+    def encode(self, videos: Sequence[np.ndarray]) -> np.ndarray:
+        """``B`` videos ``(T_i, H_i, W_i, 3)`` uint8 -> ``(B, D)``: mean of the frames' unit embeddings."""
+        if not videos:
+            return np.zeros((0, self.dim), np.float32)
+        counts = [int(v.shape[0]) for v in videos]
+        x = torch.cat([self.preprocess(v) for v in videos])
+        feats = torch.cat([self.frame_features(x[i:i + self.frame_batch].to(self.device)).float().cpu()
+                           for i in range(0, x.shape[0], self.frame_batch)])
+        return torch.stack([f.mean(0) for f in feats.split(counts)]).numpy().astype(np.float32, copy=False)
 
     def frame_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 3, h, w)`` preprocessed frames -> ``(N, D)`` unit-length image embeddings."""
@@ -99,8 +113,8 @@ class HfXClipBackbone(HfClipBackbone):
 
     kind = "hf-xclip"
 
-    def __init__(self, arg: str, device: str = "cpu", frame_batch: int = DEFAULT_FRAME_BATCH):
-        super().__init__(arg, device, frame_batch)
+    def __init__(self, arg: str, device: str = "cpu", frame_batch: int = 64, error: type[Exception] = UserError):
+        super().__init__(arg, device, frame_batch, error)
         self.clip_len = int(getattr(self.model.config.vision_config, "num_frames", 8) or 8)
 
     @torch.inference_mode()
