@@ -198,7 +198,7 @@ def from_hf_processor(cfg: Mapping[str, Any], source: str = "hf") -> ImageTransf
     """The transform of a Hugging Face image processor config (``preprocessor_config.json``)."""
     mode, target = _hf_size(cfg.get("size", {"shortest_edge": 224}))
     do_crop = bool(cfg.get("do_center_crop", True))
-    crop = _pair(list(_hf_crop(cfg.get("crop_size"), target))) if do_crop else target
+    crop = _hf_crop(cfg.get("crop_size"), target) if do_crop else target
     if not cfg.get("do_resize", True):
         raise ValueError("image processors with do_resize=false are not supported (video frames vary in size)")
     if not do_crop and mode == "shortest":
