@@ -53,7 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="feature store directory (created; rerun to resume)")
     p.add_argument("--backbone", default="efficientnet-lite0",
                    help="visual backbone: efficientnet-lite0 (offline default), timm:<model>, "
-                        "open_clip:<model>:<pretrained> (see --list-backbones)")
+                        "open_clip:<model>:<pretrained>, hf-clip:<model> (CLIP image embeddings per frame), "
+                        "hf-xclip:<model> (X-CLIP video embeddings per 8-frame clip); <model> is a Hugging Face id "
+                        "or a save_pretrained folder (see --list-backbones, docs/clip.md)")
     p.add_argument("--sampling", default="segments:8",
                    help="frames per video: segments:T (T segment centres; 8 for Kinetics-ZSAR, 1 for UCF101/HMDB51) "
                         "or clip:LxS (one centred clip, e.g. clip:16x4) (default: segments:8)")

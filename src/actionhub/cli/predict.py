@@ -12,7 +12,7 @@ def run(a: argparse.Namespace) -> int:
     from actionhub.engine.predict import predict
 
     if (a.checkpoint is None) == (a.zero_shot is None):
-        raise CliError("pass --checkpoint RUN_DIR (a trained run) or --zero-shot conse (training-free baseline)")
+        raise CliError("pass --checkpoint RUN_DIR (a trained run) or --zero-shot conse|clip (training-free)")
     res = predict(
         a.videos, a.checkpoint, a.actions, top=a.top, actions_file=a.actions_file, benchmark=a.benchmark,
         split=a.split, definitions=a.definitions, descriptions=a.descriptions, zero_shot=a.zero_shot,
@@ -25,7 +25,8 @@ def run(a: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0 if any(r["predictions"] for r in res) else 1
     if a.zero_shot:
-        print(f"[zero-shot baseline: {a.zero_shot}, no training -- see docs/video.md]")
+        doc = "docs/clip.md" if a.zero_shot == "clip" else "docs/video.md"
+        print(f"[zero-shot baseline: {a.zero_shot}, no training -- see {doc}]")
     for r in res:
         print(r["video"])
         if "error" in r:
@@ -40,14 +41,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "predict", help="zero-shot action predictions for video files",
         description="Score action names for each VIDEO with a trained run (--checkpoint: the video is encoded "
-                    "with the run's backbone and sampling, the names with its text encoder) or with the "
-                    "training-free ConSE baseline (--zero-shot conse). Unreadable videos are reported and the "
-                    "others still scored.")
+                    "with the run's backbone and sampling, the names with its text encoder), with the "
+                    "training-free ConSE baseline (--zero-shot conse), or in a CLIP / X-CLIP model's own space "
+                    "(--zero-shot clip --backbone hf-clip:MODEL). Unreadable videos are reported and the others "
+                    "still scored.")
     p.add_argument("videos", nargs="+", metavar="VIDEO", help="video files")
     p.add_argument("--checkpoint", metavar="RUN_DIR", help="run directory of `actionhub train`")
-    p.add_argument("--zero-shot", choices=("conse",),
-                   help="training-free baseline instead of a checkpoint: ConSE on EfficientNet-Lite0's ImageNet "
-                        "classifier + MiniLM")
+    p.add_argument("--zero-shot", choices=("conse", "clip"),
+                   help="training-free method instead of a checkpoint: conse (ConSE on EfficientNet-Lite0's "
+                        "ImageNet classifier + MiniLM) or clip (cosine of the --backbone hf-clip:/hf-xclip: video "
+                        "embedding and the same model's text embedding; see docs/clip.md)")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--actions", help='comma-separated action names, e.g. "riding a horse, eating"')
     g.add_argument("--actions-file", help="file with one action name per line")
@@ -60,9 +63,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--definitions", help='definitions of the actions: JSON {"name": "definition"} or '
                                          "name<TAB>definition lines")
     p.add_argument("--descriptions", help="ranked descriptions (topk.parquet from `actionhub rank`) for the actions")
-    p.add_argument("--backbone", help="override the run's visual backbone (must match its training features)")
+    p.add_argument("--backbone", help="override the run's visual backbone (must match its training features); "
+                                      "with --zero-shot clip: the model, e.g. hf-clip:openai/clip-vit-base-patch16")
     p.add_argument("--sampling", help="override the run's frame sampling, e.g. segments:8 or clip:16x4")
-    p.add_argument("--encoder", help="override the text encoder (default: the run's; minilm for --zero-shot)")
+    p.add_argument("--encoder", help="override the text encoder (default: the run's; minilm for --zero-shot conse; "
+                                     "the backbone's model for --zero-shot clip)")
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     p.add_argument("--batch-size", type=int, default=8, help="videos encoded together (default: 8)")
     p.add_argument("--cache", help="encoded-text cache directory (default: $ACTIONHUB_CACHE/text, else "

@@ -63,7 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "classes of unusually low relevance are always reported, in one short summary")
     p.add_argument("--encoder", default=None,
                    help="text encoder: minilm (default, offline), st:<path-or-name> (sentence-transformers), "
-                        "bert:<path-or-name> (mean pooling; the paper uses bert:bert-base-uncased)")
+                        "bert:<path-or-name> (mean pooling; the paper uses bert:bert-base-uncased), "
+                        "hf-clip:<path-or-name> / hf-xclip:<path-or-name> (the text tower of the CLIP / X-CLIP model "
+                        "of --backbone hf-clip:/hf-xclip:; 77 tokens, longer texts truncated with a warning)")
     p.add_argument("--out", required=True, type=Path, help="output file, .npz or .parquet")
     p.add_argument("--template", help="how a definition is encoded (default: '{name}: {definition}')")
     p.add_argument("--cache", type=Path, metavar="DIR",

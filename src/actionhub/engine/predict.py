@@ -14,7 +14,12 @@
    the cosine between the projected video and the fused class embedding.
 
 Without a checkpoint, ``zero_shot="conse"`` scores the actions with the training-free ConSE
-baseline (:mod:`actionhub.video.conse`).
+baseline (:mod:`actionhub.video.conse`), and ``zero_shot="clip"`` with a video-language model's
+own embedding space: the cosine between the video feature of ``backbone`` (``hf-clip:`` or
+``hf-xclip:``) and the class text of the matching text encoder (by default the same model:
+``hf-clip:M`` video with ``hf-clip:M`` text), the text being the name (or ``"name: definition"``),
+averaged with its descriptions when given, as for ConSE. X-CLIP's text is used without its
+video-conditioned prompt (:mod:`actionhub.text.clip_text`).
 
 Output, one dict per video in input order::
 
@@ -49,7 +54,9 @@ __all__ = [
     "ZERO_SHOT_METHODS",
 ]
 
-ZERO_SHOT_METHODS = ("conse",)
+ZERO_SHOT_METHODS = ("conse", "clip")
+#: backbone families whose text tower is a registered text encoder of the same name
+CLIP_FAMILIES = ("hf-clip:", "hf-xclip:")
 
 
 class PredictError(UserError):
@@ -275,9 +282,11 @@ def predict(
         top: predictions kept per video.
         definitions: name -> definition mapping, or a file (JSON / ``name<TAB>definition``).
         descriptions: ranked descriptions (``actionhub rank`` Parquet path or table) for VC.
-        zero_shot: ``"conse"`` for the training-free baseline instead of a checkpoint.
+        zero_shot: ``"conse"`` or ``"clip"`` (needs ``backbone``) for a training-free method
+            instead of a checkpoint.
         backbone, sampling: override what the run records (must match its training features).
-        encoder: text encoder spec (default: the run's; ``minilm`` for ConSE).
+        encoder: text encoder spec (default: the run's; ``minilm`` for ConSE; the backbone's model
+            for ``clip``).
         device: torch device; batch_size: videos decoded and encoded together.
         cache: text encoding cache (True: the default directory; a path; False: none).
         progress: show progress bars.
@@ -297,6 +306,9 @@ def predict(
             raise PredictError("pass either a checkpoint or zero_shot='conse', not both")
         if zero_shot not in ZERO_SHOT_METHODS:
             raise PredictError(f"unknown zero-shot method {zero_shot!r}; choose one of {', '.join(ZERO_SHOT_METHODS)}")
+        if zero_shot == "clip":
+            return _predict_clip(paths, names, defs, top, descriptions, backbone, sampling or "segments:8", encoder,
+                                 device, batch_size, cache, progress)
         return _predict_conse(paths, names, defs, top, descriptions, sampling or "segments:8", encoder or "minilm",
                               device, cache, progress)
     if checkpoint is None:
@@ -377,3 +389,43 @@ def _mean_unit(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return x / np.clip(np.linalg.norm(x, axis=1, keepdims=True), 1e-12, None)
 
     return unit(unit(a) + unit(b))
+
+
+def _predict_clip(paths: list[PathLike], names: list[str], defs: dict[str, str], top: int, descriptions: Any,
+                  backbone: str | None, sampling: str, encoder: str | None, device: str, batch_size: int, cache: Any,
+                  progress: bool) -> list[dict[str, Any]]:
+    """Cosine between a CLIP-family video embedding and the same model's class text embedding."""
+    from actionhub.video.backbones import get_backbone
+    from actionhub.video.decode import parse_sampling
+    from actionhub.video.extract import encode_videos
+
+    if not backbone:
+        raise PredictError("zero-shot clip needs the video-language model: --backbone hf-clip:MODEL or "
+                           "hf-xclip:MODEL (e.g. hf-clip:openai/clip-vit-base-patch16)")
+    if encoder is None:
+        if not backbone.startswith(CLIP_FAMILIES):
+            raise PredictError(f"backbone {backbone!r} has no matching text encoder; pass --encoder with the text "
+                               "tower of the same model, or use an hf-clip:/hf-xclip: backbone")
+        encoder = backbone
+    smp = parse_sampling(sampling).name
+    bb_dim = get_backbone(backbone, device).dim
+    ct = _class_text(names, defs, descriptions, encoder, 100, None, cache, progress)
+    if ct.dim != bb_dim:
+        raise PredictError(f"backbone {backbone!r} gives {bb_dim}-d video features but encoder {encoder!r} gives "
+                           f"{ct.dim}-d text features; zero-shot clip needs the video and text towers of one model")
+    ad, vc, _ = ct.select(names, 100)
+    action_emb = _unit(ad) if descriptions is None else _mean_unit(ad, vc)
+    feats = encode_videos(paths, backbone, smp, device=device, batch_size=batch_size)
+    out: list[dict[str, Any]] = []
+    for p, r in zip(paths, feats):
+        rec: dict[str, Any] = {"video": str(p), "predictions": []}
+        if r["ok"]:
+            rec["predictions"] = _rank(action_emb @ _unit(r["feature"][None])[0], names, top)
+        else:
+            rec["error"] = r["reason"]
+        out.append(rec)
+    return out
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.clip(np.linalg.norm(x, axis=1, keepdims=True), 1e-12, None)

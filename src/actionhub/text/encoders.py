@@ -9,6 +9,10 @@ Encoder specs (:func:`get_encoder`, ``--encoder``):
 * ``bert:<path-or-name>`` -- a Hugging Face BERT-style encoder (``transformers.AutoModel``),
   sentence feature = mean of the last hidden states over the attention mask. The paper uses
   12-layer BERT: ``bert:bert-base-uncased`` (768-d) where the weights are available.
+* ``hf-clip:<path-or-name>`` / ``hf-xclip:<path-or-name>`` -- the text tower of a CLIP / X-CLIP
+  model (``transformers``), the projected text embedding, 77-token context (longer texts are
+  truncated, with a warning); X-CLIP's without its video-conditioned prompt. They match the
+  ``hf-clip:`` / ``hf-xclip:`` video backbones (:mod:`actionhub.text.clip_text`).
 
 More kinds can be added with :func:`register_encoder`.
 
@@ -16,7 +20,8 @@ The encoder contract (:class:`~actionhub.text.base.TextEncoder`): ``encode(texts
 batch_size) -> np.ndarray (n, D) float32``, one row per text in input order, deterministic for a
 given text. Rows are **not re-normalised** by ActionHub: they are what the model outputs, and
 ``encoder.normalized`` says whether that is unit length. ``minilm`` (its pipeline ends in a
-Normalize module) gives L2-normalised rows; ``bert:`` gives raw mean-pooled hidden states; an
+Normalize module) gives L2-normalised rows; ``bert:`` gives raw mean-pooled hidden states,
+``hf-clip:``/``hf-xclip:`` the raw projected embeddings; an
 ``st:`` model is normalised exactly when its own pipeline says so.
 """
 from __future__ import annotations
@@ -242,3 +247,21 @@ register_encoder("bert", _load_bert, lambda arg: identify("bert-mean", arg),
                       "(paper: bert:bert-base-uncased)")
 
 
+def _load_hf_clip(arg: str) -> TextEncoder:
+    from actionhub.text.clip_text import load_clip_text  # noqa: PLC0415
+
+    return load_clip_text("hf-clip", arg)
+
+
+def _load_hf_xclip(arg: str) -> TextEncoder:
+    from actionhub.text.clip_text import load_clip_text  # noqa: PLC0415
+
+    return load_clip_text("hf-xclip", arg)
+
+
+register_encoder("hf-clip", _load_hf_clip, lambda arg: identify("hf-clip", arg),
+                 help="the text tower of a CLIP model (transformers CLIPModel), projected embedding, 77 tokens "
+                      "(e.g. hf-clip:openai/clip-vit-base-patch16)")
+register_encoder("hf-xclip", _load_hf_xclip, lambda arg: identify("hf-xclip", arg),
+                 help="the text tower of an X-CLIP model, projected embedding without the video-conditioned "
+                      "prompt, 77 tokens (e.g. hf-xclip:microsoft/xclip-base-patch32)")

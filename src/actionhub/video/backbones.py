@@ -27,8 +27,14 @@ Registered names (:func:`list_backbones`):
     local Hugging Face / torch cache; with internet they are downloaded on first use (set
     ``HF_HUB_OFFLINE=1`` to forbid that).
 ``open_clip:<model>[:<pretrained>]``
-    An OpenCLIP image tower (e.g. ``open_clip:ViT-B-32:laion2b_s34b_b79k``); each frame's
-    image embedding is L2-normalised, then averaged over time.
+    An OpenCLIP image tower (e.g. ``open_clip:ViT-B-32:laion2b_s34b_b79k``) with the
+    checkpoint's own inference transform (its preprocess config: size, resize mode --
+    ``shortest``, ``longest`` or ``squash`` for SigLIP --, interpolation, fill, mean/std; see
+    :mod:`actionhub.video.transforms`); each frame's image embedding is L2-normalised, then
+    averaged over time.
+``hf-clip:<model>``, ``hf-xclip:<model>``
+    CLIP image embeddings per frame / X-CLIP video embeddings per clip through Hugging Face
+    ``transformers`` (a Hub id or a ``save_pretrained`` folder); see :mod:`actionhub.video.hf_clip`.
 
 Optional entries import their package only when asked for; a missing package raises
 :class:`BackboneUnavailable` naming what to ``pip install``.  Instances are cached per
@@ -251,7 +257,8 @@ class TimmBackbone(TorchFrameBackbone):
 
 
 class OpenClipBackbone(TorchFrameBackbone):
-    """``open_clip:<model>[:<pretrained>]``: L2-normalised OpenCLIP image embeddings."""
+    """``open_clip:<model>[:<pretrained>]``: L2-normalised OpenCLIP image embeddings, frames
+    preprocessed with the checkpoint's own transform (:func:`actionhub.video.transforms.from_open_clip`)."""
 
     def __init__(self, spec: str, device: str = "cpu", frame_batch: int = DEFAULT_FRAME_BATCH):
         open_clip = _require("open_clip", "open_clip_torch", f"open_clip:{spec}")
@@ -262,20 +269,54 @@ class OpenClipBackbone(TorchFrameBackbone):
             raise BackboneUnavailable(
                 f"backbone open_clip:{spec}: cannot load the model or its weights ({e}); check the name with "
                 "open_clip.list_pretrained() and that the weights are in the local cache") from None
-        visual = model.visual
-        size = getattr(visual, "image_size", 224)
-        self.size = int(size[0] if isinstance(size, (tuple, list)) else size)
-        self.mean = tuple(getattr(visual, "image_mean", None) or open_clip.OPENAI_DATASET_MEAN)
-        self.std = tuple(getattr(visual, "image_std", None) or open_clip.OPENAI_DATASET_STD)
+        from actionhub.video.transforms import from_open_clip
+
+        self.transform = from_open_clip(_open_clip_preprocess_cfg(open_clip, model), source=f"open_clip:{spec}")
+        self.size = int(self.transform.size[0])
+        self.mean, self.std = self.transform.mean, self.transform.std
         self.name = f"open_clip:{spec}"
         self.model = model.eval()
         self.device = device
         self.frame_batch = frame_batch
         with torch.inference_mode():
-            self.dim = int(model.encode_image(torch.zeros(1, 3, self.size, self.size, device=device)).shape[-1])
+            h, w = self.transform.size
+            self.dim = int(model.encode_image(torch.zeros(1, 3, h, w, device=device)).shape[-1])
+
+    @property
+    def short_side(self) -> int | None:
+        return self.transform.short_side
+
+    def preprocess(self, frames: np.ndarray) -> torch.Tensor:
+        return self.transform(frames)
 
     def frame_features(self, x: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.model.encode_image(x).float(), dim=-1)
+
+    def meta(self) -> dict[str, Any]:
+        return {**super().meta(), "preprocess": self.transform.meta()}
+
+
+def _open_clip_preprocess_cfg(open_clip: Any, model: Any) -> dict[str, Any]:
+    """The checkpoint's preprocess config (``PreprocessCfg`` fields) as open_clip resolves it."""
+    get = getattr(open_clip, "get_model_preprocess_cfg", None)
+    if get is not None:
+        return dict(get(model))
+    visual = model.visual  # open_clip < 2.23: the legacy attributes only
+    return {k: v for k, v in (("size", getattr(visual, "image_size", None)),
+                              ("mean", getattr(visual, "image_mean", None)),
+                              ("std", getattr(visual, "image_std", None))) if v is not None}
+
+
+def _hf_clip(arg: str, device: str = "cpu", frame_batch: int = DEFAULT_FRAME_BATCH) -> Backbone:
+    from actionhub.video.hf_clip import HfClipBackbone
+
+    return HfClipBackbone(arg, device=device, frame_batch=frame_batch, error=BackboneUnavailable)
+
+
+def _hf_xclip(arg: str, device: str = "cpu", frame_batch: int = DEFAULT_FRAME_BATCH) -> Backbone:
+    from actionhub.video.hf_clip import HfXClipBackbone
+
+    return HfXClipBackbone(arg, device=device, frame_batch=frame_batch, error=BackboneUnavailable)
 
 
 # --------------------------------------------------------------------------- registry
@@ -382,3 +423,7 @@ register_backbone("timm:", TimmBackbone, packages=(("timm", "timm"),),
                   description="any pretrained timm image model, pooled features (weights from the local cache)")
 register_backbone("open_clip:", OpenClipBackbone, packages=(("open_clip", "open_clip_torch"),),
                   description="OpenCLIP image tower, L2-normalised embeddings (open_clip:<model>:<pretrained>)")
+register_backbone("hf-clip:", _hf_clip, packages=(("transformers", "transformers"),),
+                  description="CLIP image embeddings per frame, averaged (transformers CLIPModel; hub id or folder)")
+register_backbone("hf-xclip:", _hf_xclip, packages=(("transformers", "transformers"),),
+                  description="X-CLIP video embeddings per clip of frames (transformers XCLIPModel; hub id or folder)")
