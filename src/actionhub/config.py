@@ -48,18 +48,46 @@ class ModelConfig:
 
 @dataclass
 class OptimConfig:
-    """Optimiser and schedule (paper Sec. 5.2: Adam, lr 1e-3, wd 1e-4, batch 512, warm-up + cosine)."""
+    """Optimiser, schedule, model selection and seed.
+
+    The paper's (Sec. 5.2): Adam, lr 1e-3, weight decay 1e-4, batch 512, warm-up + cosine.
+    ActionHub's own (the paper does not state them; :data:`OUR_DEFAULTS`): the length of the
+    schedule (``epochs``/``steps``/``min_steps``, see :func:`actionhub.engine.schedule.plan_schedule`),
+    the warm-up length, early stopping, the validation classes carved from the seen classes of
+    protocols without their own (:mod:`actionhub.engine.validation_split`), refit, and the seed
+    (each split trains with ``seed + split``).
+    """
 
     lr: float = 1e-3
     weight_decay: float = 1e-4
     batch_size: int = 512
-    epochs: int = 10
+    epochs: int = 0             # 0: auto, max(10 epochs, min_steps) steps; N: exactly N epochs
     warmup_epochs: float = 1.0
     seed: int = 0
+    steps: int = 0              # N > 0: exactly N optimiser steps (overrides epochs)
+    min_steps: int = 1000       # the auto schedule's floor (SYNTHETIC measurements: docs/training.md)
+    warmup_steps: int = -1      # -1: warmup_epochs' worth of steps
+    patience: int = 10          # early stop after this many val evaluations without a better top-1; 0: never
+    val_classes: float = 0.2    # val classes carved from the seen ones where the protocol has none: N or a fraction
+    refit: bool = False         # after selection on the carved val classes, retrain on all seen classes
 
     def validate(self) -> None:
-        if self.lr <= 0 or self.batch_size < 1 or self.epochs < 1 or self.warmup_epochs < 0:
+        if self.lr <= 0 or self.batch_size < 1 or self.epochs < 0 or self.warmup_epochs < 0:
             raise ValueError(f"invalid optimiser settings: {self}")
+        if self.steps < 0 or self.min_steps < 0 or self.warmup_steps < -1 or self.patience < 0:
+            raise ValueError("steps, min-steps and patience must be >= 0 and warmup-steps >= -1 (-1: from "
+                             f"warmup-epochs); got steps={self.steps}, min-steps={self.min_steps}, "
+                             f"warmup-steps={self.warmup_steps}, patience={self.patience}")
+        if self.val_classes < 0 or (self.val_classes >= 1 and self.val_classes != int(self.val_classes)):
+            raise ValueError(f"val-classes must be a number of classes (1, 2, ...), a fraction in (0, 1), or 0 "
+                             f"for none; got {self.val_classes:g}")
+
+
+#: Settings the paper states (Sec. 5.2) -- the defaults above are its values.
+PAPER_DEFAULTS = ("dim", "tau", "alpha", "gamma", "k", "class_text", "cim", "lr", "weight_decay", "batch_size")
+#: Settings the paper does not state: ActionHub's choices (docs/training.md says why).
+OUR_DEFAULTS = ("epochs", "steps", "min_steps", "warmup_epochs", "warmup_steps", "patience", "val_classes",
+                "refit", "seed")
 
 
 @dataclass

@@ -27,7 +27,8 @@ Layout: :mod:`~actionhub.protocols.base` (the ``Split``/``Benchmark`` data types
 :mod:`~actionhub.protocols.shipped` (the reference data files), one module per protocol
 family (:mod:`~actionhub.protocols.kinetics_zsar`, :mod:`~actionhub.protocols.xu`,
 :mod:`~actionhub.protocols.cross`, :mod:`~actionhub.protocols.kinetics664`), and the registry
-here: :func:`get_benchmark`, :func:`list_benchmarks`, :func:`register_benchmark`.
+here: :func:`get_benchmark`, :func:`list_benchmarks`, :func:`register_benchmark`. Users' own
+benchmarks come from JSON files (:mod:`~actionhub.protocols.user`; ``--benchmark FILE.json``).
 """
 from __future__ import annotations
 
@@ -91,7 +92,12 @@ def list_benchmarks() -> list[str]:
 
 
 def get_benchmark(name: str) -> Benchmark:
-    """The benchmark called ``name`` (built once, then cached)."""
+    """The benchmark called ``name`` (built once, then cached), or the user benchmark in the JSON
+    file ``name`` (:mod:`actionhub.protocols.user`; registered under its own name)."""
+    from actionhub.protocols.user import is_benchmark_file, load_user_benchmark
+
+    if is_benchmark_file(name):
+        return load_user_benchmark(name)
     BENCHMARKS.get(name)  # unknown names: one clear error listing the choices
     return _cached_benchmark(name)
 
