@@ -247,7 +247,7 @@ def evaluate(
     if isinstance(runs, (str, Path, Mapping)):
         runs = [runs]
     if benchmark is not None:
-        from actionhub.protocols.user import is_benchmark_file, load_user_benchmark
+        from actionhub.protocols import is_benchmark_file, load_user_benchmark
 
         if is_benchmark_file(benchmark):
             benchmark = load_user_benchmark(benchmark).name

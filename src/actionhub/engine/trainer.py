@@ -160,7 +160,7 @@ def train_run(
     }
     if recipe is not None:
         record["recipe"] = recipe
-    from actionhub.protocols.user import benchmark_file_of
+    from actionhub.protocols import benchmark_file_of
 
     if benchmark_file_of(inp.benchmark):
         record["data"]["benchmark_file"] = benchmark_file_of(inp.benchmark)

@@ -6,8 +6,8 @@
      "definitions": {"a": "text", ...},     # optional: an action definition per class
      "source": "...", "notes": ["..."]}     # optional
 
-``--benchmark FILE.json`` (train, sweep, evaluate, report) loads it with :func:`load_user_benchmark`,
-which registers it under its name; ``actionhub benchmarks check FILE.json`` runs
+``--benchmark FILE.json`` (train, sweep, evaluate, report) loads it with
+:func:`actionhub.protocols.load_user_benchmark`, which registers it under its name; ``actionhub benchmarks check FILE.json`` runs
 :func:`check_benchmark_json` and lists every problem. Classes without a definition use their
 name as text (:func:`~actionhub.utils.names.text_name`, listed in ``definition_fallbacks``).
 ``val`` may be empty: training then carves validation classes from the seen ones
@@ -24,7 +24,7 @@ from actionhub.utils.errors import UserError
 from actionhub.utils.names import normalize_name, text_name
 
 __all__ = ["BenchmarkFileError", "is_benchmark_file", "check_benchmark_json", "benchmark_from_json",
-           "load_user_benchmark"]
+           "read_benchmark_file"]
 
 _KEYS = ("name", "splits", "classes", "definitions", "source", "notes", "num_splits", "split_index")
 _PARTS = ("seen", "val", "unseen")
@@ -157,42 +157,3 @@ def read_benchmark_file(path: str | Path) -> dict[str, Any]:
         return json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise BenchmarkFileError(f"{p} is not valid JSON: {e}") from None
-
-
-def load_user_benchmark(path: str | Path) -> Benchmark:
-    """The benchmark in ``path``, registered under its name (so run records that name it resolve
-    in this process); a shipped protocol's name cannot be reused."""
-    from actionhub.protocols import BENCHMARKS, register_benchmark
-
-    bench = benchmark_from_json(read_benchmark_file(path), where=f"{path}: ")
-    if bench.name in BENCHMARKS.names() and not getattr(BENCHMARKS.get(bench.name), "user_file", None):
-        raise BenchmarkFileError(f"{path}: the name {bench.name!r} is a shipped protocol; give your benchmark "
-                                 "another \"name\"")
-
-    def build() -> Benchmark:
-        return bench
-
-    build.user_file = str(Path(path).resolve())  # type: ignore[attr-defined]
-    register_benchmark(bench.name, build, help=f"user benchmark from {path}", replace=True)
-    return bench
-
-
-def benchmark_of_record(rec: dict[str, Any]) -> Benchmark:
-    """The benchmark of a run record: a registered protocol, or the user benchmark file it
-    records under ``data.benchmark_file`` (loaded and registered)."""
-    from actionhub.protocols import BENCHMARKS, get_benchmark
-
-    name, path = rec["benchmark"], rec.get("data", {}).get("benchmark_file")
-    if path and name not in BENCHMARKS.names():
-        return load_user_benchmark(path)
-    return get_benchmark(name)
-
-
-def benchmark_file_of(name: str) -> str | None:
-    """The file a registered user benchmark came from (None for shipped protocols)."""
-    from actionhub.protocols import BENCHMARKS
-
-    try:
-        return getattr(BENCHMARKS.get(name), "user_file", None)
-    except UserError:
-        return None

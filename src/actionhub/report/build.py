@@ -73,7 +73,7 @@ def inputs_from_record(rec: dict[str, Any], features: str | None = None, text_fe
                        eval_features: str | None = None) -> RunInputs:
     """The inputs of a finished run, loaded again from the paths its run.json names (or overrides)."""
     from actionhub.engine.inputs import build_inputs
-    from actionhub.protocols.user import benchmark_of_record
+    from actionhub.protocols import benchmark_of_record
     from actionhub.utils.errors import UserError
 
     data = rec["data"]
