@@ -7,9 +7,9 @@
      "source": "...", "notes": ["..."]}     # optional
 
 ``--benchmark FILE.json`` (train, sweep, evaluate, report) loads it with
-:func:`actionhub.protocols.load_user_benchmark`, which registers it under its name; ``actionhub benchmarks check FILE.json`` runs
-:func:`check_benchmark_json` and lists every problem. Classes without a definition use their
-name as text (:func:`~actionhub.utils.names.text_name`, listed in ``definition_fallbacks``).
+:func:`actionhub.protocols.load_user_benchmark`, which registers it under its name;
+``actionhub benchmarks check FILE.json`` runs :func:`check_benchmark_json` and lists every
+problem. Classes without a definition use their name as text (:func:`~actionhub.utils.names.text_name`, listed in ``definition_fallbacks``).
 ``val`` may be empty: training then carves validation classes from the seen ones
 (``--val-classes``, :mod:`actionhub.engine.validation_split`).
 """
@@ -66,7 +66,8 @@ def check_benchmark_json(data: Any) -> list[str]:
             for c in classes:
                 key = normalize_name(c)
                 if key in known:
-                    errs.append(f"classes: {c!r} is listed twice" + (f" (as {known[key]!r})" if known[key] != c else ""))
+                    same = f" (as {known[key]!r})" if known[key] != c else ""
+                    errs.append(f"classes: {c!r} is listed twice{same}")
                 known[key] = c
     splits = data.get("splits")
     if not isinstance(splits, list) or not splits:
