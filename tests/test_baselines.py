@@ -174,7 +174,7 @@ def test_run_records_and_models_of_baselines(trained, world):
     assert again["top1"] == pytest.approx(rec["metrics"]["test"]["top1"], abs=1e-4)   # run.json keeps 4 decimals
     e_dir, e_rec = trained["eszsl"]
     assert e_rec["selected_epoch"] is None and e_rec["history"] == []
-    assert e_rec["fit"]["solver"] == "closed form" and "grid" not in e_rec["fit"]   # no val classes
+    assert e_rec["fit"]["solver"] == "closed form" and e_rec["fit"]["selected_on"] == "val"   # carved val classes
     assert isinstance(load_model(e_dir), Eszsl)
     assert isinstance(load_model(trained["dem"][0]), Dem)
 
@@ -198,11 +198,13 @@ def test_iterative_baseline_resumes_to_the_same_result(world, tmp_path):
 
 
 def test_closed_form_is_single_shot_and_refuses_other_params(world, tmp_path):
-    first = train_run(cfg("eszsl"), inputs(world), tmp_path / "e", progress=False, method_params={"gamma": "0.1"})
-    again = train_run(cfg("eszsl"), inputs(world), tmp_path / "e", progress=False, method_params={"gamma": "0.1"})
+    fixed = {"gamma": "0.1", "select_on_val": "false"}
+    first = train_run(cfg("eszsl"), inputs(world), tmp_path / "e", progress=False, method_params=fixed)
+    again = train_run(cfg("eszsl"), inputs(world), tmp_path / "e", progress=False, method_params=fixed)
     assert again["finished_at"] == first["finished_at"] and first["fit"]["gamma"] == 0.1
     with pytest.raises(RunDirError, match="different run"):
-        train_run(cfg("eszsl"), inputs(world), tmp_path / "e", progress=False, method_params={"gamma": "10"})
+        train_run(cfg("eszsl"), inputs(world), tmp_path / "e", progress=False,
+                  method_params={**fixed, "gamma": "10"})
 
 
 def test_eszsl_chooses_its_regularisers_on_val_classes(world, tmp_path):

@@ -87,7 +87,10 @@ def test_train_evaluate_round_trip_beats_chance_by_a_wide_margin(tmp_path):
     assert rec["status"] == "finished"
     assert rec["metrics"]["test"]["top1"] > 4 * chance
     saved = json.loads((tmp_path / "run" / "run.json").read_text())
-    assert saved["protocol"]["seen"] == SEEN and saved["protocol"]["unseen"] == UNSEEN
+    # No val classes in the protocol: 20% of the seen classes are carved for selection (default).
+    assert saved["protocol"]["unseen"] == UNSEEN and len(saved["protocol"]["val"]) == 5
+    assert sorted(saved["protocol"]["seen"] + saved["protocol"]["val"]) == sorted(SEEN)
+    assert saved["protocol"]["epoch_selection"].startswith("val (5 val classes carved")
     assert saved["config"]["model"]["dim"] == 64 and saved["versions"]["torch"]
     assert saved["data"]["synthetic"] is True
     assert len(saved["history"]) == 6

@@ -51,14 +51,28 @@ class ModelConfig:
 
 @dataclass
 class OptimConfig:
-    """Optimiser and schedule (paper Sec. 5.2: Adam, lr 1e-3, wd 1e-4, batch 512, warm-up + cosine)."""
+    """Optimiser, schedule, model selection and seed.
+
+    The paper's (Sec. 5.2): Adam, lr 1e-3, weight decay 1e-4, batch 512, warm-up + cosine.
+    ActionHub's own (the paper does not state them; :data:`OUR_DEFAULTS`): the length of the
+    schedule (``epochs``/``steps``/``min_steps``, see :func:`actionhub.engine.schedule.plan_schedule`),
+    the warm-up length, early stopping, the validation classes carved from the seen classes of
+    protocols without their own (:mod:`actionhub.engine.validation_split`), refit, and the seed
+    (each split trains with ``seed + split``).
+    """
 
     lr: float = 1e-3
     weight_decay: float = 1e-4
     batch_size: int = 512
-    epochs: int = 10
+    epochs: int = 0             # 0: auto, max(10 epochs, min_steps) steps; N: exactly N epochs
     warmup_epochs: float = 1.0
     seed: int = 0
+    steps: int = 0              # N > 0: exactly N optimiser steps (overrides epochs)
+    min_steps: int = 1000       # the auto schedule's floor (SYNTHETIC measurements: docs/training.md)
+    warmup_steps: int = -1      # -1: warmup_epochs' worth of steps
+    patience: int = 10          # early stop after this many val evaluations without a better top-1; 0: never
+    val_classes: float = 0.2    # val classes carved from the seen ones where the protocol has none: N or a fraction
+    refit: bool = False         # after selection on the carved val classes, retrain on all seen classes
 
     def validate(self) -> None:
         if not (math.isfinite(self.lr) and self.lr > 0):
@@ -67,12 +81,28 @@ class OptimConfig:
             raise ValueError(f"weight_decay must be a number >= 0, got {self.weight_decay} (--weight-decay)")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size} (--batch-size)")
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs} (--epochs)")
+        if self.epochs < 0:
+            raise ValueError(f"epochs must be >= 1, or 0 for the automatic schedule; got {self.epochs} (--epochs)")
         if not (math.isfinite(self.warmup_epochs) and self.warmup_epochs >= 0):
             raise ValueError(f"warmup_epochs must be a number >= 0, got {self.warmup_epochs} (--warmup-epochs)")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed} (--seed)")
+        for flag, value, least in (("--steps", self.steps, 0), ("--min-steps", self.min_steps, 0),
+                                   ("--warmup-steps", self.warmup_steps, -1), ("--patience", self.patience, 0)):
+            if value < least:
+                raise ValueError(f"{flag[2:].replace('-', '_')} must be >= {least}, got {value} ({flag}"
+                                 + ("; -1: --warmup-epochs worth of steps)" if least == -1 else ")"))
+        v = self.val_classes
+        if not math.isfinite(v) or v < 0 or (v >= 1 and v != int(v)):
+            raise ValueError("val_classes must be a number of classes (1, 2, ...), a fraction in (0, 1), or 0 "
+                             f"for none; got {v:g} (--val-classes)")
+
+
+#: Settings the paper states (Sec. 5.2) -- the defaults above are its values.
+PAPER_DEFAULTS = ("dim", "tau", "alpha", "gamma", "k", "class_text", "cim", "lr", "weight_decay", "batch_size")
+#: Settings the paper does not state: ActionHub's choices (docs/training.md says why).
+OUR_DEFAULTS = ("epochs", "steps", "min_steps", "warmup_epochs", "warmup_steps", "patience", "val_classes",
+                "refit", "seed")
 
 
 @dataclass

@@ -16,7 +16,7 @@ pins down) the defaults of :mod:`actionhub.config`::
     alpha = 0.5
 
     [optim]            # OptimConfig fields
-    epochs = 10
+    epochs = 0         # 0: the auto schedule (docs/training.md)
     batch_size = 512
 
     [method_params]    # the method's own hyper-parameters (``--method-param``)

@@ -1,4 +1,5 @@
-"""`actionhub benchmarks list|show|rebuild-kinetics664`: the shipped zero-shot protocols."""
+"""`actionhub benchmarks list|show|check|rebuild-kinetics664`: the shipped zero-shot protocols and
+users' own benchmark files."""
 from __future__ import annotations
 
 import argparse
@@ -12,6 +13,8 @@ def run(a: argparse.Namespace) -> int:
 
     if a.action == "rebuild-kinetics664":
         return rebuild_kinetics664(a)
+    if a.action == "check":
+        return check(a)
     if a.action == "list":
         for name in list_benchmarks():
             b = get_benchmark(name)
@@ -39,6 +42,25 @@ def run(a: argparse.Namespace) -> int:
     return 0
 
 
+def check(a: argparse.Namespace) -> int:
+    from actionhub.protocols.user import BenchmarkFileError, benchmark_from_json, read_benchmark_file
+
+    data = read_benchmark_file(a.file)
+    try:
+        b = benchmark_from_json(data, where=f"{a.file}: ")
+    except BenchmarkFileError:
+        raise
+    except ValueError as e:   # what the Benchmark itself refuses (e.g. names that collide)
+        raise BenchmarkFileError(f"{a.file}: {e}") from None
+    print(f"{a.file}: benchmark {b.name!r} is valid: {len(b.classes)} classes, {b.num_splits} split(s)")
+    for i, s in enumerate(b.splits):
+        val = f"{len(s.val)} val" if s.val else "no val (training carves --val-classes from the seen classes)"
+        print(f"  split {i}: {len(s.seen)} seen / {val} / {len(s.unseen)} unseen")
+    if b.definition_fallbacks:
+        print(f"  {len(b.definition_fallbacks)} class(es) without a definition use their name as text")
+    return 0
+
+
 def rebuild_kinetics664(a: argparse.Namespace) -> int:
     from actionhub.dataset.wordvec import WordVectors
     from actionhub.protocols import build_kinetics664
@@ -60,6 +82,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.add_argument("name", help="benchmark name (see `actionhub benchmarks list`; also kinetics-664)")
     show.add_argument("--split", type=int, help="only this split (0-based), with its class lists")
     show.add_argument("--json", action="store_true", help="print {name, num_splits, source, notes, splits} as JSON")
+    ck = bs.add_parser("check", help="validate your own benchmark FILE.json (for --benchmark FILE.json)",
+                       description="Check a benchmark file in the format of `actionhub benchmarks show NAME --json` "
+                                   "({\"name\", \"splits\": [{\"seen\", \"val\", \"unseen\"}], optional "
+                                   "\"classes\" and \"definitions\"}) and list every problem: overlapping sets, "
+                                   "unknown or duplicate classes, empty sets. Exit status 2 when it is not valid.")
+    ck.add_argument("file", help="the benchmark JSON file")
     rb = bs.add_parser("rebuild-kinetics664", help="regenerate the Kinetics-664 pool with GloVe 6B-50d",
                        description="Rebuild the cross-dataset training pool (Kinetics-700 minus classes near "
                                    "UCF101/HMDB51 names) with the offline GloVe 6B-50d vectors "

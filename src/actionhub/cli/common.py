@@ -5,7 +5,14 @@ import argparse
 import dataclasses
 from typing import Any
 
-from actionhub.config import CLASS_TEXT_CHOICES, ModelConfig, OptimConfig, annotation_type, config_field_names
+from actionhub.config import (
+    CLASS_TEXT_CHOICES,
+    OUR_DEFAULTS,
+    ModelConfig,
+    OptimConfig,
+    annotation_type,
+    config_field_names,
+)
 from actionhub.utils.errors import UserError
 
 # Help for every config field; the CLI flags are generated from the dataclasses so the
@@ -21,9 +28,16 @@ FIELD_HELP = {
     "lr": "Adam learning rate",
     "weight_decay": "Adam weight decay",
     "batch_size": "videos per batch",
-    "epochs": "training epochs",
+    "epochs": "training epochs; 0: the auto schedule, max(10 epochs, --min-steps) steps",
     "warmup_epochs": "linear warm-up length in epochs, then cosine annealing",
-    "seed": "random seed (initialisation and shuffling)",
+    "seed": "random seed (initialisation and shuffling); split s trains with seed + s",
+    "steps": "optimiser steps of the run (overrides --epochs); 0: from --epochs",
+    "min_steps": "the least number of steps of the auto schedule (--epochs 0, --steps 0)",
+    "warmup_steps": "linear warm-up length in steps; -1: --warmup-epochs worth of steps",
+    "patience": "stop early after this many evaluations on the val classes without a better top-1; 0: never",
+    "val_classes": "N|FRACTION of the seen classes carved as validation classes where the protocol has none "
+                   "(selects the epoch; never the unseen classes); 0: none, keep the last epoch",
+    "refit": "retraining on all seen classes for the steps selected on carved val classes",
 }
 
 
@@ -32,9 +46,13 @@ class CliError(UserError):
 
 
 def add_config_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("model and optimiser (paper defaults; given flags override a --config recipe)")
+    paper = p.add_argument_group("model and optimiser: the paper's defaults (Sec. 5.2; given flags override a "
+                                 "--config recipe)")
+    ours = p.add_argument_group("schedule, model selection and seed: ActionHub's defaults (the paper does not "
+                                "state them; docs/training.md)")
     for cls in (ModelConfig, OptimConfig):
         for f in dataclasses.fields(cls):
+            g = ours if f.name in OUR_DEFAULTS else paper
             flag = "--" + f.name.replace("_", "-")
             if f.type in (bool, "bool"):
                 g.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
@@ -46,7 +64,7 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
             if f.name == "class_text":
                 kw["choices"] = CLASS_TEXT_CHOICES
             g.add_argument(flag, dest=f.name, **kw)
-    g.add_argument("--device", help="torch device, e.g. cpu or cuda (default: cpu)")
+    paper.add_argument("--device", help="torch device, e.g. cpu or cuda (default: cpu)")
 
 
 def config_overrides(a: argparse.Namespace) -> dict[str, Any]:

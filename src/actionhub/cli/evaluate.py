@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Collect finished runs and give per-split top-1/top-5 and mean ± std over "
                                    "splits in the layout of the paper's tables; with --gzsl also the generalised "
                                    "zero-shot seen/unseen accuracy and their harmonic mean.")
-    e.add_argument("--benchmark", help="check that every run is on this benchmark")
+    e.add_argument("--benchmark", help="check that every run is on this benchmark (a name or a user benchmark "
+                                       "FILE.json)")
     e.add_argument("--runs", nargs="+", required=True, help="run directories written by `actionhub train`")
     e.add_argument("--out", help="write the results JSON here")
     e.add_argument("--markdown", action="store_true", help="print a Markdown table")

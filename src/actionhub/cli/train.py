@@ -4,11 +4,36 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from actionhub.cli.common import add_config_flags, add_progress_flag, add_recipe_flag, config_overrides
+from actionhub.cli.common import CliError, add_config_flags, add_progress_flag, add_recipe_flag, config_overrides
 from actionhub.config import METHOD_CHOICES
 
 
+def parse_seeds(spec: str) -> list[int]:
+    """``--seeds 0,1,2`` -> [0, 1, 2]."""
+    try:
+        seeds = [int(s) for s in spec.split(",") if s.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise CliError(f"--seeds {spec}: give distinct comma-separated integer seeds, e.g. 0,1,2")
+    return seeds
+
+
 def run(a: argparse.Namespace) -> int:
+    if a.seeds is None:
+        return run_one(a)
+    if a.seed is not None:
+        raise CliError("give --seed or --seeds, not both")
+    seeds = parse_seeds(a.seeds)
+    out = a.out
+    for s in seeds:
+        a.seed, a.out = s, out / f"seed{s}"
+        run_one(a)
+    print(f"{len(seeds)} seeds in {out}/seed*: `actionhub evaluate --runs {out}/seed*` reports their spread")
+    return 0
+
+
+def run_one(a: argparse.Namespace) -> int:
     from actionhub.api import train
     from actionhub.models.registry import get_method, parse_method_params
 
@@ -31,13 +56,16 @@ def run(a: argparse.Namespace) -> int:
               f"H {g['h']:.2f} (per-class mean top-1){tag}")
     if "recipe" in rec:
         print(f"recipe: {rec['recipe']['name']}" + (f" ({rec['recipe']['paper']})" if rec["recipe"].get("paper") else ""))
+    print(f"training: {rec.get('stop_reason', 'n/a')}; epoch selection: {rec['protocol']['epoch_selection']}")
     print(f"run directory: {a.out}")
     return 0
 
 
 def add_data_flags(t: argparse.ArgumentParser, split: bool = True) -> None:
-    t.add_argument("--benchmark", help="protocol name (see `actionhub benchmarks list`); required unless --config "
-                                       "names one")
+    t.add_argument("--benchmark", help="protocol name (see `actionhub benchmarks list`) or your own benchmark as a "
+                                       "FILE.json in the format of `actionhub benchmarks show NAME --json` (check it "
+                                       "with `actionhub benchmarks check FILE.json`); required unless --config names "
+                                       "one")
     if split:
         t.add_argument("--split", type=int, required=True,
                        help="split index, 0-based (with --config: one of the recipe's splits)")
@@ -95,6 +123,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_recipe_flag(t)
     add_data_flags(t)
     t.add_argument("--out", required=True, type=Path, help="run directory (rerun the same command to resume)")
+    t.add_argument("--seeds", metavar="S1,S2,...",
+                   help="repeat the split once per seed into OUT/seed<S> (ActionHub's; `actionhub evaluate` "
+                        "reports the spread over seeds)")
     add_progress_flag(t)
     add_method_flags(t)
     add_config_flags(t)

@@ -68,7 +68,9 @@ def demo_report(demo_dir: str | Path, plan: str | Path | DemoPlan | None = None,
             if not (run_dir / "run.json").exists():
                 raise UserError(f"{run_dir} not found: run `actionhub demo --out {root}` first")
             rec = load_run(run_dir)
-            if rec["protocol"]["num_train_videos"] != len(inputs(bench, split).train):
+            p = rec["protocol"]   # videos of val classes carved from the seen ones were training videos
+            n_train = p["num_train_videos"] + (p["num_val_videos"] if "validation" in p else 0)
+            if n_train != len(inputs(bench, split).train):
                 raise UserError(f"{run_dir} was trained on other synthetic inputs than this version of the demo "
                                 "makes; rerun `actionhub demo` into a fresh --out directory")
             base_cfg.setdefault(bench, TrainConfig.from_dict(rec["config"]))

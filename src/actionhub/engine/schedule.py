@@ -1,13 +1,81 @@
-"""The optimisation schedule: linear warm-up then cosine annealing (paper Sec. 5.2), and the
-seeded shuffle of each epoch (so a resumed run replays exactly the batches it would have seen)."""
+"""The optimisation schedule: how many steps a run takes (:func:`plan_schedule`), linear
+warm-up then cosine annealing (paper Sec. 5.2), and the seeded shuffle of each epoch (so a
+resumed run replays exactly the batches it would have seen).
+
+The paper states the optimiser, learning rate, batch size and "warm-up + cosine", not the
+length of training. ActionHub's rule (docs/training.md has the SYNTHETIC measurements behind it):
+
+* ``steps = N``: exactly N optimiser steps;
+* ``epochs = N``: exactly N passes over the training videos;
+* neither (the default): ``max(10 epochs, min_steps)`` steps, so a split of 300 training videos
+  (1 step an epoch at batch 512) still gets ``min_steps`` steps while a large split keeps 10 epochs.
+
+The last epoch may be cut short so the run ends at its step count. The validation classes are
+evaluated (and the checkpoint written) every ``eval_every`` epochs, at most :data:`MAX_EVALS`
+times a run; early stopping counts those evaluations (``patience``) and never ends a run
+before ``min_steps`` steps, so every method gets at least that much optimisation.
+"""
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["lr_factor", "epoch_batches"]
+__all__ = ["lr_factor", "epoch_batches", "Schedule", "plan_schedule", "AUTO_EPOCHS", "MAX_EVALS"]
+
+#: epochs of the auto schedule (before the min_steps floor)
+AUTO_EPOCHS = 10
+#: most evaluations (and checkpoints) a run makes; more epochs are grouped
+MAX_EVALS = 50
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The length of one run. steps_per_epoch: batches in a pass over the training videos;
+    total_steps: optimiser steps of the run; epochs: passes (the last may be partial);
+    warmup_steps: linear warm-up; eval_every: epochs between evaluations/checkpoints;
+    rule: how total_steps was chosen, in words (recorded in run.json)."""
+
+    steps_per_epoch: int
+    total_steps: int
+    epochs: int
+    warmup_steps: int
+    eval_every: int
+    rule: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def epoch_steps(self, epoch: int) -> int:
+        """Number of steps epoch ``epoch`` (0-based) takes."""
+        return max(0, min(self.steps_per_epoch, self.total_steps - epoch * self.steps_per_epoch))
+
+    def evaluates_after(self, epoch: int) -> bool:
+        """Whether epoch ``epoch`` (0-based) ends with an evaluation and a checkpoint."""
+        return (epoch + 1) % self.eval_every == 0 or epoch == self.epochs - 1
+
+
+def plan_schedule(num_train: int, optim: Any) -> Schedule:
+    """The schedule of a run with ``num_train`` training videos under ``optim`` (an
+    :class:`~actionhub.config.OptimConfig`), by the rule in the module docstring."""
+    spe = max(1, math.ceil(num_train / optim.batch_size))
+    if optim.steps > 0:
+        total, rule = optim.steps, f"steps={optim.steps} (given)"
+    elif optim.epochs > 0:
+        total, rule = optim.epochs * spe, f"epochs={optim.epochs} (given) x {spe} steps per epoch"
+    else:
+        by_epochs = AUTO_EPOCHS * spe
+        total = max(by_epochs, optim.min_steps)
+        rule = (f"auto: max({AUTO_EPOCHS} epochs x {spe} steps per epoch = {by_epochs}, "
+                f"min-steps {optim.min_steps}) = {total}")
+    epochs = math.ceil(total / spe)
+    warmup = optim.warmup_steps if optim.warmup_steps >= 0 else int(round(optim.warmup_epochs * spe))
+    warmup = min(warmup, total)
+    return Schedule(steps_per_epoch=spe, total_steps=total, epochs=epochs, warmup_steps=warmup,
+                    eval_every=max(1, math.ceil(epochs / MAX_EVALS)), rule=rule)
 
 
 def lr_factor(step: int, total: int, warmup: int) -> float:

@@ -204,6 +204,9 @@ def run_sweep(
                 metrics = {"top1": m["top1"], "top5": m["top5"]}
                 if "gzsl" in rec["metrics"]:
                     metrics["gzsl_h"] = rec["metrics"]["gzsl"]["h"]
+                val_top1 = val_score(rec)
+                if val_top1 is not None:
+                    metrics["val_top1"] = val_top1
                 entry.update(status="finished", metrics=round_metrics(metrics),
                              synthetic=bool(rec["data"].get("synthetic")))
             except UserError as e:
@@ -214,5 +217,25 @@ def run_sweep(
             status = (f"top-1 {entry['metrics']['top1']:.1f}" + (" [SYNTHETIC]" if entry["synthetic"] else "")
                       if entry["status"] == "finished" else f"FAILED: {entry['error']}")
             say(f"  [{done_count}/{total}] split {split} {name}: {status}")
+            index["selected_on_val"] = select_on_val(runs.values())
             write()
     return index
+
+
+def val_score(rec: Mapping[str, Any]) -> float | None:
+    """The val-class top-1 of a finished run: its own val metrics, or (after a refit) the
+    selection run's; None when the run had no validation classes."""
+    if "val" in rec.get("metrics", {}):
+        return rec["metrics"]["val"]["top1"]
+    return rec.get("protocol", {}).get("validation", {}).get("val_top1")
+
+
+def select_on_val(entries: Any) -> dict[str, Any]:
+    """Per split, the grid point with the best val-class top-1 (ties: the first in grid order)
+    and its test top-1 -- the hyper-parameters chosen without looking at the unseen classes."""
+    best: dict[int, dict[str, Any]] = {}
+    for e in entries:
+        v = e.get("metrics", {}).get("val_top1") if e.get("status") == "finished" else None
+        if v is not None and (e["split"] not in best or v > best[e["split"]]["val_top1"]):
+            best[e["split"]] = {"point": e["name"], "val_top1": v, "test_top1": e["metrics"]["top1"]}
+    return {str(s): b for s, b in sorted(best.items())}

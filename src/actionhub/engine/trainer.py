@@ -6,13 +6,16 @@
     RUN_DIR/run.json        config, protocol (exact class lists), data, versions,
                             per-epoch history, selected epoch, metrics (floats
                             rounded to 4 decimals: :func:`round_metrics`)
-    RUN_DIR/checkpoint.pt   resumable training state, rewritten atomically each epoch
+    RUN_DIR/checkpoint.pt   resumable training state, rewritten atomically at each evaluation
     RUN_DIR/model.pt        the selected weights, for evaluation and prediction
     RUN_DIR/gzsl.npz        with a GZSL hold-out: per-video margins to re-evaluate any calibration
 
-A killed run resumes from its last finished epoch when the same command is run again,
+A killed run resumes from its last checkpoint when the same command is run again,
 and the resumed run is identical to an uninterrupted one (the shuffle of epoch e is
-seeded by ``seed + e``).
+seeded by ``seed + split + e``). How many steps a run takes, when it evaluates and when it
+stops early: :mod:`actionhub.engine.schedule`; run.json records ``schedule``, ``steps_done``,
+``epochs_done``, ``selected_step`` and ``stop_reason``. Protocols without validation classes
+get some carved from the seen classes (:mod:`actionhub.engine.validation_split`).
 
 ``cfg.method`` picks the method (:mod:`actionhub.models.registry`): the CoCo family and the
 iterative baselines share the epoch loop (and its resume); closed-form baselines (ESZSL)
@@ -23,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -36,7 +38,7 @@ from actionhub.config import TrainConfig
 from actionhub.engine.checkpoint import RunDirError, load_checkpoint, save_model
 from actionhub.engine.evaluate import evaluate, evaluate_gzsl, label_indices, select_text, text_tensors
 from actionhub.engine.inputs import RunInputs
-from actionhub.engine.schedule import epoch_batches, lr_factor
+from actionhub.engine.schedule import epoch_batches, lr_factor, plan_schedule
 from actionhub.engine.validate import check_device, different_run_error, guard_run_dir
 from actionhub.evaluation.metrics import round_metrics
 from actionhub.models.registry import get_method
@@ -92,6 +94,12 @@ def train_run(
     """
     cfg.validate()
     check_device(cfg.device)
+    from actionhub.engine.validation_split import describe, needs_validation, train_with_validation
+
+    if needs_validation(cfg, inp):
+        return train_with_validation(cfg, inp, out_dir, train_run, progress=progress,
+                                     stop_after_epoch=stop_after_epoch, on_epoch=on_epoch,
+                                     method_params=method_params, calibration=calibration, recipe=recipe)
     method = get_method(cfg.method)
     cfg = method.resolve_config(cfg)
     params = method.make_params(method_params)
@@ -102,7 +110,8 @@ def train_run(
     device = cfg.device
     fp = _config_fingerprint(cfg, inp, params_dict if method.kind != "coco" else None)
 
-    torch.manual_seed(oc.seed)
+    seed = oc.seed + int(inp.split)   # seed per split (recorded as "seed" in run.json)
+    torch.manual_seed(seed)
     model = method.build(inp.train.dim, inp.text.dim, mc, params).to(device)
     if hasattr(model, "set_mean"):
         model.set_mean(inp.train.features)
@@ -139,8 +148,11 @@ def train_run(
             "num_val_videos": len(inp.val_set) if inp.val_set is not None else 0,
             "num_test_videos": len(inp.test),
             "cim_pool": pool_classes if mc.cim else [],
-            "epoch_selection": "val" if (inp.select_epoch_on_val and inp.val_set is not None) else "last",
+            "epoch_selection": describe(inp.data_info.get("validation")) or (
+                "val" if (inp.select_epoch_on_val and inp.val_set is not None) else "last"),
+            **({"validation": inp.data_info["validation"]} if "validation" in inp.data_info else {}),
         },
+        "seed": seed,
         "config": config_rec,
         "data": {**inp.data_info, "visual_dim": inp.train.dim, "text_dim": inp.text.dim,
                  "text_meta": {k: v for k, v in inp.text.meta.items()}, "ad_only_fallback": fallback},
@@ -151,6 +163,10 @@ def train_run(
     }
     if recipe is not None:
         record["recipe"] = recipe
+    from actionhub.protocols import benchmark_file_of
+
+    if benchmark_file_of(inp.benchmark):
+        record["data"]["benchmark_file"] = benchmark_file_of(inp.benchmark)
     if inp.seen_test is not None:
         record["protocol"]["gzsl"] = {**inp.data_info.get("gzsl_holdout", {}),
                                       "num_seen_test_videos": len(inp.seen_test),
@@ -172,13 +188,18 @@ def train_run(
         record["protocol"]["epoch_selection"] = ("none (closed form; hyper-parameters chosen on val)"
                                                  if record["fit"].get("selected_on") == "val" else "none (closed form)")
         record["selected_epoch"] = None
+        record["stop_reason"] = "closed form: solved once"
         return _finish(record, model, inp, cfg, out, t0, calibration)
 
-    steps_per_epoch = math.ceil(n / oc.batch_size)
-    total_steps = steps_per_epoch * oc.epochs
-    warmup_steps = int(round(oc.warmup_epochs * steps_per_epoch))
+    sched = plan_schedule(n, oc)
+    steps_per_epoch, total_steps, warmup_steps = sched.steps_per_epoch, sched.total_steps, sched.warmup_steps
+    record["schedule"] = sched.to_json()
+    record["schedule"]["patience"] = oc.patience if select_on_val else None
+    done = _finished_record(out, fp)
+    if done is not None:
+        return done
 
-    start_epoch, best = 0, {"epoch": -1, "val_top1": -1.0, "state": None}
+    start_epoch, best = 0, {"epoch": -1, "val_top1": -1.0, "state": None, "evals_since": 0}
     ckpt_path = out / "checkpoint.pt"
     if ckpt_path.exists():
         ckpt = load_checkpoint(ckpt_path, device)
@@ -191,18 +212,16 @@ def train_run(
         record["history"] = ckpt["history"]
         record["started_at"] = ckpt.get("started_at", record["started_at"])
         log.info("resuming %s from epoch %d", out, start_epoch)
-    if start_epoch >= oc.epochs and (out / "run.json").exists() and (out / "model.pt").exists():
-        done = json.loads((out / "run.json").read_text())
-        if done.get("status") == "finished":
-            log.info("%s is already finished", out)
-            return done
+    stopped = ckpt.get("stopped") if ckpt_path.exists() else None
 
     t0 = time.perf_counter()
-    for epoch in range(start_epoch, oc.epochs):
+    for epoch in range(start_epoch, sched.epochs if stopped is None else start_epoch):
         model.train()
         sums: dict[str, float] = {}
-        batches = epoch_batches(n, oc.batch_size, oc.seed + epoch)
-        bar = progress_bar(batches, enabled=progress, transient=True, desc=f"epoch {epoch + 1}/{oc.epochs}", unit="batch")
+        batches = epoch_batches(n, oc.batch_size, seed + epoch)[: sched.epoch_steps(epoch)]
+        seen_videos = int(sum(len(i) for i in batches))
+        bar = progress_bar(batches, enabled=progress and len(batches) > 1, transient=True,
+                           desc=f"epoch {epoch + 1}/{sched.epochs}", unit="batch")
         for b, idx in enumerate(bar):
             step = epoch * steps_per_epoch + b
             for grp in opt.param_groups:
@@ -216,29 +235,46 @@ def train_run(
             for k_, v_ in losses.items():
                 sums[k_] = sums.get(k_, 0.0) + v_.item() * len(idx)
             bar.set_postfix(loss=f"{losses['loss'].item():.3f}", refresh=False)
-        entry = {"epoch": epoch, "lr": opt.param_groups[0]["lr"], **{k_: v_ / n for k_, v_ in sums.items()}}
-        if select_on_val:
+        entry = {"epoch": epoch, "steps": min(total_steps, (epoch + 1) * steps_per_epoch),
+                 "lr": opt.param_groups[0]["lr"], **{k_: v_ / seen_videos for k_, v_ in sums.items()}}
+        evaluates = sched.evaluates_after(epoch) or (stop_after_epoch is not None and epoch >= stop_after_epoch)
+        if select_on_val and evaluates:
             entry["val"] = evaluate(model, inp.val_set, inp.val, inp.text, mc.k, device)
+            best["evals_since"] = best.get("evals_since", 0) + 1
             if entry["val"]["top1"] > best["val_top1"]:
-                best = {"epoch": epoch, "val_top1": entry["val"]["top1"],
+                best = {"epoch": epoch, "val_top1": entry["val"]["top1"], "evals_since": 0,
                         "state": {k_: v_.detach().clone() for k_, v_ in model.state_dict().items()}}
             entry["val"] = round_metrics(entry["val"])   # selected on the exact value, written rounded
+            # Early stopping never cuts a run below min_steps: every method gets that much optimisation.
+            if (oc.patience and best["evals_since"] >= oc.patience and entry["steps"] >= oc.min_steps
+                    and epoch < sched.epochs - 1):
+                stopped = (f"early stop after epoch {epoch + 1} (step {entry['steps']}): no better val top-1 in "
+                           f"{oc.patience} evaluations")
         record["history"].append(entry)
-        with atomic_path(ckpt_path) as tmp:
-            torch.save({"fingerprint": fp, "epoch": epoch, "model": model.state_dict(), "optim": opt.state_dict(),
-                        "best": best, "history": record["history"], "started_at": record["started_at"]}, tmp)
-        atomic_write_json(out / "run.json", record)
+        if evaluates or stopped:
+            with atomic_path(ckpt_path) as tmp:
+                torch.save({"fingerprint": fp, "epoch": epoch, "model": model.state_dict(),
+                            "optim": opt.state_dict(), "best": best, "history": record["history"],
+                            "started_at": record["started_at"], "stopped": stopped}, tmp)
+            atomic_write_json(out / "run.json", record)
         if on_epoch:
             on_epoch(entry)
-        log.info("epoch %d: %s", epoch + 1, {k_: round(v_, 4) for k_, v_ in entry.items() if isinstance(v_, float)})
+        log.debug("epoch %d: %s", epoch + 1, {k_: round(v_, 4) for k_, v_ in entry.items() if isinstance(v_, float)})
         if stop_after_epoch is not None and epoch >= stop_after_epoch:
             return record
+        if stopped:
+            break
 
+    last = record["history"][-1]["epoch"] if record["history"] else sched.epochs - 1
+    record["stop_reason"] = stopped or f"finished the schedule: {total_steps} steps ({sched.rule})"
+    record["steps_done"] = record["history"][-1]["steps"] if record["history"] else 0
+    record["epochs_done"] = last + 1
     if select_on_val and best["state"] is not None:
         model.load_state_dict(best["state"])
         record["selected_epoch"] = best["epoch"]
     else:
-        record["selected_epoch"] = oc.epochs - 1
+        record["selected_epoch"] = last
+    record["selected_step"] = min(total_steps, (record["selected_epoch"] + 1) * steps_per_epoch)
     return _finish(record, model, inp, cfg, out, t0, calibration)
 
 

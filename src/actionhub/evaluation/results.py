@@ -85,7 +85,9 @@ def recalibrate(rec: dict[str, Any], calibration: float) -> dict[str, Any]:
 def summarize(records: Sequence[dict[str, Any]], benchmark: str | None = None) -> dict[str, Any]:
     """Group runs by (benchmark, method, variant); per-split metrics and mean ± std.
 
-    Two runs of the same group and split are an error (which one would count?).
+    Two runs of the same group, split and seed are an error (which one would count?). Runs
+    of one split with several seeds (``actionhub train --seeds``) are averaged per split before
+    the mean ± std over splits, and their spread is reported (:func:`seed_spread`).
     """
     if not records:
         raise ResultsError("no runs to summarise")
@@ -96,19 +98,24 @@ def summarize(records: Sequence[dict[str, Any]], benchmark: str | None = None) -
         groups[(r["benchmark"], r.get("method", "coco"), variant_of(r))].append(r)
     rows = []
     for (bench, method, variant), runs in sorted(groups.items()):
-        splits = [r["split"] for r in runs]
+        splits = [(r["split"], _seed(r)) for r in runs]
         dup = sorted({s for s in splits if splits.count(s) > 1})
         if dup:
-            dirs = [r["run_dir"] for r in runs if r["split"] in dup]
-            raise ResultsError(f"{bench}/{method} [{variant}]: split(s) {dup} appear more than once: {dirs}")
-        runs = sorted(runs, key=lambda r: r["split"])
+            dirs = [r["run_dir"] for r in runs if (r["split"], _seed(r)) in dup]
+            raise ResultsError(f"{bench}/{method} [{variant}]: split(s) {sorted({s for s, _ in dup})} appear more "
+                               f"than once with the same seed: {dirs}")
+        runs = sorted(runs, key=lambda r: (r["split"], _seed(r)))
         per_split = [
-            {"split": r["split"], "run_dir": r["run_dir"], **{m: r["metrics"]["test"][m] for m in METRICS},
+            {"split": r["split"], "seed": _seed(r), "run_dir": r["run_dir"],
+             **{m: r["metrics"]["test"][m] for m in METRICS},
              "num_test_videos": r["metrics"]["test"]["num_videos"], "selected_epoch": r.get("selected_epoch"),
              **({"gzsl": r["metrics"]["gzsl"]} if "gzsl" in r["metrics"] else {})}
             for r in runs
         ]
-        summary_ = {m: mean_std(p[m] for p in per_split) for m in METRICS}
+        summary_ = {m: mean_std(per_split_means(per_split, m)) for m in METRICS}
+        spread = seed_spread(per_split)
+        if spread:
+            summary_["seed_spread"] = spread
         if all("gzsl" in p for p in per_split):
             summary_["gzsl"] = {m: mean_std(p["gzsl"][m] for p in per_split) for m in GZSL_METRICS}
             summary_["gzsl"]["calibration"] = sorted({p["gzsl"]["calibration"] for p in per_split})
@@ -136,6 +143,38 @@ def summarize(records: Sequence[dict[str, Any]], benchmark: str | None = None) -
         })
     return {"format": RESULTS_FORMAT, "created_at": now(), "versions": package_versions(),
             "std": "population standard deviation over splits (ddof=0)", "rows": rows}
+
+
+def _seed(rec: dict[str, Any]) -> int:
+    """The base seed of a run (``--seed``/``--seeds``; the split adds its index to it)."""
+    return int(rec.get("config", {}).get("optim", {}).get("seed", 0))
+
+
+def per_split_means(per_split: Sequence[dict[str, Any]], metric: str) -> list[float]:
+    """``metric`` per split, averaged over the split's seeds (one value per split, split order)."""
+    by: dict[int, list[float]] = defaultdict(list)
+    for p in per_split:
+        by[p["split"]].append(p[metric])
+    return [sum(v) / len(v) for _, v in sorted(by.items())]
+
+
+def seed_spread(per_split: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """With several seeds on a split: per metric the population std over seeds, averaged over
+    the splits that have more than one seed, and the largest (min-max) range; else None."""
+    import numpy as np
+
+    by: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for p in per_split:
+        by[p["split"]].append(p)
+    multi = {s: ps for s, ps in by.items() if len(ps) > 1}
+    if not multi:
+        return None
+    out: dict[str, Any] = {"splits": sorted(multi), "seeds_per_split": max(len(ps) for ps in multi.values())}
+    for m in METRICS:
+        vals = [np.asarray([p[m] for p in ps], dtype=np.float64) for ps in multi.values()]
+        out[m] = {"std_over_seeds": float(np.mean([v.std() for v in vals])),
+                  "max_range": float(max(v.max() - v.min() for v in vals))}
+    return out
 
 
 def fmt_pm(ms: dict[str, float]) -> str:
@@ -171,6 +210,15 @@ def format_table(summary: dict[str, Any], markdown: bool = False, gzsl: bool = F
         lines.append("GZSL: held-out seen-class videos and unseen-class videos scored over seen + unseen classes; "
                      "per-class mean top-1; H = harmonic mean; calibrated stacking gamma = "
                      + (", ".join(f"{c:g}" for c in cal) or "n/a") + ".")
+    spread = [r for r in summary["rows"] if r["summary"].get("seed_spread")]
+    if spread:
+        lines.append("")
+        for r in spread:
+            sp = r["summary"]["seed_spread"]
+            lines.append(f"seeds: {r['method']} [{r['variant']}] on {r['benchmark']}: {sp['seeds_per_split']} seeds on "
+                         f"split(s) {', '.join(map(str, sp['splits']))}; top-1 std over seeds "
+                         f"{sp['top1']['std_over_seeds']:.2f} (largest range {sp['top1']['max_range']:.2f}); the "
+                         "mean ± std above is over splits of the per-split mean over seeds")
     if any(r["synthetic"] for r in summary["rows"]):
         lines.append("")
         lines.append("SYNTHETIC: rows marked [SYNTHETIC] were computed on generated features, not on real video.")

@@ -57,6 +57,11 @@ def format_sweep(index: Mapping[str, Any]) -> str:
         body.append(cells)
     widths = [max(len(x) for x in col) for col in zip(head, *body)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [head, ["-" * w for w in widths], *body]]
+    chosen = index.get("selected_on_val") or {}
+    if chosen:
+        lines += ["", "chosen on the val classes (never the unseen ones): " + "; ".join(
+            f"split {s}: {c['point']} (val top-1 {c['val_top1']:.1f}, test top-1 {c['test_top1']:.1f})"
+            for s, c in chosen.items())]
     if index.get("data", {}).get("synthetic") or any(r.get("synthetic") for r in index["runs"]):
         lines += ["", "SYNTHETIC: computed on generated features, not on real video."]
     return "\n".join(lines)

@@ -27,18 +27,22 @@ Layout: :mod:`~actionhub.protocols.base` (the ``Split``/``Benchmark`` data types
 :mod:`~actionhub.protocols.shipped` (the reference data files), one module per protocol
 family (:mod:`~actionhub.protocols.kinetics_zsar`, :mod:`~actionhub.protocols.xu`,
 :mod:`~actionhub.protocols.cross`, :mod:`~actionhub.protocols.kinetics664`), and the registry
-here: :func:`get_benchmark`, :func:`list_benchmarks`, :func:`register_benchmark`.
+here: :func:`get_benchmark`, :func:`list_benchmarks`, :func:`register_benchmark`. Users' own
+benchmarks come from JSON files (:mod:`~actionhub.protocols.user`; ``--benchmark FILE.json``).
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 from actionhub.protocols.base import Benchmark, Split
 from actionhub.protocols.cross import cross_benchmark, e2e_class_order, e2e_unseen_indices
 from actionhub.protocols.kinetics664 import build_kinetics664, kinetics664, kinetics664_benchmark
 from actionhub.protocols.kinetics_zsar import kinetics_zsar
 from actionhub.protocols.shipped import K400_RENAMES, TABLE_TENNIS_DEFINITION
+from actionhub.protocols.user import BenchmarkFileError, benchmark_from_json, is_benchmark_file, read_benchmark_file
 from actionhub.protocols.xu import xu_benchmark
 from actionhub.utils.errors import UserError
 from actionhub.utils.names import normalize_name, text_name
@@ -57,6 +61,9 @@ __all__ = [
     "build_kinetics664",
     "e2e_class_order",
     "e2e_unseen_indices",
+    "load_user_benchmark",
+    "benchmark_of_record",
+    "benchmark_file_of",
     "K400_RENAMES",
     "TABLE_TENNIS_DEFINITION",
 ]
@@ -91,7 +98,10 @@ def list_benchmarks() -> list[str]:
 
 
 def get_benchmark(name: str) -> Benchmark:
-    """The benchmark called ``name`` (built once, then cached)."""
+    """The benchmark called ``name`` (built once, then cached), or the user benchmark in the JSON
+    file ``name`` (:mod:`actionhub.protocols.user`; registered under its own name)."""
+    if is_benchmark_file(name):
+        return load_user_benchmark(name)
     BENCHMARKS.get(name)  # unknown names: one clear error listing the choices
     return _cached_benchmark(name)
 
@@ -99,3 +109,36 @@ def get_benchmark(name: str) -> Benchmark:
 @lru_cache(maxsize=None)
 def _cached_benchmark(name: str) -> Benchmark:
     return BENCHMARKS.get(name)()
+
+
+def load_user_benchmark(path: str | Path) -> Benchmark:
+    """The benchmark in ``path``, registered under its name (so run records that name it resolve
+    in this process); a shipped protocol's name cannot be reused."""
+    bench = benchmark_from_json(read_benchmark_file(path), where=f"{path}: ")
+    if bench.name in BENCHMARKS.names() and not getattr(BENCHMARKS.get(bench.name), "user_file", None):
+        raise BenchmarkFileError(f"{path}: the name {bench.name!r} is a shipped protocol; give your benchmark "
+                                 "another \"name\"")
+
+    def build() -> Benchmark:
+        return bench
+
+    build.user_file = str(Path(path).resolve())  # type: ignore[attr-defined]
+    register_benchmark(bench.name, build, help=f"user benchmark from {path}", replace=True)
+    return bench
+
+
+def benchmark_of_record(rec: dict[str, Any]) -> Benchmark:
+    """The benchmark of a run record: a registered protocol, or the user benchmark file it
+    records under ``data.benchmark_file`` (loaded and registered)."""
+    name, path = rec["benchmark"], rec.get("data", {}).get("benchmark_file")
+    if path and name not in BENCHMARKS.names():
+        return load_user_benchmark(path)
+    return get_benchmark(name)
+
+
+def benchmark_file_of(name: str) -> str | None:
+    """The file a registered user benchmark came from (None for shipped protocols)."""
+    try:
+        return getattr(BENCHMARKS.get(name), "user_file", None)
+    except UserError:
+        return None

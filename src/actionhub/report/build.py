@@ -74,7 +74,7 @@ def inputs_from_record(rec: dict[str, Any], features: str | None = None, text_fe
                        eval_features: str | None = None) -> RunInputs:
     """The inputs of a finished run, loaded again from the paths its run.json names (or overrides)."""
     from actionhub.engine.inputs import build_inputs
-    from actionhub.protocols import get_benchmark
+    from actionhub.protocols import benchmark_of_record
     from actionhub.utils.errors import UserError
 
     data = rec["data"]
@@ -85,7 +85,7 @@ def inputs_from_record(rec: dict[str, Any], features: str | None = None, text_fe
         if not path or str(path).startswith("synthetic") or not Path(str(path)).exists():
             raise UserError(f"the {what} of {rec['run_dir']} ({path}) are not on disk; pass --features/"
                             "--text-features (and --eval-features) to draw Fig. 11-12")
-    return build_inputs(get_benchmark(rec["benchmark"]), rec["split"], features=feats, text_features=text,
+    return build_inputs(benchmark_of_record(rec), rec["split"], features=feats, text_features=text,
                         eval_features=ev if ev and Path(str(ev)).exists() else None)
 
 
