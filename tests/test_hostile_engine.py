@@ -107,8 +107,10 @@ def _evil_checkpoint(path: Path, marker: Path, **keep) -> None:
 def test_a_malicious_checkpoint_runs_nothing(verb, files, run_copy, tmp_path, capsys):
     marker = tmp_path / "PWNED"
     rec = json.loads((run_copy / "run.json").read_text())
-    if verb == "train":   # rerunning train into the folder resumes from checkpoint.pt
+    if verb == "train":   # rerunning train into an unfinished folder resumes from checkpoint.pt
         _evil_checkpoint(run_copy / "checkpoint.pt", marker, fingerprint=rec["fingerprint"])
+        rec["status"] = "interrupted"   # a finished run is reused without reading checkpoint.pt
+        (run_copy / "run.json").write_text(json.dumps(rec))
         before = digest(run_copy / "model.pt")
         rc, out, err = cli(train_args(files, run_copy), capsys)
         assert digest(run_copy / "model.pt") == before          # the finished model is kept
@@ -125,7 +127,8 @@ def test_a_malicious_checkpoint_runs_nothing(verb, files, run_copy, tmp_path, ca
     assert not marker.exists(), "unpickling the checkpoint ran code"
     assert rc == 2 and "Traceback" not in err
     assert "could run code" in err and "not loaded" in err
-    assert json.loads((run_copy / "run.json").read_text())["status"] == "finished"
+    status = json.loads((run_copy / "run.json").read_text())["status"]
+    assert status == "finished" if verb != "train" else status in ("interrupted", "failed")
 
 
 def test_checkpoints_written_today_load_with_weights_only(finished):

@@ -63,9 +63,9 @@ def test_the_auto_schedule_gives_small_splits_min_steps_and_large_ones_ten_epoch
     s = plan_schedule(1200, replace(oc, steps=7, warmup_steps=2))
     assert (s.total_steps, s.epochs, s.warmup_steps, s.epoch_steps(0), s.epoch_steps(2), s.epoch_steps(3)) == \
         (7, 3, 2, 3, 1, 0)
-    with pytest.raises(ConfigError, match="val-classes must be"):
+    with pytest.raises(ConfigError, match="val_classes must be"):
         with_overrides(TrainConfig(), {"val_classes": 2.5})
-    with pytest.raises(ConfigError, match="steps, min-steps and patience"):
+    with pytest.raises(ConfigError, match=r"steps must be >= 0, got -1 \(--steps\)"):
         with_overrides(TrainConfig(), {"steps": -1})
 
 

@@ -213,6 +213,7 @@ def train_run(
         record["started_at"] = ckpt.get("started_at", record["started_at"])
         log.info("resuming %s from epoch %d", out, start_epoch)
     stopped = ckpt.get("stopped") if ckpt_path.exists() else None
+    atomic_write_json(out / "run.json", record)   # "running" from the first step: an error is recorded
 
     t0 = time.perf_counter()
     for epoch in range(start_epoch, sched.epochs if stopped is None else start_epoch):

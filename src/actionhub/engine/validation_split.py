@@ -5,7 +5,8 @@ hyper-parameters) is chosen on the carved ones, and with ``refit`` it is retrain
 classes for the chosen number of steps before the test. The unseen classes are never touched.
 
 The carving is deterministic per split: the seen classes, sorted by name, are permuted with
-``numpy.random.default_rng(split)`` and the first ``n`` are the validation classes -- the same
+``numpy.random.default_rng(split)`` and the first ``n`` that have training videos (with a full
+feature set: all of them; a fraction counts those classes) are the validation classes -- the same
 whatever the training seed, so ``--seeds`` measures training noise on fixed classes. Protocols
 with their own validation classes (Kinetics-ZSAR's 60) keep them.
 """
@@ -42,12 +43,15 @@ def num_val_classes(spec: float, num_seen: int) -> int:
     return n
 
 
-def carve_classes(seen: Sequence[str], n: int, split: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``(train classes, val classes)``: ``n`` of ``seen`` drawn with ``default_rng(split)`` from
-    the name-sorted list; both keep the order of ``seen``."""
+def carve_classes(seen: Sequence[str], n: int, split: int,
+                  eligible: Sequence[str] | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(train classes, val classes)``: the first ``n`` of ``seen`` in the order of a
+    ``default_rng(split)`` permutation of the name-sorted list, skipping classes not in
+    ``eligible`` (default: all; the classes with training videos); both keep the order of ``seen``."""
     order = sorted(seen)
     perm = np.random.default_rng(int(split)).permutation(len(order))
-    val = {order[i] for i in perm[:n]}
+    ok = set(order if eligible is None else eligible)
+    val = set([order[i] for i in perm if order[i] in ok][:n])
     return tuple(c for c in seen if c not in val), tuple(c for c in seen if c in val)
 
 
@@ -61,8 +65,11 @@ def carve_inputs(inp: RunInputs, spec: float) -> RunInputs:
     """``inp`` with validation classes carved from its seen classes (see the module docstring):
     their training videos become the val set, the epoch is selected on them, and held-out GZSL
     videos of them are dropped (they are no longer seen classes)."""
-    n = num_val_classes(spec, len(inp.seen))
-    seen, val = carve_classes(inp.seen, n, inp.split)
+    # Only classes with training videos can validate; with full coverage this is every seen class.
+    covered = set(np.unique(inp.train.labels.astype(str)).tolist())
+    eligible = [c for c in inp.seen if c in covered]
+    n = num_val_classes(spec, len(eligible))
+    seen, val = carve_classes(inp.seen, n, inp.split, eligible)
     train, val_set = inp.train.subset(seen), inp.train.subset(val)
     if len(train) == 0 or len(val_set) == 0:
         raise ValidationSplitError(f"the carved validation classes of split {inp.split} leave no training or no "
