@@ -171,6 +171,19 @@ def train_run(
         record["selected_epoch"] = None
         return _finish(record, model, inp, cfg, out, t0, calibration)
 
+    if method.kind == "graph":
+        # Trained once on the class graph (its own epochs, in method_params), not on video batches.
+        from actionhub.engine.graphfit import fit_graph
+
+        done = _finished_record(out, fp)
+        if done is not None:
+            return done
+        t0 = time.perf_counter()
+        record["fit"] = fit_graph(model, inp, mc.k, device, progress=progress)
+        record["protocol"]["epoch_selection"] = f"graph epochs: {record['fit']['epoch_selection']}"
+        record["selected_epoch"] = record["fit"]["selected_epoch"]
+        return _finish(record, model, inp, cfg, out, t0, calibration)
+
     steps_per_epoch = math.ceil(n / oc.batch_size)
     total_steps = steps_per_epoch * oc.epochs
     warmup_steps = int(round(oc.warmup_epochs * steps_per_epoch))
