@@ -58,8 +58,8 @@ def test_shapes_layers_and_loss():
     assert gcn_loss(torch.tensor([[0.0, 0.0]]), t).item() == pytest.approx((0.36 + 0.64) / 2)
     with pytest.raises(UserError, match="hidden"):
         get_method("gcn").make_params({"hidden": "a,b"})
-    with pytest.raises(UserError, match="targets=FILE"):
-        get_method("gcn").make_params({"targets_classes": "kinetics400"})
+    with pytest.raises(UserError, match="graph_k"):
+        get_method("gcn").make_params({"graph_k": "0"})
 
 
 def _regression_case(seed=0, c=12, dt=8, dv=6):

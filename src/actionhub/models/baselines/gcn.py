@@ -70,8 +70,6 @@ class GcnParams:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
         if self.epochs < 1 or self.lr <= 0 or self.weight_decay < 0 or self.val_every < 1:
             raise ValueError(f"epochs, lr and val_every must be positive and weight_decay >= 0, got {self}")
-        if self.targets_classes and not self.targets:
-            raise ValueError("targets_classes names the rows of a targets file: give targets=FILE.npy too")
         self.hidden_sizes()
 
     def hidden_sizes(self) -> list[int]:
