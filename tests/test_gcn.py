@@ -234,3 +234,22 @@ def test_cli_gcn_kinetics_zsar_with_classifier_targets(tmp_path, capsys):
     assert rec["fit"]["video_input"].startswith("raw") and rec["fit"]["node_inputs"]["class_text"] == "ad"
     assert rec["fit"]["graph"]["nodes"] == 620
     assert load_model(tmp_path / "run").raw_video
+
+
+def test_cli_sweep_and_report_have_a_gcn_row(tmp_path):
+    from actionhub.cli import main
+
+    feats, text = _bench_files(tmp_path, "hmdb51", 12)
+    common = ["--benchmark", "hmdb51", "--features", str(feats), "--text-features", str(text), "--method", "gcn",
+              "--k", "2", "--no-progress", "--method-param", "hidden=8", "--method-param", "epochs=2"]
+    sweep = ["sweep", *common, "--param", "class-text=ad,ad+vc", "--splits", "0", "--out", str(tmp_path / "sw")]
+    assert main(sweep) == 0
+    index = json.loads((tmp_path / "sw" / "sweep.json").read_text())
+    assert [r["status"] for r in index["runs"]] == ["finished", "finished"]
+    for s in (0, 1):
+        assert main(["train", *common, "--split", str(s), "--out", str(tmp_path / f"g{s}")]) == 0
+    assert main(["report", str(tmp_path / "g0"), str(tmp_path / "g1"), "--out", str(tmp_path / "rep")]) == 0
+    md = (tmp_path / "rep" / "report.md").read_text()
+    row = next(ln for ln in md.splitlines() if ln.startswith("| GCN |"))
+    assert "(2)" in row                                    # mean ± std over the two splits
+    assert "graph epochs" in md                            # its model selection in the protocol table
