@@ -218,7 +218,7 @@ def test_eszsl_chooses_its_regularisers_on_val_classes(world, tmp_path):
 def test_registry_and_parameter_errors():
     assert set(TABLE_ORDER) == set(METHODS)
     with pytest.raises(UserError, match="unknown method"):
-        get_method("gcn")
+        get_method("no-such-method")
     with pytest.raises(UserError, match="no parameter"):
         get_method("devise").make_params({"gamma": "1"})
     with pytest.raises(UserError, match="not a valid float"):

@@ -29,7 +29,7 @@ def test_every_packaged_recipe_resolves_to_a_valid_run():
 
 def test_the_recipes_cover_the_papers_rows():
     by_name = {n: load_recipe(n) for n in list_recipes()}
-    # Table 2: every method we provide, on Kinetics-ZSAR's three splits (GCN needs a class graph: not provided)
+    # Table 2: every method we provide, on Kinetics-ZSAR's three splits
     t2 = {r.method: r for n, r in by_name.items() if n.startswith("table2/")}
     assert set(t2) == set(TABLE_ORDER) == set(METHOD_CHOICES)
     assert all(r.benchmark == "kinetics-zsar" and r.splits == (0, 1, 2) for r in t2.values())
@@ -67,7 +67,7 @@ def test_a_missing_recipe_lists_the_packaged_ones():
     ('description = "x"\n[optim]\nepochs = "ten"\n', "epochs must be a int"),
     ('description = "x"\n[model]\nalpha = 2.0\n', "alpha must lie in"),
     ('description = "x"\nbenchmark = "kinetics-9000"\n', "unknown benchmark 'kinetics-9000'"),
-    ('description = "x"\nmethod = "gcn"\n', "unknown method 'gcn'"),
+    ('description = "x"\nmethod = "kgraph"\n', "unknown method 'kgraph'"),
     ('description = "x"\nsplits = [0, 0]\n', "twice"),
     ('benchmark = "hmdb51"\n', "needs a description"),
     ('description = "x"\n[data]\nfeatures = "feats.npz"\n', "SYNTHETIC runs only"),

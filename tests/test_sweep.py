@@ -21,7 +21,7 @@ def test_parse_param_converts_to_the_config_types():
     assert parse_param("alpha=0.1,0.9") == ("alpha", [0.1, 0.9])
     assert parse_param("method=coco,eszsl") == ("method", ["coco", "eszsl"])
     for bad, msg in (("kk=1", "not a sweepable"), ("k=ten", "valid int"), ("cim=maybe", "on/off"),
-                     ("k", "NAME=V1"), ("k=1,1", "repeated"), ("method=gcn", "unknown method")):
+                     ("k", "NAME=V1"), ("k=1,1", "repeated"), ("method=kgraph", "unknown method")):
         with pytest.raises(UserError, match=msg):
             parse_param(bad)
 

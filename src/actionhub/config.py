@@ -15,7 +15,7 @@ from actionhub.utils.errors import UserError
 CLASS_TEXT_CHOICES = ("ad", "vc", "ad+vc")
 # Training methods (`actionhub train --method`); actionhub.models.registry holds their implementations
 # and checks it implements exactly these. Kept here so the CLI can list them without torch.
-METHOD_CHOICES = ("coco", "er-vse", "devise", "ale", "sje", "dem", "eszsl")
+METHOD_CHOICES = ("coco", "er-vse", "devise", "ale", "sje", "dem", "eszsl", "gcn")
 
 
 @dataclass

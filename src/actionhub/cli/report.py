@@ -10,7 +10,7 @@ def run(a: argparse.Namespace) -> int:
 
     path = build_report(a.inputs, a.out, features=a.features, text_features=a.text_features,
                         eval_features=a.eval_features, tsne_classes=a.tsne_class, cycle_classes=a.cycle_class,
-                        tsne_videos=a.tsne_videos, seed=a.seed, say=print)
+                        tsne_videos=a.tsne_videos, seed=a.seed, say=print, reported=a.reported)
     print(f"report: {path}")
     return 0
 
@@ -26,6 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("inputs", nargs="+", metavar="RESULTS_OR_RUN_DIRS",
                    help="run directories, sweep directories, results .json files, or directories holding them")
     r.add_argument("--out", required=True, type=Path, help="output directory for report.md and the PNGs")
+    r.add_argument("--reported", action="store_true",
+                   help="also show the paper's published Tables 2-4 numbers (and the rows they cite) in a table "
+                        "of their own, marked REPORTED, beside this report's runs of the same methods; never "
+                        "mixed with or averaged into the runs")
     g = r.add_argument_group("data for the t-SNE and cycle-attention figures (default: the paths in run.json)")
     g.add_argument("--features", help="video features of the runs' benchmark")
     g.add_argument("--eval-features", help="features of the val/test videos")

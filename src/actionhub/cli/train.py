@@ -89,10 +89,11 @@ def add_method_flags(t: argparse.ArgumentParser) -> None:
     g = t.add_argument_group("method and generalised zero-shot evaluation")
     g.add_argument("--method", choices=list(METHOD_CHOICES),
                    help="coco (default), er-vse (CoCo with AD only and no CIM), or a baseline: "
-                        "devise, ale, sje, dem, eszsl (see docs/baselines.md)")
+                        "devise, ale, sje, dem, eszsl, gcn (see docs/baselines.md)")
     g.add_argument("--method-param", action="append", metavar="NAME=VALUE",
                    help="a hyper-parameter of the method, e.g. margin=0.1 (devise), delta=1 (ale, sje), "
-                        "hidden=1024 lam=0.001 (dem), gamma=1 lam=1 grid=... (eszsl); repeatable; merged over "
+                        "hidden=1024 lam=0.001 (dem), gamma=1 lam=1 grid=... (eszsl), targets=W.npy "
+                        "targets_classes=kinetics400 graph_k=5 (gcn); repeatable; merged over "
                         "the recipe's [method_params]")
     g.add_argument("--gzsl", action="store_true",
                    help="also evaluate generalised ZSL: hold out a deterministic share of each seen class's "

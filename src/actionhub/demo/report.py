@@ -122,6 +122,7 @@ def demo_report(demo_dir: str | Path, plan: str | Path | DemoPlan | None = None,
     train_s = time.perf_counter() - t0
     say("rendering the report:")
     path = build_report(main_dirs + sweep_dirs, root / "report",
-                        inputs_for=lambda rec: inputs(rec["benchmark"], rec["split"]), notes=notes, say=say)
+                        inputs_for=lambda rec: inputs(rec["benchmark"], rec["split"]), notes=notes, say=say,
+                        reported=True)
     say(f"report: {path} (training {train_s:.0f}s, total {time.perf_counter() - t0:.0f}s)")
     return path

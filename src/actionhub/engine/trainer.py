@@ -191,6 +191,19 @@ def train_run(
         record["stop_reason"] = "closed form: solved once"
         return _finish(record, model, inp, cfg, out, t0, calibration)
 
+    if method.kind == "graph":
+        # Trained once on the class graph (its own epochs, in method_params), not on video batches.
+        from actionhub.engine.graphfit import fit_graph
+
+        done = _finished_record(out, fp)
+        if done is not None:
+            return done
+        t0 = time.perf_counter()
+        record["fit"] = fit_graph(model, inp, mc.k, device, progress=progress)
+        record["protocol"]["epoch_selection"] = f"graph epochs: {record['fit']['epoch_selection']}"
+        record["selected_epoch"] = record["fit"]["selected_epoch"]
+        return _finish(record, model, inp, cfg, out, t0, calibration)
+
     sched = plan_schedule(n, oc)
     steps_per_epoch, total_steps, warmup_steps = sched.steps_per_epoch, sched.total_steps, sched.warmup_steps
     record["schedule"] = sched.to_json()

@@ -3,7 +3,9 @@
 * a run directory (``run.json``) or a ``run.json`` file: one run for the method table;
 * a sweep directory (``sweep.json``): its finished runs, for the ablation tables/figures;
 * a results file (``actionhub evaluate --out``): its runs, loaded from their run
-  directories when those still exist, else its summary rows as they are;
+  directories when those still exist, else its summary rows as they are; rows of published
+  numbers (``"reported": true``, e.g. ``data/reported/paper_tables.json``) are kept apart in
+  ``reported_rows``, never mixed with runs;
 * any other directory: every sweep and run found below it.
 """
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Collection:
     sweeps: list[Sweep] = field(default_factory=list)
     result_rows: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    reported_rows: list[dict[str, Any]] = field(default_factory=list)
 
     def all_records(self) -> list[dict[str, Any]]:
         return self.runs + [r for s in self.sweeps for r in s.records]
@@ -92,6 +95,9 @@ def collect(paths: Iterable[str | Path]) -> Collection:
             fmt = _json_format(path)
             if fmt == RESULTS_FORMAT:
                 for row in json.loads(path.read_text())["rows"]:
+                    if row.get("reported"):
+                        out.reported_rows.append(row)
+                        continue
                     try:
                         for s in row["splits"]:
                             add_run(load_run(s["run_dir"]))
@@ -124,6 +130,6 @@ def collect(paths: Iterable[str | Path]) -> Collection:
                     out.skipped.append(str(e))
             if not sweeps and not found:
                 raise ResultsError(f"{path} holds no finished run (run.json) or sweep (sweep.json)")
-    if not out.runs and not out.sweeps and not out.result_rows:
+    if not out.runs and not out.sweeps and not out.result_rows and not out.reported_rows:
         raise ResultsError("nothing to report: no finished runs, sweeps or results were found")
     return out

@@ -171,3 +171,40 @@ def series_table(x_name: str, series: dict[str, dict[Any, dict[str, Any]]]) -> s
     head = [x_name] + [f"{name} top-1 (%)" for name in series]
     body = [[fmt_value(x_name, x)] + [pm(series[s][x]["top1"]) if x in series[s] else "–" for s in series] for x in xs]
     return md_table(head, body)
+
+
+def _matches(run_row: dict[str, Any], rep: dict[str, Any]) -> bool:
+    """Whether a summary row of runs is the reported row's setting: same benchmark, the ActionHub
+    method that reruns it, and every model setting the reported row states (e.g. Table 4's class text)."""
+    if run_row["benchmark"] != rep["benchmark"] or run_row["method"] != rep.get("actionhub_method"):
+        return False
+    model = run_row.get("config", {}).get("model", {})
+    return all(model.get(k) == v for k, v in rep.get("config", {}).get("model", {}).items())
+
+
+def _printed(ms: dict[str, Any] | None) -> str:
+    if ms is None:
+        return "–"
+    return f"{ms['mean']:.1f}" if ms.get("std") is None else f"{ms['mean']:.1f} ± {ms['std']:.1f}"
+
+
+def reported_table(reported: Sequence[dict[str, Any]], run_rows: Sequence[dict[str, Any]] = ()) -> str:
+    """Published numbers (rows marked ``reported``, :mod:`actionhub.evaluation.reported`) in their
+    own table, one row per printed row; the last column shows, beside them and never merged into
+    them, this report's runs of the ActionHub method that reruns that row (top-1, mean ± std (n))."""
+    head = ["Source", "Row as printed", "Benchmark", "Variant", "reported top-1 (%)", "reported top-5 (%)",
+            "ActionHub method", "our runs top-1 (%)"]
+    body = []
+    for rep in reported:   # in the order given (the shipped file follows the paper's tables)
+        ours = [r for r in run_rows if not r.get("reported") and _matches(r, rep)]
+        cell = "; ".join(f"{pm(r['summary']['top1'])} ({r['summary']['top1']['n']})"
+                         + (f" [{r['variant']}]" if len(ours) > 1 else "")
+                         + (" [SYNTHETIC]" if r.get("synthetic") else "") for r in ours) or "–"
+        body.append([rep["source"]["table"], rep["source"]["row"], rep["benchmark"], rep["variant"],
+                     _printed(rep["summary"].get("top1")), _printed(rep["summary"].get("top5")),
+                     rep.get("actionhub_method") or "not provided", cell])
+    papers = sorted({r["source"]["paper"] for r in reported})
+    return md_table(head, body) + ("\n\nREPORTED: numbers as printed in " + "; ".join(papers)
+                                   + " (with the rows it cites), on real video; not rerun by ActionHub and never "
+                                   "averaged with runs. A single number has no spread printed. The last column is "
+                                   "this report's own runs of the same method, setting and benchmark, if any.")

@@ -14,6 +14,7 @@ from actionhub.models.baselines.common import BaselineModel, BilinearModel, fuse
 from actionhub.models.baselines.dem import Dem, DemParams, dem_loss
 from actionhub.models.baselines.devise import Devise, DeviseParams, devise_loss
 from actionhub.models.baselines.eszsl import Eszsl, EszslParams, eszsl_fit, eszsl_objective
+from actionhub.models.baselines.gcn import Gcn, GcnParams, class_graph, gcn_loss
 from actionhub.models.baselines.sje import Sje, SjeParams, sje_loss
 
 
@@ -37,8 +38,11 @@ BASELINES: dict[str, BaselineSpec] = {
                         "text -> visual MLP, least squares, nearest class in visual space"),
     "eszsl": BaselineSpec("ESZSL", Eszsl, EszslParams, "Romera-Paredes & Torr, ICML 2015",
                           "closed-form regularised bilinear model"),
+    "gcn": BaselineSpec("GCN", Gcn, GcnParams, "Wang, Ye & Gupta, CVPR 2018 (as re-run by ER, ICCV 2021)",
+                        "graph convolutions over the class graph regress the seen classes' classifier weights"),
 }
 
 __all__ = ["BASELINES", "BaselineSpec", "BaselineModel", "BilinearModel", "fuse_class_text",
            "Ale", "AleParams", "ale_loss", "Dem", "DemParams", "dem_loss", "Devise", "DeviseParams", "devise_loss",
-           "Eszsl", "EszslParams", "eszsl_fit", "eszsl_objective", "Sje", "SjeParams", "sje_loss"]
+           "Eszsl", "EszslParams", "eszsl_fit", "eszsl_objective",
+           "Gcn", "GcnParams", "class_graph", "gcn_loss", "Sje", "SjeParams", "sje_loss"]
