@@ -143,6 +143,24 @@ def test_refit_retrains_on_all_seen_classes_for_the_selected_steps(tmp_path):
     assert again["finished_at"] == rec["finished_at"]
 
 
+def test_rerunning_a_refit_command_reuses_it_and_other_steps_are_refused(tmp_path, capsys):
+    bench = get_benchmark("hmdb51")
+    world = SyntheticWorld(bench.classes, SyntheticSpec(visual_dim=24, text_dim=16, latent_dim=12,
+                                                         descriptions_per_class=8, seed=3))
+    save_features(tmp_path / "f.npz", world.videos(bench.classes, 3, seed=1))
+    world.class_text().save(tmp_path / "t.npz")
+    args = ["train", "--benchmark", "hmdb51", "--split", "1", "--features", str(tmp_path / "f.npz"),
+            "--text-features", str(tmp_path / "t.npz"), "--out", str(tmp_path / "r"), "--steps", "30",
+            "--dim", "8", "--k", "4", "--batch-size", "64", "--no-progress", "--refit"]
+    assert main(args) == 0
+    refit = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert refit["config"]["optim"]["steps"] != 30        # the refit ran for the steps chosen on val
+    capsys.readouterr()
+    assert main(args) == 0 and "reused" in capsys.readouterr().out   # ... yet the same command is the same run
+    args[args.index("--steps") + 1] = "40"
+    assert main(args) == 2 and "--steps 30 (now 40)" in capsys.readouterr().err
+
+
 def _bench_json(classes_seen, classes_unseen, **extra):
     return {"name": "my-bench", "splits": [{"seen": classes_seen, "val": [], "unseen": classes_unseen},
                                            {"seen": classes_unseen[:5] + classes_seen[5:], "val": [],

@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-import errno
 import functools
 import inspect
 import json
@@ -18,19 +17,14 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from actionhub.utils.device import check_device  # noqa: F401 - re-exported
-from actionhub.utils.errors import UserError
+from actionhub.utils.errors import DiskFullError, UserError, is_disk_full
 from actionhub.utils.io import atomic_write_json
 from actionhub.utils.lock import output_lock
 from actionhub.utils.runinfo import now
 
 log = logging.getLogger(__name__)
 
-__all__ = ["check_device", "check_run_dir", "run_differences", "guard_run_dir", "disk_full_message",
-           "is_disk_full"]
-
-
-def is_disk_full(e: BaseException) -> bool:
-    return isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)
+__all__ = ["check_device", "check_run_dir", "run_differences", "guard_run_dir", "disk_full_message"]
 
 
 def disk_full_message(where: Path | str, e: OSError, resume: str) -> str:
@@ -89,6 +83,10 @@ def check_run_dir(out: str | Path, new: Mapping[str, Any]) -> None:
     out = Path(out)
     old: dict[str, Any] | None = None
     path = out / "run.json"
+    if (out / "select" / "run.json").is_file():
+        # --refit: the folder's own run trained for the steps chosen on val; the selection run in
+        # select/ holds the settings the command asked for.
+        path = out / "select" / "run.json"
     try:
         if path.is_file():
             old = json.loads(path.read_text(encoding="utf-8"))
@@ -151,9 +149,7 @@ def guard_run_dir(param: str = "out_dir") -> Callable:
                         msg = disk_full_message(out, e, "the finished epochs are kept in checkpoint.pt: free "
                                                         "space and rerun the same command to resume")
                         _mark(out, "failed", msg)
-                        from actionhub.engine.checkpoint import RunDirError
-
-                        raise RunDirError(msg) from None
+                        raise DiskFullError(msg) from None
                     _mark(out, "failed", f"{type(e).__name__}: {e}"[:1000])
                     raise
 

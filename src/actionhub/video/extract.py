@@ -33,7 +33,6 @@ client alone writes files, so the store is the same as an in-process one.
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import logging
@@ -48,7 +47,7 @@ import numpy as np
 
 from actionhub.features import VIDEO_EXTENSIONS
 from actionhub.utils.device import check_device
-from actionhub.utils.errors import UserError
+from actionhub.utils.errors import DiskFullError, UserError, is_disk_full
 from actionhub.utils.io import PathLike, atomic_path, atomic_write_json, atomic_write_text
 from actionhub.utils.lock import locks_output
 from actionhub.utils.parallel import get_backend
@@ -454,9 +453,9 @@ def extract_features(
         return _extract(entries, input_path, out, meta_path, be, backbone, smp.name, smp.num_frames, batch_size,
                         frame_batch, device, ids, progress, extra_meta or {}, on_video)
     except OSError as e:
-        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+        if not is_disk_full(e):
             raise
-        raise ExtractError(f"the disk is full while writing {e.filename or out} ({e.strerror}); the videos "
+        raise DiskFullError(f"the disk is full while writing {e.filename or out} ({e.strerror}); the videos "
                            "extracted so far are kept: free space and rerun the same command to resume") from None
     finally:
         if isinstance(backend, str):
