@@ -10,13 +10,13 @@ import importlib
 import importlib.util
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import offline_env
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -210,15 +210,7 @@ def test_timm_backbone_reads_timms_data_config(monkeypatch):
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     """No hub access, a private text cache."""
-    root = tmp_path_factory.mktemp("clip")
-    saved = {k: os.environ.get(k) for k in ("ACTIONHUB_CACHE", "HF_HUB_OFFLINE")}
-    os.environ.update({"ACTIONHUB_CACHE": str(root / "cache"), "HF_HUB_OFFLINE": "1"})
-    yield root
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    yield from offline_env(tmp_path_factory.mktemp("clip"))
 
 
 @pytest.fixture(scope="module")

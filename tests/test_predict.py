@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
+from conftest import offline_env
 
 pytest.importorskip("av")
 pytest.importorskip("sentence_transformers")
@@ -27,15 +27,7 @@ UNSEEN = ["juggling balls", "swimming laps"]
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     """Offline text encoding with a private cache; nothing is downloaded."""
-    root = tmp_path_factory.mktemp("predict")
-    saved = {k: os.environ.get(k) for k in ("ACTIONHUB_CACHE", "HF_HUB_OFFLINE")}
-    os.environ.update({"ACTIONHUB_CACHE": str(root / "cache"), "HF_HUB_OFFLINE": "1"})
-    yield root
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    yield from offline_env(tmp_path_factory.mktemp("predict"))
 
 
 @pytest.fixture(scope="module")
