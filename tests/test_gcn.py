@@ -253,3 +253,19 @@ def test_cli_sweep_and_report_have_a_gcn_row(tmp_path):
     row = next(ln for ln in md.splitlines() if ln.startswith("| GCN |"))
     assert "(2)" in row                                    # mean ± std over the two splits
     assert "graph epochs" in md                            # its model selection in the protocol table
+
+
+def test_cli_gcn_refit_retrains_for_the_graph_epochs_chosen_on_carved_val_classes(tmp_path):
+    from actionhub.cli import main
+
+    feats, text = _bench_files(tmp_path, "hmdb51", 12)
+    args = ["train", "--benchmark", "hmdb51", "--split", "0", "--features", str(feats), "--text-features", str(text),
+            "--out", str(tmp_path / "run"), "--method", "gcn", "--k", "2", "--no-progress", "--refit",
+            "--method-param", "hidden=8", "--method-param", "epochs=12", "--method-param", "val_every=2"]
+    assert main(args) == 0
+    sel = json.loads((tmp_path / "run" / "select" / "run.json").read_text())
+    rec = json.loads((tmp_path / "run" / "run.json").read_text())
+    chosen = sel["fit"]["selected_epoch"] + 1
+    assert rec["protocol"]["validation"]["refit_epochs"] == chosen == rec["fit"]["epochs"] == len(rec["fit"]["loss"])
+    assert f"{chosen} graph epochs chosen on" in rec["protocol"]["epoch_selection"]
+    assert sorted(rec["protocol"]["seen"]) == sorted(get_benchmark("hmdb51").split(0).seen)

@@ -200,7 +200,10 @@ def train_run(
             return done
         t0 = time.perf_counter()
         record["fit"] = fit_graph(model, inp, mc.k, device, progress=progress)
-        record["protocol"]["epoch_selection"] = f"graph epochs: {record['fit']['epoch_selection']}"
+        how = describe(inp.data_info.get("validation"))   # carved val classes, or a refit
+        record["protocol"]["epoch_selection"] = (how if how and how.startswith("refit") else
+                                                 f"graph epochs: {record['fit']['epoch_selection']}"
+                                                 + (f"; {how}" if how else ""))
         record["selected_epoch"] = record["fit"]["selected_epoch"]
         return _finish(record, model, inp, cfg, out, t0, calibration)
 

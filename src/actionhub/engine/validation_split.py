@@ -108,6 +108,10 @@ def train_with_validation(cfg: Any, inp: RunInputs, out_dir: str | Path, train_f
     if sel.get("schedule") is not None:   # an iterative method: retrain for the selected steps
         info["refit_steps"] = _selected_steps(sel)
         refit_cfg = replace(cfg, optim=replace(cfg.optim, steps=info["refit_steps"], epochs=0))
+    elif sel.get("fit", {}).get("selected_epoch") is not None:   # a graph method (GCN): its own epochs
+        info["refit_epochs"] = int(sel["fit"]["selected_epoch"]) + 1
+        refit_cfg = cfg
+        kw["method_params"] = {**(kw.get("method_params") or {}), "epochs": info["refit_epochs"]}
     else:                                  # closed form: refit with the hyper-parameters chosen on val
         refit_cfg = cfg
         info["chosen"] = {k: sel["fit"][k] for k in ("gamma", "lam") if k in sel.get("fit", {})}
@@ -127,6 +131,7 @@ def describe(info: dict[str, Any] | None) -> str | None:
     if not info:
         return None
     if "refit" in info:
-        what = f"{info['refit_steps']} steps" if "refit_steps" in info else "hyper-parameters"
+        what = (f"{info['refit_steps']} steps" if "refit_steps" in info
+                else f"{info['refit_epochs']} graph epochs" if "refit_epochs" in info else "hyper-parameters")
         return f"refit on all seen classes ({what} chosen on {info['num_classes']} carved val classes)"
     return f"val ({info['num_classes']} val classes carved from the seen classes)"
