@@ -294,6 +294,30 @@ def collect_disk_full(c: Ctx) -> Case:
                 after=after)
 
 
+def import_disk_full(c: Ctx) -> Case:
+    src = c.tmp / "rows.jsonl"
+    src.write_text("".join(json.dumps({"action": a, "description": f"{a} number {i}"}) + "\n"
+                           for a in ("swim", "run") for i in range(6)), encoding="utf-8")
+    real, calls = Store._write_part, []
+
+    def write_part(self, kind, t):  # the disk is full from the third part file on (the 2nd batch)
+        calls.append(kind)
+        if len(calls) >= 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, kind, t)
+    c.monkeypatch.setattr(Store, "_write_part", write_part)
+    args = ["import", str(src), "--out", str(c.tmp / "store"), "--no-progress"]
+
+    def after(output: str) -> None:
+        assert read_store(c.tmp / "store").num_rows == 5    # the first batch is kept
+        c.monkeypatch.setattr(Store, "_write_part", real)
+        assert main(args) == 0                               # space again: the rerun completes it
+        assert read_store(c.tmp / "store").num_rows == 12
+    c.monkeypatch.setattr("actionhub.dataset.importer.import_released.__wrapped__.__defaults__",
+                          ("released", None, 5, True))      # batches of 5 rows
+    return Case(args, "the disk is full while importing", after=after)
+
+
 # ----------------------------------------------------------------------------- 4. corrupt cache shard
 def text_cache_shard_truncated(c: Ctx) -> Case:
     first = c.tmp / "first.npz"
@@ -378,7 +402,7 @@ CASES = {f.__name__: f for f in [
     utf8_train_video_list, utf8_train_metas_jsonl, utf8_predict_actions_file, utf8_predict_definitions,
     utf8_vocab_add_file,
     stats_top_negative, vocab_limit_negative, rank_out_is_a_folder, text_features_out_is_a_folder,
-    collect_disk_full, text_cache_shard_truncated, collect_trickling_server,
+    collect_disk_full, import_disk_full, text_cache_shard_truncated, collect_trickling_server,
 ]}
 CASES.update({
     "collect_max_retries_-1": _collect_flag("--max-retries", "-1"),

@@ -3,6 +3,7 @@ into a description store, resumably and with malformed entries skipped and count
 a folder written by `actionhub export` (:mod:`actionhub.dataset.export`) back into a store."""
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -12,6 +13,7 @@ from typing import Any, Iterator, Mapping
 import pyarrow as pa
 
 from actionhub.dataset.store import Store, StoreError, synthetic_video_id, utc_now
+from actionhub.utils.errors import DiskFullError, is_disk_full
 from actionhub.utils.textfile import NotUtf8Error, open_text_file
 
 __all__ = ["import_released", "import_export", "is_export_folder"]
@@ -43,6 +45,25 @@ def _iter_released(path: Path) -> Iterator[tuple[int, Any]]:
 _BAD_LINE = object()
 
 
+def _disk_full_is_an_error(fn: Any) -> Any:
+    """A full disk during an import is a :class:`DiskFullError` (one line, exit 2), not a traceback:
+    the batches written before stay in the store and a rerun skips them."""
+
+    @functools.wraps(fn)
+    def wrapper(src: Any, store: Any, *args: Any, **kwargs: Any) -> dict:
+        try:
+            return fn(src, store, *args, **kwargs)
+        except OSError as e:
+            if not is_disk_full(e):
+                raise
+            raise DiskFullError(f"the disk is full while importing {src} into the store {store}; the batches "
+                                "written before are kept: free some space and rerun the same command (rows "
+                                "already in the store are skipped)") from None
+
+    return wrapper
+
+
+@_disk_full_is_an_error
 def import_released(file: str | os.PathLike[str], store: str | os.PathLike[str], provider: str = "released",
                     note: str | None = None, batch_rows: int = 200_000, progress: bool = True) -> dict:
     """Import a released ActionHub file into a store; returns a summary dict.
@@ -151,6 +172,7 @@ def _read_shards(files: list[Path], schema: pa.Schema, columns: list[str]) -> pa
     return pa.concat_tables(tables)
 
 
+@_disk_full_is_an_error
 def import_export(folder: str | os.PathLike[str], store: str | os.PathLike[str], note: str | None = None,
                   batch_rows: int = 1 << 17, progress: bool = True) -> dict:
     """Read a folder written by `actionhub export` (or the same layout from the Hugging Face Hub) into a store.
