@@ -19,6 +19,8 @@ _EXPORTS = {
     # protocols (paper Sec. 5.1)
     "get_benchmark": "actionhub.protocols",
     "list_benchmarks": "actionhub.protocols",
+    "register_benchmark": "actionhub.protocols",
+    "load_user_benchmark": "actionhub.protocols",
     # inputs: video features, class text
     "load_features": "actionhub.features",
     "save_features": "actionhub.features",
@@ -37,6 +39,11 @@ _EXPORTS = {
     "predict": "actionhub.engine.predict",
     # the description dataset
     "open_store": "actionhub.api",
+    "export_store": "actionhub.dataset.export",
+    "import_export": "actionhub.dataset.importer",
+    "analyze_descriptions": "actionhub.dataset.analysis_report",
+    # the paper's published numbers (Tables 2-4), never mixed with runs
+    "reported_rows": "actionhub.evaluation.reported",
     # every user error derives from this
     "UserError": "actionhub.utils.errors",
 }
