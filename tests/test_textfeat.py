@@ -56,8 +56,12 @@ def test_definition_texts():
     defs = {"ApplyEyeMakeup": "put on eye makeup", "abseiling": "abseiling"}
     assert definition_texts(list(defs), defs) == ["apply eye makeup: put on eye makeup", "abseiling"]
     assert definition_texts(["ApplyEyeMakeup"], defs, "{definition} ({name})") == ["put on eye makeup (apply eye makeup)"]
+    # names alone need no definition (ER's GCN node inputs); a template with neither field is refused
+    assert definition_texts(["ApplyEyeMakeup", "no definition here"], defs, "{name}") == [
+        "apply eye makeup", "no definition here"]
+    assert definition_texts(["ApplyEyeMakeup"], defs, "a video of {name}") == ["a video of apply eye makeup"]
     with pytest.raises(TextFeatError, match="must contain"):
-        definition_texts(["abseiling"], defs, "{name}")
+        definition_texts(["abseiling"], defs, "a video")
     with pytest.raises(TextFeatError, match="no definition"):
         definition_texts(["x"], defs)
 

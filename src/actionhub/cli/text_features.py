@@ -67,7 +67,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "hf-clip:<path-or-name> / hf-xclip:<path-or-name> (the text tower of the CLIP / X-CLIP model "
                         "of --backbone hf-clip:/hf-xclip:; 77 tokens, longer texts truncated with a warning)")
     p.add_argument("--out", required=True, type=Path, help="output file, .npz or .parquet")
-    p.add_argument("--template", help="how a definition is encoded (default: '{name}: {definition}')")
+    p.add_argument("--template", help="how a definition is encoded (default: '{name}: {definition}'); '{name}' encodes the class "
+                        "names alone (no definitions needed: ER's GCN node inputs)")
     p.add_argument("--cache", type=Path, metavar="DIR",
                    help="encoded-text cache directory (default: $ACTIONHUB_CACHE/text, else "
                         "$XDG_CACHE_HOME/actionhub/text, else ~/.cache/actionhub/text)")

@@ -68,9 +68,13 @@ class TextFeatError(UserError):
 # ---------------------------------------------------------------------------- inputs
 def definition_texts(classes: Sequence[str], definitions: Mapping[str, str],
                      template: str = DEFAULT_DEFINITION_TEMPLATE) -> list[str]:
-    """The AD text encoded for each class (see the module doc)."""
+    """The AD text encoded for each class (see the module doc). A template without
+    ``{definition}`` (e.g. ``"{name}"``: the class names alone, the node inputs of ER's GCN run)
+    needs no definitions."""
+    if "{definition}" not in template and "{name}" not in template:
+        raise TextFeatError(f"the definition template must contain {{definition}} or {{name}}: {template!r}")
     if "{definition}" not in template:
-        raise TextFeatError(f"the definition template must contain {{definition}}: {template!r}")
+        return [_format(template, text_name(c), "") for c in classes]
     missing = [c for c in classes if not str(definitions.get(c, "")).strip()]
     if missing:
         raise TextFeatError(f"{len(missing)} class(es) have no definition: {missing[:10]}")
@@ -80,12 +84,16 @@ def definition_texts(classes: Sequence[str], definitions: Mapping[str, str],
         if normalize_name(definition) == normalize_name(name):
             out.append(name)
             continue
-        try:
-            out.append(template.format(name=name, definition=definition))
-        except (KeyError, IndexError, ValueError) as e:
-            raise TextFeatError(f"bad definition template {template!r}: {e}; use the fields "
-                                "{name} and {definition}") from e
+        out.append(_format(template, name, definition))
     return out
+
+
+def _format(template: str, name: str, definition: str) -> str:
+    try:
+        return template.format(name=name, definition=definition)
+    except (KeyError, IndexError, ValueError) as e:
+        raise TextFeatError(f"bad definition template {template!r}: {e}; use the fields "
+                            "{name} and {definition}") from e
 
 
 def read_descriptions(path: str | Path) -> Any:
