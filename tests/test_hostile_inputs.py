@@ -155,6 +155,13 @@ def utf8_import_jsonl(c: Ctx) -> Case:
                 f"file to import {bad} is not UTF-8 text: byte 0xE9 on line 2", keep=[store])
 
 
+def utf8_import_into_a_new_store(c: Ctx) -> Case:
+    bad = c.tmp / "more.jsonl"
+    bad.write_bytes(b'{"action": "swim", "description": "' + BAD + b'"}\n')
+    return Case(["import", str(bad), "--out", str(c.tmp / "new_store"), "--no-progress"],
+                f"file to import {bad} is not UTF-8 text", absent=[c.tmp / "new_store"])
+
+
 def utf8_import_json(c: Ctx) -> Case:
     store = store_with_rows(c)
     bad = c.tmp / "more.json"
@@ -398,7 +405,8 @@ def collect_trickling_server(c: Ctx) -> Case:
 
 
 CASES = {f.__name__: f for f in [
-    utf8_collect_queries, utf8_stats_queries_csv, utf8_import_jsonl, utf8_import_json, utf8_train_labels,
+    utf8_collect_queries, utf8_stats_queries_csv, utf8_import_jsonl, utf8_import_into_a_new_store, utf8_import_json,
+    utf8_train_labels,
     utf8_train_video_list, utf8_train_metas_jsonl, utf8_predict_actions_file, utf8_predict_definitions,
     utf8_vocab_add_file,
     stats_top_negative, vocab_limit_negative, rank_out_is_a_folder, text_features_out_is_a_folder,

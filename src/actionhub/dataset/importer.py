@@ -45,25 +45,39 @@ def _iter_released(path: Path) -> Iterator[tuple[int, Any]]:
 _BAD_LINE = object()
 
 
-def _disk_full_is_an_error(fn: Any) -> Any:
+def _import_guard(fn: Any) -> Any:
     """A full disk during an import is a :class:`DiskFullError` (one line, exit 2), not a traceback:
-    the batches written before stay in the store and a rerun skips them."""
+    the batches written before stay in the store and a rerun skips them. A store folder that the
+    import created and that received no rows (the input was refused) is removed again."""
 
     @functools.wraps(fn)
     def wrapper(src: Any, store: Any, *args: Any, **kwargs: Any) -> dict:
+        created = not Path(getattr(store, "path", store)).exists()
         try:
             return fn(src, store, *args, **kwargs)
         except OSError as e:
             if not is_disk_full(e):
+                _remove_if_empty(store, created)
                 raise
             raise DiskFullError(f"the disk is full while importing {src} into the store {store}; the batches "
                                 "written before are kept: free some space and rerun the same command (rows "
                                 "already in the store are skipped)") from None
+        except BaseException:
+            _remove_if_empty(store, created)
+            raise
 
     return wrapper
 
 
-@_disk_full_is_an_error
+def _remove_if_empty(store: Any, created: bool) -> None:
+    path = Path(getattr(store, "path", store))
+    if created and path.is_dir() and not any(path.glob("*/part-*.parquet")) and not any(path.glob("part-*")):
+        import shutil  # noqa: PLC0415
+
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@_import_guard
 def import_released(file: str | os.PathLike[str], store: str | os.PathLike[str], provider: str = "released",
                     note: str | None = None, batch_rows: int = 200_000, progress: bool = True) -> dict:
     """Import a released ActionHub file into a store; returns a summary dict.
@@ -172,7 +186,7 @@ def _read_shards(files: list[Path], schema: pa.Schema, columns: list[str]) -> pa
     return pa.concat_tables(tables)
 
 
-@_disk_full_is_an_error
+@_import_guard
 def import_export(folder: str | os.PathLike[str], store: str | os.PathLike[str], note: str | None = None,
                   batch_rows: int = 1 << 17, progress: bool = True) -> dict:
     """Read a folder written by `actionhub export` (or the same layout from the Hugging Face Hub) into a store.
