@@ -125,6 +125,13 @@ def test_import_of_an_export_gives_identical_rows(exported, tmp_path, capsys):
     assert main(["export", str(back), "--out", str(tmp_path / "hf2"), "--no-progress"]) == 0
     assert pq.read_table(tmp_path / "hf2" / "queries").equals(pq.read_table(out / "queries"))
     assert sorted_rows(pq.read_table(tmp_path / "hf2" / "hits"), ["action", "provider", "video_id"]) == hits0
+    # stats of the imported store count the queries that found nothing, from the kept vocabulary
+    queries = pq.read_table(out / "queries").to_pydict()
+    capsys.readouterr()
+    assert main(["stats", str(back), "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["num_queries"] == len(queries["action"]) and "import" in stats["queries_from"]
+    assert stats["actions_without_descriptions"] == queries["num_descriptions"].count(0) > 0
 
 
 @pytest.fixture

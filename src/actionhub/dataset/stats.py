@@ -60,7 +60,8 @@ def compute_stats(store: str | os.PathLike[str] | Store, queries: Iterable[str] 
     ``shared_descriptions``: descriptions listed by two or more actions. With ``queries`` (the
     queries collected), actions without any description count too (``num_queries``,
     ``actions_without_descriptions``, and 0 in ``descriptions_per_action``) and can be in the
-    bottom list. ``few`` summarises the actions with fewer than ``min_descriptions``.
+    bottom list; without ``queries``, the vocabulary an import kept in ``store.json`` is used
+    (``queries_from`` says so). ``few`` summarises the actions with fewer than ``min_descriptions``.
     """
     st = store if isinstance(store, Store) else Store(store)
     hits = st.read_hits(["action", "provider", "video_id"])
@@ -91,6 +92,9 @@ def compute_stats(store: str | os.PathLike[str] | Store, queries: Iterable[str] 
     else:
         actions, ndesc, nsent, total_sent = [], np.zeros(0, np.int64), np.zeros(0, np.int64), 0
     with_zero = False
+    if queries is None and isinstance(st.meta().get("queries"), list) and st.meta()["queries"]:
+        queries = st.meta()["queries"]   # the vocabulary an import of an exported dataset kept
+        out["queries_from"] = "store.json (kept by `actionhub import` of an exported dataset)"
     if queries is not None:
         qs = list(dict.fromkeys(queries))
         have = set(actions)

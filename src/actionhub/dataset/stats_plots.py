@@ -56,7 +56,8 @@ def format_stats(stats: dict, note: Optional[str] = None, top: Optional[int] = N
     lines = [f"ActionHub store {s['store']}{_tag(s, note)}",
              f"actions with descriptions: {s['num_actions']:,}"]
     if "num_queries" in s:
-        lines.append(f"queries: {s['num_queries']:,} ({s['actions_without_descriptions']:,} without descriptions)")
+        lines.append(f"queries: {s['num_queries']:,} ({s['actions_without_descriptions']:,} without descriptions)"
+                     + (f"; the query list from {s['queries_from']}" if s.get("queries_from") else ""))
     lines += [f"descriptions: {s['num_descriptions']:,}"
               + (f" ({s['shared_descriptions']:,} listed by two or more actions; "
                  f"{s['num_action_descriptions']:,} per-action listings)" if s.get("shared_descriptions") else ""),
