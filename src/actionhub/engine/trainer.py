@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from actionhub.config import TrainConfig
-from actionhub.engine.checkpoint import RunDirError, load_checkpoint, save_model
+from actionhub.engine.checkpoint import load_checkpoint, save_model
 from actionhub.engine.evaluate import evaluate, evaluate_gzsl, label_indices, select_text, text_tensors
 from actionhub.engine.inputs import RunInputs
 from actionhub.engine.schedule import epoch_batches, lr_factor, plan_schedule
@@ -165,19 +165,20 @@ def train_run(
         record["recipe"] = recipe
     from actionhub.protocols import benchmark_file_of
 
-    if benchmark_file_of(inp.benchmark):
-        record["data"]["benchmark_file"] = benchmark_file_of(inp.benchmark)
+    if bench_file := benchmark_file_of(inp.benchmark):
+        record["data"]["benchmark_file"] = bench_file
     if inp.seen_test is not None:
         record["protocol"]["gzsl"] = {**inp.data_info.get("gzsl_holdout", {}),
                                       "num_seen_test_videos": len(inp.seen_test),
                                       "classes": "seen + unseen (val classes excluded)"}
+    # A finished run is returned and another run refused before anything is written here.
+    done = _finished_record(out, fp, record)
+    if done is not None:
+        return done
     atomic_write_json(out / "config.json", config_rec)
     select_on_val = inp.select_epoch_on_val and inp.val_set is not None and len(inp.val) > 0
 
     if method.kind == "closed-form":
-        done = _finished_record(out, fp)
-        if done is not None:
-            return done
         t0 = time.perf_counter()
         val = None
         if select_on_val:
@@ -195,9 +196,6 @@ def train_run(
         # Trained once on the class graph (its own epochs, in method_params), not on video batches.
         from actionhub.engine.graphfit import fit_graph
 
-        done = _finished_record(out, fp)
-        if done is not None:
-            return done
         t0 = time.perf_counter()
         record["fit"] = fit_graph(model, inp, mc.k, device, progress=progress)
         how = describe(inp.data_info.get("validation"))   # carved val classes, or a refit
@@ -211,9 +209,6 @@ def train_run(
     steps_per_epoch, total_steps, warmup_steps = sched.steps_per_epoch, sched.total_steps, sched.warmup_steps
     record["schedule"] = sched.to_json()
     record["schedule"]["patience"] = oc.patience if select_on_val else None
-    done = _finished_record(out, fp)
-    if done is not None:
-        return done
 
     start_epoch, best = 0, {"epoch": -1, "val_top1": -1.0, "state": None, "evals_since": 0}
     ckpt_path = out / "checkpoint.pt"
@@ -295,15 +290,15 @@ def train_run(
     return _finish(record, model, inp, cfg, out, t0, calibration)
 
 
-def _finished_record(out: Path, fp: str) -> dict[str, Any] | None:
-    """The finished run.json of ``out`` if it is this run; an error if it is another run."""
+def _finished_record(out: Path, fp: str, record: dict[str, Any]) -> dict[str, Any] | None:
+    """The finished run.json of ``out`` if it is this run (``fp``); an error naming what differs
+    if it is another run (``record``: this run's record so far)."""
     path = out / "run.json"
     if not path.exists():
         return None
     done = json.loads(path.read_text())
     if done.get("fingerprint") != fp:
-        raise RunDirError(f"{out} already holds a different run (config, split or data differ). "
-                          "Use a new --out directory, or delete it to start over.")
+        raise different_run_error(out, record)
     if done.get("status") == "finished" and (out / "model.pt").exists():
         log.info("%s is already finished", out)
         return done

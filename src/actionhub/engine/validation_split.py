@@ -82,12 +82,6 @@ def carve_inputs(inp: RunInputs, spec: float) -> RunInputs:
                    data_info={**inp.data_info, "validation": info})
 
 
-def _selected_steps(rec: dict[str, Any]) -> int:
-    """Optimiser steps the selected weights of a finished run had taken."""
-    sched = rec["schedule"]
-    return min(sched["total_steps"], (rec["selected_epoch"] + 1) * sched["steps_per_epoch"])
-
-
 def train_with_validation(cfg: Any, inp: RunInputs, out_dir: str | Path, train_fn: Callable[..., dict[str, Any]],
                           **kw: Any) -> dict[str, Any]:
     """Carve, train and select; with ``cfg.optim.refit`` the selection run goes to
@@ -106,7 +100,7 @@ def train_with_validation(cfg: Any, inp: RunInputs, out_dir: str | Path, train_f
             "selected_epoch": sel.get("selected_epoch"),
             "val_top1": sel.get("metrics", {}).get("val", {}).get("top1")}
     if sel.get("schedule") is not None:   # an iterative method: retrain for the selected steps
-        info["refit_steps"] = _selected_steps(sel)
+        info["refit_steps"] = sel["selected_step"]
         refit_cfg = replace(cfg, optim=replace(cfg.optim, steps=info["refit_steps"], epochs=0))
     elif sel.get("fit", {}).get("selected_epoch") is not None:   # a graph method (GCN): its own epochs
         info["refit_epochs"] = int(sel["fit"]["selected_epoch"]) + 1
