@@ -254,7 +254,7 @@ def test_cuda_without_cuda_is_a_clear_error(files, tmp_path, capsys):
     assert rc == 2 and "Traceback" not in err and "CUDA is not available" in err
 
 
-def test_duplicate_video_ids_count_once(files, tmp_path, capsys, caplog):
+def test_duplicate_video_ids_count_once(files, finished, tmp_path, capsys, caplog):
     from actionhub.features import load_features
 
     fs = load_features(files / "feats.npz")
@@ -268,7 +268,7 @@ def test_duplicate_video_ids_count_once(files, tmp_path, capsys, caplog):
         rc, _, err = cli(args, capsys)
     assert rc == 0 and "Traceback" not in err
     assert "10 video id(s) occur more than once" in caplog.text
-    ref = json.loads((files / "run" / "run.json").read_text())
+    ref = json.loads((finished / "run.json").read_text())
     run = json.loads((tmp_path / "r" / "run.json").read_text())
     assert run["protocol"]["num_test_videos"] == ref["protocol"]["num_test_videos"]
     assert run["metrics"]["test"]["num_videos"] == ref["metrics"]["test"]["num_videos"]

@@ -43,15 +43,11 @@ def run(a: argparse.Namespace) -> int:
 
 
 def check(a: argparse.Namespace) -> int:
-    from actionhub.protocols.user import BenchmarkFileError, benchmark_from_json, read_benchmark_file
+    from actionhub.protocols import check_user_benchmark_name
+    from actionhub.protocols.user import benchmark_from_json, read_benchmark_file
 
-    data = read_benchmark_file(a.file)
-    try:
-        b = benchmark_from_json(data, where=f"{a.file}: ")
-    except BenchmarkFileError:
-        raise
-    except ValueError as e:   # what the Benchmark itself refuses (e.g. names that collide)
-        raise BenchmarkFileError(f"{a.file}: {e}") from None
+    b = benchmark_from_json(read_benchmark_file(a.file), where=f"{a.file}: ")
+    check_user_benchmark_name(b, a.file)   # what --benchmark FILE.json would refuse too
     print(f"{a.file}: benchmark {b.name!r} is valid: {len(b.classes)} classes, {b.num_splits} split(s)")
     for i, s in enumerate(b.splits):
         val = f"{len(s.val)} val" if s.val else "no val (training carves --val-classes from the seen classes)"

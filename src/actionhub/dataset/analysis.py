@@ -6,7 +6,7 @@ vectors). Then, for every action, the ``top`` most similar other actions by cosi
 name vectors and by cosine similarity of description centres -- the paper's example: for "yo yo"
 the name says "tai chi", the descriptions say "pirouetting" -- and how often the two agree over the
 whole store (:func:`neighbour_summary`). The picture and the tables are written by
-:mod:`actionhub.dataset.analysis_plots`.
+:mod:`actionhub.dataset.analysis_report`.
 
 Input: a description store directory, its ``rank`` top-k table, or any Parquet file with the
 columns ``action`` and ``description`` (:func:`actionhub.dataset.rank.open_store`). An action's
@@ -175,8 +175,10 @@ def description_vectors(
     from actionhub.dataset.rank import load_word_vectors, open_store  # noqa: PLC0415
     from actionhub.utils.progress import progress_bar  # noqa: PLC0415
 
-    if per_action < 0 or points_per_action < 0:
+    if per_action < 0:
         raise AnalysisError(f"--per-action must be >= 0 (0: every description), got {per_action}")
+    if points_per_action < 0:
+        raise AnalysisError(f"points_per_action must be >= 0, got {points_per_action}")
     if per_action:
         points_per_action = min(points_per_action, per_action)
     start = time.perf_counter()
@@ -306,10 +308,9 @@ def nearest_actions(vectors: np.ndarray, valid: np.ndarray, top: int,
     top_n = max(0, min(top, int(valid.sum()) - 1))
     idx = np.full((num, top), -1, np.int64)
     sim = np.full((num, top), np.nan)
-    cols = np.flatnonzero(valid)
-    rows_all = np.flatnonzero(valid)
-    for lo in range(0, len(rows_all), chunk):
-        rows = rows_all[lo:lo + chunk]
+    cols = np.flatnonzero(valid)   # every compared action is both a row and a candidate neighbour
+    for lo in range(0, len(cols), chunk):
+        rows = cols[lo:lo + chunk]
         s = cosine_similarity(vectors[rows], vectors[cols])
         s[np.arange(len(rows)), np.searchsorted(cols, rows)] = -np.inf  # not its own neighbour
         best = np.argsort(-s, axis=1, kind="stable")[:, :top_n]

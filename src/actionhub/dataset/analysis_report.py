@@ -40,6 +40,7 @@ from actionhub.dataset.analysis import (
     resolve_actions,
 )
 from actionhub.utils.io import atomic_path, atomic_write_text
+from actionhub.utils.names import listing
 
 __all__ = ["FILES", "analyze_descriptions", "write_analysis", "format_summary"]
 
@@ -100,11 +101,12 @@ def write_analysis(vectors: DescriptionVectors, tables: dict[str, np.ndarray], s
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     v = vectors
+    valid = v.valid   # a property over every action's name vector: computed once
     per_action = []
     for i, a in enumerate(v.actions):
         per_action.append({"action": a, "descriptions_used": int(v.used[i]), "descriptions_read": int(v.read[i]),
-                           "by_name": _neighbours(v, tables, i, "name") if v.valid[i] else [],
-                           "by_descriptions": _neighbours(v, tables, i, "desc") if v.valid[i] else []})
+                           "by_name": _neighbours(v, tables, i, "name") if valid[i] else [],
+                           "by_descriptions": _neighbours(v, tables, i, "desc") if valid[i] else []})
     chosen_rows = [per_action[v.index(a)] for a in chosen]
     files = {k: str(out / name) for k, name in FILES.items()}
     explained = _figure(v, chosen, chosen_rows, out / FILES["figure"]) if chosen else None
@@ -165,7 +167,7 @@ def _summary_lines(rec: dict[str, Any]) -> list[str]:
     for key, what in (("actions_without_name_vector", "no word of the name in the vocabulary"),
                       ("actions_without_descriptions", "no description with a vector")):
         if s[key]:
-            shown = ", ".join(s[key][:10]) + (f" and {len(s[key]) - 10} more" if len(s[key]) > 10 else "")
+            shown = listing(s[key][:10], len(s[key]))
             lines.append(f"{len(s[key])} action(s) not compared ({what}): {shown}")
     return lines
 

@@ -247,7 +247,7 @@ def _drop_duplicate_videos(src: Path, feats: np.ndarray, labels: Any, videos: np
     logger.warning("%s: %d video id(s) occur more than once (%d extra rows), e.g. %s; keeping the first row of "
                    "each, so each video counts once", src, len(names), len(dropped),
                    listing([repr(n) for n in names[:_MAX_LISTED]], len(names)))
-    return np.asarray(feats[keep]), np.asarray(labels, dtype=object)[keep], videos[keep]
+    return np.asarray(feats[keep]), np.asarray(labels)[keep], videos[keep]   # labels keep their dtype
 
 
 def _safe_int(value: Any) -> int | None:

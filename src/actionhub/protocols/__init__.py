@@ -62,6 +62,7 @@ __all__ = [
     "e2e_class_order",
     "e2e_unseen_indices",
     "load_user_benchmark",
+    "check_user_benchmark_name",
     "benchmark_of_record",
     "benchmark_file_of",
     "K400_RENAMES",
@@ -115,16 +116,24 @@ def load_user_benchmark(path: str | Path) -> Benchmark:
     """The benchmark in ``path``, registered under its name (so run records that name it resolve
     in this process); a shipped protocol's name cannot be reused."""
     bench = benchmark_from_json(read_benchmark_file(path), where=f"{path}: ")
-    if bench.name in BENCHMARKS.names() and not getattr(BENCHMARKS.get(bench.name), "user_file", None):
-        raise BenchmarkFileError(f"{path}: the name {bench.name!r} is a shipped protocol; give your benchmark "
-                                 "another \"name\"")
+    check_user_benchmark_name(bench, path)
+    resolved = str(Path(path).resolve())
+    if benchmark_file_of(bench.name) == resolved and get_benchmark(bench.name) == bench:
+        return get_benchmark(bench.name)   # already registered: re-registering would clear every cached protocol
 
     def build() -> Benchmark:
         return bench
 
-    build.user_file = str(Path(path).resolve())  # type: ignore[attr-defined]
+    build.user_file = resolved  # type: ignore[attr-defined]
     register_benchmark(bench.name, build, help=f"user benchmark from {path}", replace=True)
     return bench
+
+
+def check_user_benchmark_name(bench: Benchmark, path: str | Path) -> None:
+    """A user benchmark may not take a shipped protocol's name."""
+    if bench.name in BENCHMARKS.names() and not getattr(BENCHMARKS.get(bench.name), "user_file", None):
+        raise BenchmarkFileError(f"{path}: the name {bench.name!r} is a shipped protocol; give your benchmark "
+                                 "another \"name\"")
 
 
 def benchmark_of_record(rec: dict[str, Any]) -> Benchmark:

@@ -22,6 +22,7 @@ from typing import Any
 from actionhub.protocols.base import Benchmark, Split
 from actionhub.utils.errors import UserError
 from actionhub.utils.names import normalize_name, text_name
+from actionhub.utils.textfile import read_text_file
 
 __all__ = ["BenchmarkFileError", "is_benchmark_file", "check_benchmark_json", "benchmark_from_json",
            "read_benchmark_file"]
@@ -144,9 +145,14 @@ def benchmark_from_json(data: dict[str, Any], where: str = "") -> Benchmark:
     notes = list(data.get("notes") or [])
     if fallbacks:
         notes.append(f"{len(fallbacks)} class(es) have no definition and use their name as text")
-    return Benchmark(name=data["name"], classes=tuple(order.values()), splits=splits, definitions=defs,
-                     source=str(data.get("source") or f"user benchmark {where.rstrip(': ')}"), notes=tuple(notes),
-                     select_epoch_on_val=any(sp.val for sp in splits), definition_fallbacks=tuple(fallbacks))
+    try:
+        return Benchmark(name=data["name"], classes=tuple(order.values()), splits=splits, definitions=defs,
+                         source=str(data.get("source") or f"user benchmark {where.rstrip(': ')}"), notes=tuple(notes),
+                         select_epoch_on_val=any(sp.val for sp in splits), definition_fallbacks=tuple(fallbacks))
+    except BenchmarkFileError:
+        raise
+    except ValueError as e:   # what the Benchmark itself refuses (e.g. names that collide)
+        raise BenchmarkFileError(f"{where}{e}") from None
 
 
 def read_benchmark_file(path: str | Path) -> dict[str, Any]:
@@ -155,6 +161,6 @@ def read_benchmark_file(path: str | Path) -> dict[str, Any]:
         raise BenchmarkFileError(f"benchmark file {p} not found; pass a JSON file in the format of "
                                  "`actionhub benchmarks show NAME --json`, or a name from `actionhub benchmarks list`")
     try:
-        return json.loads(p.read_text(encoding="utf-8"))
+        return json.loads(read_text_file(p, "benchmark file"))
     except json.JSONDecodeError as e:
         raise BenchmarkFileError(f"{p} is not valid JSON: {e}") from None
