@@ -263,3 +263,12 @@ def test_card_yaml_quotes_what_yaml_would_misread():
            "e": [{"f": 1, "g": [{"h": True}]}], "n": None}
     assert yaml.safe_load("\n".join(_yaml_lines(obj))) == obj
 
+
+
+@pytest.mark.parametrize("flag,value", [("--max-shard-mb", "nan"), ("--max-shard-mb", "inf"), ("--max-shard-mb", "0"),
+                                        ("--max-shard-rows", "0")])
+def test_shard_limits_must_be_finite_and_positive(flag, value, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["export", str(tmp_path / "store"), "--out", str(tmp_path / "hf"), flag, value])
+    assert e.value.code == 2 and f"argument {flag}" in capsys.readouterr().err
+    assert not (tmp_path / "hf").exists()

@@ -179,6 +179,22 @@ def test_cache_ignores_uncommitted_shards_and_compacts(tmp_path):
         fresh.put(text_hashes(["s"]), np.zeros((1, 4), np.float32))
 
 
+def test_compact_keeps_the_intact_shards_when_one_is_corrupt(tmp_path):
+    cache = TextCache(tmp_path, "count:c")
+    h = text_hashes(["p", "q", "r"])
+    cache.put(h[:2], np.ones((2, 3), np.float32))
+    cache.put(h[2:], np.full((1, 3), 2.0, np.float32))
+    shards = sorted(cache.dir.glob("shard-*.npy"))
+    data = bytearray(shards[1].read_bytes())
+    data[-1] ^= 0xFF                                   # a flipped bit: same size, wrong checksum
+    shards[1].write_bytes(bytes(data))
+    fresh = TextCache(tmp_path, "count:c")
+    fresh.compact()                                    # the corrupt shard is dropped, the rest merged
+    found, vec = TextCache(tmp_path, "count:c").get(h)
+    assert len(list(fresh.dir.glob("shard-*.parquet"))) == 1
+    assert found.sum() == 2 and (vec == vec[0]).all()  # one shard's texts kept, the other's to re-encode
+
+
 def test_hashes_with_trailing_zero_bytes_round_trip(tmp_path):
     cache = TextCache(tmp_path, "count:z")
     keys = np.array([b"\x01" * 19 + b"\x00", b"\x00" * 20, b"\x02" * 20], dtype="S20")

@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from actionhub.cli.common import add_progress_flag
+from actionhub.cli.common import add_progress_flag, positive_float, positive_int
 
 
 def run_export(a: argparse.Namespace) -> int:
@@ -45,9 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--queries", type=Path,
                    help="the queries collected (as for `stats`), so those that found nothing are listed too "
                         "(the queries of the store's own collection state are always included)")
-    p.add_argument("--max-shard-mb", type=float, default=500, metavar="MB",
+    p.add_argument("--max-shard-mb", type=positive_float, default=500, metavar="MB",
                    help="cut a shard at about this many MB of Parquet (default: 500)")
-    p.add_argument("--max-shard-rows", type=int, metavar="N", help="and at most N rows per shard (default: no limit)")
+    p.add_argument("--max-shard-rows", type=positive_int, metavar="N", help="and at most N rows per shard (default: no limit)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an earlier export at --out (a folder with actionhub.json; never anything else)")
     p.add_argument("--license", default="other",

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import shutil
 import uuid
@@ -400,7 +401,7 @@ def export_store(store: str | os.PathLike[str] | Store, out: str | os.PathLike[s
     from actionhub.dataset.stats import compute_stats  # noqa: PLC0415
     from actionhub.utils.progress import progress_bar  # noqa: PLC0415
 
-    if max_shard_mb <= 0 or (max_shard_rows is not None and max_shard_rows < 1):
+    if not math.isfinite(max_shard_mb) or max_shard_mb <= 0 or (max_shard_rows is not None and max_shard_rows < 1):
         raise ExportError("--max-shard-mb must be > 0 and --max-shard-rows >= 1")
     st = store if isinstance(store, Store) else Store(store)
     out = Path(out)

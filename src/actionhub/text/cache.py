@@ -232,7 +232,8 @@ class TextCache:
             return
         old = list(self._shards)
         keys = np.unique(self._keys)
-        _, vectors = self.get(keys)
+        found, vectors = self.get(keys)   # a shard found corrupt on reading is dropped: keep what was read
+        keys = keys[found]
         self._keys, self._shard, self._row, self._shards = np.zeros(0, "S20"), np.zeros(0, np.int32), \
             np.zeros(0, np.int64), []
         self._crc, self._checked = [], set()
