@@ -36,9 +36,11 @@ def target_class_names(spec: str) -> tuple[list[str], str]:
                                "or targets_classes=kinetics400 (a label list shipped with ActionHub)")
     path = Path(spec)
     if path.is_file():
-        names = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        from actionhub.utils.textfile import read_text_file
+
+        names = [ln.strip() for ln in read_text_file(path, "targets_classes file").splitlines() if ln.strip()]
         return names, str(path)
-    shipped = sorted(p.stem for p in data_file("labels").glob("*.txt"))
+    shipped = sorted(p.name[:-4] for p in data_file("labels").iterdir() if p.name.endswith(".txt"))
     if spec in shipped:
         return list(labels(spec)), f"actionhub label list {spec} (data/labels/{spec}.txt)"
     raise MethodParamError(f"method 'gcn': targets_classes={spec!r} is neither a file nor a shipped label list; "

@@ -303,7 +303,8 @@ def predict(
                                   definitions=definitions)
     if zero_shot is not None:
         if checkpoint is not None:
-            raise PredictError("pass either a checkpoint or zero_shot='conse', not both")
+            raise PredictError("pass either a checkpoint (--checkpoint) or a zero-shot method (--zero-shot "
+                              f"{'|'.join(ZERO_SHOT_METHODS)}), not both")
         if zero_shot not in ZERO_SHOT_METHODS:
             raise PredictError(f"unknown zero-shot method {zero_shot!r}; choose one of {', '.join(ZERO_SHOT_METHODS)}")
         if zero_shot == "clip":
@@ -312,7 +313,8 @@ def predict(
         return _predict_conse(paths, names, defs, top, descriptions, sampling or "segments:8", encoder or "minilm",
                               device, cache, progress)
     if checkpoint is None:
-        raise PredictError("pass a checkpoint (a run directory of `actionhub train`) or zero_shot='conse'")
+        raise PredictError("pass a checkpoint (--checkpoint: a run directory of `actionhub train`) or a "
+                          f"zero-shot method (--zero-shot {'|'.join(ZERO_SHOT_METHODS)})")
     return _predict_checkpoint(paths, Path(checkpoint), names, defs, top, descriptions, backbone, sampling, encoder,
                                device, batch_size, cache, progress)
 

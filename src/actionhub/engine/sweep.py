@@ -217,7 +217,10 @@ def run_sweep(
             status = (f"top-1 {entry['metrics']['top1']:.1f}" + (" [SYNTHETIC]" if entry["synthetic"] else "")
                       if entry["status"] == "finished" else f"FAILED: {entry['error']}")
             say(f"  [{done_count}/{total}] split {split} {name}: {status}")
-            index["selected_on_val"] = select_on_val(runs.values())
+            # this grid's runs in grid order (ties go to the first point; a resumed sweep.json may
+            # also hold runs of an earlier grid)
+            index["selected_on_val"] = select_on_val(runs[(s, point_name(p))] for s in splits for p in grid
+                                                     if (s, point_name(p)) in runs)
             write()
     return index
 

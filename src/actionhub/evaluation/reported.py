@@ -13,7 +13,6 @@ the runs (:func:`actionhub.report.tables.reported_table`).
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable, Sequence
 
 from actionhub.evaluation.results import ResultsError
@@ -30,9 +29,9 @@ def is_reported(row: dict[str, Any]) -> bool:
 
 def reported_results() -> dict[str, Any]:
     """The shipped results file of published numbers (the whole document)."""
-    from actionhub.protocols.shipped import data_file
+    from actionhub.protocols.shipped import read_json
 
-    return json.loads(data_file(*REPORTED_FILE).read_text(encoding="utf-8"))
+    return read_json(*REPORTED_FILE)
 
 
 def reported_rows(tables: Sequence[str] | None = None, benchmarks: Iterable[str] | None = None) -> list[dict[str, Any]]:

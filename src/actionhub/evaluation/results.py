@@ -8,9 +8,10 @@ exact protocol of every run.
 from __future__ import annotations
 
 import json
+import operator
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from actionhub.evaluation.metrics import mean_std, round_metrics
 from actionhub.utils.errors import UserError
@@ -117,7 +118,8 @@ def summarize(records: Sequence[dict[str, Any]], benchmark: str | None = None) -
         if spread:
             summary_["seed_spread"] = spread
         if all("gzsl" in p for p in per_split):
-            summary_["gzsl"] = {m: mean_std(p["gzsl"][m] for p in per_split) for m in GZSL_METRICS}
+            summary_["gzsl"] = {m: mean_std(per_split_means(per_split, lambda p, m=m: p["gzsl"][m]))
+                                for m in GZSL_METRICS}
             summary_["gzsl"]["calibration"] = sorted({p["gzsl"]["calibration"] for p in per_split})
         per_split, summary_ = round_metrics(per_split), round_metrics(summary_)
         rows.append({
@@ -129,7 +131,7 @@ def summarize(records: Sequence[dict[str, Any]], benchmark: str | None = None) -
             "splits": per_split,
             "summary": summary_,
             "protocol": {
-                "splits": [r["split"] for r in runs],
+                "splits": sorted({r["split"] for r in runs}),
                 "features": sorted({str(r["data"].get("features")) for r in runs}),
                 "text_features": sorted({str(r["data"].get("text_features")) for r in runs}),
                 "text_encoder": sorted({str(r["data"].get("text_meta", {}).get("encoder")) for r in runs}),
@@ -150,11 +152,14 @@ def _seed(rec: dict[str, Any]) -> int:
     return int(rec.get("config", {}).get("optim", {}).get("seed", 0))
 
 
-def per_split_means(per_split: Sequence[dict[str, Any]], metric: str) -> list[float]:
-    """``metric`` per split, averaged over the split's seeds (one value per split, split order)."""
+def per_split_means(per_split: Sequence[dict[str, Any]],
+                    metric: str | Callable[[dict[str, Any]], float]) -> list[float]:
+    """``metric`` (a key, or a function of a row) per split, averaged over the split's seeds (one
+    value per split, split order)."""
+    get = metric if callable(metric) else operator.itemgetter(metric)
     by: dict[int, list[float]] = defaultdict(list)
     for p in per_split:
-        by[p["split"]].append(p[metric])
+        by[p["split"]].append(get(p))
     return [sum(v) / len(v) for _, v in sorted(by.items())]
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from actionhub.evaluation.reported import is_reported
 from actionhub.evaluation.results import ResultsError, load_run
 from actionhub.evaluation.sweeps import SWEEP_FORMAT, load_sweep
 from actionhub.utils.runinfo import RESULTS_FORMAT, RUN_FORMAT
@@ -95,7 +96,7 @@ def collect(paths: Iterable[str | Path]) -> Collection:
             fmt = _json_format(path)
             if fmt == RESULTS_FORMAT:
                 for row in json.loads(path.read_text())["rows"]:
-                    if row.get("reported"):
+                    if is_reported(row):
                         out.reported_rows.append(row)
                         continue
                     try:

@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Any, Iterable, Sequence
 
 from actionhub.evaluation.metrics import mean_std
+from actionhub.evaluation.reported import is_reported
 from actionhub.models.registry import METHODS, TABLE_ORDER
 
 BENCH_ORDER = ("kinetics-zsar", "hmdb51", "ucf101")
@@ -196,7 +197,7 @@ def reported_table(reported: Sequence[dict[str, Any]], run_rows: Sequence[dict[s
             "ActionHub method", "our runs top-1 (%)"]
     body = []
     for rep in reported:   # in the order given (the shipped file follows the paper's tables)
-        ours = [r for r in run_rows if not r.get("reported") and _matches(r, rep)]
+        ours = [r for r in run_rows if not is_reported(r) and _matches(r, rep)]
         cell = "; ".join(f"{pm(r['summary']['top1'])} ({r['summary']['top1']['n']})"
                          + (f" [{r['variant']}]" if len(ours) > 1 else "")
                          + (" [SYNTHETIC]" if r.get("synthetic") else "") for r in ours) or "–"

@@ -175,17 +175,15 @@ class Gcn(BaselineModel):
         nodes, where = self.graph_for(self.class_text(ad, vc))
         return self.propagate(nodes, class_graph(nodes, self.params.graph_k))[where]
 
-    def prep(self, x: Tensor) -> Tensor:
-        """x: (N, D_v) raw features -> what is dotted with the weights (raw, or x~)."""
-        return x if bool(self.raw_video) else self.prep_video(x)
+    def prep_video(self, x: Tensor) -> Tensor:
+        """x: (N, D_v) raw features -> what is dotted with the weights: raw (classifier targets,
+        whose input they are) or x~ (class-mean targets)."""
+        return x if bool(self.raw_video) else super().prep_video(x)
 
     def compatibility(self, x: Tensor, w: Tensor) -> Tensor:
-        """x: (N, D_v) prepared videos, w: (C, D_v) predicted weights -> (N, C) dot products."""
+        """x: (N, D_v) prepared videos, w: (C, D_v) predicted weights -> (N, C) dot products
+        (the base class's :meth:`scores` is ``compatibility(prep_video(x), w)``)."""
         return x @ w.t()
-
-    @torch.no_grad()
-    def scores(self, x: Tensor, class_emb: Tensor) -> Tensor:
-        return self.prep(x) @ class_emb.t()
 
     def forward(self, x: Tensor, ad: Tensor, vc: Tensor, targets: Tensor | None = None, pool_ad: Tensor | None = None,
                 pool_vc: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor] | None]:
@@ -193,7 +191,7 @@ class Gcn(BaselineModel):
         graph (:meth:`fit`), not on video batches, so ``targets`` are not accepted."""
         if targets is not None:
             raise RuntimeError("the GCN is trained on the class graph (Gcn.fit), not on video batches")
-        return self.prep(x) @ self.class_embeddings(ad, vc).t(), None
+        return self.compatibility(self.prep_video(x), self.class_embeddings(ad, vc)), None
 
     def fit(self, s: Tensor, seen_nodes: Tensor, targets: Tensor, *, raw_video: bool,
             validate: Callable[[], float] | None = None,
