@@ -13,7 +13,7 @@ from typing import Any, Iterator, Mapping
 import pyarrow as pa
 
 from actionhub.dataset.store import Store, StoreError, synthetic_video_id, utc_now
-from actionhub.utils.errors import DiskFullError, is_disk_full
+from actionhub.utils.errors import disk_full_as
 from actionhub.utils.textfile import NotUtf8Error, open_text_file
 
 __all__ = ["import_released", "import_export", "is_export_folder"]
@@ -54,15 +54,11 @@ def _import_guard(fn: Any) -> Any:
     def wrapper(src: Any, store: Any, *args: Any, **kwargs: Any) -> dict:
         created = not Path(getattr(store, "path", store)).exists()
         try:
-            return fn(src, store, *args, **kwargs)
-        except OSError as e:
-            if not is_disk_full(e):
-                _remove_if_empty(store, created)
-                raise
-            raise DiskFullError(f"the disk is full while importing {src} into the store {store}; the batches "
-                                "written before are kept: free some space and rerun the same command (rows "
-                                "already in the store are skipped)") from None
-        except BaseException:
+            with disk_full_as(lambda e: f"the disk is full while importing {src} into the store {store}; the "
+                              "batches written before are kept: free some space and rerun the same command (rows "
+                              "already in the store are skipped)"):
+                return fn(src, store, *args, **kwargs)
+        except BaseException:   # a store this import created and left empty is removed
             _remove_if_empty(store, created)
             raise
 

@@ -17,19 +17,14 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from actionhub.utils.device import check_device  # noqa: F401 - re-exported
-from actionhub.utils.errors import DiskFullError, UserError, is_disk_full
+from actionhub.utils.errors import DiskFullError, UserError, disk_full_message, is_disk_full
 from actionhub.utils.io import atomic_write_json
 from actionhub.utils.lock import output_lock
 from actionhub.utils.runinfo import now
 
 log = logging.getLogger(__name__)
 
-__all__ = ["check_device", "check_run_dir", "run_differences", "guard_run_dir", "disk_full_message"]
-
-
-def disk_full_message(where: Path | str, e: OSError, resume: str) -> str:
-    return (f"the disk is full while writing {getattr(e, 'filename', None) or where} ({e.strerror}); "
-            f"{resume}")
+__all__ = ["check_device", "check_run_dir", "run_differences", "guard_run_dir"]
 
 
 # --------------------------------------------------------------------------- what differs between two runs

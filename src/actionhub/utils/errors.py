@@ -6,6 +6,9 @@ and how to fix it: the CLI prints it without a traceback and exits with status 2
 """
 from __future__ import annotations
 
+import contextlib
+from typing import Callable, Iterator
+
 
 class UserError(ValueError):
     """Bad input or state the user can fix; the message says how."""
@@ -23,3 +26,20 @@ def is_disk_full(exc: BaseException) -> bool:
     if not isinstance(exc, OSError):
         return False
     return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)) or "No space left on device" in str(exc)
+
+
+def disk_full_message(where: object, e: OSError, kept: str) -> str:
+    """``the disk is full while writing FILE (reason); KEPT`` (``kept``: what stays and how to go on)."""
+    return f"the disk is full while writing {getattr(e, 'filename', None) or where} ({e.strerror}); {kept}"
+
+
+@contextlib.contextmanager
+def disk_full_as(message: Callable[[OSError], str]) -> Iterator[None]:
+    """Turn a full disk in the block into a :class:`DiskFullError` with ``message(error)`` (one line,
+    exit 2); any other error passes unchanged."""
+    try:
+        yield
+    except OSError as e:
+        if not is_disk_full(e):
+            raise
+        raise DiskFullError(message(e)) from None

@@ -47,7 +47,7 @@ import numpy as np
 
 from actionhub.features import VIDEO_EXTENSIONS
 from actionhub.utils.device import check_device
-from actionhub.utils.errors import DiskFullError, UserError, is_disk_full
+from actionhub.utils.errors import UserError, disk_full_as, disk_full_message
 from actionhub.utils.io import PathLike, atomic_path, atomic_write_json, atomic_write_text
 from actionhub.utils.lock import locks_output
 from actionhub.utils.parallel import get_backend
@@ -449,14 +449,11 @@ def extract_features(
     be = backend if not isinstance(backend, str) else get_backend(backend, scheduler)
     meta_path = out / "meta.json"
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        return _extract(entries, input_path, out, meta_path, be, backbone, smp.name, smp.num_frames, batch_size,
-                        frame_batch, device, ids, progress, extra_meta or {}, on_video)
-    except OSError as e:
-        if not is_disk_full(e):
-            raise
-        raise DiskFullError(f"the disk is full while writing {e.filename or out} ({e.strerror}); the videos "
-                           "extracted so far are kept: free space and rerun the same command to resume") from None
+        with disk_full_as(lambda e: disk_full_message(out, e, "the videos extracted so far are kept: free space "
+                                                              "and rerun the same command to resume")):
+            out.mkdir(parents=True, exist_ok=True)
+            return _extract(entries, input_path, out, meta_path, be, backbone, smp.name, smp.num_frames,
+                            batch_size, frame_batch, device, ids, progress, extra_meta or {}, on_video)
     finally:
         if isinstance(backend, str):
             be.close()

@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 
 from actionhub.dataset.collect.base import Budget, BudgetExhausted, Provider, RateLimited, RequestError, TransientError
 from actionhub.dataset.store import Store, utc_now
-from actionhub.utils.errors import DiskFullError, is_disk_full
+from actionhub.utils.errors import disk_full_as
 from actionhub.utils.io import atomic_write_json
 
 __all__ = ["collect"]
@@ -89,18 +89,13 @@ def collect(queries: Iterable[str], provider: Provider, store: str | Path | Stor
     A full disk raises :class:`DiskFullError`: the parts and the resume state already written stay,
     so the same call resumes once there is space.
     """
-    try:
+    where = store.path if isinstance(store, Store) else Path(store)
+    with disk_full_as(lambda e: f"the disk is full (no space left on device while writing to the store {where}); "
+                      "the store keeps every description written before, and the next run resumes from there: "
+                      "free some space and rerun the same command"):
         return _collect(queries, provider, store, per_query=per_query, budget=budget, progress=progress,
                         flush_rows=flush_rows, flush_seconds=flush_seconds, note=note,
                         min_descriptions=min_descriptions, clock=clock)
-    except OSError as e:
-        if not is_disk_full(e):
-            raise
-        where = store.path if isinstance(store, Store) else Path(store)
-        raise DiskFullError(
-            f"the disk is full (no space left on device while writing to the store {where}); the store keeps "
-            "every description written before, and the next run resumes from there: free some space and rerun "
-            "the same command") from None
 
 
 def _collect(queries: Iterable[str], provider: Provider, store: str | Path | Store, per_query: Optional[int],
