@@ -467,3 +467,13 @@ def test_first_non_utf8_finds_the_byte_across_chunks(tmp_path, monkeypatch):
     assert first_non_utf8(p) is None and read_text_file(p) == "ok é\n"
     p.write_bytes(b"ends mid-character \xc3")
     assert first_non_utf8(p) == (19, 1, b"\xc3")
+
+
+def test_a_utf8_byte_order_mark_is_not_part_of_the_first_line(tmp_path):
+    from actionhub.utils.textfile import open_text_file, read_text_file
+
+    p = tmp_path / "queries.csv"
+    p.write_bytes("\ufeffplay guitar\nride horse\n".encode("utf-8"))   # "CSV UTF-8" as spreadsheets save it
+    assert read_text_file(p).splitlines() == ["play guitar", "ride horse"]
+    with open_text_file(p) as fh:
+        assert fh.readline() == "play guitar\n"

@@ -81,9 +81,10 @@ def not_utf8_error(path: PathLike, what: str = "file") -> NotUtf8Error:
 
 
 def read_text_file(path: PathLike, what: str = "file") -> str:
-    """The text of ``path`` decoded as UTF-8; :class:`NotUtf8Error` (a :class:`UserError`) when it is not."""
+    """The text of ``path`` decoded as UTF-8 (a leading byte-order mark, as spreadsheets write, is
+    dropped); :class:`NotUtf8Error` (a :class:`UserError`) when it is not UTF-8."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise not_utf8_error(path, what) from None
 
@@ -92,7 +93,7 @@ def read_text_file(path: PathLike, what: str = "file") -> str:
 def open_text_file(path: PathLike, what: str = "file", newline: Optional[str] = None) -> Iterator[IO[str]]:
     """``open(path, encoding="utf-8")`` for streaming reads; a ``UnicodeDecodeError`` raised while the
     block reads the file becomes :class:`NotUtf8Error` naming the first bad byte."""
-    with open(path, encoding="utf-8", newline=newline) as fh:
+    with open(path, encoding="utf-8-sig", newline=newline) as fh:
         try:
             yield fh
         except UnicodeDecodeError:

@@ -235,26 +235,18 @@ def _entries_with_ids(rows: list[tuple[Path, Path, str | None, str]], base: Path
     """Ids of a list file's videos: relative paths as written; absolute paths relative to the list
     file's folder when they lie inside it, else to the common folder of all such paths (never the
     whole absolute path, which would give ids like ``home__me__videos__...``)."""
-    outside = [full for p, full, _, _ in rows if p.is_absolute() and not _inside(full, base)]
+    outside = [full for p, full, _, _ in rows if p.is_absolute() and not full.is_relative_to(base)]
     root = Path(os.path.commonpath([str(f.parent) for f in outside])) if outside else None
     out = []
     for p, full, label, name in rows:
         if not p.is_absolute():
             rel = p.as_posix()
-        elif _inside(full, base):
+        elif full.is_relative_to(base):
             rel = full.relative_to(base).as_posix()
         else:
             rel = full.relative_to(root).as_posix() if root is not None else full.name
         out.append(VideoEntry(str(full), video_id(rel.replace(":", "_"), ids), label, name))
     return out
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.relative_to(folder)
-    except ValueError:
-        return False
-    return True
 
 
 # --------------------------------------------------------------------------- work (runs on workers)
@@ -464,6 +456,7 @@ def _extract(entries: list[VideoEntry], input_path: PathLike, out: Path, meta_pa
              progress: bool, extra_meta: dict[str, Any], on_video: Callable[[str, bool], None] | None) -> ExtractResult:
     bb_meta = next(iter(be.map(_probe_backbone, [(backbone, device)])))[1]
     old = _check_store(out, meta_path, bb_meta, sampling)
+    from_list = Path(input_path).is_file()   # a list file (else a folder of videos)
     meta: dict[str, Any] = {
         "format": STORE_FORMAT,
         **bb_meta,
@@ -511,7 +504,7 @@ def _extract(entries: list[VideoEntry], input_path: PathLike, out: Path, meta_pa
                     state["frames"] += r["frames"]
                 else:
                     reason = r["reason"]
-                    if r["kind"] == "not_found" and Path(input_path).is_file():
+                    if r["kind"] == "not_found" and from_list and not Path(by_id[vid].source).is_absolute():
                         reason += " (paths in a list file are relative to the list file's folder)"
                     failures[vid] = {"video": by_id[vid].source, "video_id": vid, "kind": r["kind"],
                                      "reason": reason, "time": now()}
