@@ -458,12 +458,13 @@ def export_store(store: str | os.PathLike[str] | Store, out: str | os.PathLike[s
             files = {k: s.close() for k, s in shards.items()}
             bar.close()
             providers = _providers(st, hits, dates)
+            sm = st.meta()
             meta = {
                 "format": "actionhub-export", "format_version": EXPORT_FORMAT_VERSION,
                 "actionhub_version": __version__, "exported_at": utc_now(),
-                "store": {"name": st.path.name, "note": st.note, "created_at": st.meta().get("created_at"),
-                          "schema_version": st.meta().get("schema_version"),
-                          "collections": _public(st.meta().get("collections") or {})},
+                "store": {"name": st.path.name, "note": str(sm.get("note") or ""), "created_at": sm.get("created_at"),
+                          "schema_version": sm.get("schema_version"),
+                          "collections": _public(sm.get("collections") or {})},
                 "configs": {k: {"rows": shards[k].rows, "files": [f"{k}/{p.name}" for p in files[k]],
                                 "num_bytes": shards[k].num_bytes,
                                 "download_size": sum(p.stat().st_size for p in files[k])} for k in CONFIG_SCHEMAS},

@@ -66,7 +66,9 @@ def compute_stats(store: str | os.PathLike[str] | Store, queries: Iterable[str] 
     st = store if isinstance(store, Store) else Store(store)
     hits = st.read_hits(["action", "provider", "video_id"])
     desc = st.read_descriptions(["provider", "video_id", "num_sentences"])
-    out: dict[str, Any] = {"store": str(st.path), "note": st.note, "collections": st.meta().get("collections", {})}
+    meta = st.meta()
+    out: dict[str, Any] = {"store": str(st.path), "note": str(meta.get("note") or ""),
+                           "collections": meta.get("collections", {})}
     shared = 0
     num_desc = 0
     providers: dict[str, int] = {}
@@ -92,8 +94,8 @@ def compute_stats(store: str | os.PathLike[str] | Store, queries: Iterable[str] 
     else:
         actions, ndesc, nsent, total_sent = [], np.zeros(0, np.int64), np.zeros(0, np.int64), 0
     with_zero = False
-    if queries is None and isinstance(st.meta().get("queries"), list) and st.meta()["queries"]:
-        queries = st.meta()["queries"]   # the vocabulary an import of an exported dataset kept
+    if queries is None and isinstance(meta.get("queries"), list) and meta["queries"]:
+        queries = meta["queries"]   # the vocabulary an import of an exported dataset kept
         out["queries_from"] = "store.json (kept by `actionhub import` of an exported dataset)"
     if queries is not None:
         qs = list(dict.fromkeys(queries))
