@@ -297,11 +297,6 @@ def evaluate(
 
     if isinstance(runs, (str, Path, Mapping)):
         runs = [runs]
-    if benchmark is not None:
-        from actionhub.protocols import is_benchmark_file, load_user_benchmark
-
-        if is_benchmark_file(benchmark):
-            benchmark = load_user_benchmark(benchmark).name
     summary = evaluate_runs(runs, benchmark=benchmark, gzsl=gzsl, calibration=calibration)
     if out is not None:
         atomic_write_json(out, summary)

@@ -17,6 +17,7 @@ from actionhub.features.labels import _resolve_labels
 from actionhub.protocols import Benchmark, normalize_name
 from actionhub.text.class_text import ClassText, load_class_text
 from actionhub.utils.errors import UserError
+from actionhub.utils.names import listing
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +97,8 @@ def _warn_coverage(fs: FeatureSet, classes: Sequence[str], kind: str, role: str,
     present = set(fs.classes)
     empty = [c for c in classes if c not in present]
     if empty:
-        shown = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
-        log.warning("%d of the %d %s classes have no %s videos in %s (%s): %s", len(empty), len(classes), kind,
-                    role, _name(source), "only %d have some" % (len(classes) - len(empty)), shown)
+        log.warning("%d of the %d %s classes have no %s videos in %s (only %d have some): %s", len(empty),
+                    len(classes), kind, role, _name(source), len(classes) - len(empty), listing(empty[:5], len(empty)))
 
 
 def build_inputs(
@@ -138,19 +138,18 @@ def build_inputs(
                 # downloadable, so videos without features are dropped with a warning.
                 missing = "skip" if eval_video_list is not None else "error"
             ev = _load(eval_features, bench, eval_video_list, eval_labels, missing)
+    eval_source = eval_features if eval_features is not None else features
     test = ev.subset(sp.unseen)
     if len(test) == 0:
-        raise FeatureError(
-            f"{_name(eval_features if eval_features is not None else features)} holds no videos of the {len(sp.unseen)} unseen classes of {bench.name} "
-            f"split {split}; pass --eval-features with the evaluation videos"
-        )
+        raise FeatureError(f"{_name(eval_source)} holds no videos of the {len(sp.unseen)} unseen classes of "
+                           f"{bench.name} split {split}; pass --eval-features with the evaluation videos")
     val_set = ev.subset(sp.val) if sp.val else None
     if val_set is not None and len(val_set) == 0:
         log.warning("no videos of the %d val classes found: the last epoch will be used", len(sp.val))
         val_set = None
     _check_visual_dims(full, features, ev, eval_features)
     _warn_coverage(train, sp.seen, "seen", "training", features)
-    _warn_coverage(test, sp.unseen, "unseen", "test", eval_features if eval_features is not None else features)
+    _warn_coverage(test, sp.unseen, "unseen", "test", eval_source)
     text = text_features if isinstance(text_features, ClassText) else load_class_text(text_features)
     text.indices(list(sp.seen) + list(sp.val) + list(sp.unseen))  # raises naming missing classes
     pool_text, pool_classes = None, None
@@ -165,7 +164,7 @@ def build_inputs(
             raise UserError(f"--cim-pool {cim_pool} has no classes besides the seen ones")
     info: dict[str, Any] = {
         "features": _name(features),
-        "eval_features": _name(eval_features if eval_features is not None else features),
+        "eval_features": _name(eval_source),
         "text_features": text.meta.get("path", "<in memory>"),
         "cim_pool": str(cim_pool) if cim_pool else "unseen classes of the split",
         "synthetic": bool(full.meta.get("synthetic") or text.meta.get("synthetic")),

@@ -252,9 +252,14 @@ def evaluate_runs(runs: Iterable[str | Path | Mapping[str, Any]], *, benchmark: 
     """The results summary of finished runs (what ``actionhub evaluate`` computes): per-split
     metrics and mean ± std over splits, grouped by benchmark, method and variant.
 
-    runs: run directories, run.json paths or run records; benchmark: check every run is on it;
-    gzsl: require GZSL metrics in every run; calibration: recompute GZSL at this calibrated-stacking
-    gamma from each run's gzsl.npz (needs ``gzsl``)."""
+    runs: run directories, run.json paths or run records; benchmark: check every run is on it (a
+    name, or a user benchmark file); gzsl: require GZSL metrics in every run; calibration: recompute
+    GZSL at this calibrated-stacking gamma from each run's gzsl.npz (needs ``gzsl``)."""
+    if benchmark is not None:
+        from actionhub.protocols import is_benchmark_file, load_user_benchmark
+
+        if is_benchmark_file(benchmark):
+            benchmark = load_user_benchmark(benchmark).name
     if calibration is not None and not gzsl:
         raise ResultsError("--calibration applies to GZSL metrics: add --gzsl (gzsl=True)")
     records = [as_run_record(r) for r in runs]
