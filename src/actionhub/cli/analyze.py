@@ -11,14 +11,7 @@ from actionhub.cli.common import CliError, add_progress_flag
 def run_descriptions(a: argparse.Namespace) -> int:
     from actionhub.dataset.analysis_report import FILES, analyze_descriptions, format_summary
 
-    if a.top < 1:
-        raise CliError(f"--top must be at least 1, got {a.top}")
-    if a.per_action < 0:
-        raise CliError(f"--per-action must be >= 0 (0: every description), got {a.per_action}")
-    if a.num_actions < 1:
-        raise CliError(f"--num-actions must be at least 1, got {a.num_actions}")
-    if a.batch_size < 1:
-        raise CliError(f"--batch-size must be at least 1, got {a.batch_size}")
+    # the numbers are checked by the library, before its pass over the store
     try:
         rec = analyze_descriptions(a.store, a.out, actions=a.actions, num_actions=a.num_actions, top=a.top,
                                    per_action=a.per_action, word_vectors=a.word_vectors, note=a.note,

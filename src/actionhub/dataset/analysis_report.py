@@ -77,8 +77,12 @@ def analyze_descriptions(
     """Fig. 6 of a description store or top-k table into ``out_dir``; returns the JSON record
     (``summary``, ``chosen``, ``files``, timings). ``actions``: the actions to draw (default:
     ``num_actions`` well-populated ones, :func:`~actionhub.dataset.analysis.default_actions`)."""
-    if top < 1:  # before the pass over the store
-        raise AnalysisError(f"--top must be at least 1, got {top}")
+    # numbers are checked before the pass over the store
+    for flag, value, least in (("--top", top, 1), ("--num-actions", num_actions, 1), ("--batch-size", batch_size, 1)):
+        if value < least:
+            raise AnalysisError(f"{flag} must be at least {least}, got {value}")
+    if per_action < 0:
+        raise AnalysisError(f"--per-action must be >= 0 (0: every description), got {per_action}")
     t0 = time.perf_counter()
     vectors = description_vectors(store, word_vectors, per_action=per_action,
                                   points_per_action=per_action or DEFAULT_PER_ACTION,
