@@ -55,6 +55,7 @@ import torch.nn.functional as F
 
 from actionhub.utils.errors import UserError
 from actionhub.utils.registry import Registry
+from actionhub.video.frames import frames_to_features, mean_over_time
 
 log = logging.getLogger(__name__)
 
@@ -159,23 +160,13 @@ class TorchFrameBackbone:
         """uint8 ``(T, H, W, 3)`` -> ``(T, 3, size, size)`` on the CPU."""
         return preprocess_frames(frames, self.size, self.mean, self.std, self.resize)
 
-    @torch.inference_mode()
     def frames_to_features(self, videos: Sequence[np.ndarray]) -> list[torch.Tensor]:
         """Per-frame features: one ``(T_i, D)`` float32 CPU tensor per video."""
-        if not videos:
-            return []
-        counts = [int(v.shape[0]) for v in videos]
-        x = torch.cat([self.preprocess(v) for v in videos])
-        out = [self.frame_features(x[i:i + self.frame_batch].to(self.device)).float().cpu()
-               for i in range(0, x.shape[0], self.frame_batch)]
-        return list(torch.cat(out).split(counts))
+        return frames_to_features(videos, self.preprocess, self.frame_features, self.frame_batch, self.device)
 
     def encode(self, videos: Sequence[np.ndarray]) -> np.ndarray:
         """``B`` videos (T_i, H_i, W_i, 3) uint8 -> ``(B, D)`` float32: frame features averaged over time."""
-        feats = self.frames_to_features(videos)
-        if not feats:
-            return np.zeros((0, self.dim), np.float32)
-        return torch.stack([f.mean(0) for f in feats]).numpy().astype(np.float32, copy=False)
+        return mean_over_time(self.frames_to_features(videos), self.dim)
 
     def meta(self) -> dict[str, Any]:
         return {"backbone": self.name, "dim": self.dim,

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from actionhub.utils.errors import UserError
 from actionhub.utils.hf import load_model, pooled, processor_config
+from actionhub.video.frames import frames_to_features, mean_over_time
 from actionhub.video.transforms import ImageTransform, from_hf_processor
 
 __all__ = ["HfClipBackbone", "HfXClipBackbone", "clip_chunks"]
@@ -68,16 +69,10 @@ class HfClipBackbone:
         """uint8 ``(T, H, W, 3)`` -> ``(T, 3, h, w)`` as the model's image processor prepares them."""
         return self.transform(frames)
 
-    @torch.inference_mode()
     def encode(self, videos: Sequence[np.ndarray]) -> np.ndarray:
         """``B`` videos ``(T_i, H_i, W_i, 3)`` uint8 -> ``(B, D)``: mean of the frames' unit embeddings."""
-        if not videos:
-            return np.zeros((0, self.dim), np.float32)
-        counts = [int(v.shape[0]) for v in videos]
-        x = torch.cat([self.preprocess(v) for v in videos])
-        feats = torch.cat([self.frame_features(x[i:i + self.frame_batch].to(self.device)).float().cpu()
-                           for i in range(0, x.shape[0], self.frame_batch)])
-        return torch.stack([f.mean(0) for f in feats.split(counts)]).numpy().astype(np.float32, copy=False)
+        per_video = frames_to_features(videos, self.preprocess, self.frame_features, self.frame_batch, self.device)
+        return mean_over_time(per_video, self.dim)
 
     def frame_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 3, h, w)`` preprocessed frames -> ``(N, D)`` unit-length image embeddings."""
