@@ -247,23 +247,19 @@ def _planned_record(run: ResolvedRun, split: int, features: Any, text_features: 
                     cim_pool: Any) -> dict[str, Any]:
     """What run.json will record of the settings (config, benchmark, split, data paths), known
     before any data is loaded: compared with a run directory's run.json to refuse another run early."""
-    import dataclasses
-
+    from actionhub.engine.inputs import data_paths
     from actionhub.models.registry import get_method
 
-    method = get_method(run.config.method)
-    cfg = method.resolve_config(run.config)
-    rec: dict[str, Any] = {"config": {**cfg.to_dict(),
-                                      "method_params": dataclasses.asdict(method.make_params(run.method_params))},
+    rec: dict[str, Any] = {"config": get_method(run.config.method).config_record(run.config, run.method_params),
                            "benchmark": run.benchmark.name, "split": split}
     if isinstance(features, (str, Path)):
-        data = {"features": str(features),
-                "eval_features": str(eval_features if isinstance(eval_features, (str, Path)) else features)}
-        if eval_features is not None and not isinstance(eval_features, (str, Path)):
-            data.pop("eval_features")
-        if isinstance(text_features, (str, Path)):
-            data["text_features"] = str(text_features)
-        data["cim_pool"] = str(cim_pool) if cim_pool else "unseen classes of the split"
+        paths = (str, Path)
+        data = data_paths(features, eval_features, str(text_features) if isinstance(text_features, paths) else None,
+                          cim_pool)
+        if eval_features is not None and not isinstance(eval_features, paths):
+            data.pop("eval_features")   # in memory: not known before loading
+        if data["text_features"] is None:
+            data.pop("text_features")
         rec["data"] = data
     return rec
 

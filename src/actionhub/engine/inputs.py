@@ -67,6 +67,15 @@ def _name(features: str | Path | FeatureSet) -> str:
     return str(features)
 
 
+def data_paths(features: Any, eval_features: Any, text_features: str | None, cim_pool: Any) -> dict[str, Any]:
+    """The data a run names in run.json ("features", "eval_features", "text_features", "cim_pool"),
+    known before anything is loaded (:func:`actionhub.api.train` checks a run folder against it)."""
+    return {"features": _name(features),
+            "eval_features": _name(eval_features if eval_features is not None else features),
+            "text_features": text_features,
+            "cim_pool": str(cim_pool) if cim_pool else "unseen classes of the split"}
+
+
 def _eval_video_list(bench: Benchmark, split: int, tmpdir: Path) -> Path | None:
     """For benchmarks that publish their evaluation videos (kinetics-zsar), a metas file
     of the split's val and test videos, to read an ER-style directory of .npy files."""
@@ -163,10 +172,7 @@ def build_inputs(
         if not pool_classes:
             raise UserError(f"--cim-pool {cim_pool} has no classes besides the seen ones")
     info: dict[str, Any] = {
-        "features": _name(features),
-        "eval_features": _name(eval_source),
-        "text_features": text.meta.get("path", "<in memory>"),
-        "cim_pool": str(cim_pool) if cim_pool else "unseen classes of the split",
+        **data_paths(features, eval_features, text.meta.get("path", "<in memory>"), cim_pool),
         "synthetic": bool(full.meta.get("synthetic") or text.meta.get("synthetic")),
         "feature_meta": {k: v for k, v in full.meta.items() if isinstance(v, (str, int, float, bool))},
     }

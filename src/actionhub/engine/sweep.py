@@ -110,9 +110,7 @@ def point_name(point: Mapping[str, Any]) -> str:
 def _expected_config(cfg: TrainConfig, method_params: Mapping[str, Any] | None) -> dict[str, Any]:
     from actionhub.models.registry import get_method
 
-    method = get_method(cfg.method)
-    resolved = method.resolve_config(cfg)
-    return {**resolved.to_dict(), "method_params": method.params_dict(method_params)}
+    return get_method(cfg.method).config_record(cfg, method_params)
 
 
 def _is_finished(run_dir: Path, config: dict[str, Any], benchmark: str, split: int) -> dict[str, Any] | None:

@@ -131,7 +131,7 @@ def train_run(
                     len(fallback), ", ".join(fallback[:20]) + (" ..." if len(fallback) > 20 else ""))
 
     n = len(inp.train)
-    config_rec = {**cfg.to_dict(), "method_params": params_dict}
+    config_rec = method.config_record(cfg, method_params)   # what api.train checks a folder against
     record: dict[str, Any] = {
         "format": RUN_FORMAT,
         "status": "running",

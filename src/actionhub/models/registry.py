@@ -72,6 +72,11 @@ class Method:
     def params_dict(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return dataclasses.asdict(self.make_params(overrides))
 
+    def config_record(self, cfg: TrainConfig, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The ``config`` a run of this method records (run.json, config.json): ``cfg`` resolved for
+        the method, with its parameters under ``method_params``."""
+        return {**self.resolve_config(cfg).to_dict(), "method_params": self.params_dict(overrides)}
+
     def build(self, visual_dim: int, text_dim: int, model_cfg: ModelConfig, params: Any) -> nn.Module:
         """A fresh model (CoCo or a baseline) with CoCo's evaluation interface."""
         if self.model_cls is None:
