@@ -76,21 +76,14 @@ def check_run_dir(out: str | Path, new: Mapping[str, Any]) -> None:
     """Refuse ``out`` when its run.json (or config.json) records other settings than ``new``
     (``{"config", "benchmark", "split", "data"}``); cheap, so it runs before any data is loaded."""
     out = Path(out)
-    old: dict[str, Any] | None = None
-    path = out / "run.json"
-    if (out / "select" / "run.json").is_file():
-        # --refit: the folder's own run trained for the steps chosen on val; the selection run in
-        # select/ holds the settings the command asked for.
-        path = out / "select" / "run.json"
-    try:
-        if path.is_file():
-            old = json.loads(path.read_text(encoding="utf-8"))
-        elif (out / "config.json").is_file():
-            old = {"config": json.loads((out / "config.json").read_text(encoding="utf-8"))}
-    except (OSError, ValueError):
-        return   # unreadable: the fingerprint check after loading decides
-    if not isinstance(old, dict):
-        return
+    # --refit: the folder's own run trained for the steps chosen on val; the selection run in
+    # select/ holds the settings the command asked for.
+    old = _json_object(out / "select" / "run.json") or _json_object(out / "run.json")
+    if old is None:
+        config = _json_object(out / "config.json")
+        old = {"config": config} if config is not None else None
+    if old is None:
+        return   # nothing (readable) there: the fingerprint check after loading decides
     diffs = run_differences(old, new)
     if diffs:
         raise _different_run(out, diffs)
@@ -99,22 +92,25 @@ def check_run_dir(out: str | Path, new: Mapping[str, Any]) -> None:
 def different_run_error(out: str | Path, new: Mapping[str, Any]) -> UserError:
     """The "already holds a different run" error for ``out``, naming what differs when run.json says."""
     out = Path(out)
+    old = _json_object(out / "run.json")
+    return _different_run(out, run_differences(old, new) if old is not None else [])
+
+
+def _json_object(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``; None when it is missing, unreadable or not an object."""
     try:
-        old = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        obj = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        old = {}
-    return _different_run(out, run_differences(old, new) if isinstance(old, dict) else [])
+        return None
+    return obj if isinstance(obj, dict) else None
 
 
 # --------------------------------------------------------------------------- the guard of a run directory
 
 def _mark(out: Path, status: str, error: str) -> None:
     path = out / "run.json"
-    try:
-        rec = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
-    if not isinstance(rec, dict) or rec.get("status") != "running":
+    rec = _json_object(path)
+    if rec is None or rec.get("status") != "running":
         return   # a finished run is never touched
     rec.update(status=status, error=error, stopped_at=now())
     try:
