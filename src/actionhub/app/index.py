@@ -413,7 +413,7 @@ def open_index(store: str | os.PathLike[str] | Store, say: Callable[[str], None]
     st = store if isinstance(store, Store) else Store(store)
     root = _cache_root(st)
     folder = root / f"serve-{_fingerprint(st)}"
-    with output_lock(folder, what="app index"):   # one builder; a second server waits for nothing, it is refused
+    with output_lock(folder, what="app index"):   # one builder: a second server starting meanwhile is refused
         if not (folder / "meta.json").is_file():
             with staged_folder(folder, kind="serve-index", overwrite=True, what="app index") as staging:
                 _build(st, staging, say, progress)

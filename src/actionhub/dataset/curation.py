@@ -262,8 +262,8 @@ def mark_descriptions(store: str | os.PathLike[str] | Store, action: str | None,
     have = set(zip(hits.column("provider").to_pylist(), hits.column("video_id").to_pylist()))
     missing = [f"{p}:{v}" for p, v in keys if (p, v) not in have]
     if missing:
-        raise CurationError(f"{', '.join(missing[:5])}: not a description {'of ' + repr(action) if action else 'in'} "
-                            f"the store {st.path}; give PROVIDER:VIDEO_ID as the store lists them")
+        raise CurationError(f"{', '.join(missing[:5])}: not a description {'of ' + repr(action) + ' in' if action else 'in'}"
+                            f" the store {st.path}; give PROVIDER:VIDEO_ID as the store lists them")
     return _append(st, [_new("m", by, op="mark", target="description", action=action, provider=p, video_id=v,
                              reason=reason) for p, v in dict.fromkeys(keys)])
 
@@ -311,6 +311,11 @@ class _CuratedView:
         self.store = view.store
         self.names = view.names
         self.dropped = 0
+
+    @property
+    def curated(self) -> dict:
+        """What was honoured: the marks' summary and the hits left out (known after :meth:`count_rows`)."""
+        return {**self.curation.summary(), "dropped_hits": self.dropped}
 
     def count_rows(self) -> int:
         h = self.store.read_hits(["action", "provider", "video_id"])
