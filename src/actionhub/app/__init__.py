@@ -30,12 +30,11 @@ def is_local_host(host: str) -> bool:
 
 
 def _deps() -> None:
-    missing = []
-    for mod in ("starlette", "uvicorn", "jinja2", "multipart", "markdown"):
-        try:
-            __import__(mod)
-        except ImportError:
-            missing.append(mod)
+    from importlib.util import find_spec
+
+    missing = [name for name, mod in (("starlette", "starlette"), ("uvicorn", "uvicorn"), ("jinja2", "jinja2"),
+                                      ("python-multipart", "python_multipart"), ("markdown", "markdown"))
+               if find_spec(mod) is None]
     if missing:
         raise UserError(f"the web app needs {', '.join(missing)}: pip install 'actionhub[app]'")
 
