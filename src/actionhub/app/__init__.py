@@ -57,6 +57,7 @@ def make_state(stores: Sequence[str | Path] = (), runs: Sequence[str | Path] = (
     for p in stores:
         ix = open_index(p, say=say, progress=progress)
         load_curation(ix.store)   # a malformed curation file is said now, not on the first page
+        ix.overview()             # statistics and Fig. 4/5 before the first request, not during it
         indexes.append(ix)
     return AppState(indexes, RunsView([Path(r) for r in runs]).refresh(), [Path(v) for v in videos],
                     user=current_user())
