@@ -98,7 +98,8 @@ def _build(st: Store, folder: Path, say: Callable[[str], None], progress: bool) 
                          "`actionhub import` first")
     say(f"indexing {st.path} for the app ({hits.num_rows:,} hits; once, then cached): relevance of every description")
     tmp = folder / "rank.tmp.parquet"
-    rank_store(st.path, tmp, k=2 ** 31 - 1, progress=progress, **_all_rows())
+    # every row, marked ones too: the app shows marks as marks (and lets them be undone)
+    rank_store(st.path, tmp, k=2 ** 31 - 1, progress=progress, curation=False)
     ranked = pq.read_table(tmp)
     tmp.unlink()
     # how many actions list each description
@@ -123,16 +124,6 @@ def _build(st: Store, folder: Path, say: Callable[[str], None], progress: bool) 
             "note": st.note}
     atomic_write_json(folder / "meta.json", meta)
     return meta
-
-
-def _all_rows() -> dict:
-    """Keyword arguments for :func:`rank_store` that keep every row, curation marks included: the app
-    shows marked rows as marked (and lets them be undone)."""
-    import inspect  # noqa: PLC0415
-
-    from actionhub.dataset.rank import rank_store  # noqa: PLC0415
-
-    return {"curation": False} if "curation" in inspect.signature(rank_store).parameters else {}
 
 
 class StoreIndex:
@@ -192,7 +183,7 @@ class StoreIndex:
         from actionhub.dataset.stats import compute_stats  # noqa: PLC0415
         from actionhub.dataset.stats_plots import write_plots  # noqa: PLC0415
 
-        stats = compute_stats(self.store, top=40, bottom=20, **_curated_stats())
+        stats = compute_stats(self.store, top=40, bottom=20, curation=True)
         figs = self.folder.parent / f".{self.folder.name}.stats-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
         plots = []
         for old in figs.parent.glob(f".{self.folder.name}.stats-*"):   # figures of an earlier curation state
@@ -385,15 +376,6 @@ class StoreIndex:
         except OSError:
             pass
         return out
-
-
-def _curated_stats() -> dict:
-    """``compute_stats`` keyword arguments that honour the curation (when this version has them)."""
-    import inspect  # noqa: PLC0415
-
-    from actionhub.dataset.stats import compute_stats  # noqa: PLC0415
-
-    return {"curation": True} if "curation" in inspect.signature(compute_stats).parameters else {}
 
 
 def _marks_by_key(cur: Any, action: str) -> dict[tuple[str, str], dict]:

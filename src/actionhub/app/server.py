@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import difflib
+import functools
 import logging
 import math
 import re
@@ -279,37 +280,28 @@ def create_app(state: AppState) -> Any:
         return JSONResponse(search_data(request))
 
     # -- curation ----------------------------------------------------------------------------
-    async def mark(request: Request) -> Response:
-        from actionhub.dataset.curation import mark_descriptions  # noqa: PLC0415
+    async def curate(request: Request) -> Response:
+        """POST /store/N/mark, /mark-action or /undo: one line appended to the store's curation file."""
+        from actionhub.dataset import curation as cur  # noqa: PLC0415
 
         ix = state.store(request.path_params["sid"])
         f = await request.form()
-        by = (f.get("by") or who(request)).strip()[:80]
-        action_name = f.get("action") or ""
-        everywhere = f.get("scope") == "every"
-        await asyncio.to_thread(mark_descriptions, ix.store, None if everywhere else action_name,
-                                [(str(f.get("provider") or ""), str(f.get("video_id") or ""))],
-                                reason=str(f.get("reason") or "")[:500], by=by)
-        return back_to(str(f.get("back") or "/"), by)
 
-    async def mark_action(request: Request) -> Response:
-        from actionhub.dataset.curation import mark_action as _mark_action  # noqa: PLC0415
+        def field(name: str, limit: int = 500) -> str:
+            return str(f.get(name) or "").strip()[:limit]
 
-        ix = state.store(request.path_params["sid"])
-        f = await request.form()
-        by = (f.get("by") or who(request)).strip()[:80]
-        await asyncio.to_thread(_mark_action, ix.store, str(f.get("action") or ""),
-                                reason=str(f.get("reason") or "")[:500], by=by)
-        return back_to(str(f.get("back") or "/"), by)
-
-    async def undo(request: Request) -> Response:
-        from actionhub.dataset.curation import undo as _undo  # noqa: PLC0415
-
-        ix = state.store(request.path_params["sid"])
-        f = await request.form()
-        by = (f.get("by") or who(request)).strip()[:80]
-        await asyncio.to_thread(_undo, ix.store, [str(f.get("id") or "")], by=by)
-        return back_to(str(f.get("back") or "/"), by)
+        by = field("by", 80) or who(request)
+        op = request.url.path.rsplit("/", 1)[1]
+        if op == "mark":
+            call = functools.partial(cur.mark_descriptions, ix.store,
+                                     None if field("scope") == "every" else field("action"),
+                                     [(field("provider"), field("video_id"))], reason=field("reason"), by=by)
+        elif op == "mark-action":
+            call = functools.partial(cur.mark_action, ix.store, field("action"), reason=field("reason"), by=by)
+        else:
+            call = functools.partial(cur.undo, ix.store, [field("id")], by=by)
+        await asyncio.to_thread(call)
+        return back_to(field("back", 2000) or "/", by)
 
     def curation(request: Request) -> Response:
         from actionhub.dataset.curation import read_records  # noqa: PLC0415
@@ -457,9 +449,9 @@ def create_app(state: AppState) -> Any:
         Route("/api/store/{sid:int}/search", api_search),
         Route("/store/{sid:int}/curation", curation),
         Route("/api/store/{sid:int}/curation", curation),
-        Route("/store/{sid:int}/mark", mark, methods=["POST"]),
-        Route("/store/{sid:int}/mark-action", mark_action, methods=["POST"]),
-        Route("/store/{sid:int}/undo", undo, methods=["POST"]),
+        Route("/store/{sid:int}/mark", curate, methods=["POST"]),
+        Route("/store/{sid:int}/mark-action", curate, methods=["POST"]),
+        Route("/store/{sid:int}/undo", curate, methods=["POST"]),
         Route("/api/store/{sid:int}/neighbours", neighbours),
         Route("/runs", runs),
         Route("/api/runs", runs),
@@ -500,6 +492,8 @@ def _vocabulary(build: Any) -> Any:
 def _predict(state: AppState, video: Path, label: str, actions: str, model: str, index: StoreIndex | None) -> dict:
     """Top-5 of ``video`` for the typed ``actions`` (the ``actionhub.predict`` API), the descriptions behind each
     predicted action, and the Fig. 6 neighbours of the actions the store has."""
+    import pyarrow.compute as pc  # noqa: PLC0415
+
     from actionhub.engine.predict import predict, resolve_actions  # noqa: PLC0415
 
     names, _ = resolve_actions(actions)
@@ -513,18 +507,11 @@ def _predict(state: AppState, video: Path, label: str, actions: str, model: str,
     why: dict[str, list[dict]] = {}
     if descriptions is not None:
         for p in res["predictions"]:
-            rows = [r for r in descriptions.filter(_eq(descriptions, p["action"])).slice(0, 3).to_pylist()]
-            why[p["action"]] = rows
+            why[p["action"]] = descriptions.filter(pc.field("action") == p["action"]).slice(0, 3).to_pylist()
     near = {n: index.neighbours(a) for n, a in matched.items()} if index is not None else {}
     return {"video": label, "model": model, "predictions": res["predictions"], "why": why, "matched": matched,
             "neighbours": near, "imagenet": res.get("imagenet_top", []),
             "store": index.name if index is not None else None}
-
-
-def _eq(table: Any, name: str) -> Any:
-    import pyarrow.compute as pc  # noqa: PLC0415
-
-    return pc.equal(table.column("action"), name)
 
 
 def _model_dir(state: AppState, rid: str) -> Path:
