@@ -24,6 +24,7 @@ VERB_MODULES = (
     "collect",      # actionhub collect
     "importer",     # actionhub import
     "stats",        # actionhub stats
+    "curate",       # actionhub curate list|mark|undo
     "export",       # actionhub export
     "rank",         # actionhub rank
     "analyze",      # actionhub analyze descriptions
@@ -35,6 +36,7 @@ VERB_MODULES = (
     "sweep",
     "report",
     "predict",
+    "serve",        # actionhub serve (the web app)
 )
 
 

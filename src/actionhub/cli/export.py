@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from actionhub.cli.common import add_progress_flag, positive_float, positive_int
+from actionhub.cli.common import add_curation_flag, add_progress_flag, curation_line, positive_float, positive_int
 
 
 def run_export(a: argparse.Namespace) -> int:
@@ -17,7 +17,8 @@ def run_export(a: argparse.Namespace) -> int:
 
         queries = read_queries(a.queries)
     m = export_store(a.store, a.out, queries=queries, max_shard_mb=a.max_shard_mb, max_shard_rows=a.max_shard_rows,
-                     overwrite=a.overwrite, license=a.license, name=a.name, progress=not a.no_progress)
+                     overwrite=a.overwrite, license=a.license, name=a.name, progress=not a.no_progress,
+                     curation=not a.ignore_curation)
     if a.json:
         print(json.dumps(m, indent=1, ensure_ascii=False))
         return 0
@@ -27,6 +28,8 @@ def run_export(a: argparse.Namespace) -> int:
     print(f"wrote {m['out']}: {c['descriptions']['rows']:,} descriptions, {c['hits']['rows']:,} hits of "
           f"{m['stats']['num_actions']:,} actions, {c['queries']['rows']:,} queries "
           f"({shards} Parquet shards, {size / 1e6:,.1f} MB) and README.md (the dataset card)")
+    if curation_line(m.get("curation")):
+        print(curation_line(m.get("curation")))
     print(f"load it with datasets.load_dataset({str(m['out'])!r}) (configs: descriptions, hits, queries); "
           f"back into a store with `actionhub import {m['out']} --out STORE`")
     return 0
@@ -55,5 +58,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "only when you hold the rights to the text)")
     p.add_argument("--name", help="the dataset's pretty name in the card (default: from the store's folder name)")
     p.add_argument("--json", action="store_true", help="print the export's metadata (actionhub.json) as JSON")
+    add_curation_flag(p)
     add_progress_flag(p)
     p.set_defaults(func=run_export)

@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from actionhub.cli.common import non_negative_int
+from actionhub.cli.common import add_curation_flag, non_negative_int
 
 
 def run_stats(a: argparse.Namespace) -> int:
@@ -17,7 +17,8 @@ def run_stats(a: argparse.Namespace) -> int:
         from actionhub.dataset.vocab import read_queries
 
         queries = read_queries(a.queries)
-    s = compute_stats(a.store, queries=queries, top=a.top, bottom=a.bottom, min_descriptions=a.min_descriptions)
+    s = compute_stats(a.store, queries=queries, top=a.top, bottom=a.bottom, min_descriptions=a.min_descriptions,
+                      curation=not a.ignore_curation)
     if a.note:
         s["note"] = a.note
     if a.plots:
@@ -48,4 +49,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--min-descriptions", type=non_negative_int, default=100, metavar="N",
                    help="summarise the actions with fewer than N descriptions (default: 100, the paper's k)")
     s.add_argument("--note", help="label for titles and text (default: the store's note), e.g. SYNTHETIC")
+    add_curation_flag(s)
     s.set_defaults(func=run_stats)

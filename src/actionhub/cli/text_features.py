@@ -5,7 +5,15 @@ import argparse
 import json
 from pathlib import Path
 
-from actionhub.cli.common import CliError, add_progress_flag, check_output_file, non_negative_int, positive_int
+from actionhub.cli.common import (
+    CliError,
+    add_curation_flag,
+    add_progress_flag,
+    check_output_file,
+    curation_line,
+    non_negative_int,
+    positive_int,
+)
 
 
 def run(a: argparse.Namespace) -> int:
@@ -25,7 +33,7 @@ def run(a: argparse.Namespace) -> int:
             a.benchmark, a.out, descriptions=a.descriptions, encoder=a.encoder or DEFAULT_ENCODER, k=a.k,
             template=a.template or DEFAULT_DEFINITION_TEMPLATE, cache=False if a.no_cache else (a.cache or True),
             batch_size=a.batch_size, backend=backend, progress=not a.no_progress,
-            min_descriptions=a.min_descriptions,
+            min_descriptions=a.min_descriptions, curation=not a.ignore_curation,
         )
     except ImportError as e:
         raise CliError(str(e)) from None
@@ -44,6 +52,8 @@ def run(a: argparse.Namespace) -> int:
         print(f"descriptions for {m['num_with_descriptions']} classes ({m['num_descriptions']:,} texts, top {m['k']}); "
               f"matched {mt['exact']} exactly, {mt['name']} by name key, {mt['normalize_action']} by normalize_action")
         print("check: " + format_quality(m["quality"]))
+        if curation_line(m.get("curation")):
+            print(curation_line(m.get("curation")))
     print(f"wrote {a.out}")
     return 0
 
@@ -78,5 +88,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="where to encode: in this process, or chunks on a Dask cluster")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address for --backend dask, e.g. tcp://host:8786")
     p.add_argument("--json", action="store_true", help="print the file's metadata as JSON")
+    add_curation_flag(p)
     add_progress_flag(p)
     p.set_defaults(func=run)

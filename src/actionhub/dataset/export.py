@@ -37,6 +37,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from actionhub.dataset.curation import filter_hits
 from actionhub.dataset.store import DESCRIPTION_SCHEMA, HIT_SCHEMA, Store, StoreError, key_column, utc_now
 from actionhub.utils.io import atomic_write_json, atomic_write_text
 
@@ -385,7 +386,8 @@ def _check_out(out: Path, store: Path, overwrite: bool) -> None:
 def export_store(store: str | os.PathLike[str] | Store, out: str | os.PathLike[str], *,
                  queries: Iterable[str] | None = None, max_shard_mb: float = DEFAULT_SHARD_MB,
                  max_shard_rows: int | None = None, overwrite: bool = False, license: str = "other",
-                 name: str | None = None, batch_rows: int = 1 << 17, progress: bool = True) -> dict:
+                 name: str | None = None, batch_rows: int = 1 << 17, progress: bool = True,
+                 curation: bool = True) -> dict:
     """Write the store as a Hugging Face dataset folder ``out`` (see the module docstring); returns a summary.
 
     ``queries``: the queries collected (e.g. ``read_queries("queries.csv")``), so that those that
@@ -395,7 +397,8 @@ def export_store(store: str | os.PathLike[str] | Store, out: str | os.PathLike[s
     export at ``out`` (a non-empty folder without ``actionhub.json`` is never replaced).
     ``license``: the card's licence id (default ``other``: the provider's terms). Returns
     ``{"out", "configs": {name: {"rows", "files", "num_bytes", "download_size"}}, "stats", ...}``
-    (the content of ``actionhub.json``).
+    (the content of ``actionhub.json``). ``curation``: leave out what the store's curation marks throw out
+    (``STORE/curation.jsonl``; ``"curation"`` in the result says what).
     """
     from actionhub import __version__  # noqa: PLC0415
     from actionhub.dataset.stats import compute_stats  # noqa: PLC0415
@@ -418,7 +421,7 @@ def export_store(store: str | os.PathLike[str] | Store, out: str | os.PathLike[s
     staging = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     with lock:
         hit_files, desc_files = st.parts("hits"), st.parts("descriptions")  # hits first: their descriptions exist
-        hits = _read_files(hit_files, HIT_SCHEMA, HIT_SCHEMA.names)
+        hits, curated = filter_hits(st, _read_files(hit_files, HIT_SCHEMA, HIT_SCHEMA.names), curation)
         dkeys = key_column(*_read_files(desc_files, DESCRIPTION_SCHEMA, ["provider", "video_id"]).columns)
         hkeys = key_column(hits.column("provider"), hits.column("video_id"))
         has_desc = pc.is_in(hkeys, value_set=dkeys)
@@ -430,7 +433,7 @@ def export_store(store: str | os.PathLike[str] | Store, out: str | os.PathLike[s
         del dkeys, hkeys
         hits = hits.sort_by([("action", "ascending"), ("provider", "ascending"), ("rank", "ascending")])
         vocab, sources = _vocabulary(st, queries, pc.unique(hits.column("action")).to_pylist())
-        stats = compute_stats(st, queries=vocab, top=10, bottom=10)
+        stats = compute_stats(st, queries=vocab, top=10, bottom=10, curation=curation)
         per_action = stats["descriptions_per_action"]
         qtable = pa.table({"action": pa.array(vocab, pa.string()),
                            "num_descriptions": pa.array([per_action.get(q, 0) for q in vocab], pa.int64())})
@@ -478,6 +481,8 @@ def export_store(store: str | os.PathLike[str] | Store, out: str | os.PathLike[s
             }
             if not any(meta["left_out"].values()):
                 meta.pop("left_out")
+            if curated:
+                meta["curation"] = curated
             atomic_write_json(staging / META_FILE, meta)
             card = _card(meta, license, name or f"ActionHub descriptions: {st.path.name}")
             atomic_write_text(staging / "README.md", card)

@@ -69,6 +69,10 @@ def format_stats(stats: dict, note: Optional[str] = None, top: Optional[int] = N
         if c.get("match"):
             lines.append(f"collected from {name}: a caption matches a query when it holds "
                          f"{'every' if c['match'] == 'all' else 'any'} content word of it (--match {c['match']})")
+    if s.get("curation"):
+        c = s["curation"]
+        lines.append(f"curation: {c['dropped_hits']:,} description listing(s) left out by {c['marks']} mark(s) in "
+                     f"{c['file']} ({len(c['unusable_actions'])} action(s) unusable); --ignore-curation keeps them")
     if s.get("few", {}).get("count") and s["num_descriptions"]:
         from actionhub.dataset.stats import format_few  # noqa: PLC0415
 

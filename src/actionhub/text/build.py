@@ -34,6 +34,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from actionhub.dataset.curation import filter_ranked
 from actionhub.text.base import DEFAULT_ENCODER, TextEncoder
 from actionhub.text.cache import TextCache
 from actionhub.text.class_text import ClassText
@@ -286,6 +287,7 @@ def build_class_text(
     progress: bool = True,
     meta: Mapping[str, Any] | None = None,
     min_descriptions: int | None = None,
+    curation: bool = True,
 ) -> ClassText:
     """Class text features for ``classes``.
 
@@ -295,7 +297,8 @@ def build_class_text(
     Returns ClassText with ad (C, D), desc (M, D) grouped by class, desc_offsets (C+1,).
     ``meta["quality"]`` (:func:`description_quality`) summarises the classes without descriptions,
     with fewer than ``min_descriptions`` (default: ``k``) and with unusually low relevance; one
-    warning line reports them.
+    warning line reports them. ``curation``: leave out the rows that curation marks of the store the
+    descriptions were ranked from throw out (:func:`actionhub.dataset.curation.filter_ranked`).
     """
     if k < 1:
         raise TextFeatError(f"k must be at least 1, got {k}")
@@ -308,6 +311,9 @@ def build_class_text(
         descriptions = read_descriptions(descriptions)
     elif descriptions is not None:
         _check_columns(descriptions, "the descriptions table")
+    curated = None
+    if descriptions is not None:
+        descriptions, curated = filter_ranked(descriptions, curation)
     ad_texts = definition_texts(classes, definitions, template)
 
     matches: dict[str, list[str]] = {}
@@ -348,6 +354,7 @@ def build_class_text(
         "num_descriptions": int(num.sum()),
         "fallback": fallback,
         "quality": quality,
+        **({"curation": curated} if curated else {}),
         "matches": {c: a for c, a in matches.items() if a != [text_name(c)] and a != [c]},
         "encode_seconds": round(time.perf_counter() - start, 2),
     }
