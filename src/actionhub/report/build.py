@@ -44,7 +44,7 @@ from actionhub.report.tables import (
     series_table,
 )
 from actionhub.utils.io import atomic_write_json, atomic_write_text
-from actionhub.utils.lock import locks_output
+from actionhub.utils.outputs import stages_folder
 from actionhub.utils.runinfo import now, package_versions
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ def _check_classes(names: Sequence[str], allowed: Sequence[str], where: str, fla
         raise UserError(f"{flag}: {unknown} not among {where}; e.g. {', '.join(list(allowed)[:5])}")
 
 
-@locks_output("out_dir", folder=True, what="report folder")
+@stages_folder("out_dir", kind="report", what="report folder", legacy=lambda p: (p / "report.md").is_file())
 def build_report(
     inputs: Iterable[str | Path] | Collection,
     out_dir: str | Path,
@@ -175,15 +175,16 @@ def build_report(
     with ``features``/``text_features``/``eval_features`` overriding them). Fig. 11 shows up
     to ``tsne_videos`` videos of each of its classes. ``reported``: add the paper's published
     numbers (Tables 2-4) in their own table; published rows found among the inputs (a results
-    file of reported rows) are shown there too. Returns the path of report.md.
+    file of reported rows) are shown there too. Returns the path of report.md. The folder appears
+    whole when the report is complete; an existing one is replaced only with ``overwrite=True``
+    (only what a report wrote there: :func:`actionhub.utils.outputs.staged_folder`).
     """
     if tsne_videos < 1:
         from actionhub.utils.errors import UserError
 
         raise UserError(f"--tsne-videos must be at least 1 (videos per class in Fig. 11), got {tsne_videos}")
     coll = inputs if isinstance(inputs, Collection) else collect(inputs)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir)   # the staging folder: the report moves to --out when it is complete
     missing: list[str] = []
     md: list[str] = ["# ActionHub report", ""]
     everything = coll.all_records()
@@ -263,7 +264,7 @@ def build_report(
             figures.line_figure(out / name, title, label, series, log_x=log_x, note=_splits_note(sw.records))
             md += [f"![Fig. {fig_no}]({name})", "", series_table(x, series), "", protocol_line(sw.records, f"sweep {sw.dir}"), ""]
             data[f"fig{fig_no}"] = {k: {str(xx): v for xx, v in pts.items()} for k, pts in series.items()}
-            say(f"  wrote {out / name}")
+            say(f"  wrote {name}")
 
     # ---------------------------------------------------------------- Fig. 10
     md += ["## Fig. 10: Cross-action Invariance Mining", ""]
@@ -285,7 +286,7 @@ def build_report(
                                                     "CIM gain"], body), "",
                protocol_line(sw.records, f"sweep {sw.dir}"), ""]
         data["fig10"] = groups
-        say(f"  wrote {out / name}")
+        say(f"  wrote {name}")
     else:
         md += ["_Not drawn: no sweep over cim._", ""]
 
@@ -361,7 +362,7 @@ def build_report(
                    protocol_line(list(models.values()), "classes " + ", ".join(classes)), ""]
             data["fig11"] = {"classes": classes, "seen": [c for c in classes if c in seen_set],
                              "videos_per_class": counts.tolist(), "seed": seed, "alignment": align_data}
-            say(f"  wrote {out / name}")
+            say(f"  wrote {name}")
             rng = np.random.default_rng(seed + 1)
             queries = list(cycle_classes) if cycle_classes else [inp.unseen[i] for i in sorted(
                 rng.choice(len(inp.unseen), min(2, len(inp.unseen)), replace=False))]
@@ -380,7 +381,7 @@ def build_report(
                         "reconstructed set and its seen classes as the pool; the class itself in bold (red in the "
                         "figure).", "", protocol_line(list(models.values())), ""]
             data["fig12"] = entries
-            say(f"  wrote {out / name}")
+            say(f"  wrote {name}")
     md += qual_md
 
     # ---------------------------------------------------------------- the rest
@@ -391,5 +392,5 @@ def build_report(
     path = out / "report.md"
     atomic_write_text(path, "\n".join(md).rstrip() + "\n")
     atomic_write_json(out / "report.json", round_metrics(data))
-    say(f"  wrote {path}")
+    say("  wrote report.md")
     return path
