@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "features, counts, provenance and a licence note (the text is the provider's or "
                                    "corpus's, not ours). `actionhub import DIR --out STORE` reads it back.")
     p.add_argument("store", type=Path, help="store directory")
-    p.add_argument("--out", required=True, type=Path, help="the dataset folder to write (new or empty; --overwrite to replace an earlier export)")
+    p.add_argument("--out", required=True, type=Path,
+                   help="the dataset folder to write (new or empty; --overwrite to replace an earlier export)")
     p.add_argument("--queries", type=Path,
                    help="the queries collected (as for `stats`), so those that found nothing are listed too "
                         "(the queries of the store's own collection state are always included)")

@@ -49,7 +49,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import hashlib
-import json
 import logging
 import os
 import uuid

@@ -19,6 +19,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from actionhub.utils.lock import locks_output
+
 __all__ = ["SYNTHETIC_STORE_NOTE", "synthetic_descriptions", "write_synthetic_store", "demo_descriptions"]
 
 SYNTHETIC_STORE_NOTE = "SYNTHETIC: generated descriptions, not real text (actionhub.demo.descriptions)"
@@ -86,6 +88,7 @@ def _ramp(counts: np.ndarray) -> np.ndarray:
     return np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
+@locks_output("path", what="store")   # it may remove and replace the store: under the store's own lock
 def write_synthetic_store(path: str | Path, actions: Sequence[str] | None = None, wv: Any = None,
                           per_action: int = 100, seed: int = 0) -> Path:
     """A SYNTHETIC description store at ``path`` (reused when it already holds one): ``per_action``

@@ -193,7 +193,8 @@ def _commit(staging: Path, out: Path, kind: str, legacy: Optional[Callable[[Path
         _remove(trash)
 
 
-def stages_folder(param: str, *, kind: str, what: str = "output folder", legacy: Optional[Callable[[Path], bool]] = None):
+def stages_folder(param: str, *, kind: str, what: str = "output folder",
+                  legacy: Optional[Callable[[Path], bool]] = None):
     """Decorator for a function that writes a folder output given as its argument ``param``: the call
     runs inside :func:`staged_folder` and receives the staging folder instead (so what it writes appears
     whole or not at all); a returned path inside the staging folder (alone or in a list) comes back as the same path

@@ -93,9 +93,11 @@ def collect(queries: Iterable[str], provider: Provider, store: str | Path | Stor
     from actionhub.utils.lock import output_lock  # noqa: PLC0415
 
     where = store.path if isinstance(store, Store) else Path(store)
-    full = (lambda e: f"the disk is full (no space left on device while writing to the store {where}); the store "
-            "keeps every description written before, and the next run resumes from there: free some space and rerun "
-            "the same command")
+    def full(e: OSError) -> str:
+        return (f"the disk is full (no space left on device while writing to the store {where}); the store keeps "
+                "every description written before, and the next run resumes from there: free some space and rerun "
+                "the same command")
+
     with output_lock(where, what="store"), disk_full_as(full):   # the lock before the store is created
         return _collect(queries, provider, store, per_query=per_query, budget=budget, progress=progress,
                         flush_rows=flush_rows, flush_seconds=flush_seconds, note=note,
