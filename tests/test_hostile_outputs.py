@@ -183,15 +183,19 @@ def test_a_finished_output_is_replaced_only_with_overwrite(verb, tmp_path, capsy
 PAUSE = textwrap.dedent("""
     import importlib, sys, time
     where, name = sys.argv[1].split(":")
+    name, _, nth = name.partition("@")
     owner = importlib.import_module(where)
     *path, attr = name.split(".")
     for p in path:
         owner = getattr(owner, p)
     real = getattr(owner, attr)
+    calls = [0]
     def paused(*a, **k):
         out = real(*a, **k)
-        print("ready", flush=True)
-        time.sleep(120)
+        calls[0] += 1
+        if calls[0] == int(nth or 1):
+            print("ready", flush=True)
+            time.sleep(120)
         return out
     setattr(owner, attr, paused)
     if any(a.startswith("hostilehash:") for a in sys.argv):
@@ -224,7 +228,7 @@ def spawn(target: str, args: list, cwd: Path | None = None) -> subprocess.Popen:
 
 
 def paused(target: str, args: list, cwd: Path | None = None) -> subprocess.Popen:
-    """:func:`spawn`, once it has reached ``target``."""
+    """:func:`spawn`, once it has reached ``target`` (``module:function``, ``@N``: its N-th return)."""
     p = spawn(target, args, cwd)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
@@ -371,6 +375,54 @@ def test_kill_9_during_an_import_then_rerun(tmp_path, capsys):
     assert read_store(store, cols).sort_by("video_id").equals(read_store(clean, cols).sort_by("video_id"))
 
 
+# the resumable verbs: killed in the middle, rerun, equal to a run that was never killed
+def _train(files: Path, out: Path) -> list:  # noqa: F811 - files: a fixture
+    return ["train", "--benchmark", "hmdb51", "--split", "0", "--features", files / "feats.npz", "--text-features",
+            files / "text.npz", "--out", out, "--epochs", "3", "--dim", "8", "--k", "4", "--batch-size", "64",
+            "--val-classes", "0", "--no-progress"]
+
+
+def _sweep(files: Path, out: Path) -> list:  # noqa: F811 - files: a fixture
+    return ["sweep", "--benchmark", "hmdb51", "--splits", "0", "--features", files / "feats.npz", "--text-features",
+            files / "text.npz", "--param", "k=2,4", "--out", out, "--epochs", "2", "--dim", "8", "--batch-size",
+            "64", "--val-classes", "0", "--no-progress"]
+
+
+@pytest.mark.parametrize("verb", ["train", "sweep"])
+def test_kill_9_in_training_then_rerun_gives_the_uninterrupted_result(verb, files, tmp_path, capsys):  # noqa: F811
+    make = _train if verb == "train" else _sweep
+    p = paused("torch:save@2", make(files, tmp_path / "killed"))   # after the second checkpoint
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert run(make(files, tmp_path / "killed"), capsys)[0] == 0
+    assert run(make(files, tmp_path / "clean"), capsys)[0] == 0
+    if verb == "train":
+        a, b = (json.loads((tmp_path / d / "run.json").read_text()) for d in ("killed", "clean"))
+        assert a["status"] == b["status"] == "finished"
+        assert a["metrics"]["test"]["top1"] == pytest.approx(b["metrics"]["test"]["top1"])
+        assert [h["loss"] for h in a["history"]] == pytest.approx([h["loss"] for h in b["history"]], rel=1e-5)
+    else:
+        a, b = (json.loads((tmp_path / d / "sweep.json").read_text()) for d in ("killed", "clean"))
+        rows = lambda s: sorted((json.dumps(r["params"]), r["status"], r["metrics"]["top1"])  # noqa: E731
+                                for r in s["runs"])
+        assert len(a["runs"]) == 2 and [r[:2] for r in rows(a)] == [r[:2] for r in rows(b)]
+        assert [r[2] for r in rows(a)] == pytest.approx([r[2] for r in rows(b)], abs=1e-3)
+
+
+def test_kill_9_in_extract_then_rerun(tmp_path, capsys):
+    list_a, _ = _clip_lists(tmp_path)
+    ex = ["--sampling", "segments:1", "--batch-size", "1", "--no-progress"]
+    p = paused("actionhub.video.extract:_save_npy", ["extract", list_a, "--out", tmp_path / "killed", *ex])
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    rc, text = run(["extract", list_a, "--out", tmp_path / "killed", *ex], capsys)
+    assert rc == 0 and "1 now, 1 already done" in text, text
+    assert run(["extract", list_a, "--out", tmp_path / "clean", *ex], capsys)[0] == 0
+    for name in ("a.npy", "b.npy"):
+        np.testing.assert_allclose(np.load(tmp_path / "killed" / name), np.load(tmp_path / "clean" / name))
+    assert (tmp_path / "killed" / "metas.jsonl").read_text() == (tmp_path / "clean" / "metas.jsonl").read_text()
+
+
 # ----------------------------------------------------------------------------- a finished feature folder
 def _clip_lists(tmp: Path) -> tuple[Path, Path]:
     pytest.importorskip("av")
@@ -483,14 +535,18 @@ def test_an_output_in_a_read_only_folder_is_one_line(verb, tmp_path, capsys, mon
     assert list(ro.iterdir()) == []
 
 
-def test_train_into_a_read_only_folder_is_one_line(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("verb", ["train", "extract"])
+def test_train_or_extract_into_a_read_only_folder_is_one_line(verb, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(Path(__file__).resolve().parents[1])
     ro = tmp_path / "ro"
     ro.mkdir()
+    args = (["train", "--config", "configs/demo/hmdb51.toml", "--split", "0", "--epochs", "1", "--out", ro / "run",
+             "--no-progress"] if verb == "train" else
+            ["extract", _clip_lists(tmp_path)[0], "--sampling", "segments:1", "--out", ro / "F", "--no-progress"])
     _read_only(monkeypatch, ro)
-    rc, text = run(["train", "--config", "configs/demo/hmdb51.toml", "--split", "0", "--epochs", "1",
-                    "--out", ro / "run", "--no-progress"], capsys)
+    rc, text = run(args, capsys)
     assert rc == 2 and "Traceback" not in text and "Read-only file system" in text, text
+    assert list(ro.iterdir()) == []
 
 
 # ----------------------------------------------------------------------------- caches that lie
@@ -530,7 +586,11 @@ def test_a_text_cache_shard_with_a_damaged_checksum_is_encoded_again(tmp_path, c
     pq.write_table(t.replace_schema_metadata({b"actionhub.crc32": b"not a number"}), index)
     rc, text = run(base + ["--out", tmp_path / "b.npz"], capsys)
     assert rc == 0 and "Traceback" not in text, text
-    assert tree(tmp_path / "a.npz") == {"a.npz": tree(tmp_path / "b.npz")["b.npz"]}
+    from actionhub.text.class_text import load_class_text
+
+    a, b = load_class_text(tmp_path / "a.npz"), load_class_text(tmp_path / "b.npz")
+    assert a.classes == b.classes and np.array_equal(a.ad, b.ad)   # encoded again, the same
+    assert len(list(cache.rglob("shard-*.parquet"))) == 1          # the broken shard was replaced
 
 
 # ----------------------------------------------------------------------------- corpora that lie

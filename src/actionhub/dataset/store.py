@@ -252,11 +252,12 @@ class Store:
         return sorted(self.path.glob("part-*.parquet"))
 
     def meta(self) -> dict:
-        """``_state/store.json`` (empty dict when missing or unreadable)."""
+        """``_state/store.json`` (empty dict when missing, unreadable or not an object)."""
         try:
-            return jsontext.loads((self.state_dir / "store.json").read_text(encoding="utf-8"))
+            meta = jsontext.loads((self.state_dir / "store.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
+        return meta if isinstance(meta, dict) else {}
 
     def update_meta(self, **fields: Any) -> dict:
         """Merge ``fields`` into ``_state/store.json`` (atomic); returns the new record."""
