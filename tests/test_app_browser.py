@@ -25,12 +25,19 @@ pytest.importorskip("starlette")
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.webdriver.support.ui import Select  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait as _WebDriverWait  # noqa: E402
 
 from actionhub.app import make_state  # noqa: E402
 from actionhub.app.server import create_app, running  # noqa: E402
 from actionhub.dataset.rank import rank_store  # noqa: E402
 from appdata import make_runs, make_store  # noqa: E402
+
+
+def WebDriverWait(driver, timeout):  # noqa: N802 - selenium's name
+    """A wait that retries when the page re-renders the element it was reading (a row updated in place)."""
+    return _WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
 
 ARTIFACTS = Path(os.environ.get("ACTIONHUB_TEST_ARTIFACTS") or Path(__file__).resolve().parents[1] / "test-artifacts")
 SHOTS = ARTIFACTS / "browser"

@@ -230,6 +230,9 @@ def train(
         raise UserError(f"calibration must be a finite number, got {calibration} (--calibration)")
     if gzsl and not 0.0 < gzsl_holdout < 1.0:
         raise UserError(f"the GZSL hold-out share must lie in (0, 1), got {gzsl_holdout} (--gzsl-holdout)")
+    check_out_off_inputs(out, features=features, text_features=text_features, eval_features=eval_features,
+                         video_list=video_list, eval_video_list=eval_video_list, labels=labels,
+                         eval_labels=eval_labels, cim_pool=cim_pool)
     # The run directory is locked and checked before any data is loaded (cheap refusals first).
     with output_lock(out, folder=True, what="run directory"):
         check_run_dir(out, _planned_record(run, split, features, text_features, eval_features, cim_pool))
@@ -241,6 +244,15 @@ def train(
                         calibration=calibration, recipe=run.recipe_record)
     reused = before is not None and rec.get("finished_at") == before
     return {**rec, "run_dir": str(out), "reused": reused}
+
+
+def check_out_off_inputs(out: PathLike, **files: Any) -> None:
+    """Refuse a run or sweep folder ``out`` that is, holds or lies inside one of the data ``files``
+    (given by field name: ``features=...``; in-memory data is skipped), naming its flag."""
+    from actionhub.utils.outputs import check_no_overlap
+
+    check_no_overlap({"--out": out}, {"--" + k.replace("_", "-"): v for k, v in files.items()
+                                      if isinstance(v, (str, Path))})
 
 
 def _planned_record(run: ResolvedRun, split: int, features: Any, text_features: Any, eval_features: Any,
@@ -282,20 +294,28 @@ def evaluate(
     benchmark: str | None = None,
     gzsl: bool = False,
     calibration: float | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """The results summary of finished runs -- what ``actionhub evaluate`` writes: per-split
     top-1/top-5 and mean ± std over splits per (benchmark, method, variant), with the exact
     protocol of every row. ``runs``: run directories or the records :func:`train` returns (one or
-    many); ``out``: also write it there as JSON. See
+    many); ``out``: also write it there as JSON (an existing file only with ``overwrite``). See
     :func:`actionhub.evaluation.results.evaluate_runs` for ``benchmark``, ``gzsl``, ``calibration``."""
+    import json
+
     from actionhub.evaluation.results import evaluate_runs
-    from actionhub.utils.io import atomic_write_json
+    from actionhub.utils.io import json_default
+    from actionhub.utils.outputs import check_no_overlap, staged_file
 
     if isinstance(runs, (str, Path, Mapping)):
         runs = [runs]
-    summary = evaluate_runs(runs, benchmark=benchmark, gzsl=gzsl, calibration=calibration)
-    if out is not None:
-        atomic_write_json(out, summary)
+    if out is None:
+        return evaluate_runs(runs, benchmark=benchmark, gzsl=gzsl, calibration=calibration)
+    check_no_overlap({"--out": out}, {"--runs": [r for r in runs if isinstance(r, (str, Path))]})
+    with staged_file(out, overwrite=overwrite) as tmp:   # refused before the work when it exists
+        summary = evaluate_runs(runs, benchmark=benchmark, gzsl=gzsl, calibration=calibration)
+        tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=json_default) + "\n",
+                       encoding="utf-8")
     return summary
 
 

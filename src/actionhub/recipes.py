@@ -45,6 +45,8 @@ from typing import Any, Mapping
 
 from actionhub.config import (
     CLASS_TEXT_CHOICES,
+    INT64_MAX,
+    INT64_MIN,
     METHOD_CHOICES,
     ConfigError,
     ModelConfig,
@@ -67,6 +69,8 @@ RECIPE_DIR = Path(__file__).resolve().parent / "configs"
 #: The file name reserved for the demo's plan (not a recipe).
 PLAN_FILE = "plan.toml"
 
+MAX_TOML_BYTES = 1 << 20         # a recipe is a few hundred bytes
+MAX_SYNTHETIC_VIDEOS = 10_000    # per class: the demo draws tens; more only fills the memory
 _TOP = {"description": str, "paper": str, "benchmark": str, "splits": list, "method": str, "device": str}
 _SECTIONS = ("model", "optim", "method_params", "data")
 _DATA = {"features": str, "videos_per_seen_class": int, "videos_per_eval_class": int, "seed": int}
@@ -134,14 +138,41 @@ class Recipe:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """A TOML file as a dict; unreadable or invalid TOML is a :class:`RecipeError` naming the file."""
+    """A TOML file as a dict; unreadable or invalid TOML, text that is not UTF-8, nesting too deep to
+    parse, a file over :data:`MAX_TOML_BYTES` and integers past 64 bits are a :class:`RecipeError`
+    naming the file (and the key)."""
     try:
+        if path.stat().st_size > MAX_TOML_BYTES:
+            raise RecipeError(f"{path}: {path.stat().st_size:,} bytes is too large for a recipe (at most "
+                              f"{MAX_TOML_BYTES:,}); is it the right file?")
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            data = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
         raise RecipeError(f"{path}: not valid TOML ({e}); fix the file (see docs/recipes.md)") from None
+    except UnicodeDecodeError as e:
+        raise RecipeError(f"{path}: not UTF-8 text (byte {e.object[e.start:e.start + 1]!r} at offset {e.start}); "
+                          "save the recipe as UTF-8") from None
+    except RecursionError:
+        raise RecipeError(f"{path}: nested too deeply to read; a recipe holds a few flat sections "
+                          "(see docs/recipes.md)") from None
     except OSError as e:
         raise RecipeError(f"{path}: cannot read it ({e.strerror})") from None
+    _check_ints(data, path)
+    return data
+
+
+def _check_ints(data: dict[str, Any], path: Path) -> None:
+    """Refuse an integer anywhere in ``data`` that does not fit in 64 bits (TOML's own limit), naming its key."""
+    todo: list[tuple[str, Any]] = [("", data)]
+    while todo:
+        key, value = todo.pop()
+        if isinstance(value, dict):
+            todo += [(f"{key}.{k}" if key else str(k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            todo += [(f"{key}[{i}]", v) for i, v in enumerate(value)]
+        elif isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+            raise RecipeError(f"{path}: {key} = {value} does not fit in a 64-bit integer (TOML's integers are "
+                              f"{INT64_MIN}..{INT64_MAX})")
 
 
 def list_recipes(root: str | Path | None = None) -> list[str]:
@@ -247,6 +278,8 @@ def _synthetic(data: Mapping[str, Any], where: str) -> SyntheticData | None:
     missing = [k for k in ("videos_per_seen_class", "videos_per_eval_class") if k not in data]
     if missing:
         raise RecipeError(f"{where}[data] needs {' and '.join(missing)} (SYNTHETIC videos drawn per class)")
-    if data["videos_per_seen_class"] < 1 or data["videos_per_eval_class"] < 1:
-        raise RecipeError(f"{where}[data] videos per class must be at least 1")
+    for key in ("videos_per_seen_class", "videos_per_eval_class"):
+        if not 1 <= data[key] <= MAX_SYNTHETIC_VIDEOS:
+            raise RecipeError(f"{where}[data] {key} must lie in 1..{MAX_SYNTHETIC_VIDEOS:,} (SYNTHETIC videos drawn "
+                              f"per class), got {data[key]:,}")
     return SyntheticData(data["videos_per_seen_class"], data["videos_per_eval_class"], data.get("seed", 0))

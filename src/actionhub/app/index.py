@@ -87,6 +87,8 @@ def _write(table: pa.Table, path: Path, row_group: int = ROW_GROUP) -> None:
 
 def _build(st: Store, folder: Path, say: Callable[[str], None], progress: bool) -> dict:
     """Write the derived files of ``st`` into ``folder`` (the staging folder)."""
+    import tempfile  # noqa: PLC0415
+
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     from actionhub.dataset.collect.local import BM25Index  # noqa: PLC0415
@@ -97,11 +99,12 @@ def _build(st: Store, folder: Path, say: Callable[[str], None], progress: bool) 
         raise StoreError(f"the store {st.path} holds no descriptions yet; fill it with `actionhub collect` or "
                          "`actionhub import` first")
     say(f"indexing {st.path} for the app ({hits.num_rows:,} hits; once, then cached): relevance of every description")
-    tmp = folder / "rank.tmp.parquet"
-    # every row, marked ones too: the app shows marks as marks (and lets them be undone)
-    rank_store(st.path, tmp, k=2 ** 31 - 1, progress=progress, curation=False)
-    ranked = pq.read_table(tmp)
-    tmp.unlink()
+    # every row, marked ones too: the app shows marks as marks (and lets them be undone); ranked into a
+    # temporary folder, since rank never writes inside the store it reads
+    with tempfile.TemporaryDirectory(prefix="actionhub-serve-") as tmpdir:
+        tmp = Path(tmpdir) / "rank.parquet"
+        rank_store(st.path, tmp, k=2 ** 31 - 1, progress=progress, curation=False)
+        ranked = pq.read_table(tmp)
     # how many actions list each description
     hkey = key_column(hits.column("provider"), hits.column("video_id"))
     per = pa.table({"k": hkey}).group_by("k").aggregate([("k", "count")])

@@ -8,7 +8,8 @@ def run(a: argparse.Namespace) -> int:
     from actionhub.api import evaluate
     from actionhub.evaluation.results import format_table
 
-    summary = evaluate(a.runs, a.out, benchmark=a.benchmark, gzsl=a.gzsl, calibration=a.calibration)
+    summary = evaluate(a.runs, a.out, benchmark=a.benchmark, gzsl=a.gzsl, calibration=a.calibration,
+                       overwrite=a.overwrite)
     print(format_table(summary, markdown=a.markdown, gzsl=a.gzsl))
     if a.out:
         print(f"\nwrote {a.out}")
@@ -24,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                        "FILE.json)")
     e.add_argument("--runs", nargs="+", required=True, help="run directories written by `actionhub train`")
     e.add_argument("--out", help="write the results JSON here")
+    e.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     e.add_argument("--markdown", action="store_true", help="print a Markdown table")
     e.add_argument("--gzsl", action="store_true",
                    help="add GZSL columns (runs must have been trained with `actionhub train --gzsl`)")

@@ -44,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "features, counts, provenance and a licence note (the text is the provider's or "
                                    "corpus's, not ours). `actionhub import DIR --out STORE` reads it back.")
     p.add_argument("store", type=Path, help="store directory")
-    p.add_argument("--out", required=True, type=Path, help="the dataset folder to write (new or empty)")
+    p.add_argument("--out", required=True, type=Path,
+                   help="the dataset folder to write (new or empty; --overwrite to replace an earlier export)")
     p.add_argument("--queries", type=Path,
                    help="the queries collected (as for `stats`), so those that found nothing are listed too "
                         "(the queries of the store's own collection state are always included)")
@@ -52,7 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="cut a shard at about this many MB of Parquet (default: 500)")
     p.add_argument("--max-shard-rows", type=positive_int, metavar="N", help="and at most N rows per shard (default: no limit)")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace an earlier export at --out (a folder with actionhub.json; never anything else)")
+                   help="replace an earlier export at --out: only the files an export wrote there are replaced, "
+                        "other files in the folder are kept")
     p.add_argument("--license", default="other",
                    help="licence id for the card (default: other, i.e. the provider's or corpus's terms; set it "
                         "only when you hold the rights to the text)")

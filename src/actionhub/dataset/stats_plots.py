@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 from actionhub.utils.io import atomic_path, atomic_write_text
+from actionhub.utils.outputs import stages_folder
 
 __all__ = ["fewest_described", "format_stats", "write_plots", "write_report"]
 
@@ -209,11 +210,12 @@ def _fewest_bin(stats: dict) -> str:
     return ""
 
 
+@stages_folder("out_dir", kind="stats", what="stats folder", legacy=lambda p: (p / "stats.json").is_file())
 def write_report(stats: dict, out_dir: str | os.PathLike[str], note: Optional[str] = None,
                  plots: bool = True) -> list[Path]:
-    """``stats.txt`` (:func:`format_stats`), ``stats.json`` and, with ``plots``, the two PNGs."""
+    """``stats.txt`` (:func:`format_stats`), ``stats.json`` and, with ``plots``, the two PNGs: the folder
+    appears whole; an existing one is replaced only with ``overwrite=True`` (only these files)."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "stats.txt", format_stats(stats, note))
     atomic_write_text(out / "stats.json", json.dumps(stats, indent=1, ensure_ascii=False) + "\n")
     paths = [out / "stats.txt", out / "stats.json"]

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import operator
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from actionhub.evaluation.metrics import mean_std, round_metrics
+from actionhub.utils import jsontext
 from actionhub.utils.errors import UserError
 from actionhub.utils.runinfo import RESULTS_FORMAT, RUN_FORMAT, now, package_versions
 
@@ -31,7 +32,7 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
     if not path.exists():
         raise ResultsError(f"{path} not found: pass run directories written by `actionhub train`")
     try:
-        rec = json.loads(path.read_text())
+        rec = jsontext.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise ResultsError(f"{path} is not valid JSON ({e}); the run may have been written by another tool") from e
     if rec.get("format") != RUN_FORMAT:
@@ -100,7 +101,8 @@ def summarize(records: Sequence[dict[str, Any]], benchmark: str | None = None) -
     rows = []
     for (bench, method, variant), runs in sorted(groups.items()):
         splits = [(r["split"], _seed(r)) for r in runs]
-        dup = sorted({s for s in splits if splits.count(s) > 1})
+        times = Counter(splits)
+        dup = sorted(s for s, n in times.items() if n > 1)
         if dup:
             dirs = [r["run_dir"] for r in runs if (r["split"], _seed(r)) in dup]
             raise ResultsError(f"{bench}/{method} [{variant}]: split(s) {sorted({s for s, _ in dup})} appear more "

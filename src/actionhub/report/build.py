@@ -45,7 +45,7 @@ from actionhub.report.tables import (
     series_table,
 )
 from actionhub.utils.io import atomic_write_json, atomic_write_text
-from actionhub.utils.lock import locks_output
+from actionhub.utils.outputs import stages_folder
 from actionhub.utils.runinfo import now, package_versions
 
 log = logging.getLogger(__name__)
@@ -265,7 +265,7 @@ def sweep_curves_section(coll: Collection, out: Path, say: Callable[[str], None]
             figures.line_figure(out / name, title, label, series, log_x=log_x, note=_splits_note(sw.records))
             md += [f"![Fig. {fig_no}]({name})", "", series_table(x, series), "", protocol_line(sw.records, f"sweep {sw.dir}"), ""]
             sec.data[f"fig{fig_no}"] = {k: {str(xx): v for xx, v in pts.items()} for k, pts in series.items()}
-            say(f"  wrote {out / name}")
+            say(f"  wrote {name}")
     return sec
 
 
@@ -292,7 +292,7 @@ def cim_section(coll: Collection, out: Path, say: Callable[[str], None] = log.in
                                                     "CIM gain"], body), "",
                protocol_line(sw.records, f"sweep {sw.dir}"), ""]
         sec.data["fig10"] = groups
-        say(f"  wrote {out / name}")
+        say(f"  wrote {name}")
     else:
         md += ["_Not drawn: no sweep over cim._", ""]
     return sec
@@ -378,7 +378,7 @@ def qualitative_section(coll: Collection, out: Path, *, inputs_for: InputsFor | 
                    protocol_line(list(models.values()), "classes " + ", ".join(classes)), ""]
             data["fig11"] = {"classes": classes, "seen": [c for c in classes if c in seen_set],
                              "videos_per_class": counts.tolist(), "seed": seed, "alignment": align_data}
-            say(f"  wrote {out / name}")
+            say(f"  wrote {name}")
             rng = np.random.default_rng(seed + 1)
             queries = list(cycle_classes) if cycle_classes else [inp.unseen[i] for i in sorted(
                 rng.choice(len(inp.unseen), min(2, len(inp.unseen)), replace=False))]
@@ -397,12 +397,12 @@ def qualitative_section(coll: Collection, out: Path, *, inputs_for: InputsFor | 
                         "reconstructed set and its seen classes as the pool; the class itself in bold (red in the "
                         "figure).", "", protocol_line(list(models.values())), ""]
             data["fig12"] = entries
-            say(f"  wrote {out / name}")
+            say(f"  wrote {name}")
     md += qual_md
     return sec
 
 
-@locks_output("out_dir", folder=True, what="report folder")
+@stages_folder("out_dir", kind="report", what="report folder", legacy=lambda p: (p / "report.md").is_file())
 def build_report(
     inputs: Iterable[str | Path] | Collection,
     out_dir: str | Path,
@@ -425,15 +425,16 @@ def build_report(
     with ``features``/``text_features``/``eval_features`` overriding them). Fig. 11 shows up
     to ``tsne_videos`` videos of each of its classes. ``reported``: add the paper's published
     numbers (Tables 2-4) in their own table; published rows found among the inputs (a results
-    file of reported rows) are shown there too. Returns the path of report.md.
+    file of reported rows) are shown there too. Returns the path of report.md. The folder appears
+    whole when the report is complete; an existing one is replaced only with ``overwrite=True``
+    (only what a report wrote there: :func:`actionhub.utils.outputs.staged_folder`).
     """
     if tsne_videos < 1:
         from actionhub.utils.errors import UserError
 
         raise UserError(f"--tsne-videos must be at least 1 (videos per class in Fig. 11), got {tsne_videos}")
     coll = inputs if isinstance(inputs, Collection) else collect(inputs)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir)   # the staging folder: the report moves to --out when it is complete
     sections = [header_section(coll, notes), methods_section(coll, reported), table4_section(coll),
                 sweep_curves_section(coll, out, say), cim_section(coll, out, say),
                 qualitative_section(coll, out, inputs_for=inputs_for, features=features, text_features=text_features,
@@ -453,5 +454,5 @@ def build_report(
     path = out / "report.md"
     atomic_write_text(path, "\n".join(md).rstrip() + "\n")
     atomic_write_json(out / "report.json", round_metrics(data))
-    say(f"  wrote {path}")
+    say("  wrote report.md")
     return path

@@ -19,6 +19,7 @@ from typing import Any, Iterable
 from actionhub.evaluation.reported import is_reported
 from actionhub.evaluation.results import ResultsError, load_run
 from actionhub.evaluation.sweeps import SWEEP_FORMAT, load_sweep
+from actionhub.utils import jsontext
 from actionhub.utils.runinfo import RESULTS_FORMAT, RUN_FORMAT
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def _sweep(path: Path, skipped: list[str]) -> Sweep:
 
 def _json_format(path: Path) -> str | None:
     try:
-        return json.loads(path.read_text()).get("format")
+        return jsontext.loads(path.read_text()).get("format")
     except (json.JSONDecodeError, OSError, AttributeError):
         return None
 
@@ -95,7 +96,7 @@ def collect(paths: Iterable[str | Path]) -> Collection:
         if path.is_file():
             fmt = _json_format(path)
             if fmt == RESULTS_FORMAT:
-                for row in json.loads(path.read_text())["rows"]:
+                for row in jsontext.loads(path.read_text())["rows"]:
                     if is_reported(row):
                         out.reported_rows.append(row)
                         continue

@@ -114,10 +114,13 @@ def read_descriptions(path: str | Path) -> Any:
 
 
 def _check_columns(table: Any, where: str) -> None:
+    from actionhub.utils.columns import INTEGER, TEXT, check_columns  # noqa: PLC0415
+
     missing = [c for c in NEEDED_COLUMNS if c not in table.column_names]
     if missing:
         raise TextFeatError(f"{where} lacks column(s) {missing}; it has {table.column_names}. Pass the "
                             "output of `actionhub rank` (columns action, rank, score, provider, video_id, description).")
+    check_columns(table.schema, {"action": TEXT, "description": TEXT, "rank": INTEGER}, where, TextFeatError)
 
 
 def _normalize_action() -> Callable[[str], str] | None:
@@ -370,11 +373,19 @@ def build_benchmark_class_text(
     descriptions: str | Path | None = None,
     encoder: str = DEFAULT_ENCODER,
     k: int = 100,
+    overwrite: bool = False,
     **kwargs: Any,
 ) -> ClassText:
     """:func:`build_class_text` for every class of the benchmark ``benchmark``; saved to ``out``
-    (``.npz`` or ``.parquet``) when given."""
+    (``.npz`` or ``.parquet``) when given: atomically, an existing file only with ``overwrite``, never
+    over the ``descriptions`` it reads."""
     from actionhub.protocols import get_benchmark  # noqa: PLC0415
+    from actionhub.utils.outputs import check_new_file, check_no_overlap  # noqa: PLC0415
+
+    if out is not None:
+        check_no_overlap({"--out": out}, {"--descriptions": descriptions if isinstance(descriptions, (str, Path))
+                                          else None})
+        check_new_file(out, overwrite)   # under the output's lock (the decorator), before any work
 
     try:
         bench = get_benchmark(benchmark)

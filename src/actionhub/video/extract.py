@@ -49,7 +49,10 @@ from actionhub.features import VIDEO_EXTENSIONS
 from actionhub.utils.device import check_device
 from actionhub.utils.errors import UserError, disk_full_as, disk_full_message
 from actionhub.utils.io import PathLike, atomic_path, atomic_write_json, atomic_write_text
+from actionhub.utils import jsontext
 from actionhub.utils.lock import locks_output
+from actionhub.utils.names import listing
+from actionhub.utils.outputs import check_no_overlap
 from actionhub.utils.parallel import get_backend
 from actionhub.utils.progress import progress_bar
 from actionhub.utils.runinfo import now, package_versions
@@ -330,7 +333,7 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
-            rec = json.loads(line)
+            rec = jsontext.loads(line)
         except json.JSONDecodeError:
             continue
         if isinstance(rec, dict):
@@ -342,6 +345,42 @@ def _jsonl(records: Sequence[dict[str, Any]]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
 
 
+_OWN_FILES = ("meta.json", "index.jsonl", "metas.jsonl", "failures.jsonl")
+
+
+def _check_input(out: Path, entries: list[VideoEntry], input_path: PathLike, overwrite: bool) -> None:
+    """Refuse to extract into a folder that holds features of videos of another input that this input
+    does not list (their labels would be dropped from the lists, their files orphaned); resuming the same
+    input, or one that lists every video already extracted, goes on. ``overwrite``: that earlier
+    extraction is removed first (its .npy files and lists; other files are kept)."""
+    meta_path = out / "meta.json"
+    if not meta_path.is_file():
+        return
+    try:
+        old = jsontext.loads(meta_path.read_text(encoding="utf-8"))
+    except (ValueError, OSError):
+        return   # refused with its own message by _check_store
+    old = old if isinstance(old, dict) else {}
+    before = str(old.get("input_path") or Path(str(old.get("input", ""))).resolve())
+    if before == str(Path(input_path).resolve()):
+        return
+    done = {name[:-4] for name in os.listdir(out) if name.endswith(".npy") and not name.startswith(".")}
+    gone = sorted(done - {e.video_id for e in entries})
+    if not gone:
+        return
+    if overwrite:
+        log.warning("%s: removing the extraction of %s (%d videos) to extract %s", out, old.get("input"), len(done),
+                    input_path)
+        for name in [f"{v}.npy" for v in done] + list(_OWN_FILES):
+            (out / name).unlink(missing_ok=True)
+        return
+    raise ExtractError(
+        f"{out} holds the features of {len(done)} videos extracted from another input, {old.get('input')!r} "
+        f"({meta_path}); {len(gone)} of them are not in {input_path}, e.g. {listing(gone[:3], len(gone))}, and "
+        "extracting it there would drop their labels and orphan their files: give a new --out folder, or pass "
+        "--overwrite to replace that extraction")
+
+
 def _check_store(out: Path, meta_path: Path, bb_meta: dict[str, Any], sampling: str) -> dict[str, Any] | None:
     if not meta_path.is_file():
         if any(out.glob("*.npy")):
@@ -350,9 +389,12 @@ def _check_store(out: Path, meta_path: Path, bb_meta: dict[str, Any], sampling: 
                 "extract into a new --out directory")
         return None
     try:
-        old = json.loads(meta_path.read_text(encoding="utf-8"))
+        old = jsontext.loads(meta_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ExtractError(f"{meta_path} is not valid JSON ({e}); fix or delete it, or use a new --out directory") from None
+    if not isinstance(old, dict):
+        raise ExtractError(f"{meta_path} must hold a JSON object, not a {type(old).__name__}; fix or delete it, or "
+                           "use a new --out directory")
     want = {"backbone": bb_meta.get("backbone"), "sampling": sampling, "dim": bb_meta.get("dim")}
     diff = {k: (old.get(k), v) for k, v in want.items() if old.get(k) != v}
     if diff:
@@ -408,6 +450,7 @@ def extract_features(
     progress: bool = True,
     extra_meta: dict[str, Any] | None = None,
     on_video: Callable[[str, bool], None] | None = None,
+    overwrite: bool = False,
 ) -> ExtractResult:
     """Extract one feature vector per video of ``input_path`` into the store ``out_dir``.
 
@@ -425,6 +468,7 @@ def extract_features(
         progress: show a tqdm bar.
         extra_meta: JSON-able entries added to ``meta.json`` (e.g. ``{"synthetic": True}``).
         on_video: called as ``on_video(video_id, ok)`` after each video is recorded.
+        overwrite: replace an extraction of another input in ``out_dir`` (refused without it).
 
     Returns:
         An :class:`ExtractResult`.  Per-video failures are recorded, not raised.
@@ -432,10 +476,12 @@ def extract_features(
     if batch_size < 1 or frame_batch < 1:
         raise ExtractError(f"batch sizes must be positive, got batch_size={batch_size}, frame_batch={frame_batch}")
     smp = parse_sampling(sampling)
+    check_no_overlap({"--out": out_dir}, {"INPUT": input_path})
     entries = list_videos(input_path, ids)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ExtractError(f"--out {out} exists and is not a directory; pass a directory for the feature store")
+    _check_input(out, entries, input_path, overwrite)
     if backend == "inprocess":
         check_device(device)   # on a cluster the workers' devices count, not this machine's
     be = backend if not isinstance(backend, str) else get_backend(backend, scheduler)
@@ -463,6 +509,7 @@ def _extract(entries: list[VideoEntry], input_path: PathLike, out: Path, meta_pa
         "sampling": sampling,
         "frames_per_video": frames_per_video,
         "input": str(input_path),
+        "input_path": str(Path(input_path).resolve()),
         "video_ids": ids,
         **extra_meta,
         "created_at": (old or {}).get("created_at", now()),
