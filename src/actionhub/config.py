@@ -16,6 +16,8 @@ CLASS_TEXT_CHOICES = ("ad", "vc", "ad+vc")
 # Training methods (`actionhub train --method`); actionhub.models.registry holds their implementations
 # and checks it implements exactly these. Kept here so the CLI can list them without torch.
 METHOD_CHOICES = ("coco", "er-vse", "devise", "ale", "sje", "dem", "eszsl", "gcn")
+# Training-free methods: nothing to train, run by `actionhub evaluate --zero-shot` (a recipe may name them).
+TRAINING_FREE_METHODS = ("clip-zs",)
 
 
 @dataclass
