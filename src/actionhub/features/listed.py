@@ -2,37 +2,37 @@
 ``ucf101-full`` / ``hmdb51-full`` select their test videos out of whatever a store holds (a
 store of all 13,320 UCF101 videos, or only the test ones), matched by file name.
 
-A list entry ``v_ApplyEyeMakeup_g08_c01`` matches a store video whose id is that name, or ends in
-it after a ``__`` folder separator (``actionhub extract`` ids: ``ApplyEyeMakeup__v_ApplyEyeMakeup_g08_c01``
-by default, the name alone with ``--ids stem``), with a video extension or not, ignoring case and
-every character that is not a letter or a digit (``extract`` replaces unsafe characters in HMDB51's
-file names by ``_``)."""
+A list entry ``v_ApplyEyeMakeup_g08_c01.avi`` matches a store video whose id is that name, or ends
+in it after a ``__`` folder separator (``actionhub extract`` ids: ``ApplyEyeMakeup__v_ApplyEyeMakeup_g08_c01``
+by default, the name alone with ``--ids stem``), with a video extension or not, ignoring case, and
+with the characters ``extract`` replaces by ``_`` replaced alike (HMDB51's ``boomsnapclap!_clap_...``
+is ``boomsnapclap__clap_...`` in a store). Nothing looser: HMDB51 holds distinct videos whose names
+differ only in punctuation (``Boom_Snap_Clap_clap_...``, ``boom-snap-clap_clap_...``)."""
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, Sequence
 
 import numpy as np
 
 from actionhub.features.featureset import FeatureError, FeatureSet
 from actionhub.features.video_lists import _strip_video_ext
-from actionhub.utils.names import listing
+from actionhub.utils.names import UNSAFE_ID_CHARS, listing
 
 __all__ = ["video_key", "select_listed"]
 
 log = logging.getLogger(__name__)
 
-_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
-
 
 def video_key(name: str) -> str:
-    """The matching key of a video file name or id: no extension, lower case, letters and digits only."""
-    return _NOT_ALNUM.sub("", _strip_video_ext(str(name).replace("\\", "/").rsplit("/", 1)[-1]).lower())
+    """The matching key of a video file name or id: the last path part, no video extension, the
+    characters ``actionhub extract`` replaces replaced by ``_``, lower case."""
+    base = _strip_video_ext(str(name).replace("\\", "/").rsplit("/", 1)[-1])
+    return UNSAFE_ID_CHARS.sub("_", base).lstrip(".").lower()
 
 
 def _keys_of_id(video_id: str) -> list[str]:
-    """Keys an id may match: the whole id and every tail after a ``__`` folder separator."""
+    """Keys an id may match, longest first: the whole id and every tail after a ``__`` folder separator."""
     parts = str(video_id).split("__")
     return [video_key("__".join(parts[i:])) for i in range(len(parts))]
 

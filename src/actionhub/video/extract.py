@@ -37,7 +37,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +49,7 @@ from actionhub.utils.device import check_device
 from actionhub.utils.errors import UserError, disk_full_as, disk_full_message
 from actionhub.utils.io import PathLike, atomic_path, atomic_write_json, atomic_write_text
 from actionhub.utils.lock import locks_output
+from actionhub.utils.names import UNSAFE_ID_CHARS
 from actionhub.utils.parallel import get_backend
 from actionhub.utils.progress import progress_bar
 from actionhub.utils.runinfo import now, package_versions
@@ -72,7 +72,6 @@ __all__ = [
 STORE_FORMAT = "actionhub.features.er/1"
 FLUSH_SECONDS = 30.0
 MAX_ID_LENGTH = 200
-_UNSAFE = re.compile(r"[^\w.\-+=,@()\[\]]", re.UNICODE)
 
 
 class ExtractError(UserError):
@@ -133,7 +132,7 @@ def video_id(rel_path: str, ids: str = "relpath") -> str:
     if ext.lower() in VIDEO_EXTENSIONS and root:
         parts[-1] = root
     parts = ["up" if p == ".." else p for p in parts]
-    vid = "__".join(_UNSAFE.sub("_", p) for p in parts).lstrip(".") or "_"
+    vid = "__".join(UNSAFE_ID_CHARS.sub("_", p) for p in parts).lstrip(".") or "_"
     # load_features strips one video extension from listed names: never end in one.
     root, ext = os.path.splitext(vid)
     if ext.lower() in VIDEO_EXTENSIONS:
