@@ -424,3 +424,25 @@ def test_coco_on_clip_features_trains_on_kinetics400_and_tests_the_official_list
     assert rec["method"] == "coco" and rec["benchmark"] == "hmdb51-full" and rec["data"]["synthetic"]
     assert rec["protocol"]["num_test_videos"] == 1530 and len(rec["protocol"]["unseen"]) == 51
     assert set(rec["protocol"]["seen"]) | set(rec["protocol"]["val"]) == set(pool)
+
+
+# --------------------------------------------------------------------------- published video-CLIP rows
+
+
+def test_published_clip_rows_are_sourced_and_kept_apart():
+    from actionhub.evaluation.reported import family_of, reported_rows
+    from actionhub.evaluation.results import ResultsError
+
+    rows = reported_rows(family="clip-era")
+    assert len(rows) == 12 and {r["benchmark"] for r in rows} == set(CLIP_ERA_BENCHMARKS)
+    for r in rows:
+        assert family_of(r) == "clip-era" and r["reported"] and not r["synthetic"]
+        assert re.search(r"at commit [0-9a-f]{40}$", r["source"]["where"]) and r["source"]["row"]
+        assert 0 < r["summary"]["top1"]["mean"] < 100 and "top5" not in r["summary"]
+    got = {(r["source"]["row"], r["benchmark"]): r["summary"]["top1"]["mean"] for r in rows}
+    assert got[("X-CLIP-B/16", "hmdb51-full")] == 44.6 and got[("ViFi-CLIP", "ucf101-full")] == 76.8
+    assert not {r["benchmark"] for r in reported_rows()} & set(CLIP_ERA_BENCHMARKS)   # the paper's rows
+    assert reported_rows(benchmarks=["kinetics600-zs"], family="clip-era") == [
+        r for r in rows if r["benchmark"] == "kinetics600-zs"]
+    with pytest.raises(ResultsError, match="family"):
+        reported_rows(family="xclip")
