@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from actionhub.cli import main  # noqa: E402
 from actionhub.features import FeatureError, FeatureSet, save_features  # noqa: E402
 from actionhub.features.listed import select_listed, video_key  # noqa: E402
-from actionhub.protocols import get_benchmark, list_benchmarks, normalize_name  # noqa: E402
+from actionhub.protocols import get_benchmark, list_benchmarks  # noqa: E402
 from actionhub.protocols.clip_era import CLIP_ERA_BENCHMARKS, kinetics400_pool  # noqa: E402
 from actionhub.protocols.shipped import hmdb51_split_ids, labels, official_test_lists, xu_class_names  # noqa: E402
 from actionhub.video.extract import video_id  # noqa: E402
@@ -245,6 +245,18 @@ def texts(models, env):
     return out
 
 
+def test_name_prompts_are_clips_ensemble_of_the_templates(models, texts):
+    from actionhub.text import get_encoder
+    from actionhub.text.class_text import load_class_text
+
+    ct = load_class_text(texts["clip-names"])
+    assert ct.meta["prompts"] == ["a video of a person {name}.", "a video of {name}."]
+    enc = get_encoder(models["clip"]).encode(["a video of a person brush hair.", "a video of brush hair."])
+    unit = enc / np.linalg.norm(enc, axis=1, keepdims=True)
+    want = unit.mean(0) / np.linalg.norm(unit.mean(0))
+    assert np.allclose(ct.ad[ct.classes.index("brush_hair")], want, atol=1e-5)
+
+
 def _hmdb_store(path: Path, text_file: Path, backbone: str, dim: int | None = None, noise: float = 0.02) -> Path:
     """SYNTHETIC features of all 6,766 HMDB51 videos (train and test of every split), in the order
     of hmdb51_split_ids(): each the AD row of its class in ``text_file`` plus noise; ids as
@@ -279,7 +291,7 @@ def _by_hand(store: Path, text_file: Path, split: int, alpha: float | None = Non
     ct = load_class_text(text_file)
     classes = list(xu_class_names("HMDB51"))
     ad, vc, _ = ct.select(classes, k)
-    unit = lambda m: m / np.linalg.norm(m, axis=1, keepdims=True)  # noqa: E731
+    unit = lambda m: m / np.linalg.norm(m, axis=1, keepdims=True)  # noqa: E731 - a one-line helper
     emb = unit(ad) if alpha is None else unit(alpha * unit(ad) + (1 - alpha) * unit(vc))
     pred = np.argmax(unit(x) @ emb.T, axis=1)
     return 100.0 * float(np.mean([classes[p] == c for p, c in zip(pred, y)]))
@@ -446,3 +458,30 @@ def test_published_clip_rows_are_sourced_and_kept_apart():
         r for r in rows if r["benchmark"] == "kinetics600-zs"]
     with pytest.raises(ResultsError, match="family"):
         reported_rows(family="xclip")
+
+
+def test_zero_shot_reads_an_er_style_folder_through_the_published_lists(tmp_path, caplog):
+    """kinetics600-zs, a folder of <video>.npy without a video list (ER's layout): the split's test
+    videos are found through the shipped lists; features are each class's own text row (SYNTHETIC)."""
+    from actionhub.api import evaluate
+    from actionhub.text.class_text import ClassText
+
+    bench = get_benchmark("kinetics600-zs")
+    rng = np.random.default_rng(0)
+    ad = rng.standard_normal((len(bench.classes), 8)).astype(np.float32)
+    text = ClassText(list(bench.classes), ad, np.zeros((0, 8), np.float32), np.zeros(len(bench.classes) + 1, np.int64),
+                     {"encoder": "hf-clip:some/model", "synthetic": True})
+    row = {c: i for i, c in enumerate(bench.classes)}
+    per_class: dict[str, list[str]] = {}
+    for video, cls in bench.eval_videos(0, "test"):
+        per_class.setdefault(cls, []).append(video)
+    chosen = [(v, c) for c in sorted(per_class)[:20] for v in per_class[c][:3]]
+    for v, c in chosen:
+        np.save(tmp_path / f"{v}.npy", ad[row[c]])
+    with caplog.at_level(logging.WARNING):
+        summary = evaluate(zero_shot="clip", benchmark="kinetics600-zs", features=tmp_path, text_features=text,
+                           splits=[0], backbone="hf-clip:some/model")
+    (r,) = summary["rows"]
+    assert r["splits"][0]["num_test_videos"] == len(chosen) == 60 and r["splits"][0]["top1"] == 100.0
+    assert r["variant"] == "AD [hf-clip:model]" and r["synthetic"]
+    assert "140 of the 160 unseen classes" in caplog.text            # named, not silently dropped

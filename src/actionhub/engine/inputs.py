@@ -77,18 +77,20 @@ def data_paths(features: Any, eval_features: Any, text_features: str | None, cim
             "cim_pool": str(cim_pool) if cim_pool else "unseen classes of the split"}
 
 
-def _eval_video_list(bench: Benchmark, split: int, tmpdir: Path) -> Path | None:
+def _eval_video_list(bench: Benchmark, split: int | Sequence[int], tmpdir: Path,
+                     subsets: Sequence[str] = ("val", "test")) -> Path | None:
     """For benchmarks that publish their evaluation videos (kinetics-zsar), a metas file
-    of the split's val and test videos, to read an ER-style directory of .npy files."""
-    rows = []
-    for subset in ("val", "test"):
-        vids = bench.eval_videos(split, subset)
-        if vids is None:
-            return None
-        rows += vids
-    path = tmpdir / f"{bench.name}_split{split}_eval.jsonl"
+    of the split's (or splits') val and test videos, to read an ER-style directory of .npy files."""
+    rows: dict[str, str] = {}
+    for s in [split] if isinstance(split, int) else split:
+        for subset in subsets:
+            vids = bench.eval_videos(s, subset)
+            if vids is None:
+                return None
+            rows.update(vids)
+    path = tmpdir / f"{bench.name}_split{'-'.join(map(str, [split] if isinstance(split, int) else split))}_eval.jsonl"
     with open(path, "w") as f:
-        for vid, cls in rows:
+        for vid, cls in rows.items():
             f.write(json.dumps({"videoname": vid, "label": cls}) + "\n")
     return path
 

@@ -20,7 +20,6 @@ encoder or another model than the features, or of another dimension; description
 """
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from pathlib import Path
@@ -147,19 +146,15 @@ def text_variant(meta: dict[str, Any], class_text: str, k: int, alpha: float) ->
 def _load(bench: Benchmark, features: Any, video_list: Any, labels: Any, splits: Sequence[int]) -> FeatureSet:
     """The features, labels mapped onto the benchmark's classes. An ER-style folder of ``.npy`` files
     without its own video list is read through the benchmark's published test lists."""
+    from actionhub.engine.inputs import _eval_video_list
     from actionhub.engine.inputs import _load as load_for_benchmark
     from actionhub.features.video_lists import DEFAULT_VIDEO_LISTS
 
     if (video_list is None and labels is None and isinstance(features, (str, Path)) and Path(features).is_dir()
             and not any((Path(features) / n).is_file() for n in DEFAULT_VIDEO_LISTS)
             and not bench.listed_test_videos and bench.video_loader is not None):
-        rows: dict[str, str] = {}
-        for s in splits:
-            rows.update({vid: cls for vid, cls in bench.eval_videos(s, "test") or []})
         with tempfile.TemporaryDirectory() as td:
-            metas = Path(td) / "test_videos.jsonl"
-            metas.write_text("".join(json.dumps({"videoname": v, "label": c}) + "\n" for v, c in rows.items()),
-                             encoding="utf-8")
+            metas = _eval_video_list(bench, splits, Path(td), subsets=("test",))
             return load_for_benchmark(features, bench, metas, None, missing="skip")
     return load_for_benchmark(features, bench, video_list, labels)
 

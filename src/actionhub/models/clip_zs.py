@@ -13,7 +13,6 @@ video ``i`` for class ``j`` is ``cos(x_i, p_j)`` (Eq. 16 without the learned pro
 """
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from actionhub.text.base import DEFAULT_ENCODER, TextEncoder
-from actionhub.text.build import TextFeatError, build_benchmark_class_text, build_class_text
+from actionhub.text.build import TextFeatError, build_benchmark_class_text, build_class_text, save_class_text
 from actionhub.text.class_text import ClassText
 from actionhub.text.encode import encode_texts
 from actionhub.utils.lock import locks_output
@@ -100,11 +100,7 @@ def build_benchmark_prompt_text(
     ct = build_benchmark_class_text(benchmark, None, descriptions, encoder, k, template=templates[0], **kwargs)
     ct = _ensemble(ct, list(ct.classes), templates, encoder, kwargs)
     if out is not None:
-        out = Path(out)
-        if out.suffix not in (".npz", ".parquet"):
-            raise TextFeatError(f"--out must end in .npz or .parquet, got {out}")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        ct.save(out)
+        save_class_text(ct, out)
     return ct
 
 
