@@ -18,6 +18,8 @@ INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 # Training methods (`actionhub train --method`); actionhub.models.registry holds their implementations
 # and checks it implements exactly these. Kept here so the CLI can list them without torch.
 METHOD_CHOICES = ("coco", "er-vse", "devise", "ale", "sje", "dem", "eszsl", "gcn")
+# Training-free methods: nothing to train, run by `actionhub evaluate --zero-shot` (a recipe may name them).
+TRAINING_FREE_METHODS = ("clip-zs",)
 
 
 @dataclass

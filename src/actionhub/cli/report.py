@@ -34,8 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="replace an earlier report in --out (only the files a report wrote; other files are kept)")
     r.add_argument("--reported", action="store_true",
                    help="also show the paper's published Tables 2-4 numbers (and the rows they cite) in a table "
-                        "of their own, marked REPORTED, beside this report's runs of the same methods; never "
-                        "mixed with or averaged into the runs")
+                        "of their own, marked REPORTED, beside this report's runs of the same methods, and the "
+                        "video-CLIP papers' published zero-shot rows (X-CLIP, ViFi-CLIP) in the CLIP-era section; "
+                        "never mixed with or averaged into the runs")
     g = r.add_argument_group("data for the t-SNE and cycle-attention figures (default: the paths in run.json)")
     g.add_argument("--features", help="video features of the runs' benchmark")
     g.add_argument("--eval-features", help="features of the val/test videos")

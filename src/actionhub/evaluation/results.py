@@ -48,6 +48,9 @@ def variant_of(rec: dict[str, Any]) -> str:
     """Short label of the ablation settings that differ from the paper's CoCo."""
     m = rec["config"]["model"]
     method = rec.get("method", "coco")
+    if rec.get("training_free"):
+        # A training-free row (evaluate --zero-shot) is its text and its backbone, in words.
+        return rec["config"]["zero_shot"]["variant"]
     parts = [m["class_text"].upper().replace("+", "+")]
     if method == "coco":
         parts.append("CIM" if m["cim"] else "no-CIM")
@@ -137,6 +140,8 @@ def summarize(records: Sequence[dict[str, Any]], benchmark: str | None = None) -
                 "features": sorted({str(r["data"].get("features")) for r in runs}),
                 "text_features": sorted({str(r["data"].get("text_features")) for r in runs}),
                 "text_encoder": sorted({str(r["data"].get("text_meta", {}).get("encoder")) for r in runs}),
+                "backbone": sorted({str(r["data"].get("backbone") or r["data"].get("feature_meta", {}).get("backbone"))
+                                    for r in runs}),
                 "class_text": runs[0]["config"]["model"]["class_text"],
                 "epoch_selection": sorted({str(r["protocol"].get("epoch_selection")) for r in runs}),
                 **({"gzsl": runs[0]["protocol"]["gzsl"]} if "gzsl" in runs[0]["protocol"] else {}),
@@ -144,6 +149,7 @@ def summarize(records: Sequence[dict[str, Any]], benchmark: str | None = None) -
                                               "unseen": r["protocol"]["unseen"]} for r in runs},
             },
             "config": runs[0]["config"],
+            **({"training_free": True} if runs[0].get("training_free") else {}),
         })
     return {"format": RESULTS_FORMAT, "created_at": now(), "versions": package_versions(),
             "std": "population standard deviation over splits (ddof=0)", "rows": rows}

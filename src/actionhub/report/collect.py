@@ -3,7 +3,8 @@
 * a run directory (``run.json``) or a ``run.json`` file: one run for the method table;
 * a sweep directory (``sweep.json``): its finished runs, for the ablation tables/figures;
 * a results file (``actionhub evaluate --out``): its runs, loaded from their run
-  directories when those still exist, else its summary rows as they are; rows of published
+  directories when those still exist, else its summary rows as they are (training-free rows of
+  ``evaluate --zero-shot`` have no run directory: their rows are used as they are); rows of published
   numbers (``"reported": true``, e.g. ``data/reported/paper_tables.json``) are kept apart in
   ``reported_rows``, never mixed with runs;
 * any other directory: every sweep and run found below it.
@@ -99,6 +100,9 @@ def collect(paths: Iterable[str | Path]) -> Collection:
                 for row in jsontext.loads(path.read_text())["rows"]:
                     if is_reported(row):
                         out.reported_rows.append(row)
+                        continue
+                    if row.get("training_free"):   # evaluate --zero-shot: no run directories, the row is all
+                        out.result_rows.append(row)
                         continue
                     try:
                         for s in row["splits"]:

@@ -394,9 +394,14 @@ def build_benchmark_class_text(
     ct = build_class_text(bench.classes, bench.definitions, descriptions, encoder, k,
                           meta={"benchmark": bench.name}, **kwargs)
     if out is not None:
-        out = Path(out)
-        if out.suffix not in (".npz", ".parquet"):
-            raise TextFeatError(f"--out must end in .npz or .parquet, got {out}")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        ct.save(out)
+        save_class_text(ct, out)
     return ct
+
+
+def save_class_text(ct: ClassText, out: str | Path) -> None:
+    """Write ``ct`` to ``out`` (``.npz`` or ``.parquet``), making its folder."""
+    out = Path(out)
+    if out.suffix not in (".npz", ".parquet"):
+        raise TextFeatError(f"--out must end in .npz or .parquet, got {out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ct.save(out)

@@ -37,7 +37,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +50,7 @@ from actionhub.utils.errors import UserError, disk_full_as, disk_full_message
 from actionhub.utils.io import PathLike, atomic_path, atomic_write_json, atomic_write_text
 from actionhub.utils import jsontext
 from actionhub.utils.lock import locks_output
-from actionhub.utils.names import listing
+from actionhub.utils.names import UNSAFE_ID_CHARS, listing
 from actionhub.utils.outputs import check_no_overlap
 from actionhub.utils.parallel import get_backend
 from actionhub.utils.progress import progress_bar
@@ -75,7 +74,6 @@ __all__ = [
 STORE_FORMAT = "actionhub.features.er/1"
 FLUSH_SECONDS = 30.0
 MAX_ID_LENGTH = 200
-_UNSAFE = re.compile(r"[^\w.\-+=,@()\[\]]", re.UNICODE)
 
 
 class ExtractError(UserError):
@@ -136,7 +134,7 @@ def video_id(rel_path: str, ids: str = "relpath") -> str:
     if ext.lower() in VIDEO_EXTENSIONS and root:
         parts[-1] = root
     parts = ["up" if p == ".." else p for p in parts]
-    vid = "__".join(_UNSAFE.sub("_", p) for p in parts).lstrip(".") or "_"
+    vid = "__".join(UNSAFE_ID_CHARS.sub("_", p) for p in parts).lstrip(".") or "_"
     # load_features strips one video extension from listed names: never end in one.
     root, ext = os.path.splitext(vid)
     if ext.lower() in VIDEO_EXTENSIONS:
