@@ -286,6 +286,7 @@ def build_class_text(
     progress: bool = True,
     meta: Mapping[str, Any] | None = None,
     min_descriptions: int | None = None,
+    keep_texts: bool = False,
 ) -> ClassText:
     """Class text features for ``classes``.
 
@@ -295,7 +296,8 @@ def build_class_text(
     Returns ClassText with ad (C, D), desc (M, D) grouped by class, desc_offsets (C+1,).
     ``meta["quality"]`` (:func:`description_quality`) summarises the classes without descriptions,
     with fewer than ``min_descriptions`` (default: ``k``) and with unusually low relevance; one
-    warning line reports them.
+    warning line reports them. ``keep_texts``: also keep the description texts, in the order of
+    ``desc``, as ``meta["description_texts"]`` (for explanations; not meant to be saved).
     """
     if k < 1:
         raise TextFeatError(f"k must be at least 1, got {k}")
@@ -352,6 +354,8 @@ def build_class_text(
         "encode_seconds": round(time.perf_counter() - start, 2),
     }
     info.update(meta or {})
+    if keep_texts:
+        info["description_texts"] = desc_texts
     offsets = np.concatenate([[0], np.cumsum(num)])
     return ClassText(classes, feats[:len(classes)], feats[len(classes):], offsets, info)
 
