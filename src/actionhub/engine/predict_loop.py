@@ -1,9 +1,9 @@
 """The two ways ``predict`` turns videos into rows: decoding them, or reading features ``extract`` wrote.
 
 :func:`score_videos` decodes ``batch_size`` videos at a time and encodes them with the scoring
-method's video encoder (a backbone, or ConSE's ImageNet classifier); the next batch is decoded in a
-second thread while the current one is encoded and scored (decoding and the backbone overlap: see
-``benchmarks/bench_predict.py`` for what that buys). :func:`score_features` reads the ``.npy`` files
+method's video encoder (a backbone, or ConSE's ImageNet classifier); where a core is left for it (a GPU
+backbone, or more cores than torch's threads), the next batch is decoded in a second thread while the
+current one is encoded and scored (``benchmarks/bench_predict.py`` measures what that buys). :func:`score_features` reads the ``.npy`` files
 in chunks of :data:`FEATURE_CHUNK` and scores them at once. Both hand rows (dicts with the resume key,
 :mod:`actionhub.engine.predict_output`) to a sink as they finish; an unreadable video gets a row with
 its error and the others go on.
@@ -23,7 +23,8 @@ __all__ = ["RowMaker", "score_videos", "score_features", "FEATURE_CHUNK"]
 log = logging.getLogger(__name__)
 
 FEATURE_CHUNK = 4096   # feature files read and scored together
-DECODE_AHEAD = True    # decode the next batch in a second thread while this one is encoded (see the benchmark)
+DECODE_AHEAD: bool | None = None   # decode the next batch in a second thread while this one is encoded:
+# None = where a core is left for it (a GPU backbone, or more cores than torch's threads); see the benchmark
 
 
 class RowMaker:
@@ -49,8 +50,9 @@ class RowMaker:
         ranks = label_ranks(scores, self.label_idx([videos[i].label for i in ok])) if self.labels else None
         top_imagenet = self.imagenet(x) if self.imagenet is not None else None
         top_scores = np.round(np.take_along_axis(scores, order, 1).astype(np.float64), 4).tolist()
-        for r, i in enumerate(ok):
-            preds = [{"action": self.names[j], "score": sc} for j, sc in zip(order[r].tolist(), top_scores[r])]
+        names = self.names
+        for r, (i, js) in enumerate(zip(ok, order.tolist())):
+            preds = [{"action": names[j], "score": sc} for j, sc in zip(js, top_scores[r])]
             if expl is not None:
                 for p, e in zip(preds, expl[r]):
                     p.update(e)
@@ -94,16 +96,17 @@ def score_videos(videos: Sequence[Any], encoder: Any, sampling: Any, maker: RowM
     from actionhub.video.extract import decode_videos, encode_decoded  # noqa: PLC0415
 
     batches = [list(videos[i:i + batch_size]) for i in range(0, len(videos), batch_size)]
+    ahead_on = DECODE_AHEAD if DECODE_AHEAD is not None else _spare_core(encoder)
 
     def decode(batch: list[Any]) -> list[dict[str, Any]]:
         return decode_videos([(str(i), v.path) for i, v in enumerate(batch) if v.error is None],
                              sampling, encoder.short_side)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict-decode") as pool:
-        ahead = pool.submit(decode, batches[0]) if batches and DECODE_AHEAD else None
+        ahead = pool.submit(decode, batches[0]) if batches and ahead_on else None
         for b, batch in enumerate(batches):
             decoded = ahead.result() if ahead is not None else decode(batch)
-            ahead = pool.submit(decode, batches[b + 1]) if b + 1 < len(batches) and DECODE_AHEAD else None
+            ahead = pool.submit(decode, batches[b + 1]) if b + 1 < len(batches) and ahead_on else None
             results = {int(r["video_id"]): r for r in encode_decoded(encoder, decoded)}
             feats = np.zeros((len(batch), encoder.dim), np.float32)
             errors: list[str | None] = []
@@ -118,6 +121,17 @@ def score_videos(videos: Sequence[Any], encoder: Any, sampling: Any, maker: RowM
                     errors.append(r["reason"])
             sink.add(maker.rows(batch, feats, errors))
             bar.update(len(batch))
+
+
+def _spare_core(encoder: Any) -> bool:
+    """Whether decoding in a second thread can run beside the encoder: a backbone on a GPU, or a CPU with
+    more cores than torch's threads (on 2 busy cores the two only take turns; docs/video.md)."""
+    import os  # noqa: PLC0415
+
+    import torch  # noqa: PLC0415
+
+    device = str(getattr(encoder, "device", None) or getattr(getattr(encoder, "head", None), "device", "cpu"))
+    return not device.startswith("cpu") or (os.cpu_count() or 1) > torch.get_num_threads()
 
 
 def score_features(videos: Sequence[Any], dim: int, maker: RowMaker, sink: Any, bar: Any) -> None:
