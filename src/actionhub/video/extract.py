@@ -67,6 +67,7 @@ __all__ = [
     "decode_videos",
     "encode_decoded",
     "list_videos",
+    "read_jsonl",
     "video_id",
     "STORE_FORMAT",
 ]
@@ -336,7 +337,7 @@ def _encode_isolated(bb: Any, frames: list[np.ndarray], ids: list[str]) -> list[
 # --------------------------------------------------------------------------- the store
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Records of a JSONL file; a torn last line (killed writer) is ignored."""
     if not path.is_file():
         return []
@@ -490,7 +491,7 @@ def _extract(entries: list[VideoEntry], input_path: PathLike, out: Path, meta_pa
     by_id = {e.video_id: e for e in entries}
     # Failures of earlier runs stay on record until their video is retried.
     failures: dict[str, dict[str, Any]] = {}
-    for rec in _read_jsonl(out / "failures.jsonl"):
+    for rec in read_jsonl(out / "failures.jsonl"):
         vid = rec.get("video_id")
         if isinstance(vid, str) and vid in by_id and vid not in done:
             failures[vid] = rec
@@ -577,4 +578,4 @@ def _write_lists(out: Path, entries: list[VideoEntry], done: set[str], failures:
 
 def iter_failures(out_dir: PathLike) -> Iterator[dict[str, Any]]:
     """The failure records of a store (``failures.jsonl``)."""
-    yield from _read_jsonl(Path(out_dir) / "failures.jsonl")
+    yield from read_jsonl(Path(out_dir) / "failures.jsonl")
