@@ -14,6 +14,7 @@ from actionhub.dataset.collect.base import ProviderConfigError
 from actionhub.dataset.collect.local import LocalProvider
 from actionhub.dataset.describe import DescribeError, action_queries, describe_actions
 
+
 def test_queries_are_built_as_vocab_builds_them():
     q = action_queries(["riding a horse", "Push-Ups", "flying a kite"])
     assert q == {"riding a horse": "ride horse", "Push-Ups": "push up", "flying a kite": "fly kite"}

@@ -3,30 +3,30 @@
 ``actionhub.predict(videos, checkpoint, actions)`` (exported lazily by the package) and the
 ``actionhub predict`` verb:
 
-1. Each video is decoded and encoded with the backbone and frame sampling the run was
-   trained on (``run.json``: ``data.feature_meta`` records them when the training features
-   came from ``actionhub extract``; ``backbone=``/``sampling=`` override).
-2. Class text features are built on the fly for the action names with
-   :func:`actionhub.text.build.build_class_text`: the name, ``"name: definition"`` when a
-   definition is given, plus the top-k descriptions of a ranked file (``actionhub rank``
-   output) when given; encoded with the run's text encoder (``data.text_meta.encoder``).
-3. Scores are the model's own (Eq. 16-17): ``model.scores(x, model.class_embeddings(ad, vc))``,
-   the cosine between the projected video and the fused class embedding.
-
-Without a checkpoint, ``zero_shot="conse"`` scores the actions with the training-free ConSE
-baseline (:mod:`actionhub.video.conse`), and ``zero_shot="clip"`` with a video-language model's
-own embedding space: the cosine between the video feature of ``backbone`` (``hf-clip:`` or
-``hf-xclip:``) and the class text of the matching text encoder (by default the same model:
-``hf-clip:M`` video with ``hf-clip:M`` text), the text being the name (or ``"name: definition"``),
-averaged with its descriptions when given, as for ConSE. X-CLIP's text is used without its
-video-conditioned prompt (:mod:`actionhub.text.clip_text`).
-
-Output, one dict per video in input order::
+1. The videos: files, folders (recursive) and ``path [label]`` list files, or the features a run of
+   ``actionhub extract`` wrote (``features=``) (:mod:`actionhub.engine.predict_inputs`).
+2. The class text of the action names (:mod:`actionhub.engine.predict_text`): the name, or
+   ``"name: definition"`` when a definition is given, plus the top-k descriptions of a ranked file
+   (``actionhub rank`` output), of a caption corpus searched on the fly (``corpus=``) or of a
+   description store (``store=``), encoded with the scoring model's text encoder through the cache.
+3. The scores (:mod:`actionhub.engine.scoring`): with a checkpoint, each video is decoded and encoded
+   with the backbone and frame sampling the run was trained on (``run.json``: ``data.feature_meta``;
+   ``backbone=``/``sampling=`` override) and scored by the model itself (Eq. 16-17). Without one,
+   ``zero_shot="conse"`` scores with the training-free ConSE baseline (:mod:`actionhub.video.conse`),
+   and ``zero_shot="clip"`` with a video-language model's own embedding space: the cosine between the
+   video feature of ``backbone`` (``hf-clip:`` or ``hf-xclip:``) and the class text of the matching text
+   encoder (by default the same model), the name averaged with its descriptions when it has some.
+   X-CLIP's text is used without its video-conditioned prompt (:mod:`actionhub.text.clip_text`).
+   ``explain=N`` adds each predicted action's N closest descriptions (and for CoCo the AD/VC parts).
+4. The rows (:mod:`actionhub.engine.predict_output`), one per video in input order::
 
     {"video": path, "predictions": [{"action": name, "score": s}, ...]}   # best first
     {"video": path, "predictions": [], "error": reason}                   # unreadable video
 
-A video that cannot be read is reported and the others are still scored.
+   A video that cannot be read is reported and the others are still scored. With ``out=`` they are
+   written in parts under the output's lock, so a killed run resumes (:mod:`actionhub.engine.predict_loop`
+   does the decoding or the reading of features). Labelled videos add top-1/top-5 and a confusion-matrix
+   PNG (:mod:`actionhub.engine.predict_metrics`).
 """
 from __future__ import annotations
 
@@ -230,17 +230,15 @@ def _check_visual_dim(run_dir: Path, visual_dim: int | None, bb_name: str, bb_di
                        f"{bb_dim}-d: {on}; predict with that backbone (--backbone)")
 
 
-
 # --------------------------------------------------------------------------- prediction
 
 
 class Predictions(list):
     """What :func:`predict` returns: the rows as a list of dicts (one per video, input order; see
     :mod:`actionhub.engine.predict_output`), and the same rows as a table: :meth:`to_arrow` (a
-    ``pyarrow.Table``), :meth:`to_pandas` (nested columns as in the table; ``pandas.DataFrame(preds)`` takes
-    the dicts). ``metrics``: top-1/top-5
-    over labelled videos (None without labels); ``summary``: what the run did (videos, scored, failed,
-    resumed, seconds, out, confusion PNG, notes)."""
+    ``pyarrow.Table``), :meth:`to_pandas` (nested columns as in the table; ``pandas.DataFrame(preds)``
+    takes the dicts). ``metrics``: top-1/top-5 over labelled videos (None without labels); ``summary``:
+    what the run did (videos, scored, resumed, failed, seconds, videos/s, out, confusion PNG, notes)."""
 
     def __init__(self, table: Any, summary: Mapping[str, Any]):
         from actionhub.engine.predict_output import row_dicts
@@ -309,7 +307,7 @@ def _plan(method: str, checkpoint: PathLike | None, backbone: str | None, sampli
         plan["run_dir"] = run_dir
         plan["synthetic"] = bool((run.get("data") or {}).get("synthetic"))
     elif method == "conse":
-        if fmeta is not None and fmeta.get("__features__"):
+        if fmeta.get("__features__"):
             raise PredictError("--zero-shot conse cannot score --features: ConSE needs every frame's ImageNet "
                                "probabilities, and `actionhub extract` keeps one mean feature per video; pass the "
                                "videos instead")
@@ -513,8 +511,8 @@ def _input_files(videos: Any, source: Any) -> list[Any]:
 
 
 def _score(method: str, plan: Mapping[str, Any], names: list[str], defs: dict[str, str], source: Any, k: int,
-           k_asked: bool, top: int, explain: int, labels: bool, pending: list[Any], feats_in: Any, device: str, batch_size: int,
-           cache: Any, progress: bool, sink: Any) -> tuple[list[str], float]:
+           k_asked: bool, top: int, explain: int, labels: bool, pending: list[Any], feats_in: Any, device: str,
+           batch_size: int, cache: Any, progress: bool, sink: Any) -> tuple[list[str], float]:
     """Load what the method needs, then score ``pending`` into ``sink``; returns the notes to show and the
     seconds the scoring itself took (decoding included, loading not)."""
     import time

@@ -62,7 +62,6 @@ class ScoringSpace:
     (default: the dot product with ``classes``); cannot_explain: why this space has no explanations.
     """
 
-    method: str
     feature_dim: int
     to_space: Callable[[np.ndarray], np.ndarray]
     classes: np.ndarray
@@ -138,7 +137,7 @@ def clip_space(ct: Any, names: Sequence[str], k: int, with_descriptions: bool) -
     (the same model's text tower)."""
     ad, vc, _ = ct.select(names, k)
     desc, offsets, texts = _segments(ct, names, k)
-    return ScoringSpace("clip", ct.dim, unit, zero_shot_class_embeddings(ad, vc if with_descriptions else None),
+    return ScoringSpace(ct.dim, unit, zero_shot_class_embeddings(ad, vc if with_descriptions else None),
                         unit(desc), offsets, texts)
 
 
@@ -150,7 +149,7 @@ def conse_space(head: Any, ct: Any, names: Sequence[str], k: int, with_descripti
     ad, vc, _ = ct.select(names, k)
     desc, offsets, texts = _segments(ct, names, k)
     labels = head.label_embeddings()
-    return ScoringSpace("conse", int(labels.shape[0]), lambda p: conse_embedding(p, labels, head.top_t),
+    return ScoringSpace(int(labels.shape[0]), lambda p: conse_embedding(p, labels, head.top_t),
                         zero_shot_class_embeddings(ad, vc if with_descriptions else None), unit(desc), offsets, texts)
 
 
@@ -191,7 +190,7 @@ def checkpoint_space(model: Any, ct: Any, names: Sequence[str], k: int, feature_
                 with torch.no_grad():
                     return array(model.encode_video(tensor(x)))
 
-            return ScoringSpace("checkpoint", feature_dim, to_space, fused, d_emb, offsets, texts, parts)
+            return ScoringSpace(feature_dim, to_space, fused, d_emb, offsets, texts, parts)
 
     def score(x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
@@ -204,5 +203,5 @@ def checkpoint_space(model: Any, ct: Any, names: Sequence[str], k: int, feature_
 
     why = (f"a {type(model).__name__} class embedding depends on every other class, so a single description has "
            "no score of its own") if isinstance(model, Gcn) else None
-    return ScoringSpace("checkpoint", feature_dim, lambda x: np.asarray(x, np.float32), np.zeros((len(names), 0)),
+    return ScoringSpace(feature_dim, lambda x: np.asarray(x, np.float32), np.zeros((len(names), 0)),
                         desc, offsets, texts, None, description_score, score, why)
