@@ -390,12 +390,14 @@ def test_bad_input_is_one_line_and_exit_2(run_dir, env, capsys, tmp_path):
     assert main(base + ["--actions", "juggling balls, ???"]) == 2
     assert "'???'" in _error_line(capsys.readouterr().err)
     bad = write_captions(tmp_path / "bad.csv", columns=("id", "text"))
-    assert main(base + ["--actions", "juggling balls", "--corpus", str(bad)]) == 2
+    assert main(base + ["--actions", "juggling balls", "--corpus", str(bad), "--out", str(tmp_path / "q.parquet")]) == 2
     assert "--id-column" in _error_line(capsys.readouterr().err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]   # a refused run leaves nothing behind
     # unfinished rows of a run with other settings are not mixed in
     out = tmp_path / "p.parquet"
     (tmp_path / ".p.parquet.parts").mkdir()
     (tmp_path / ".p.parquet.parts" / "settings.json").write_text(json.dumps({"method": "conse"}))
+    (tmp_path / ".p.parquet.parts" / "part-000000.parquet").write_bytes(b"the rows of that run")
     assert main(base + ["--actions", "juggling balls", "--out", str(out)]) == 2
     assert "other settings" in _error_line(capsys.readouterr().err)
     # an --out that another run writes
@@ -422,7 +424,7 @@ def test_bad_input_is_one_line_and_exit_2(run_dir, env, capsys, tmp_path):
 
 def test_top_actions_and_label_ranks_by_hand():
     from actionhub.engine.predict_loop import top_actions
-    from actionhub.engine.predict_output import label_ranks
+    from actionhub.engine.predict_metrics import label_ranks
 
     s = np.array([[0.1, 0.5, 0.5, 0.2], [0.9, 0.1, 0.3, 0.3]])
     assert top_actions(s, 2).tolist() == [[1, 2], [0, 2]]        # ties in action order

@@ -207,7 +207,7 @@ def _run_settings(run_dir: Path, run: Mapping[str, Any], backbone: str | None, s
         raise PredictError(f"{run_dir} was trained on SYNTHETIC class text features; no text encoder matches them")
     k = int(((run.get("config") or {}).get("model") or {}).get("k", 1) or 1)
     return {"backbone": bb, "sampling": smp, "encoder": enc, "k": k,
-            "method": str((run.get("config") or {}).get("method") or "coco"),
+            "method": str((run.get("config") or {}).get("method") or "coco"), "synthetic": bool(data.get("synthetic")),
             "template": tmeta.get("definition_template"),
             "visual_dim": data.get("visual_dim"), "text_dim": data.get("text_dim"),
             "trained_backbone": fmeta.get("backbone"), "trained_sampling": fmeta.get("sampling")}
@@ -301,11 +301,9 @@ def _plan(method: str, checkpoint: PathLike | None, backbone: str | None, sampli
     fmeta = fmeta or {}
     if method == "checkpoint":
         run_dir = Path(checkpoint)  # type: ignore[arg-type]
-        run = _read_run(run_dir)
-        plan = _run_settings(run_dir, run, backbone or fmeta.get("backbone"), sampling or fmeta.get("sampling"),
+        plan = _run_settings(run_dir, _read_run(run_dir), backbone or fmeta.get("backbone"), sampling or fmeta.get("sampling"),
                              encoder)
         plan["run_dir"] = run_dir
-        plan["synthetic"] = bool((run.get("data") or {}).get("synthetic"))
     elif method == "conse":
         if fmeta.get("__features__"):
             raise PredictError("--zero-shot conse cannot score --features: ConSE needs every frame's ImageNet "

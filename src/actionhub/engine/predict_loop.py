@@ -16,7 +16,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from actionhub.engine.predict_output import KEY, label_ranks
+from actionhub.engine.predict_metrics import label_ranks
+from actionhub.engine.predict_output import KEY
 
 __all__ = ["RowMaker", "score_videos", "score_features", "FEATURE_CHUNK"]
 

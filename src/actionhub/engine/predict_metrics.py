@@ -15,7 +15,7 @@ import numpy as np
 
 from actionhub.utils.names import normalize_name
 
-__all__ = ["label_index", "label_metrics", "confusion_png", "format_metrics"]
+__all__ = ["label_index", "label_ranks", "label_metrics", "confusion_png", "format_metrics"]
 
 
 def label_index(labels: Sequence[str | None], names: Sequence[str]) -> np.ndarray:
@@ -40,6 +40,19 @@ def label_index(labels: Sequence[str | None], names: Sequence[str]) -> np.ndarra
             cache[lab] = j
         out[i] = cache[lab]
     return out
+
+
+def label_ranks(scores: np.ndarray, label_idx: np.ndarray) -> np.ndarray:
+    """1-based rank of action ``label_idx[i]`` in row ``i`` of ``scores (N, C)`` under the ranking the
+    predictions use (score descending, ties in action order); 0 where ``label_idx`` is -1."""
+    n = len(scores)
+    if n == 0:
+        return np.zeros(0, np.int32)
+    j = np.maximum(label_idx, 0)
+    s = scores[np.arange(n), j][:, None]
+    cols = np.arange(scores.shape[1])[None, :]
+    rank = 1 + (scores > s).sum(1) + ((scores == s) & (cols < j[:, None])).sum(1)
+    return np.where(label_idx >= 0, rank, 0).astype(np.int32)
 
 
 def label_metrics(table: Any) -> dict[str, Any] | None:

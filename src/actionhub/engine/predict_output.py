@@ -30,8 +30,6 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-import numpy as np
-
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_path, atomic_write_json
 
@@ -112,29 +110,26 @@ class RowSink:
                                      "to replace it, or give a new file name")
         if self.parts.is_dir():
             old = _read_json(self.parts / "settings.json")
-            if overwrite:
+            finished = sorted(self.parts.glob("part-*.parquet"))
+            if overwrite or not finished:   # starting over, or nothing finished to keep
                 shutil.rmtree(self.parts)
             elif old != self.settings:
                 diff = sorted(k for k in set(old) | set(self.settings) if old.get(k) != self.settings.get(k))
                 raise PredictOutputError(
-                    f"{self.parts} holds the unfinished rows of a run of other settings ({', '.join(diff) or 'unknown'}"
-                    f" differ); rerun that command to finish it, or pass --overwrite to start over")
-        if self.parts.is_dir():
-            for p in sorted(self.parts.glob("part-*.parquet")):
-                try:
-                    t = pq.read_table(p)
-                except Exception as e:  # noqa: BLE001 - parts are atomic; an unreadable one is redone
-                    log.warning("part %s is unreadable (%s); its videos are scored again", p, e)
-                    continue
-                if t.schema != self.schema:
-                    log.warning("part %s has another layout; its videos are scored again", p)
-                    continue
-                self.tables.append(t)
-            self.done = {k for t in self.tables for k in t.column(KEY).to_pylist()}
-            self.resumed = len(self.done)
-        else:
-            self.parts.mkdir(parents=True)
-            atomic_write_json(self.parts / "settings.json", self.settings)
+                    f"{self.parts} holds the unfinished rows of a run with other settings ({', '.join(diff) or '?'} "
+                    "differ); rerun that command to finish it, or pass --overwrite to start over")
+        for p in sorted(self.parts.glob("part-*.parquet")) if self.parts.is_dir() else []:
+            try:
+                t = pq.read_table(p)
+            except Exception as e:  # noqa: BLE001 - parts are atomic; an unreadable one is redone
+                log.warning("part %s is unreadable (%s); its videos are scored again", p, e)
+                continue
+            if t.schema != self.schema:
+                log.warning("part %s has another layout; its videos are scored again", p)
+                continue
+            self.tables.append(t)
+        self.done = {k for t in self.tables for k in t.column(KEY).to_pylist()}
+        self.resumed = len(self.done)
 
     def add(self, rows: Iterable[dict[str, Any]]) -> None:
         """Take finished rows (dicts with ``_key``); with an output, written once enough are due."""
@@ -153,6 +148,9 @@ class RowSink:
         t = pa.Table.from_pylist(self.buffer, schema=self.schema)
         self.buffer = []
         if self.out is not None:
+            if not self.parts.is_dir():   # made with the first rows: a run refused before any leaves nothing
+                self.parts.mkdir(parents=True)
+                atomic_write_json(self.parts / "settings.json", self.settings)
             n = len(list(self.parts.glob("part-*.parquet")))
             with atomic_path(self.parts / f"part-{n:06d}.parquet") as tmp:
                 pq.write_table(t, tmp)
@@ -198,16 +196,3 @@ def _read_json(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return rec if isinstance(rec, dict) else {}
-
-
-def label_ranks(scores: np.ndarray, label_idx: np.ndarray) -> np.ndarray:
-    """1-based rank of action ``label_idx[i]`` in row ``i`` of ``scores (N, C)`` under the ranking the
-    predictions use (score descending, ties in action order); 0 where ``label_idx`` is -1."""
-    n = len(scores)
-    if n == 0:
-        return np.zeros(0, np.int32)
-    j = np.maximum(label_idx, 0)
-    s = scores[np.arange(n), j][:, None]
-    cols = np.arange(scores.shape[1])[None, :]
-    rank = 1 + (scores > s).sum(1) + ((scores == s) & (cols < j[:, None])).sum(1)
-    return np.where(label_idx >= 0, rank, 0).astype(np.int32)

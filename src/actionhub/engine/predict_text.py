@@ -61,7 +61,7 @@ class DescriptionSource:
                     "id_column": self.id_column, "caption_column": self.caption_column}
         if self.store is not None:
             parts = sorted(Path(self.store).glob("*/part-*.parquet"))
-            return {"store": str(Path(self.store).resolve()), "parts": [_stamp(p) for p in parts]}
+            return {"store": str(Path(self.store).resolve()), "store_files": [_stamp(p) for p in parts]}
         if isinstance(self.descriptions, (str, os.PathLike)):
             return {"descriptions": _stamp(self.descriptions)}
         if self.descriptions is not None:
