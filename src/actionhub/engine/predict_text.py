@@ -136,13 +136,16 @@ def _note(q: Mapping[str, Any] | None, n: int, k: int, source: DescriptionSource
     if not q:
         return None
     bits = []
+    def names(part: Mapping[str, Any]) -> str:
+        shown = [e if isinstance(e, str) else f"{e[0]} ({e[1]})" for e in part["examples"]]
+        return listing(shown, part["count"])
+
     if q["without"]["count"]:
         bits.append(f"{q['without']['count']} of {n} action(s) have none in {source.label()} and are scored by "
-                    f"their name (or definition) alone: {listing(list(q['without']['examples']), q['without']['count'])}")
+                    f"their name (or definition) alone: {names(q['without'])}")
     if q["few"]["count"] and k_asked:
-        bits.append(f"{q['few']['count']} have fewer than the {k} asked for: "
-                    f"{listing([f'{c} ({v})' for c, v in q['few']['examples']], q['few']['count'])}")
+        bits.append(f"{q['few']['count']} have fewer than the {k} asked for: {names(q['few'])}")
     if q["low_relevance"]["count"]:
         bits.append(f"{q['low_relevance']['count']} have descriptions of unusually low relevance: "
-                    f"{listing([f'{c} ({v})' for c, v in q['low_relevance']['examples']], q['low_relevance']['count'])}")
+                    f"{names(q['low_relevance'])}")
     return "descriptions: " + "; ".join(bits) if bits else None
