@@ -433,3 +433,18 @@ def test_top_actions_and_label_ranks_by_hand():
     assert top_actions(s, 2).tolist() == [[1, 2], [0, 2]]        # ties in action order
     assert label_ranks(s, np.array([2, -1])).tolist() == [2, 0]
     assert label_ranks(s, np.array([0, 3])).tolist() == [4, 3]
+
+
+def test_videos_are_files_folders_and_list_files(tmp_path):
+    from actionhub.engine.predict_inputs import expand_videos
+
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    for name in ("d/b.mp4", "d/sub/a.avi", "d/.hidden.mp4", "d/notes.txt"):
+        (tmp_path / name).write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    (tmp_path / "odd.mts").write_bytes(b"\x47\x40\x00\x10\x00\xff\xfe")   # a video of an unlisted extension
+    (tmp_path / "list.txt").write_text("d/b.mp4\tplaying guitar\nother.mp4 eating\n")
+    got = expand_videos([tmp_path / "d", tmp_path / "list.txt", tmp_path / "odd.mts", tmp_path / "missing.mp4"])
+    assert [(Path(v.video).relative_to(tmp_path).as_posix(), v.label) for v in got] == [
+        ("d/b.mp4", None), ("d/sub/a.avi", None),      # the folder, recursively, in path order (b.mp4 once)
+        ("other.mp4", "eating"),                        # the list file's other line (d/b.mp4 was named already)
+        ("odd.mts", None), ("missing.mp4", None)]       # a file that is no text list is a video; missing: its row says

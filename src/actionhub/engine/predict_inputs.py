@@ -4,7 +4,7 @@ VIDEOS (:func:`expand_videos`), each one of:
 
 * a folder: every video file in it, recursively (the extensions of
   :data:`actionhub.features.VIDEO_EXTENSIONS`, hidden files and folders skipped), in path order;
-* a list file (an existing file whose extension is not a video's): ``path [label]`` lines as
+* a list file (an existing text file whose extension is not a video's): ``path [label]`` lines as
   ``actionhub extract`` reads them (``path<TAB>label`` for labels with spaces, ``#`` comments,
   paths relative to the list file's folder);
 * anything else: one video file (a missing one is reported in its row, the others are scored).
@@ -86,13 +86,29 @@ def expand_videos(videos: PathLike | Sequence[PathLike]) -> list[VideoInput]:
             root = os.path.abspath(p)
             out += [VideoInput(os.path.join(str(arg), os.path.relpath(e.path, root)), e.path, None, e.path)
                     for e in list_videos(p)]
-        elif p.is_file() and p.suffix.lower() not in VIDEO_EXTENSIONS:   # a list file
+        elif p.is_file() and p.suffix.lower() not in VIDEO_EXTENSIONS and _is_text(p):   # a list file
             base = os.path.dirname(str(arg))
             out += [VideoInput(e.source if os.path.isabs(e.source) else os.path.join(base, e.source), e.path, e.label,
                                e.path) for e in list_videos(p)]
         else:
             out.append(VideoInput(str(arg), os.path.abspath(p), None, os.path.abspath(p)))
     return _once(out)
+
+
+def _is_text(path: Path) -> bool:
+    """Whether ``path`` starts like a UTF-8 text file (a list), not like a video of an unlisted extension."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    if b"\0" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start >= len(head) - 3   # a character cut at the end of the sample
+    return True
 
 
 def _once(items: list[VideoInput]) -> list[VideoInput]:
