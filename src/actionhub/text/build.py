@@ -291,6 +291,7 @@ def build_class_text(
     meta: Mapping[str, Any] | None = None,
     min_descriptions: int | None = None,
     curation: bool = True,
+    keep_texts: bool = False,
 ) -> ClassText:
     """Class text features for ``classes``.
 
@@ -302,6 +303,8 @@ def build_class_text(
     with fewer than ``min_descriptions`` (default: ``k``) and with unusually low relevance; one
     warning line reports them. ``curation``: leave out the rows that curation marks of the store the
     descriptions were ranked from throw out (:func:`actionhub.dataset.curation.filter_ranked`).
+    ``keep_texts``: also keep the description texts, in the order of ``desc``, as
+    ``meta["description_texts"]`` (for explanations; not meant to be saved).
     """
     if k < 1:
         raise TextFeatError(f"k must be at least 1, got {k}")
@@ -362,6 +365,8 @@ def build_class_text(
         "encode_seconds": round(time.perf_counter() - start, 2),
     }
     info.update(meta or {})
+    if keep_texts:
+        info["description_texts"] = desc_texts
     offsets = np.concatenate([[0], np.cumsum(num)])
     return ClassText(classes, feats[:len(classes)], feats[len(classes):], offsets, info)
 

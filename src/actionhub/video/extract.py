@@ -66,7 +66,10 @@ __all__ = [
     "VideoEntry",
     "extract_features",
     "encode_videos",
+    "decode_videos",
+    "encode_decoded",
     "list_videos",
+    "read_jsonl",
     "video_id",
     "STORE_FORMAT",
 ]
@@ -277,31 +280,42 @@ def _failure(vid: str, kind: str, reason: str) -> dict[str, Any]:
 def _run_task(task: _Task) -> list[dict[str, Any]]:
     """Decode + encode the task's videos; per-video failures come back as data, never raised."""
     bb = get_backbone(task.backbone, task.device, task.frame_batch)
-    sampling = parse_sampling(task.sampling)
-    results: list[dict[str, Any] | None] = []
-    decoded: list[tuple[int, np.ndarray]] = []
-    for vid, path in task.videos:
+    return encode_decoded(bb, decode_videos(task.videos, parse_sampling(task.sampling), bb.short_side))
+
+
+def decode_videos(videos: Sequence[tuple[str, str]], sampling: Any, short_side: int | None) -> list[dict[str, Any]]:
+    """Sampled frames of ``videos`` (``(video_id, path)`` pairs) with a :class:`~actionhub.video.decode.Sampling`:
+    one dict per video, ``{"video_id", "frames"}`` or a failure (``ok`` False, ``kind``, ``reason``).
+    Never raises for a bad file (the first half of a work item; :func:`encode_decoded` is the second)."""
+    out: list[dict[str, Any]] = []
+    for vid, path in videos:
         try:
-            frames = read_video(path, sampling, short_side=bb.short_side).frames
+            out.append({"video_id": vid, "frames": read_video(path, sampling, short_side=short_side).frames})
         except DecodeError as e:
-            results.append(_failure(vid, e.kind, e.detail))
-            continue
+            out.append(_failure(vid, e.kind, e.detail))
         except Exception as e:  # noqa: BLE001 - one bad file must not end the batch
-            results.append(_failure(vid, "error", f"unexpected error while decoding: {type(e).__name__}: {e}"))
-            continue
-        decoded.append((len(results), frames))
-        results.append(None)
-    if decoded:
-        feats = _encode_isolated(bb, [f for _, f in decoded], [task.videos[i][0] for i, _ in decoded])
-        for (slot, frames), (feat, err) in zip(decoded, feats):
-            vid = task.videos[slot][0]
+            out.append(_failure(vid, "error", f"unexpected error while decoding: {type(e).__name__}: {e}"))
+    return out
+
+
+def encode_decoded(bb: Any, decoded: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Encode the videos :func:`decode_videos` gave with backbone ``bb`` (anything with ``encode``, ``dim``
+    and ``name``): ``{"video_id", "ok": True, "feature" (D,), "frames"}`` per video, failures kept (a video
+    whose encoding fails or gives NaN/inf fails alone, as ``encode_error``)."""
+    results: list[dict[str, Any]] = list(decoded)
+    slots = [i for i, r in enumerate(decoded) if "ok" not in r]   # decoded, not yet encoded
+    if slots:
+        frames = [decoded[i]["frames"] for i in slots]
+        feats = _encode_isolated(bb, frames, [decoded[i]["video_id"] for i in slots])
+        for slot, f, (feat, err) in zip(slots, frames, feats):
+            vid = decoded[slot]["video_id"]
             if err is not None:
                 results[slot] = _failure(vid, "encode_error", err)
             elif not np.isfinite(feat).all():
                 results[slot] = _failure(vid, "encode_error", "the backbone returned NaN/inf features")
             else:
-                results[slot] = {"video_id": vid, "ok": True, "feature": feat, "frames": int(frames.shape[0])}
-    return [r for r in results if r is not None]
+                results[slot] = {"video_id": vid, "ok": True, "feature": feat, "frames": int(f.shape[0])}
+    return results
 
 
 def _encode_isolated(bb: Any, frames: list[np.ndarray], ids: list[str]) -> list[tuple[np.ndarray | None, str | None]]:
@@ -324,7 +338,7 @@ def _encode_isolated(bb: Any, frames: list[np.ndarray], ids: list[str]) -> list[
 # --------------------------------------------------------------------------- the store
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Records of a JSONL file; a torn last line (killed writer) is ignored."""
     if not path.is_file():
         return []
@@ -522,7 +536,7 @@ def _extract(entries: list[VideoEntry], input_path: PathLike, out: Path, meta_pa
     by_id = {e.video_id: e for e in entries}
     # Failures of earlier runs stay on record until their video is retried.
     failures: dict[str, dict[str, Any]] = {}
-    for rec in _read_jsonl(out / "failures.jsonl"):
+    for rec in read_jsonl(out / "failures.jsonl"):
         vid = rec.get("video_id")
         if isinstance(vid, str) and vid in by_id and vid not in done:
             failures[vid] = rec
@@ -609,4 +623,4 @@ def _write_lists(out: Path, entries: list[VideoEntry], done: set[str], failures:
 
 def iter_failures(out_dir: PathLike) -> Iterator[dict[str, Any]]:
     """The failure records of a store (``failures.jsonl``)."""
-    yield from _read_jsonl(Path(out_dir) / "failures.jsonl")
+    yield from read_jsonl(Path(out_dir) / "failures.jsonl")

@@ -25,8 +25,11 @@ intersection of sorted lists for ``"all"``, a merge for ``"any"``) and a partial
 best results; a query is scored once and its ranked candidates are kept for its next pages. The
 index is cached as ``.<corpus name>.bm25-<key>.npz`` next to the corpus (or in ``cache_dir``),
 keyed by the corpus file's path, size and modification time, the columns and the index version;
-a changed corpus is re-indexed, and a cache file that is truncated or damaged (its CRC-32s and its
-structure are checked on loading) is rebuilt with a warning.
+a changed corpus is re-indexed, and a cache file that is truncated or damaged (its structure is
+checked on loading, with the CRC-32s of its arrays) is rebuilt with a warning. The posting lists are memory-mapped from the cache,
+not copied. Beside it, ``.<corpus name>.columns-<key>.arrow`` keeps the corpus's id and caption
+columns (Arrow IPC, memory-mapped when read), so a later search of a cached corpus does not parse
+the whole file again.
 """
 from __future__ import annotations
 
@@ -391,7 +394,10 @@ class BM25Index:
             with np.load(path, allow_pickle=False) as z:
                 if int(z["version"]) != INDEX_VERSION or str(z["key"]) != key:
                     return None
-                arrays = {n: z[n] for n in ("data", "indices", "indptr", "shape", "vocab", "params")}
+                arrays = {n: z[n] for n in ("indptr", "shape", "vocab", "params")}
+                for n in ("data", "indices"):   # memory-mapped in place where stored uncompressed
+                    member = _npz_member(path, n)
+                    arrays[n] = z[n] if member is None else member
             shape = tuple(int(v) for v in arrays["shape"])
             problem = _index_problem(arrays, shape)
             if problem:
@@ -417,6 +423,69 @@ def _index_problem(a: dict[str, np.ndarray], shape: tuple[int, ...]) -> str:
     if not np.isfinite(data).all():
         return "a weight is not a finite number"
     return ""
+
+
+def _npz_member(path: str | os.PathLike[str], name: str) -> Optional[np.ndarray]:
+    """Array ``name`` of an ``.npz`` memory-mapped in place (the posting lists of a 10M-caption index are
+    not copied into memory, only the pages a query reads are), or None when it is stored compressed."""
+    import struct  # noqa: PLC0415
+    import zipfile  # noqa: PLC0415
+    import zlib  # noqa: PLC0415
+
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(f"{name}.npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        return None
+    with open(path, "rb") as fh:
+        fh.seek(info.header_offset)
+        local = fh.read(30)
+        if local[:4] != b"PK\x03\x04":
+            raise ValueError(f"{path}: bad zip member header for {name}")
+        start = info.header_offset + 30 + sum(struct.unpack("<HH", local[26:30]))
+        fh.seek(start)
+        version = np.lib.format.read_magic(fh)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read(fh)
+        offset = fh.tell()
+    if dtype.hasobject or not shape:
+        return None
+    if info.file_size and zlib.crc32(np.memmap(path, dtype=np.uint8, mode="r", offset=start,
+                                               shape=(info.file_size,))) != info.CRC:
+        raise ValueError(f"{name}.npy fails its CRC-32 check")
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
+
+
+def _save_columns(path: Path, key: str, ids: pa.Array, captions: pa.Array) -> None:
+    """Write the corpus's id and caption columns as an Arrow IPC file (atomic; ``key`` in its metadata)."""
+    import pyarrow.ipc as ipc  # noqa: PLC0415
+
+    from actionhub.utils.io import atomic_path  # noqa: PLC0415
+
+    table = pa.table({"id": ids, "caption": captions}).replace_schema_metadata({"actionhub.key": key})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        with ipc.new_file(str(tmp), table.schema) as writer:
+            writer.write_table(table)   # one record batch: a take on it reads only the rows it needs
+
+
+def _load_columns(path: Path, key: str) -> Optional[tuple[Any, Any]]:
+    """``(ids, captions)`` memory-mapped from a file :func:`_save_columns` wrote for ``key``; else None."""
+    import pyarrow.ipc as ipc  # noqa: PLC0415
+
+    try:
+        reader = ipc.open_file(pa.memory_map(str(path), "r"))
+        if (reader.schema.metadata or {}).get(b"actionhub.key") != key.encode():
+            return None
+        table = reader.read_all()
+    except FileNotFoundError:
+        return None
+    except (OSError, pa.ArrowInvalid) as e:
+        log.warning("the corpus column cache %s is damaged (%s); reading the corpus again", path, e)
+        return None
+    ids, caps = table.column("id"), table.column("caption")
+    if ids.num_chunks == 1:
+        ids, caps = ids.chunk(0), caps.chunk(0)
+    return ids, caps
 
 
 def top_order(scores: np.ndarray, need: int) -> np.ndarray:
@@ -459,15 +528,19 @@ class LocalProvider(Provider):
         self.corpus = Path(corpus)
         self.id_column, self.caption_column, self.fmt = id_column, caption_column, fmt
         self.match = match
+        self.max_caption_chars = max_caption_chars
         self.page_size = int(page_size)
         if self.page_size < 1:
             raise ProviderConfigError(f"page_size must be >= 1, got {page_size}")
         if name:
             self.name = name
-        self.ids, self.captions = read_corpus(self.corpus, id_column, caption_column, fmt, max_caption_chars)
+        if not self.corpus.is_file():
+            raise ProviderConfigError(f"caption corpus not found: {self.corpus}")
         key = self._cache_key(k1, b)
         cache = Path(cache_dir) if cache_dir else self.corpus.parent
         self.cache_path = cache / f".{self.corpus.name}.bm25-{key[:16]}.npz"
+        self.columns_path = cache / f".{self.corpus.name}.columns-{key[:16]}.arrow"
+        self.ids, self.captions = self._read_columns(key, use_cache)
         self.index: Optional[BM25Index] = BM25Index.load(self.cache_path, key) if use_cache else None
         self.index_from_cache = self.index is not None
         if self.index is None or self.index.num_docs != len(self.ids):
@@ -482,6 +555,23 @@ class LocalProvider(Provider):
                     log.warning("could not cache the BM25 index at %s (%s); it will be rebuilt next time",
                                 self.cache_path, e)
         self._last: tuple[str, np.ndarray, np.ndarray, np.ndarray] | None = None  # query, docs, scores, order
+
+    def _read_columns(self, key: str, use_cache: bool) -> tuple[Any, Any]:
+        """The corpus's ids and captions: from the cached Arrow copy beside the index (memory-mapped, so a
+        10M-caption corpus opens in a moment and a search reads only the rows it returns) when it is there
+        and of the same key, else parsed from the corpus file and then cached."""
+        if use_cache:
+            cols = _load_columns(self.columns_path, key)
+            if cols is not None:
+                return cols
+        ids, caps = read_corpus(self.corpus, self.id_column, self.caption_column, self.fmt, self.max_caption_chars)
+        if use_cache:
+            try:
+                _save_columns(self.columns_path, key, ids, caps)
+            except OSError as e:
+                log.warning("could not cache the corpus columns at %s (%s); the corpus is read again next time",
+                            self.columns_path, e)
+        return ids, caps
 
     def _cache_key(self, k1: float, b: float) -> str:
         st = self.corpus.stat()
