@@ -492,22 +492,20 @@ def _vocabulary(build: Any) -> Any:
 def _predict(state: AppState, video: Path, label: str, actions: str, model: str, index: StoreIndex | None) -> dict:
     """Top-5 of ``video`` for the typed ``actions`` (the ``actionhub.predict`` API), the descriptions behind each
     predicted action, and the Fig. 6 neighbours of the actions the store has."""
-    import pyarrow.compute as pc  # noqa: PLC0415
-
     from actionhub.engine.predict import predict, resolve_actions  # noqa: PLC0415
 
     names, _ = resolve_actions(actions)
     descriptions, matched = (None, {}) if index is None else _descriptions_for(index, names)
     kw: dict[str, Any] = {"zero_shot": "conse"} if model == "conse" else {"checkpoint": _model_dir(state, model)}
     with state.predict_lock:   # one prediction at a time: each loads a backbone and decodes video
-        res = predict([video], actions=names, top=5, descriptions=descriptions, **kw)[0]
+        res = predict([video], actions=names, top=5, descriptions=descriptions,
+                      explain=3 if descriptions is not None else 0, **kw)[0]
     if res.get("error"):
         raise UserError(f"{label} could not be read as a video ({res['error']}); upload a video file "
                         f"({', '.join(VIDEO_SUFFIXES)})")
-    why: dict[str, list[dict]] = {}
-    if descriptions is not None:
-        for p in res["predictions"]:
-            why[p["action"]] = descriptions.filter(pc.field("action") == p["action"]).slice(0, 3).to_pylist()
+    # the descriptions of each predicted action closest to the clip in the scoring space (predict --explain)
+    why = {p["action"]: [{"description": d["description"], "score": d["similarity"]} for d in p.get("descriptions") or []]
+           for p in res["predictions"]}
     near = {n: index.neighbours(a) for n, a in matched.items()} if index is not None else {}
     return {"video": label, "model": model, "predictions": res["predictions"], "why": why, "matched": matched,
             "neighbours": near, "imagenet": res.get("imagenet_top", []),
