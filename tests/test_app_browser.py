@@ -82,6 +82,7 @@ def no_traceback(drv) -> None:
     assert "Traceback" not in drv.page_source
 
 
+@pytest.mark.slow
 def test_overview_action_paging_and_search(app, browser):
     url, _ = app
     browser.get(url + "/store/0")
@@ -113,6 +114,7 @@ def test_overview_action_paging_and_search(app, browser):
     no_traceback(browser)
 
 
+@pytest.mark.slow
 def test_mark_a_description_bad_and_rank_drops_it(app, browser, tmp_path):
     url, store = app
     browser.get(url + "/store/0/action?name=play%20guitar&page=3&per=50")
@@ -141,6 +143,7 @@ def test_errors_are_pages_without_tracebacks(app, browser):
     shot(browser, "07_missing_action")
 
 
+@pytest.mark.slow
 def test_runs_compare_and_report(app, browser):
     url, _ = app
     browser.get(url + "/runs")
@@ -160,6 +163,7 @@ def test_runs_compare_and_report(app, browser):
     no_traceback(browser)
 
 
+@pytest.mark.slow
 def test_predict_on_scikit_videos_clip(app, browser):
     from actionhub.demo.predict import demo_clip
 

@@ -54,6 +54,7 @@ def api(url, path):
     return status, json.loads(body)
 
 
+@pytest.mark.slow
 def test_overview_counts_figures_and_quality(served):
     url, store, _ = served
     status, d = api(url, "/api/store/0")
@@ -99,6 +100,7 @@ def test_action_names_and_full_text_search(served):
     assert [g["action"] for g in d["groups"]][0] == "ride camel"
 
 
+@pytest.mark.slow
 def test_marking_in_the_app_is_honoured_by_rank_and_can_be_undone(served, tmp_path):
     url, store, _ = served
     status, _, headers = get(url, "/store/0/mark", {"action": "play guitar", "provider": "local",
@@ -183,6 +185,7 @@ def test_a_malformed_curation_file_is_a_page_and_the_server_stays_up(served):
     assert get(url, "/store/0/action?name=play%20guitar")[0] == 200
 
 
+@pytest.mark.slow
 def test_an_upload_that_is_not_a_video_is_refused_with_a_message(served):
     url, _, _ = served
     boundary = "----actionhubtest"

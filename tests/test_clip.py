@@ -342,6 +342,7 @@ def clips(env):
     return real, d / "list.txt"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["hf-clip", "hf-xclip"])
 def test_extract_text_features_train_predict_cli(models, clips, env, kind, capsys):
     from actionhub.cli import main

@@ -245,6 +245,7 @@ def texts(models, env):
     return out
 
 
+@pytest.mark.slow
 def test_name_prompts_are_clips_ensemble_of_the_templates(models, texts):
     from actionhub.text import get_encoder
     from actionhub.text.class_text import load_class_text
@@ -297,6 +298,7 @@ def _by_hand(store: Path, text_file: Path, split: int, alpha: float | None = Non
     return 100.0 * float(np.mean([classes[p] == c for p, c in zip(pred, y)]))
 
 
+@pytest.mark.slow
 def test_zero_shot_clip_rows_differ_only_in_the_text(models, texts, stores, env, capsys):
     out = env / "zs.json"
     assert main(["evaluate", "--zero-shot", "clip", "--benchmark", "hmdb51-full", "--features", str(stores["clip"]),

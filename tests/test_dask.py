@@ -38,6 +38,7 @@ def _read_failures(out):
     return sorted((r["video_id"], r["kind"]) for r in map(json.loads, (out / "failures.jsonl").read_text().splitlines()))
 
 
+@pytest.mark.slow
 def test_dask_results_equal_inprocess(client, videos, tmp_path):
     local = extract_features(videos, tmp_path / "local", sampling="segments:3", batch_size=2, progress=False)
     dask = extract_features(videos, tmp_path / "dask", sampling="segments:3", batch_size=2, progress=False,

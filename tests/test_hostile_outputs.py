@@ -161,6 +161,7 @@ def test_a_second_writer_is_refused_and_touches_nothing(verb, tmp_path, capsys, 
     assert not out.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("verb", FINISHED)
 def test_a_finished_output_is_replaced_only_with_overwrite(verb, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(Path(__file__).resolve().parents[1])
@@ -254,6 +255,7 @@ KILL_AT = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("verb", FINISHED)
 def test_kill_9_while_writing_loses_and_mixes_nothing(verb, tmp_path, capsys, monkeypatch):
     """SIGKILL in the middle of replacing a finished output: the earlier output is intact (not a new
@@ -278,6 +280,7 @@ def test_kill_9_while_writing_loses_and_mixes_nothing(verb, tmp_path, capsys, mo
     assert not [q for q in tmp_path.iterdir() if ".staging-" in q.name or ".trash-" in q.name]
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_writing_is_one_line_and_tears_nothing(tmp_path, capsys, monkeypatch):
     out = tmp_path / "fig"
     args = [str(a) for a in VERBS["analyze"][1](tmp_path, out)]
@@ -388,6 +391,7 @@ def _sweep(files: Path, out: Path) -> list:  # noqa: F811 - files: a fixture
             "64", "--val-classes", "0", "--no-progress"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("verb", ["train", "sweep"])
 def test_kill_9_in_training_then_rerun_gives_the_uninterrupted_result(verb, files, tmp_path, capsys):  # noqa: F811
     make = _train if verb == "train" else _sweep
@@ -409,6 +413,7 @@ def test_kill_9_in_training_then_rerun_gives_the_uninterrupted_result(verb, file
         assert [r[2] for r in rows(a)] == pytest.approx([r[2] for r in rows(b)], abs=1e-3)
 
 
+@pytest.mark.slow
 def test_kill_9_in_extract_then_rerun(tmp_path, capsys):
     list_a, _ = _clip_lists(tmp_path)
     ex = ["--sampling", "segments:1", "--batch-size", "1", "--no-progress"]
@@ -436,6 +441,7 @@ def _clip_lists(tmp: Path) -> tuple[Path, Path]:
     return a, b
 
 
+@pytest.mark.slow
 def test_extract_of_another_input_into_a_finished_folder(tmp_path, capsys):
     """Before: exit 0, metas.jsonl and index.jsonl rewritten for LIST_B, A's labels gone, .npy orphaned."""
     list_a, list_b = _clip_lists(tmp_path)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import actionhub
 
 SRC = Path(actionhub.__file__).resolve().parent
@@ -170,6 +172,7 @@ def test_import_actionhub_is_light():
     assert not any(m.startswith("actionhub.") for m in loaded)
 
 
+@pytest.mark.slow
 def test_import_report_loads_no_trainer_sweep_or_demo():
     loaded = _loaded_after("import actionhub.report")
     assert "actionhub.report.build" in loaded

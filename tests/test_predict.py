@@ -170,6 +170,7 @@ def test_conse_embedding_by_hand():
     np.testing.assert_allclose(conse_embedding(probs, emb, top_t=10)[0], probs[0] / np.linalg.norm(probs[0]), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_conse_zero_shot_on_a_real_clip(env, capsys):
     clip = demo_clip()
     if clip is None:
@@ -210,6 +211,7 @@ def _error_line(err: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_done_when_names_and_a_corpus_give_explained_predictions_in_one_call(env, capsys, caplog):
     from actionhub.text import encode_texts
     from actionhub.video.conse import ConSE
@@ -250,6 +252,7 @@ def test_done_when_names_and_a_corpus_give_explained_predictions_in_one_call(env
     assert "fewer than the 3 asked for: playing guitar (2)" in warned and "100" not in warned
 
 
+@pytest.mark.slow
 def test_a_labelled_list_gives_rows_errors_metrics_and_a_confusion_matrix(run_dir, env, capsys):
     labels = [(SEEN + UNSEEN)[i % 4] for i in range(8)]
     lst = env / "labelled.txt"
@@ -279,6 +282,7 @@ def test_a_labelled_list_gives_rows_errors_metrics_and_a_confusion_matrix(run_di
     assert [json.loads(ln) for ln in out.read_text().splitlines()] == rows
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(400)
 def test_a_killed_batch_run_reruns_to_the_same_file_without_redoing_finished_videos(run_dir, env):
     import os
@@ -319,6 +323,7 @@ def test_a_killed_batch_run_reruns_to_the_same_file_without_redoing_finished_vid
     assert not parts.exists() and not (env / ".killed.parquet.lock").exists()
 
 
+@pytest.mark.slow
 def test_features_from_extract_score_as_the_decoded_videos(run_dir, env, capsys):
     feats = env / "features"
     from_features = predict(features=feats, checkpoint=run_dir, actions=ALL, top=4)
@@ -369,6 +374,7 @@ def test_explain_a_checkpoint_gives_the_closest_descriptions_and_the_ad_vc_parts
         assert ds[0]["similarity"] == pytest.approx(float(v @ e), abs=2e-4)
 
 
+@pytest.mark.slow
 def test_the_python_api_takes_a_folder_and_returns_rows_and_a_table(run_dir, env):
     import pyarrow as pa
 

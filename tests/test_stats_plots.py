@@ -66,6 +66,7 @@ def test_all_zero_bottom_shows_the_fewest_described_actions(tmp_path, capture):
     assert "fewest among the actions with descriptions (Fig. 5): act01 (1), act02 (2)" in txt
 
 
+@pytest.mark.slow
 def test_when_the_fewest_described_are_unknown_the_panel_says_so(tmp_path, capture):
     # 50 described actions (more than the top-5 list) and 30 queries without any: neither list
     # holds the fewest described actions, so the panel draws no bars and says what to run.
@@ -82,6 +83,7 @@ def test_when_the_fewest_described_are_unknown_the_panel_says_so(tmp_path, captu
     assert "--bottom 50 to list them" in format_stats(st)
 
 
+@pytest.mark.slow
 def test_partly_zero_bottom_keeps_the_described_ones_and_counts_the_rest(tmp_path, capture):
     counts = {f"act{i:02d}": 2 + i for i in range(50)}
     queries = list(counts) + ["nothing1", "nothing2"]

@@ -231,6 +231,7 @@ def test_compute_stats(small_store):
     assert with_q["hist_descriptions"][0] == {"bin": "0", "lo": 0, "hi": 1, "actions": 1}
 
 
+@pytest.mark.slow
 def test_cli_stats_text_json_and_plots(small_store, tmp_path, capsys):
     assert main(["stats", str(small_store), "--note", "SYNTHETIC"]) == 0
     out = capsys.readouterr().out

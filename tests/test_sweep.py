@@ -63,6 +63,7 @@ class Inputs:
 BASE = TrainConfig(model=ModelConfig(dim=16, k=5), optim=replace(OptimConfig(), epochs=2, batch_size=64))
 
 
+@pytest.mark.slow
 def test_sweep_trains_every_point_and_resumes_without_retraining(tmp_path):
     make = Inputs()
     params = [parse_param("class-text=ad,ad+vc"), parse_param("cim=on,off")]
@@ -96,6 +97,7 @@ def test_sweep_trains_every_point_and_resumes_without_retraining(tmp_path):
                   progress=False, say=lambda s: None)
 
 
+@pytest.mark.slow
 def test_failed_runs_are_recorded_and_the_sweep_goes_on(tmp_path):
     make = Inputs()
     index = run_sweep(BASE, [parse_param("k=2,4")], [9, 0], make, tmp_path / "sw", benchmark="synthetic",
@@ -105,6 +107,7 @@ def test_failed_runs_are_recorded_and_the_sweep_goes_on(tmp_path):
     assert "broken.npz" in next(r for r in index["runs"] if r["split"] == 9)["error"]
 
 
+@pytest.mark.slow
 def test_cli_sweep_round_trip(tmp_path, capsys):
     from actionhub.cli import main
     from actionhub.features import save_features

@@ -102,6 +102,7 @@ def bert_on_minilm():
     return get_encoder(f"bert:{minilm_path()}")
 
 
+@pytest.mark.slow
 def test_minilm_contract(minilm):
     x = minilm.encode(TEXTS, batch_size=2)
     assert x.shape == (4, 384) and x.dtype == np.float32 and minilm.dim == 384
@@ -112,6 +113,7 @@ def test_minilm_contract(minilm):
     assert sim[0, 1] < sim[0, 0] - 0.3  # different sentences are different
 
 
+@pytest.mark.slow
 def test_bert_mean_pooling_by_hand(bert_on_minilm, minilm):
     import torch
 

@@ -163,6 +163,7 @@ def hmdb_topk(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_text_features_cli_minilm_and_cache(hmdb_topk, tmp_path, capsys, monkeypatch):
     out, cache = tmp_path / "tf.npz", tmp_path / "cache"
     args = ["text-features", "--benchmark", "hmdb51", "--descriptions", str(hmdb_topk), "--k", "2",
@@ -218,6 +219,7 @@ def test_text_features_json_and_ad_only(tmp_path, capsys):
     assert len(load_class_text(tmp_path / "x.parquet").classes) == 51
 
 
+@pytest.mark.slow
 def test_demo_class_text_ad_only(tmp_path):
     said: list[str] = []
     ct = demo_class_text("hmdb51", None, say=said.append, cache=tmp_path)
@@ -226,6 +228,7 @@ def test_demo_class_text_ad_only(tmp_path):
     assert ct.ad.shape == (51, 384) and len(ct.desc) == 0 and ct.meta["encoder"] == "minilm"
 
 
+@pytest.mark.slow
 def test_demo_class_text_with_a_caption_corpus(tmp_path):
     pytest.importorskip("actionhub.dataset.collect.local")
     corpus = tmp_path / "captions.csv"

@@ -81,6 +81,7 @@ def test_lr_schedule_warms_up_then_anneals_to_zero():
     assert lr_factor(100, 100, 10) == pytest.approx(0.0)
 
 
+@pytest.mark.slow
 def test_train_evaluate_round_trip_beats_chance_by_a_wide_margin(tmp_path):
     rec = train_run(cfg(), tiny_inputs(), tmp_path / "run", progress=False)
     chance = 100 / len(UNSEEN)
@@ -98,6 +99,7 @@ def test_train_evaluate_round_trip_beats_chance_by_a_wide_margin(tmp_path):
     assert isinstance(model, CoCo) and model.cfg.dim == 64
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_result(tmp_path):
     full = train_run(cfg(epochs=4), tiny_inputs(), tmp_path / "a", progress=False)
     part = train_run(cfg(epochs=4), tiny_inputs(), tmp_path / "b", progress=False, stop_after_epoch=1)
@@ -113,6 +115,7 @@ def test_a_run_directory_refuses_a_different_run(tmp_path):
         train_run(cfg(epochs=2, alpha=0.3), tiny_inputs(), tmp_path / "r", progress=False)
 
 
+@pytest.mark.slow
 def test_epoch_selection_on_val_classes(tmp_path):
     world = SyntheticWorld(SEEN + UNSEEN, SyntheticSpec(visual_dim=64, text_dim=32, latent_dim=24,
                                                          num_concepts=40, descriptions_per_class=40, seed=3, **EASY))

@@ -198,6 +198,7 @@ def effnet():
     return get_backbone("efficientnet-lite0")
 
 
+@pytest.mark.slow
 def test_efficientnet_contract(effnet):
     rng = np.random.default_rng(0)
     a = rng.integers(0, 256, (3, 48, 64, 3), dtype=np.uint8)
@@ -217,6 +218,7 @@ def test_efficientnet_contract(effnet):
     assert meta["backbone"] == "efficientnet-lite0" and meta["dim"] == 1280
 
 
+@pytest.mark.slow
 def test_efficientnet_is_the_imagenet_classifier(effnet):
     """The shipped weights classify: a real frame of a bicycle clip scores a two-wheeler class highly."""
     from actionhub.demo.predict import demo_clip

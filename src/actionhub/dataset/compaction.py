@@ -7,18 +7,30 @@ finishes the deletion (:func:`recover`). Docs: docs/dataset.md#3-the-store
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Any, ContextManager, Protocol
 
 from actionhub.dataset.store_schema import KINDS
 from actionhub.utils import jsontext
 from actionhub.utils.io import atomic_path, atomic_write_json
 
-if TYPE_CHECKING:  # pragma: no cover
-    from actionhub.dataset.store import Store
-
 __all__ = ["compact", "recover"]
 
 log = logging.getLogger(__name__)
+
+
+class Store(Protocol):
+    """What compaction needs of :class:`actionhub.dataset.store.Store` (a protocol, so that the
+    store, which calls this module, is not imported by it)."""
+
+    path: Path
+    state_dir: Path
+
+    def lock(self) -> ContextManager[Any]: ...
+    def parts(self, kind: str) -> list[Path]: ...
+    def new_part_path(self, kind: str) -> Path: ...
+    def read_descriptions(self) -> Any: ...
+    def read_hits(self) -> Any: ...
 
 
 def compact(store: "Store", min_parts: int = 2) -> int:
