@@ -1,46 +1,13 @@
 """Recipes: one TOML file per experiment -- a row of the paper's Tables 2-4, or a run of the demo.
 
-A recipe names the benchmark, its splits, the method and every setting that differs from (or
-pins down) the defaults of :mod:`actionhub.config`::
+A recipe names the benchmark, splits and method, and the settings (``[model]``, ``[optim]``,
+``[method_params]``, ``[data]`` for SYNTHETIC runs, ``[zero_shot]`` for ``clip-zs``) that differ
+from :mod:`actionhub.config`; every unknown key is an error naming the file and the key. Recipes
+ship as package data under ``actionhub/configs/`` and are named by their path there without
+``.toml`` (``table2/coco``); :func:`load_recipe` also takes the path of any TOML file. Feature
+and class text files are never part of a recipe; ``plan.toml`` is the demo's plan, not a recipe.
 
-    description = "CoCo (Ours) on Kinetics-ZSAR: AD+VC class text with CIM"
-    paper = "Table 2, Ours: top-1 42.0 ± 1.4, top-5 71.0 ± 0.5"
-    benchmark = "kinetics-zsar"
-    splits = [0, 1, 2]
-    method = "coco"
-
-    [model]            # ModelConfig fields
-    class_text = "ad+vc"
-    cim = true
-    k = 100
-    alpha = 0.5
-
-    [optim]            # OptimConfig fields
-    epochs = 0         # 0: the auto schedule (docs/training.md)
-    batch_size = 512
-
-    [method_params]    # the method's own hyper-parameters (``--method-param``)
-
-    [data]             # only for SYNTHETIC runs (the demo): generated features, no files
-    features = "synthetic"
-    videos_per_seen_class = 24
-    videos_per_eval_class = 12
-    seed = 0
-
-A training-free recipe (``method = "clip-zs"``, run by ``actionhub evaluate --zero-shot clip
---config NAME``) sets ``[model]`` ``class_text``, ``k`` and ``alpha`` and may say in a
-``[zero_shot]`` section which class text file it expects: ``text = "names"`` (built with
-``text-features --prompt``) or ``"definitions"`` (the default definition template); ``train
---config`` refuses it.
-
-Recipes ship as package data under ``actionhub/configs/`` (a checkout links them as
-``configs/``) and are named by their path there without ``.toml``, e.g. ``table2/coco``.
-:func:`load_recipe` takes such a name or the path of any TOML file; every unknown key is an
-error naming the file and the key. Feature and class text files are never part of a recipe:
-they are where a user keeps them (``--features``, ``--text-features``).
-
-A file called ``plan.toml`` is not a recipe: it is the plan of the demo
-(:mod:`actionhub.demo.plan`), which lists recipes of its directory.
+Docs: docs/recipes.md#what-a-recipe-holds
 """
 from __future__ import annotations
 

@@ -1,29 +1,13 @@
 """What the web app reads a store through: derived Parquet files built once, so a page never loads the store.
 
-A page of ``actionhub serve`` must answer in well under a second on the paper's 3.6M descriptions,
-so nothing per request reads the whole store. On first use a store gets a cache folder
-(``STORE/_index/serve-<fingerprint>/``, or under the user cache folder when the store is read-only),
-built once through the staged-output discipline (:func:`actionhub.utils.outputs.staged_folder`) and
-reused until a part file of the store changes:
-
-``ranked.parquet``
-    every (action, description) of the store with its relevance (``actionhub rank``'s cosine of
-    averaged word vectors, :func:`actionhub.dataset.rank.rank_store` with no cut-off), sorted by
-    action then relevance, plus ``n_actions`` (how many actions list the description), in row groups
-    of :data:`ROW_GROUP` rows: the rows of one action, or one page of them, are read by filter
-    pushdown on the row groups' min/max statistics;
-``shared.parquet``
-    the hits sorted by video id (``video_id``, ``provider``, ``action``): the actions that share the
-    descriptions of a page, by the same pushdown;
-``docs.parquet`` + ``bm25.npz``
-    the descriptions any action lists and the local provider's BM25 index over them
-    (:class:`actionhub.dataset.collect.local.BM25Index`, the same code that ``collect --provider local``
-    searches a caption corpus with), for full-text search;
-``meta.json``
-    the fingerprint, counts and the store's note.
-
-Statistics (:func:`actionhub.dataset.stats.compute_stats`, Fig. 4/5 PNGs) and the description quality
-honour the store's curation marks and are cached per state of the curation file.
+The cache folder ``STORE/_index/serve-<fingerprint>/`` (under the user cache folder for a read-only
+store) is built once as a staged folder (:func:`actionhub.utils.outputs.staged_folder`) and reused
+until a part file of the store changes: ``ranked.parquet`` (every (action, description) with its
+relevance, sorted by action then relevance, in row groups of :data:`ROW_GROUP` rows read by filter
+pushdown), ``shared.parquet`` (hits by video id), ``docs.parquet`` + ``bm25.npz`` (full-text search
+with the local provider's :class:`~actionhub.dataset.collect.local.BM25Index`) and ``meta.json``.
+Statistics honour the curation marks and are cached per state of the curation file.
+Docs: docs/app.md#large-stores-the-app-index
 """
 from __future__ import annotations
 

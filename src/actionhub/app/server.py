@@ -1,23 +1,13 @@
 """``actionhub serve``: a local web app over description stores, runs and predictions (Starlette + Jinja2).
 
-Pages (HTML) and the same data as JSON under ``/api/``:
-
-* ``/store/N`` the overview of store N: counts, Fig. 4/5, actions with no / few / low-relevance
-  descriptions, a search box over action names (``/store/N/actions?q=``);
-* ``/store/N/action?name=A&page=P`` one action: its query and provenance, its descriptions by relevance
-  with their scores and the actions sharing each, one page at a time (read by filter pushdown from the
-  app index, :mod:`actionhub.app.index`), curation buttons;
-* ``/store/N/search?q=`` full-text search over every description (BM25), grouped by action;
-* ``/store/N/curation`` the marks (``POST /store/N/mark``, ``/mark-action``, ``/undo`` add lines to
-  ``STORE/curation.jsonl``, :mod:`actionhub.dataset.curation`);
-* ``/runs``, ``/runs/ID``, ``/runs/compare?r=ID&r=ID``, ``/report``: runs side by side, a run's curves,
-  the report's tables and figures (the sections of :mod:`actionhub.report.build`);
-* ``/predict``: top-5 actions of an uploaded clip or a file from ``--videos``, with the descriptions behind
-  each, and the Fig. 6 neighbours of the actions.
-
-Requests never name a file: stores, runs and server videos are chosen by number or id, figures by a
-fixed name, so ``..`` in a URL reaches nothing outside what was given. Every error is a page (or a JSON
-``{"error"}``) with a one-line message; the traceback goes to the server's log only.
+Pages (HTML, and the same data as JSON under ``/api/``): ``/store/N`` (overview),
+``/store/N/action`` (one action's descriptions, paged from :mod:`actionhub.app.index`),
+``/store/N/search``, ``/store/N/curation`` (marks: ``POST /store/N/mark``, ``/mark-action``,
+``/undo``), ``/runs``, ``/runs/ID``, ``/runs/compare``, ``/report``, ``/predict``.
+Requests never name a file: stores, runs and server videos are chosen by number or id, figures by
+a fixed name, so ``..`` in a URL reaches nothing. Every error is a page (or JSON ``{"error"}``)
+with a one-line message; the traceback goes to the server's log only.
+Docs: docs/app.md#pages
 """
 from __future__ import annotations
 

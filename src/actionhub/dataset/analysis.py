@@ -1,26 +1,13 @@
 """What the descriptions say about an action, next to what its name says (paper Fig. 6).
 
-Per action: the averaged word vector of its *name* (x), of each of its first ``per_action``
-*descriptions* (the triangles) and their *centre* (the dot: the mean of those description
-vectors). Then, for every action, the ``top`` most similar other actions by cosine similarity of
-name vectors and by cosine similarity of description centres -- the paper's example: for "yo yo"
-the name says "tai chi", the descriptions say "pirouetting" -- and how often the two agree over the
-whole store (:func:`neighbour_summary`). The picture and the tables are written by
-:mod:`actionhub.dataset.analysis_report`.
-
-Input: a description store directory, its ``rank`` top-k table, or any Parquet file with the
-columns ``action`` and ``description`` (:func:`actionhub.dataset.rank.open_store`). An action's
-descriptions are taken in the order of its ``rank`` column (the provider's rank in a store, the
-relevance rank in a top-k table; file order when there is none; ranks count from 0 per action, as
-both write them), so ``per_action=100`` on a top-k table is the paper's 100 most relevant
-descriptions. A description without any in-vocabulary word has no vector: it is left out of the
-centre and counted.
-
-Scale: one streaming pass in record batches; only the descriptions that are used are tokenised,
-all of a batch at once (:meth:`~actionhub.dataset.wordvec.WordVectors.sum_tokens`: Arrow tokenising,
-one sparse product), and the per-action sums are one sparse group-by product per batch. With
-``per_action=0`` every description counts (the paper's 3.6M), and the plotted points are still
-the first ``points_per_action`` of each action.
+Per action: the averaged word vector of its name (x), of its first ``per_action`` descriptions by
+``rank`` (triangles) and their centre (dot); then each action's ``top`` nearest actions by name
+and by description centre, and how often the two agree (:func:`neighbour_summary`). Input: a
+store, a ``rank`` top-k table or any Parquet with ``action`` and ``description``
+(:func:`actionhub.dataset.rank.open_store`); a description with no in-vocabulary word is left out
+and counted. One streaming pass in record batches, one sparse product per batch; ``per_action=0``
+uses every description (plotting ``points_per_action`` each); :mod:`~actionhub.dataset.analysis_report` writes it out.
+Docs: docs/dataset.md#8-fig-6-names-vs-descriptions-actionhub-analyze-descriptions
 """
 from __future__ import annotations
 

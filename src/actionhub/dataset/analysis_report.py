@@ -1,19 +1,13 @@
 """The Fig. 6 analysis written out: the picture, the neighbour tables and the summary
 (:func:`analyze_descriptions` runs :mod:`actionhub.dataset.analysis` and :func:`write_analysis`).
 
-Files in the output directory:
+Files: ``fig6_descriptions.png`` (name vectors, description vectors and centres projected by PCA,
+which keeps each centre the mean of its points; each action's nearest actions by name and by
+descriptions), ``fig6_neighbours.md``, ``fig6_neighbours.csv`` (``action, by, rank, neighbour,
+cosine``) and ``fig6_analysis.json``. The note (the store's or ``--note``, e.g. "SYNTHETIC: ...")
+is in the figure title and the tables. matplotlib is imported lazily (Agg canvas).
 
-* ``fig6_descriptions.png`` -- top: the chosen actions' name vectors (x), description vectors
-  (triangles) and description centres (dots), projected to 2-D by PCA fitted on those points (PCA
-  is linear, so each dot stays the mean of its triangles; the explained variance is in the axis
-  labels); bottom: each chosen action's most similar actions by name and by descriptions.
-* ``fig6_neighbours.md`` -- the summary and the chosen actions' neighbours, with cosines.
-* ``fig6_neighbours.csv`` -- every action's neighbours, one row per (action, by, rank):
-  ``action, by (name|descriptions), rank (1 = most similar), neighbour, cosine``.
-* ``fig6_analysis.json`` -- how it was made, the summary, and every action's neighbours.
-
-A note (the store's, or ``--note``; e.g. "SYNTHETIC: ...") is in the figure title and the tables.
-matplotlib is imported lazily (object API on the Agg canvas).
+Docs: docs/dataset.md#8-fig-6-names-vs-descriptions-actionhub-analyze-descriptions
 """
 from __future__ import annotations
 

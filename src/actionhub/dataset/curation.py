@@ -1,25 +1,13 @@
 """Curation of a description store: descriptions marked bad, actions marked unusable.
 
-A person looking at the store (``actionhub serve``, or ``actionhub curate mark``) can throw out
-what should not become class text: a description that does not describe its action ("bad" for
-that action, or for every action that lists it), or a whole action ("unusable"). The marks never
-rewrite the store: they are lines appended to ``STORE/curation.jsonl``, one JSON object per line,
-each with who made it and when::
-
-    {"id": "m-1a2b3c4d5e6f", "op": "mark", "target": "description", "action": "play guitar",
-     "provider": "local", "video_id": "v17", "reason": "a piano", "by": "ana", "at": "2026-12-01T10:00:00Z"}
-    {"id": "m-...", "op": "mark", "target": "description", "action": null, ...}   # bad for every action
-    {"id": "m-...", "op": "mark", "target": "action", "action": "play guitar", "reason": "", "by": ..., "at": ...}
-    {"id": "u-...", "op": "undo", "mark": "m-1a2b3c4d5e6f", "by": "ana", "at": "..."}
-
-A mark is active until an ``undo`` line names it; nothing is ever deleted, so the file is the
-history of the curation. Appends take an ``flock`` on the file and write one line with one
-``write`` call. A line that is not such an object is refused with its line number (fix or remove
-it): a curation that cannot be read is never silently ignored.
-
-``rank``, ``stats``, ``export`` and ``text-features`` honour the active marks (each through one call
-here: :func:`filter_hits`, :func:`curated_view`, :func:`filter_ranked`); their ``--ignore-curation``
-flag keeps everything. Marks are matched on (action, provider, video_id): the hit of an action.
+Marks never rewrite the store: they are JSON lines appended to ``STORE/curation.jsonl``
+(``op`` ``mark`` of a ``description`` for one action or, with ``action`` null, for all, or of an
+``action``; ``op`` ``undo`` naming a mark's ``id``; each with ``by`` and ``at``). A mark is active
+until undone; nothing is deleted. Appends take an ``flock`` and write one line in one ``write``;
+an unreadable line is refused with its line number, never ignored. ``rank``, ``stats``, ``export``
+and ``text-features`` honour the active marks through :func:`filter_hits`, :func:`curated_view`
+or :func:`filter_ranked` (``--ignore-curation`` keeps all); marks match (action, provider, video_id).
+Docs: docs/app.md#curation
 """
 from __future__ import annotations
 

@@ -1,23 +1,13 @@
 """Descriptions on the fly: from typed action names to their ranked top-k descriptions, in one call.
 
-What `vocab`, `collect` and `rank` do for a store, done for a handful of new action names at once
-(``actionhub predict --corpus`` / ``--store``):
-
-1. every name gets its query as ``actionhub vocab build --add NAME`` would give it
-   (:func:`action_queries`: a name that merges with one of the vocabulary's source names gets the
-   merged query, "riding a horse" -> "ride horse", "push-ups" -> "push up"; any other name its
-   :func:`~actionhub.dataset.vocab.normalize_action`);
-2. the query is searched in a caption corpus with the ``local`` provider of ``collect`` (its BM25
-   index and its cache: the same cache files, so a corpus indexed here is not indexed again by
-   ``collect`` and the other way round), keeping its best ``per_query`` captions (``collect
-   --per-query``), or the store's descriptions of the matching action are read (``store``);
-3. those hits are ranked by :func:`actionhub.dataset.rank.rank_table` (``rank``'s own ranking, with
-   its default ranker) against the query, as ``rank`` ranks a store's actions, and the top ``k``
-   are kept.
-
-The result is a ranked table in ``rank``'s output format (:data:`~actionhub.dataset.rank.TOPK_COLUMNS`)
-whose ``action`` is the typed name, so :func:`actionhub.text.build.build_class_text` reads it as it
-reads ``topk.parquet``. Names for which the corpus has nothing are listed in :attr:`Described.without`.
+What ``vocab``, ``collect`` and ``rank`` do for a store, for a few new names (``predict --corpus`` /
+``--store``): each name gets its query as ``vocab build --add`` would (:func:`action_queries`); the
+query is searched in a caption corpus with the ``local`` provider (its BM25 index and cache files,
+shared with ``collect``) or read from a store; the hits are ranked by
+:func:`actionhub.dataset.rank.rank_table` and the top ``k`` kept. The result is a table in ``rank``'s
+format (:data:`~actionhub.dataset.rank.TOPK_COLUMNS`) with the typed name as ``action``; names the
+corpus has nothing for are in :attr:`Described.without`.
+Docs: docs/video.md#prediction
 """
 from __future__ import annotations
 

@@ -1,26 +1,13 @@
 """Export a description store as a Hugging Face dataset folder (Parquet shards and a dataset card).
 
-``actionhub export STORE --out DIR`` writes::
-
-    DIR/README.md                                   dataset card: YAML header (configs, features, licence,
-                                                    size), counts, provenance, licence note, how to load it
-    DIR/actionhub.json                              the same provenance for `actionhub import` (machine-readable)
-    DIR/descriptions/train-00000-of-0000N.parquet   config "descriptions" (the default): one row per description
-    DIR/hits/train-00000-of-0000N.parquet           config "hits": one row per (action, video), with its rank
-    DIR/queries/train-00000-of-00001.parquet        config "queries": the query vocabulary, with counts
-
-Three configs rather than one joined table: a video found by several queries is one description
-and several hits (:mod:`actionhub.dataset.store`), so the text is stored once; ``hits`` joins
-``descriptions`` on ``(provider, video_id)``. ``queries`` lists every query collected, also those
-that found nothing (``num_descriptions`` 0), which the other two tables cannot show.
-
-The export reads the store's part files in batches (the hits' four short columns and the
-descriptions' keys are held in memory as Arrow arrays, the text never all at once), holds the
-store's writer lock so nothing changes underneath it, and builds the folder beside ``DIR`` under a
-hidden name that is renamed into place at the end: a crash leaves no half-written ``DIR``.
-Each config's shards are cut at about ``max_shard_mb`` of Parquet (and ``max_shard_rows`` rows).
-Descriptions that no action lists (left by a crashed batch, see the store) are left out.
-:func:`actionhub.dataset.importer.import_export` reads such a folder back into a store.
+``DIR/README.md`` (dataset card), ``DIR/actionhub.json`` (provenance for ``actionhub import``) and
+three configs of ``train-i-of-n.parquet`` shards: ``descriptions`` (one row per description, the
+text stored once), ``hits`` (one row per (action, video) with its rank; joins on
+``(provider, video_id)``) and ``queries`` (also those that found nothing). The store is read in
+batches under its writer lock (the text never all in memory), shards are cut at about
+``max_shard_mb`` / ``max_shard_rows``, and the folder is built under a hidden name and renamed into
+place. :func:`actionhub.dataset.importer.import_export` reads it back.
+Docs: docs/dataset.md#7-sharing-the-dataset-actionhub-export-hugging-face-datasets
 """
 from __future__ import annotations
 

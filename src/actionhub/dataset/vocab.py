@@ -1,34 +1,13 @@
 """The ActionHub action vocabulary: search queries built from the label lists of seven action datasets.
 
-Sec. 3.2 of the paper: the action names of seven datasets are normalised (stop-word removal,
-lemmatisation) and de-duplicated into the queries used to collect video descriptions
-(the paper: 1,490 names -> 1,211 queries). Here:
-
-* :func:`normalize_action` turns any action name into its query string: CamelCase and
-  underscores are split (``"PlayingGuitar"`` -> ``"play guitar"``, ``"riding_horse"`` ->
-  ``"ride horse"``), ``+`` and ``/`` separate words, a parenthetical example is dropped
-  (``"skiing (not slalom or crosscountry)"`` -> ``"ski"``), stop words are removed (the list in
-  ``data/stopwords_en.txt``, written for ActionHub) and each word is lemmatised with lemminflect.
-* :func:`build_vocabulary` applies it to the seven source lists (:data:`SOURCE_DATASETS`, package
-  data in ``data/labels/``) and merges names whose queries are equal, or equal up to spaces
-  (``"push up"`` / ``"pushup"``). Every query keeps its provenance (dataset and original name).
-  A parenthetical is kept only where dropping it would merge two classes of the *same* dataset
-  (AVA's ``"kick (a person)"`` / ``"kick (an object)"`` -> ``"kick person"`` / ``"kick object"``).
-
-Word choices (see ``data/stopwords_en.txt``):
-
-* particles that change an action are *not* stop words: ``up down off out over back away around
-  through under`` ("get up", "fall down", "falling off chair", "blowing out candles"), nor the
-  negation ``not no`` ("passing American football (not in game)");
-* lemmas: a word ending in "-ing" is lemmatised as a verb where lemminflect knows a verb lemma
-  ("riding" -> "ride"), except a later word that is also a noun in its own right ("dress/put on
-  clothing" keeps "clothing") and the sports named by a gerund in :data:`GERUND_SPORTS`
-  ("bowling", not "bowl"); a word ending in "-s" takes its noun lemma ("sausages" -> "sausage"),
-  else its verb lemma ("talks" -> "talk"); one ending in "-ed" its verb lemma ("sliced" -> "slice");
-  other words stay as they are (lemminflect would turn "dice" into "die" and "graffiti" into
-  "graffito"); adjective/adverb lemmas are never used ("better" stays).
-  Words lemminflect does not know are lemmatised by its out-of-vocabulary rules
-  ("krumping" -> "krump", "situps" -> "situp").
+Sec. 3.2 of the paper (1,490 names -> 1,211 queries there). :func:`normalize_action` turns a name
+into its query: split CamelCase/underscores/``+``/``/``, drop a parenthetical example, remove stop
+words (``data/stopwords_en.txt``; particles such as "up", "off" and the negation "not" stay),
+lemmatise with lemminflect (the word rules, incl. :data:`GERUND_SPORTS`, are in the docs).
+:func:`build_vocabulary` applies it to the seven lists of :data:`SOURCE_DATASETS` and merges names
+whose queries are equal up to spaces, keeping each query's provenance; a parenthetical is kept
+where dropping it would merge two classes of one dataset.
+Docs: docs/dataset.md#1-action-vocabulary-actionhub-vocab
 """
 from __future__ import annotations
 

@@ -1,15 +1,12 @@
 """The demo's Fig. 6: a SYNTHETIC description store over the real ActionHub vocabulary, and the
 description analysis of :mod:`actionhub.dataset.analysis_report` on it.
 
-The store has ``per_action`` generated descriptions for each of the 1,216 queries of
-`actionhub vocab build`. A description is, with probability 1/2, the action's name, then 3-8
-*context* words drawn (Zipf over their rank) from the 60 frequent GloVe words nearest to the name's
-averaged vector (the name's own words left out), then 4-12 *filler* words drawn Zipf-wise from the
-most frequent GloVe words (:func:`actionhub.demo.synthcaptions.zipf_words`), e.g. "yo yo yoyo
-skateboard toy the in of ...". So description centres drift from the name towards its word-vector
-neighbourhood, as real descriptions bring words the name lacks. Generated with vectorised Arrow
-kernels (no Python loop per description). It is not real text: the figure and tables computed on it
-are labelled SYNTHETIC and show the machinery, not what real descriptions say.
+``per_action`` descriptions per query of ``vocab build``: with probability 1/2 the action's name,
+then 3-8 *context* words (Zipf over the 60 frequent GloVe words nearest the name's vector) and
+4-12 *filler* words (:func:`actionhub.demo.synthcaptions.zipf_words`), built with vectorised Arrow
+kernels. Centres drift from the name towards its word-vector neighbourhood, as real descriptions
+bring words the name lacks; it is not real text, so everything computed on it is labelled SYNTHETIC.
+Docs: docs/dataset.md#8-fig-6-names-vs-descriptions-actionhub-analyze-descriptions
 """
 from __future__ import annotations
 

@@ -1,20 +1,13 @@
 """The demo's report: baselines, ablation sweeps and the full report on the demo's
 SYNTHETIC runs (see :mod:`actionhub.demo.run`).
 
-Given the demo directory (CoCo runs in ``<demo>/runs/<bench>_split<i>``) and the demo's plan
-(``[report]`` of ``plan.toml``, :mod:`actionhub.demo.plan`) it trains, on exactly the same
-synthetic inputs and with the same epochs and batch size:
+On exactly the demo's synthetic inputs and schedule, as the plan's ``[report]`` says
+(:mod:`actionhub.demo.plan`), it trains every baseline on every demo benchmark and split
+(``<demo>/report_runs/baselines/<method>/<bench>_split<i>``), GZSL runs of every method and the
+ablation sweeps on one split (``report_runs/gzsl/``, ``report_runs/sweeps/<name>``), then renders
+``<demo>/report/report.md`` and its figures. Finished runs are reused: a second call only re-renders.
 
-* every baseline of the plan on every demo benchmark and split
-  (``<demo>/report_runs/baselines/<method>/<bench>_split<i>``);
-* GZSL runs of CoCo and every baseline on the plan's sweep recipe and split
-  (``report_runs/gzsl/...``);
-* the plan's ablation sweeps on that one split, to stay within minutes on a laptop
-  (``report_runs/sweeps/<name>``; the packaged plan: class text x CIM (Table 4, Fig. 10,
-  the models of Fig. 11-12), k for VC-only and AD+VC (Fig. 8), alpha (Fig. 9));
-
-then renders ``<demo>/report/report.md`` and its figures. Finished runs are reused, so
-a second call only re-renders.
+Docs: docs/baselines.md#report
 """
 from __future__ import annotations
 

@@ -1,21 +1,13 @@
 """SYNTHETIC features for demos, tests and benchmarks (never real results).
 
-Every class gets a latent semantic vector built from a few shared "concept" atoms
-(so that seen and unseen classes share structure, as real actions share objects and
-motions). Video features and text features are two different random linear views of
-that latent plus noise:
+Each class has a latent ``s_c`` built from shared "concept" atoms; videos and text are two random linear views of it:
 
     video  x = (s_c + sigma_v * e) @ A + noise                   (N, D_v)
     AD     t = (s_c * w_ad + sigma_ad * e) @ B                     (C, D_t)   one per class
     desc   d_r = (s_c * w_desc + sigma_d(r) * e) @ B               (k, D_t)   rank r = 0 most relevant
 
-The definition and the descriptions see different halves of the latent most clearly
-(``w_ad`` weighs the first half 1 and the second ``view_overlap``; ``w_desc`` the
-reverse), as definitions and video descriptions describe different aspects of an
-action: their fusion knows more than either. The mean of the top-k descriptions
-averages their noise away until k reaches the noisy low-ranked descriptions. Everything built here carries
-``"synthetic": true`` in its metadata, and anything that reports numbers computed on it
-must say so.
+``w_ad``/``w_desc`` weigh opposite halves of the latent (``view_overlap``), so their fusion knows
+more than either; everything here carries ``"synthetic": true``. Docs: docs/recipes.md#how-the-demo-uses-them
 """
 from __future__ import annotations
 

@@ -1,24 +1,13 @@
 """The videos ``predict`` scores: files, folders and list files, or the features ``extract`` wrote.
 
-VIDEOS (:func:`expand_videos`), each one of:
-
-* a folder: every video file in it, recursively (the extensions of
-  :data:`actionhub.features.VIDEO_EXTENSIONS`, hidden files and folders skipped), in path order;
-* a list file (an existing text file whose extension is not a video's): ``path [label]`` lines as
-  ``actionhub extract`` reads them (``path<TAB>label`` for labels with spaces, ``#`` comments,
-  paths relative to the list file's folder);
-* anything else: one video file (a missing one is reported in its row, the others are scored).
-
-Each becomes a :class:`VideoInput`: ``video`` (the path as the output shows it: as given, joined
-to the folder or list file it came from), ``path`` (absolute, to open), ``label`` (from a list file)
-and ``key`` (what a resumed run recognises it by: its absolute path). A video named twice is
-scored once.
-
-``--features DIR`` (:func:`feature_inputs`): the folder ``actionhub extract`` wrote; its
-``index.jsonl`` names the videos (``video`` = the path ``extract`` was given, ``key`` = the
-video id, ``path`` = ``DIR/<id>.npy``), ``failures.jsonl`` the videos it could not read (scored
-as errors), ``meta.json`` the backbone, sampling and dimension. :func:`read_feature_files`
-reads many ``.npy`` files fast.
+VIDEOS (:func:`expand_videos`): a folder (recursively, the extensions of
+:data:`actionhub.features.VIDEO_EXTENSIONS`, hidden skipped, path order), a list file (``path
+[label]`` lines as ``extract`` reads them) or a video file. Each is a :class:`VideoInput`:
+``video`` (as shown), ``path`` (absolute), ``label`` and ``key`` (the absolute path, what a resumed
+run recognises); a video named twice is scored once. ``--features DIR`` (:func:`feature_inputs`):
+``index.jsonl`` names the videos (``key`` = video id), ``failures.jsonl`` gives error rows,
+``meta.json`` the backbone; :func:`read_feature_files` reads many ``.npy`` files fast.
+Docs: docs/video.md#prediction
 """
 from __future__ import annotations
 

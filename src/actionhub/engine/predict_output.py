@@ -1,25 +1,13 @@
 """The rows ``predict`` writes, and how a long run keeps them: in part files, resumable after a kill.
 
-One row per video (:func:`row_schema`)::
-
-    video        string   the video (the path as given, or as ``extract`` recorded it for --features)
-    label        string   its label from a ``path label`` list (only when the input has labels)
-    label_rank   int32    1-based rank of that label among the actions (null: not one of them, or unreadable)
-    predictions  list<struct<action string, score double,
-                             [from_ad double, from_vc double,]                       # --explain, CoCo checkpoint
-                             [descriptions list<struct<description string, similarity double>>]>>   # --explain
-    imagenet_top list<struct<label string, p double>>    (--zero-shot conse only)
-    error        string   why the video could not be scored (null when it was)
-
-As dicts (:func:`row_dicts`, the Python API, ``--json``, JSON Lines) null fields are left out.
-
-With an output file, rows are written as they come into part files in a hidden folder beside it,
-``.NAME.parts/`` (``part-NNNNNN.parquet``, each atomic, plus ``settings.json``), while the caller
-holds the output's lock (:func:`actionhub.utils.lock.output_lock`). A killed run leaves its parts; the
-same command finds them (same settings), skips the videos they hold and goes on; the finished file
-is assembled from the parts in input order and moved into place in one atomic rename
-(:func:`actionhub.utils.outputs.staged_file`), then the parts are removed. Parts of a run with
-other settings are refused (``overwrite`` starts over).
+One row per video (:func:`row_schema`): ``video``, ``label``/``label_rank`` (labelled inputs),
+``predictions`` (list of ``action``, ``score``; with ``--explain`` ``descriptions`` and, for CoCo,
+``from_ad``/``from_vc``), ``imagenet_top`` (conse) and ``error``; as dicts (:func:`row_dicts`) null
+fields are left out. With an output file, rows go into atomic part files in ``.NAME.parts/`` (with
+``settings.json``) under the output's lock; a rerun with the same settings skips what they hold,
+and the finished file is assembled in input order and moved into place in one rename
+(:func:`actionhub.utils.outputs.staged_file`). Parts of other settings are refused.
+Docs: docs/video.md#prediction
 """
 from __future__ import annotations
 

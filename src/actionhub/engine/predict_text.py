@@ -1,18 +1,13 @@
 """The class text ``predict`` scores with: names (or definitions) plus top-k descriptions, from wherever they come.
 
-Descriptions come from one of (:class:`DescriptionSource`):
+Descriptions (:class:`DescriptionSource`): ``descriptions`` (a ``rank`` output, or a table of its
+columns), ``corpus`` (searched on the fly, :func:`actionhub.dataset.describe.describe_actions`),
+``store`` (ranked on the fly), or none. Texts are encoded with the scoring model's text encoder
+through the encoded-text cache (:func:`actionhub.text.build.build_class_text`), so a rerun encodes
+nothing. Actions without descriptions fall back to their name (or definition), and
+:func:`prediction_class_text` says so in one line that speaks of the ``k`` asked for.
 
-* ``descriptions``: a ranked file (``actionhub rank`` output) or an in-memory table of its columns;
-* ``corpus``: a caption corpus, searched on the fly (:func:`actionhub.dataset.describe.describe_actions`:
-  the names' queries as ``vocab`` builds them, the ``local`` provider's cached BM25 index, ``rank``'s
-  ranking, the top k);
-* ``store``: a description store of ``collect``/``import``, ranked on the fly the same way;
-
-or none (the class text is the name, or ``"name: definition"``). The texts are encoded with the scoring
-model's text encoder through the encoded-text cache (:func:`actionhub.text.build.build_class_text`, which
-calls :func:`actionhub.text.encode_texts`), so a rerun encodes nothing. Actions without any description
-fall back to their name (or definition); :func:`prediction_class_text` says so in one line that speaks
-of the ``k`` asked for.
+Docs: docs/video.md#prediction
 """
 from __future__ import annotations
 

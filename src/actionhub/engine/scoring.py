@@ -1,23 +1,13 @@
 """The space in which ``predict`` scores videos against action names, and explains the scores.
 
-A :class:`ScoringSpace` holds, for the C actions being scored, everything a score and its
-explanation need: how a video's feature becomes a point of the space, the action embeddings, and
-the embedding of every description kept for an action (its top-k, most relevant first). One space
-per method:
-
-* a trained checkpoint (:func:`checkpoint_space`): the model's own scores (Eq. 16-17), for CoCo
-  ``v . (alpha z_l + (1 - alpha) z_c)``; a description's similarity is the model's score for a class
-  whose whole text is that description (for CoCo ``v . norm(W_t d)``); for CoCo the two terms of the
-  sum are the shares of the score from the definition (AD, ``alpha v . z_l``) and from the
-  descriptions (VC, ``(1 - alpha) v . z_c``);
-* ``--zero-shot clip`` (:func:`clip_space`, scores by :func:`zero_shot_clip_scores`): the cosine of a
-  CLIP / X-CLIP video embedding and the same model's text embedding of the action (its name or
-  definition, averaged with its descriptions when it has some);
-* ``--zero-shot conse`` (:func:`conse_space`): the same cosine in the text encoder's space, the video
-  placed there by ConSE from its ImageNet class probabilities.
-
-:meth:`ScoringSpace.scores` gives ``(N, C)`` scores; :meth:`ScoringSpace.explain` the ``n``
-descriptions of given actions closest to each video, with their similarity.
+A :class:`ScoringSpace` holds, for C actions, how a video feature becomes a point of the space,
+the action embeddings and each action's top-k description embeddings. One per method:
+:func:`checkpoint_space` (the model's own scores, Eq. 16-17; for CoCo ``v . (alpha z_l + (1 -
+alpha) z_c)``, a description's similarity ``v . norm(W_t d)``, and the AD and VC shares of the
+score), :func:`clip_space` (CLIP / X-CLIP video-text cosine, :func:`zero_shot_clip_scores`) and
+:func:`conse_space` (the text encoder's space, the video placed by ConSE).
+:meth:`ScoringSpace.scores` gives ``(N, C)``; :meth:`ScoringSpace.explain` the ``n`` descriptions
+closest to each video. Docs: docs/video.md#prediction
 """
 from __future__ import annotations
 

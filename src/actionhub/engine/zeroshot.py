@@ -1,22 +1,13 @@
 """Training-free zero-shot evaluation on a protocol (``actionhub evaluate --zero-shot clip``).
 
-For every split of a benchmark, the test videos of its unseen classes are scored against those
-classes in the joint space of the video-language model that made both the video features and the
-class text (:mod:`actionhub.models.clip_zs`), and the result is recorded like a trained run:
-one run record per (class text file, split) with method ``clip-zs``, the backbone, the text
-variant, the exact class lists and the metrics, which :func:`actionhub.evaluation.results.summarize`
-turns into the same results rows as trained runs. Nothing is trained and no run directory is
-written (``"training_free": true``, ``run_dir`` null).
-
-The class text of a row is what its file holds (``actionhub text-features``): name prompts
-(``--prompt``), ``"name: definition"`` (the default) and the ActionHub descriptions, taken as
-``class_text`` says: ``ad`` (the names or definitions alone), ``vc`` (the top-k descriptions) or
-``ad+vc`` (Eq. 17's alpha fusion). Several files give several rows that differ only in the text.
-
-Refused with a :class:`ZeroShotError` (exit 2): a method other than ``clip``; features of a
-backbone without a text tower (anything but ``hf-clip:`` / ``hf-xclip:``); class text from another
-encoder or another model than the features, or of another dimension; descriptions asked for
-(``vc``, ``ad+vc``) from a file that has none.
+For every split, the test videos of the unseen classes are scored in the joint space of the
+video-language model that made both features and class text (:mod:`actionhub.models.clip_zs`)
+and recorded like a trained run: one run record per (class text file, split), method ``clip-zs``,
+``"training_free": true``, no run directory. ``class_text`` picks ``ad``, ``vc`` or ``ad+vc``
+(Eq. 17). Refused with :class:`ZeroShotError` (exit 2): a method other than ``clip``, features
+without a text tower, class text of another encoder, model or dimension, or ``vc``/``ad+vc`` from
+a file without descriptions.
+Docs: docs/clip.md#training-free-rows-evaluate---zero-shot-clip
 """
 from __future__ import annotations
 

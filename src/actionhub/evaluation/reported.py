@@ -1,22 +1,13 @@
 """Published numbers as data: the paper's Tables 2-4 (and the rows of the works they cite).
 
-``data/reported/paper_tables.json`` is a results file in the format of ``actionhub evaluate
---out`` (``actionhub.results/1``) whose rows are marked ``"reported": true`` and carry a
-``source`` (``paper``, ``table``, ``row`` as printed, and ``cites``/``note`` where useful)
-instead of runs: ``splits`` is empty and ``summary`` holds the printed mean and std (``std``
-null where the table gives none; a metric the table does not give is absent). Each row names
-the ActionHub method that reruns it (``actionhub_method``, null for methods not provided).
+``data/reported/paper_tables.json`` is a results file (``actionhub.results/1``) whose rows are
+``"reported": true`` with a ``source`` instead of runs (``splits`` empty, ``summary`` the printed
+mean and std) and the ``actionhub_method`` that reruns them. ``data/reported/clip_era.json`` holds
+the video-CLIP papers' zero-shot rows the same way, marked ``"protocol_family": "clip-era"``.
+Reported rows are never mixed with runs: :func:`actionhub.evaluation.results.summarize` takes run
+records only, and ``report --reported`` shows them in tables of their own.
 
-``data/reported/clip_era.json`` holds, in the same format, published zero-shot numbers of the
-video-CLIP papers (X-CLIP, ViFi-CLIP), which use another protocol -- train on Kinetics-400, test
-on all UCF101/HMDB51 classes and on the Kinetics-600 classes (ActionHub's ``ucf101-full``,
-``hmdb51-full``, ``kinetics600-zs``); its rows carry ``"protocol_family": "clip-era"`` and a
-``source`` naming the paper, the table, the printed row and where it was read (repository and
-commit).
-
-Reported rows are never mixed with runs: :func:`actionhub.evaluation.results.summarize` only
-takes run records, and ``actionhub report --reported`` shows them in tables of their own beside
-the runs (:func:`actionhub.report.tables.reported_table`), the CLIP-era rows in their own section.
+Docs: docs/baselines.md#report
 """
 from __future__ import annotations
 

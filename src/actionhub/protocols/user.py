@@ -1,17 +1,13 @@
 """Users' own benchmarks: a JSON file in the format of ``actionhub benchmarks show --json``::
 
     {"name": "my-dataset",
-     "splits": [{"seen": ["a", "b", ...], "val": [], "unseen": ["x", "y", ...]}, ...],
-     "classes": [...],                      # optional: every class (default: those of the splits)
-     "definitions": {"a": "text", ...},     # optional: an action definition per class
-     "source": "...", "notes": ["..."]}     # optional
+     "splits": [{"seen": ["a", ...], "val": [], "unseen": ["x", ...]}, ...],
+     "classes": [...], "definitions": {"a": "text"}, "source": "...", "notes": ["..."]}  # optional
 
-``--benchmark FILE.json`` (train, sweep, evaluate, report) loads it with
-:func:`actionhub.protocols.load_user_benchmark`, which registers it under its name;
-``actionhub benchmarks check FILE.json`` runs :func:`check_benchmark_json` and lists every
-problem. Classes without a definition use their name as text (:func:`~actionhub.utils.names.text_name`, listed in ``definition_fallbacks``).
-``val`` may be empty: training then carves validation classes from the seen ones
-(``--val-classes``, :mod:`actionhub.engine.validation_split`).
+:func:`actionhub.protocols.load_user_benchmark` loads and registers it (``--benchmark FILE.json``);
+:func:`check_benchmark_json` lists every problem (``benchmarks check``). Classes without a
+definition use their name (``definition_fallbacks``); an empty ``val`` is carved from the seen ones.
+Docs: docs/training.md#your-own-benchmark
 """
 from __future__ import annotations
 

@@ -1,15 +1,13 @@
 """What the qualitative figures show, computed from a trained model and its inputs.
 
-* Fig. 11: the projected visual features of individual videos (a seeded sample of up to
-  ``per_class`` videos of each of a few classes) and the class semantic features (Eq. 17) of
-  those classes, embedded together in 2-D with t-SNE, and how well each video lands on its
-  own class (:func:`video_alignment`). Class means would hide what differs between models:
-  ten well-separated means look alike under t-SNE whatever the spread of the videos.
-* Fig. 12: the top-5 classes of the backward-pass attention (Eq. 12) of chosen unseen
-  classes. The figure needs the class itself among the backward keys, so the cycle runs
-  with the split's unseen classes in the role of ``z^s`` and the seen classes as the pool
-  (:func:`actionhub.models.coco.losses.cycle_reconstruct` with the roles of Eq. 11-12 swapped);
-  a model whose classes keep their semantics puts most weight on the class itself.
+* Fig. 11: projected features of individual videos (a seeded sample, up to ``per_class`` a class)
+  and the class semantic features (Eq. 17), embedded together by t-SNE, and how well each video
+  lands on its own class (:func:`video_alignment`); class means would hide what differs.
+* Fig. 12: the top-5 classes of the backward cycle attention (Eq. 12) of unseen classes, run with
+  the roles of Eq. 11-12 swapped (unseen as ``z^s``, seen as the pool) so that the class itself is
+  among the keys (:func:`actionhub.models.coco.losses.cycle_reconstruct`).
+
+Docs: docs/baselines.md#report
 """
 from __future__ import annotations
 

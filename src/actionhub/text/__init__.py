@@ -1,14 +1,13 @@
 """The text side: frozen text encoders, the encoded-text cache, and class text features.
 
-* :mod:`~actionhub.text.base` -- the encoder contract (:class:`TextEncoder`);
-* :mod:`~actionhub.text.encoders` -- the encoder registry (``minilm``, ``st:``, ``bert:``);
-* :mod:`~actionhub.text.hub` -- local, packaged and Hugging Face Hub weights, offline rules;
-* :mod:`~actionhub.text.cache` -- the on-disk cache of encoded texts;
-* :mod:`~actionhub.text.encode` -- :func:`encode_texts`: many texts through the cache, optionally on Dask;
-* :mod:`~actionhub.text.class_text` -- the class text file the trainer reads (AD + descriptions, Eq. 2, 5, 6);
-* :mod:`~actionhub.text.build` -- building that file for a benchmark or any class list.
-
+:mod:`~actionhub.text.base` (the encoder contract), :mod:`~actionhub.text.encoders` (the
+registry), :mod:`~actionhub.text.hub` (local, packaged and Hub weights, offline rules),
+:mod:`~actionhub.text.cache` (encoded texts on disk), :mod:`~actionhub.text.encode`
+(:func:`encode_texts`, optionally on Dask), :mod:`~actionhub.text.class_text` (the class text file,
+Eq. 2, 5, 6) and :mod:`~actionhub.text.build` (building it).
 Importing this package loads no model and no deep-learning library.
+
+Docs: docs/text.md#ranking-descriptions-and-building-class-text-features
 """
 from actionhub.text.base import DEFAULT_ENCODER, TextEncoder, TextEncoderError
 from actionhub.text.build import build_benchmark_class_text, build_class_text

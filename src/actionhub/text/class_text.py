@@ -1,24 +1,13 @@
 """Class text features: the file the CoCo trainer reads (paper Eq. 2, 5, 6).
 
-Per class it holds the frozen text-encoder feature of the action definition (AD) and
-the features of its video descriptions (VC), most relevant first, so that the
-top-k mean of Eq. 6 can be taken for any k at load time.
+``.npz``: ``classes (C,)`` str, ``ad (C, D)`` float32 (one AD feature per class), ``desc (M, D)``
+float32 (description features grouped by class, most relevant first), ``desc_offsets (C+1,)`` int64
+(class j owns ``desc[desc_offsets[j]:desc_offsets[j+1]]``), ``meta`` (JSON); or Parquet, one row
+per text: ``class``, ``kind`` ("ad" | "desc"), ``rank``, ``feature``, meta under ``actionhub``.
+The projection is linear, so projecting the mean of the raw top-k description features equals
+the mean of the projected ones (Eq. 5-6): the loader returns ``vc(k)``, (C, D) raw means, any k.
 
-On disk (``.npz``)::
-
-    classes       (C,)    str     class names
-    ad            (C, D)  float32 one AD feature per class
-    desc          (M, D)  float32 description features, grouped by class, rank order
-    desc_offsets  (C+1,)  int64   class j owns rows desc[desc_offsets[j]:desc_offsets[j+1]]
-    meta          ()      str     JSON: encoder name, k used to rank, provenance
-
-or Parquet with one row per text: ``class`` (str), ``kind`` ("ad" | "desc"),
-``rank`` (int, 0 for AD), ``feature`` (list<float>), and the same JSON in the schema
-metadata key ``actionhub``.
-
-Because the learnable text projection is linear, projecting the mean of the raw top-k
-description features equals the mean of the projected features of Eq. 5-6, so the
-loader returns ``vc(k)``: (C, D) means of raw features.
+Docs: docs/text.md#4-class-text-features-actionhub-text-features
 """
 from __future__ import annotations
 

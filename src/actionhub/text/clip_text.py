@@ -1,23 +1,13 @@
 """CLIP-family text encoders through Hugging Face ``transformers``: ``hf-clip:MODEL`` and
-``hf-xclip:MODEL``, the text towers matching the ``hf-clip:`` / ``hf-xclip:`` video backbones,
-so video and class text come from one model.
+``hf-xclip:MODEL``, the text towers matching the ``hf-clip:`` / ``hf-xclip:`` video backbones.
 
-A text's feature is the model's projected text embedding (``get_text_features``: the final
-hidden state at the end-of-text token through ``text_projection``), as the model outputs it
-(not re-normalised; ``normalized`` is False). D = ``projection_dim``.
-
-The context is 77 tokens for CLIP and X-CLIP (``text_config.max_position_embeddings``): longer
-texts -- long definitions, long descriptions -- are truncated to their first 76 tokens plus the
-end-of-text token, and every :meth:`ClipTextEncoder.encode` call that truncates says how many
-texts it cut (a warning on the ``actionhub.text.clip_text`` logger).
-
-X-CLIP: in the full model the class text is *video-conditioned*: a prompt generator adds to each
-text embedding a term computed from the video's patch tokens before the video-text cosine.
-ActionHub's class text features are computed once per class, independent of any video (CoCo
-reads them as fixed class text, Eq. 2-6), so ``hf-xclip:`` returns the projected text embedding
-**without** the video-specific prompt (``XCLIPModel.get_text_features``). Scores with it
-(``predict --zero-shot clip`` or a CoCo model trained on it) are therefore not X-CLIP's own
-prompted logits, which are usually a little higher.
+A text's feature is the projected text embedding (``get_text_features``), not re-normalised
+(``normalized`` is False); D = ``projection_dim``. The context is 77 tokens: longer texts are cut
+to 76 tokens plus end-of-text, and each :meth:`ClipTextEncoder.encode` that cuts warns how many.
+X-CLIP's text is returned **without** its video-conditioned prompt: class text is computed once
+per class, independent of any video (Eq. 2-6), so scores with it are not X-CLIP's own prompted
+logits (those are usually a little higher).
+Docs: docs/clip.md#what-the-text-encoders-return
 """
 from __future__ import annotations
 

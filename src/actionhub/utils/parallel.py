@@ -1,14 +1,12 @@
 """Execution backends: run one function over many work items, in-process or on Dask.
 
-The caller owns the results: :meth:`Backend.map` yields ``(index, result)`` as each
-item finishes, so the caller can write every finished result to disk at once and a
-killed job loses nothing that finished. Work functions must be importable (top-level)
-and should catch their own per-item errors and return them as data (a recorded
-failure), because one raising item would otherwise end the whole map.
+:meth:`Backend.map` yields ``(index, result)`` as each item finishes, so the caller can write each
+result at once and a killed job loses nothing that finished. Work functions must be importable
+(top-level) and should return their per-item errors as data: one raising item ends the map.
+Cluster: ``dask scheduler`` and ``dask worker tcp://SCHEDULER:8786`` on machines with ActionHub and
+the input paths, then ``--backend dask --scheduler tcp://SCHEDULER:8786``.
 
-Pointing at a real cluster: start a scheduler (``dask scheduler``) and workers
-(``dask worker tcp://SCHEDULER:8786``) on machines that have ActionHub installed and
-can read the input paths, then pass ``--backend dask --scheduler tcp://SCHEDULER:8786``.
+Docs: docs/video.md#running-on-a-dask-cluster
 """
 from __future__ import annotations
 

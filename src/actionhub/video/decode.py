@@ -1,35 +1,13 @@
 """Decoding videos with PyAV and sampling the frames a backbone sees (paper Sec. 5.2).
 
-Sampling modes (parsed by :func:`parse_sampling`):
+Sampling (:func:`parse_sampling`): ``segments:T`` (centre frame of T equal segments; TSN test
+sampling) or ``clip:LxS`` (one centred clip of L frames S apart; short videos loop, or repeat the
+last frame with ``:clamp``). The index functions are pure (frame count -> indices). :func:`read_video`
+decodes sequentially (no seeking), takes the true frame count from the decoder (containers may
+omit or misreport it), keeps only the sampled frames, and raises :class:`DecodeError` with a short
+``kind`` (``not_found``, ``unreadable``, ``truncated``, ...) that extraction records.
 
-``segments:T``
-    TSN-style test sampling: the video is cut into ``T`` equal segments and the frame at
-    the centre of each is taken.  ``segments:8`` is the Kinetics-ZSAR setting (ER, TSM),
-    ``segments:1`` (the middle frame) the UCF101/HMDB51 one.  A video shorter than ``T``
-    frames repeats frames (indices never leave the video).
-``clip:LxS`` (e.g. ``clip:16x4``)
-    One clip of ``L`` frames ``S`` apart, centred in the video (the E2E cross-dataset
-    setting).  A video shorter than the clip's span ``(L-1)*S+1`` starts the clip at frame
-    0 and **loops** (index ``i*S mod n``, mmaction2's ``out_of_bound_opt="loop"``);
-    ``clip:16x4:clamp`` instead repeats the last frame.
-
-The index functions are pure (frame count -> indices) so they can be tested on known
-counts.  :func:`read_video` decodes robustly: the frame count a container reports may be
-missing (Matroska/WebM) or wrong (a truncated file), so frames are decoded sequentially,
-the true count is taken from the decoder, and only the sampled frames are kept (bounded
-memory: ``T`` frames, optionally downscaled while decoding).  If the true count differs
-from the one used to pick indices, the indices are recomputed and the file is decoded a
-second time when needed.  Files that cannot give frames raise :class:`DecodeError` with a
-short ``kind`` (``not_found``, ``empty_file``, ``unreadable``, ``no_video_stream``,
-``no_frames``, ``truncated``, ``corrupt``) that extraction records in its failures file.
-A truncated file is caught when its container still reports the full frame count (MP4
-with the index in front) and far fewer frames decode; a truncated MP4 with the index at
-the end cannot be opened (``unreadable``); a truncated Matroska/WebM file, which records no
-count, gives the frames that survive.
-
-Decoding is sequential (no seeking): seeking lands on key frames and is unreliable with
-wrong or missing time stamps, and the whole stream must be decoded anyway to learn the true
-frame count; only the sampled frames are converted to RGB.
+Docs: docs/video.md#decoding
 """
 from __future__ import annotations
 

@@ -1,35 +1,13 @@
 """Resumable feature extraction: videos in, the per-video feature store the trainer reads out.
 
-Input (:func:`list_videos`): a directory (searched recursively for the extensions in
-:data:`actionhub.features.VIDEO_EXTENSIONS`, hidden files and folders skipped), or a list
-file of ``path [label]`` lines (mmaction2's convention; ``path<TAB>label`` for labels with
-spaces; ``#`` comments; relative paths are relative to the list file's folder).
+Input (:func:`list_videos`): a directory or a ``path [label]`` list file. Output: ``OUT/<video_id>.npy``
+``(D,)`` float32 (atomic, as soon as the video is done), ``metas.jsonl`` (when every video has a
+label), ``index.jsonl``, ``meta.json`` (backbone and sampling, pinned: a rerun with other settings
+is refused) and ``failures.jsonl``. A video is done when its ``.npy`` exists, so a rerun skips
+finished videos and retries failed ones; the lists are rewritten every 30 s and at the end and are
+derived from the ``.npy`` files. With Dask, workers decode and encode and the client alone writes.
 
-Output directory (the layout :func:`actionhub.features.load_features` reads)::
-
-    OUT/<video_id>.npy   (D,) float32, written atomically as soon as the video is done
-    OUT/metas.jsonl      {"videoname": id, "label": ...} per extracted video, input order
-                         (only when every video has a label: load_features picks it up)
-    OUT/index.jsonl      {"video": id, "path": source, "label": ... or null} per extracted video
-    OUT/meta.json        backbone, dim, sampling, frames per video, preprocessing, counts
-    OUT/failures.jsonl   {"video": path, "video_id", "kind", "reason", "time"} per failed video
-
-Video ids: the path relative to the input directory (or as written in the list file; an
-absolute path there counts from the list file's folder when it lies inside it, else from the
-common folder of the list's other such paths) without its extension, ``/`` (and ``\\``) replaced by ``__``, whitespace and characters
-outside letters, digits and ``._-+=,@()[]`` replaced by ``_``, ``.`` and ``..`` segments
-written as nothing and ``up``; ``ids="stem"`` uses the file name alone (for stores that must
-match published video lists, e.g. Kinetics).  Ids longer than 200 characters are cut and
-end in a hash; two videos that would share an id get ``~2``, ``~3`` ... in input order.
-
-Resume: a video is done when its ``.npy`` exists, so a rerun of the same command skips
-finished videos and a killed run loses nothing that finished (lists and meta are rewritten
-every 30 s and at the end; they are derived from the ``.npy`` files anyway).  Failed videos
-are retried on a rerun.  The backbone and sampling are pinned in ``meta.json``: a rerun
-with other settings is refused instead of mixing features.
-
-Scale-out: with a Dask backend, workers decode and encode and send the arrays back; the
-client alone writes files, so the store is the same as an in-process one.
+Docs: docs/video.md#extraction
 """
 from __future__ import annotations
 

@@ -1,24 +1,13 @@
 """CLIP-family video backbones through Hugging Face ``transformers`` (no torchvision needed).
 
-``hf-clip:MODEL`` (:class:`HfClipBackbone`)
-    ``transformers.CLIPModel``: every sampled frame through the image tower
-    (``get_image_features``, the projected image embedding), each L2-normalised, averaged over
-    the frames. D = ``projection_dim`` (512 for ``openai/clip-vit-base-patch16``).
-``hf-xclip:MODEL`` (:class:`HfXClipBackbone`)
-    ``transformers.XCLIPModel``: a video model over clips of ``num_frames`` frames (8 for
-    ``microsoft/xclip-base-patch32``; the config's ``vision_config.num_frames``).
-    ``get_video_features`` gives one embedding per clip (cross-frame attention and the
-    multi-frame integration transformer); it is L2-normalised and the clips of a video are
-    averaged. The sampled frames are cut into ``max(1, T // num_frames)`` consecutive chunks and
-    each chunk is resampled to ``num_frames`` evenly spaced frames (repeating frames when a
-    chunk is shorter): ``--sampling segments:8`` gives exactly one 8-frame clip per video,
-    ``segments:32`` four clips.
-
-MODEL is a Hub model id (downloaded once by ``transformers`` where there is internet) or a
-local folder written by ``save_pretrained`` holding the model, its tokenizer and its
-``preprocessor_config.json``. Frames are preprocessed the way the model's own image processor
-says (:func:`actionhub.video.transforms.from_hf_processor`: size, crop, resampling, mean/std),
-in torch on the whole batch.
+``hf-clip:MODEL`` (:class:`HfClipBackbone`): each sampled frame's projected image embedding
+(``get_image_features``), L2-normalised, averaged over frames; D = ``projection_dim``.
+``hf-xclip:MODEL`` (:class:`HfXClipBackbone`): the frames are cut into ``max(1, T // num_frames)``
+consecutive chunks, each resampled to ``num_frames`` (repeating frames when short); one
+``get_video_features`` embedding per clip, L2-normalised, averaged over clips (``segments:8`` gives
+one 8-frame clip). MODEL is a Hub id or a ``save_pretrained`` folder; frames are preprocessed in
+torch as its image processor says (:func:`actionhub.video.transforms.from_hf_processor`).
+Docs: docs/clip.md#coco-on-clip--x-clip-features
 """
 from __future__ import annotations
 

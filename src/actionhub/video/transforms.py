@@ -1,28 +1,13 @@
 """A model's own image preprocessing, in torch (no torchvision, no PIL): resize, crop or pad,
 scale, normalise -- for a batch of video frames at once.
 
-:class:`ImageTransform` holds the settings; two readers build it from what a checkpoint ships:
-
-* :func:`from_open_clip` -- an OpenCLIP preprocess config (``open_clip.get_model_preprocess_cfg``
-  / ``model.visual.preprocess_cfg``, fields of ``open_clip.PreprocessCfg``: ``size``, ``mode``,
-  ``mean``, ``std``, ``interpolation``, ``resize_mode``, ``fill_color``) with open_clip's
-  inference transform per resize mode:
-
-  ``shortest``  the shorter side to the target (square target; a non-square target scales so
-                that both sides cover it), then a centre crop to ``size``;
-  ``longest``   the longer side to the target (aspect kept), then centre crop-or-pad to ``size``
-                with ``fill_color``;
-  ``squash``    both sides resized to ``size`` exactly (aspect not kept; SigLIP checkpoints).
-
-* :func:`from_hf_processor` -- a Hugging Face image processor config
-  (``preprocessor_config.json``: ``size`` as ``{"shortest_edge"}``, ``{"height", "width"}`` or an
-  int, ``crop_size``, ``resample`` as a PIL code, ``do_*`` switches, ``rescale_factor``,
-  ``image_mean``, ``image_std``), the ``CLIPImageProcessor`` / ``VideoMAEImageProcessor`` rules.
-
-Resizing is :func:`torch.nn.functional.interpolate` with ``antialias=True`` (bilinear or
-bicubic; PIL's filters, which those libraries apply to images, are antialiased too), the result
-clamped to [0, 1] and rounded to 8-bit levels as a PIL image would be; differences from the
-reference pipelines are interpolation round-off (a few 1/255 steps at edges).
+:class:`ImageTransform` holds the settings; :func:`from_open_clip` reads an OpenCLIP preprocess
+config (resize modes ``shortest``, ``longest``, ``squash`` as open_clip's inference transform) and
+:func:`from_hf_processor` a Hugging Face ``preprocessor_config.json`` (``CLIPImageProcessor`` /
+``VideoMAEImageProcessor`` rules). Resizing is ``interpolate(..., antialias=True)``, clamped to
+[0, 1] and rounded to 8-bit levels as a PIL image would be, so results differ from the reference
+pipelines by interpolation round-off only (a few 1/255 steps at edges).
+Docs: docs/video.md#visual-backbones
 """
 from __future__ import annotations
 

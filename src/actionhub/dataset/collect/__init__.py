@@ -4,13 +4,10 @@
     summary = collect(["play guitar", "ride horse"], get_provider("local", corpus="captions.csv"),
                       "store/", per_query=100)
 
-Providers (``get_provider(name, **options)``):
-
-* ``shutterstock``: Shutterstock's video search API (:mod:`actionhub.dataset.collect.shutterstock`);
-  credentials from ``SHUTTERSTOCK_API_TOKEN`` (or ``SHUTTERSTOCK_CONSUMER_KEY``/``_SECRET``).
-* ``local``: BM25 search over a caption corpus file (:mod:`actionhub.dataset.collect.local`).
-
-More sites: subclass :class:`Provider` and :func:`register_provider` a factory for it.
+Providers: ``shutterstock`` (:mod:`~actionhub.dataset.collect.shutterstock`) and ``local`` (BM25
+over a caption corpus, :mod:`~actionhub.dataset.collect.local`); add one by subclassing
+:class:`Provider` and calling :func:`register_provider`.
+Docs: docs/dataset.md#python-api
 """
 from __future__ import annotations
 

@@ -1,20 +1,13 @@
 """A small JSON-over-HTTP GET client with bounded retries (standard library only).
 
-* HTTP 429: waits ``Retry-After`` (delta-seconds or an HTTP date); without the header, backs off
-  like a server error. A wait longer than ``max_retry_after`` raises :class:`RateLimited`
-  (the run stops, saving its work; rerun later).
-* ``timeout`` is a deadline for the whole request -- connecting, sending, the headers and the
-  whole body of the reply -- not for each read: a server that trickles its reply a byte at a time
-  is cut off when the deadline passes (a watchdog shuts the socket down), and that counts as a
-  timeout.
-* HTTP 5xx, timeouts and connection errors: exponential backoff with jitter,
-  ``uniform(0.5, 1) * min(backoff_max, backoff_base * 2**attempt)`` seconds, at most
-  ``max_retries`` retries, then :class:`TransientError`.
-* HTTP 401/403: :class:`AuthError`; other 4xx: :class:`RequestError`; a 2xx body that is not
-  JSON: :class:`MalformedReply` (not retried).
-
-Credentials travel in headers only; nothing here logs headers, and error messages name the URL
-without its query string.
+HTTP 429 waits ``Retry-After`` (a wait over ``max_retry_after``: :class:`RateLimited`). ``timeout``
+is a deadline for the whole request, body included (a watchdog shuts the socket of a trickling
+server). 5xx, timeouts and connection errors: backoff ``uniform(0.5, 1) * min(backoff_max,
+backoff_base * 2**attempt)`` s, at most ``max_retries``, then :class:`TransientError`. 401/403:
+:class:`AuthError`; other 4xx: :class:`RequestError`; a 2xx that is not JSON: :class:`MalformedReply`.
+Credentials travel in headers only; nothing logs headers, and errors name the URL without its
+query string.
+Docs: docs/dataset.md#provider-shutterstock
 """
 from __future__ import annotations
 

@@ -1,25 +1,13 @@
 """Shutterstock video search: per-video descriptions written by the uploaders (paper Fig. 2 style).
 
 Follows the documented ``GET /v2/videos/search`` of the Shutterstock API v2
-(reference: https://api-reference.shutterstock.com/#videos-search-videos-get ; OpenAPI file:
-https://github.com/shutterstock/public-api-sdk-generator/blob/master/openapi.json, path
-``/v2/videos/search``):
-
-* request: ``query``, ``page`` (from 1), ``per_page`` (at most 500, default 20), ``sort``
-  (``relevance`` here: the paper keeps the top-relevant videos), ``view=minimal`` (which
-  includes ``description``), and a people filter, which the paper requires ("the videos must
-  contain at least one person"). The API offers ``people_model_released=true`` (only videos of
-  people with a signed model release, one search; the default, ``people="released"``) and
-  ``people_number`` (exactly 0-4 people; ``people="count"`` runs the search for 1, 2, 3 and 4 in
-  turn); ``people="any"`` sends no people filter.
-* reply: ``{"page", "per_page", "total_count", "search_id", "data": [{"id", "description",
-  "media_type", ...}]}``; results without ``id`` or ``description`` are skipped and counted.
-* authentication: ``Authorization: Bearer $SHUTTERSTOCK_API_TOKEN`` (an OAuth access token), or
-  HTTP basic auth with ``SHUTTERSTOCK_CONSUMER_KEY`` / ``SHUTTERSTOCK_CONSUMER_SECRET``. The
-  credentials are read from the environment and never logged nor put in messages.
-
-The base URL is configurable (``base_url`` / ``SHUTTERSTOCK_API_URL``), which the tests use to
-point the client at a fake server on 127.0.0.1.
+(https://api-reference.shutterstock.com/#videos-search-videos-get): ``query``, ``page``,
+``per_page`` (<= 500), ``sort=relevance``, ``view=minimal`` (includes ``description``) and the
+paper's people filter (``people_model_released=true``, or ``people_number`` 1-4, or none).
+Results without ``id`` or ``description`` are skipped and counted. Credentials
+(``SHUTTERSTOCK_API_TOKEN``, or ``SHUTTERSTOCK_CONSUMER_KEY``/``_SECRET`` for basic auth) come from
+the environment and are never logged; ``base_url`` lets the tests use a server on 127.0.0.1.
+Docs: docs/dataset.md#provider-shutterstock
 """
 from __future__ import annotations
 

@@ -1,20 +1,13 @@
 """ALE baseline: bilinear compatibility with a weighted approximate ranking loss.
 
-Akata, Perronnin, Harchaoui, Schmid, "Label-Embedding for Attribute-Based
-Classification", CVPR 2013, and "Label-Embedding for Image Classification", TPAMI 2016
-(the WSABIE-style ranking objective of Weston et al. 2011)::
+Akata et al., CVPR 2013 / TPAMI 2016 (WSABIE-style ranking, Weston et al. 2011)::
 
-    F(x, y)     = theta(x)^T W phi(y)
-    l(x_n, y_n) = sum_{y} (beta_{r} / r) * max(0, Delta(y_n, y) + F(x_n, y) - F(x_n, y_n))
-    r           = r_Delta(x_n, y_n) = #{y != y_n : Delta(y_n, y) + F(x_n, y) - F(x_n, y_n) > 0}
-    beta_r      = sum_{i=1}^{r} alpha_i,   alpha_i = 1 / i      (harmonic numbers)
+    F(x, y) = theta(x)^T W phi(y),   r = #{y != y_n : Delta(y_n, y) + F(x_n, y) - F(x_n, y_n) > 0}
+    l(x_n, y_n) = sum_{y} (beta_r / r) * max(0, Delta(y_n, y) + F(x_n, y) - F(x_n, y_n)),  beta_r = sum_{i<=r} 1/i
 
-with ``Delta(y_n, y) = delta`` for ``y != y_n`` and 0 otherwise, and ``0/0 = 0`` (no
-violation, no loss). ``theta(x) = x~`` and ``phi(y) = s_y`` (see
-:mod:`actionhub.models.baselines.common`). The original estimates ``r`` by sampling (SGD over
-one image at a time); with a few hundred classes the exact rank is cheap, so it is
-counted over all classes, vectorised over the batch. The rank weights are constants
-(no gradient flows through the counting).
+with ``Delta = delta`` for ``y != y_n`` else 0, ``0/0 = 0``, ``theta(x) = x~``, ``phi(y) = s_y``
+(:mod:`actionhub.models.baselines.common`); ``r`` is counted exactly over all classes, vectorised
+over the batch (the original samples it); the rank weights are constants. Docs: docs/baselines.md#methods
 """
 from __future__ import annotations
 

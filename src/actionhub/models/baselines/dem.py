@@ -1,20 +1,13 @@
 """DEM baseline: embed the class text into the visual space, least squares, nearest neighbour.
 
-Zhang, Xiang, Gong, "Learning a Deep Embedding Model for Zero-Shot Learning", CVPR 2017,
-Eq. (1) (single semantic modality)::
+Zhang, Xiang, Gong, CVPR 2017, Eq. (1) (one semantic modality), ``f1`` the ReLU::
 
     L(W1, W2) = 1/N sum_i || v_i - f1(W2 f1(W1 y_i)) ||^2 + lambda (||W1||^2 + ||W2||^2)
+    y^ = argmin_j || v - f1(W2 f1(W1 y_j)) ||^2      (nearest class in the visual space)
 
-where ``v_i`` is the visual feature of video i, ``y_i`` the semantic vector of its class
-and ``f1`` the ReLU. Classification is by the nearest embedded class in the *visual*
-space (the paper's point: the visual space as the embedding space eases hubness)::
-
-    y^ = argmin_j || v - f1(W2 f1(W1 y_j)) ||^2
-
-Here ``v_i = x~`` (centred, unit) and ``y_j = s_j`` (see
-:mod:`actionhub.models.baselines.common`). The paper's output ReLU suits its non-negative CNN
-features; centred features take both signs, so it is off by default
-(``output_relu=true`` to restore it). Scores are ``-||x~ - phi(s_j)||^2``.
+Here ``v_i = x~``, ``y_j = s_j`` (:mod:`actionhub.models.baselines.common`); scores are
+``-||x~ - phi(s_j)||^2``. The output ReLU suits the paper's non-negative CNN features, not centred
+ones, so it is off by default (``output_relu=true`` restores it). Docs: docs/baselines.md#methods
 """
 from __future__ import annotations
 

@@ -1,15 +1,13 @@
 """DEVISE baseline: a linear map trained with a hinge rank loss.
 
-Frome, Corrado, Shlens, Bengio, Dean, Ranzato, Mikolov, "DeViSE: A Deep
-Visual-Semantic Embedding Model", NIPS 2013, Eq. (1)::
+Frome et al., "DeViSE: A Deep Visual-Semantic Embedding Model", NIPS 2013, Eq. (1)::
 
     loss(x, y) = sum_{j != y} max(0, margin - t_y^T M v(x) + t_j^T M v(x))
 
-with ``v(x)`` the (frozen) visual feature, ``M`` a linear map into the text space and
-``t_j`` the class's text vector. Here ``v(x) = x~`` (centred, unit) and ``t_j = s_j``
-(see :mod:`actionhub.models.baselines.common`), so ``t_j^T M v(x) = x~^T W s_j`` with
-``W = M^T: (D_v, D_t)``; the loss is averaged over the batch. Trained with the run's
-Adam schedule; its weight decay is the only regulariser.
+Here ``v(x) = x~`` and ``t_j = s_j`` (:mod:`actionhub.models.baselines.common`), so
+``t_j^T M v(x) = x~^T W s_j`` with ``W = M^T: (D_v, D_t)``; batch mean; the run's Adam schedule,
+whose weight decay is the only regulariser.
+Docs: docs/baselines.md#methods
 """
 from __future__ import annotations
 

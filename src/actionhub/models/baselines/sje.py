@@ -1,16 +1,13 @@
 """SJE baseline: structured joint embedding, a structured SVM on a bilinear compatibility.
 
-Akata, Reed, Walter, Lee, Schiele, "Evaluation of Output Embeddings for Fine-Grained
-Image Classification", CVPR 2015, Eq. (2)-(3)::
+Akata, Reed, Walter, Lee, Schiele, CVPR 2015, Eq. (2)-(3)::
 
     F(x, y)     = theta(x)^T W phi(y)
     l(x_n, y_n) = max_{y in Y} ( Delta(y_n, y) + F(x_n, y) - F(x_n, y_n) )
 
-with ``Delta(y_n, y) = delta`` for ``y != y_n`` and 0 for ``y = y_n`` (so the loss is
-``>= 0``): only the most violating class is penalised, unlike DEVISE's sum or ALE's
-rank-weighted sum. ``theta(x) = x~``, ``phi(y) = s_y`` (see
-:mod:`actionhub.models.baselines.common`); one output embedding (the class text) instead of the
-paper's combination of several; batch mean; Adam instead of SGD.
+``Delta = delta`` for ``y != y_n``, 0 otherwise (so ``l >= 0``): only the most violating class is
+penalised. ``theta(x) = x~``, ``phi(y) = s_y`` (:mod:`actionhub.models.baselines.common`); one
+output embedding, batch mean, Adam. Docs: docs/baselines.md#methods
 """
 from __future__ import annotations
 

@@ -1,18 +1,13 @@
 """CoCo losses as pure functions of tensors (paper Eq. 3-15).
 
-Conventions for every function here:
+* ``v: (N, d)`` video features of a batch, projected and L2-normalised (Eq. 1).
+* ``z_l: (C, d)`` AD class features and ``z_c: (C, d)`` VC class features (the projected mean of
+  the top-k description features), projected and normalised (Eq. 2, 5-6).
+* ``y: (N,)`` int64 labels of the C seen classes; ``tau``: temperature (cosines are divided by it).
 
-* ``v: (N, d)`` video features of a batch, already projected and L2-normalised.
-* ``z_l: (C, d)`` action-definition (AD) class features, projected and normalised (Eq. 2).
-* ``z_c: (C, d)`` video-content (VC) class features: the projected mean of the
-  top-k description features, normalised (Eq. 5-6).
-* ``y: (N,)`` int64 labels indexing the C seen classes.
-* ``tau``: temperature; every similarity is a dot product of unit vectors, i.e. a
-  cosine, divided by ``tau``.
-
-The paper writes the contrastive losses as sums over the batch; here they are means
-over the batch (the same optimum; the sum only rescales the learning rate with the
-batch size).
+The paper writes the contrastive losses as sums over the batch; here they are means (the same
+optimum; the sum only rescales the learning rate with the batch size).
+Docs: docs/architecture.md#where-each-equation-of-the-paper-lives
 """
 from __future__ import annotations
 
