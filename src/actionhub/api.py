@@ -219,8 +219,9 @@ def train(
         **overrides: config fields by name, e.g. ``epochs=20, k=50, class_text="ad", cim=False``.
     """
     from actionhub.engine.trainer import train_run
-    from actionhub.engine.validate import check_device, check_run_dir
+    from actionhub.engine.validate import check_device
     from actionhub.utils.lock import output_lock
+    from actionhub.utils.rundir import RunDir
 
     run = resolve_run(benchmark, recipe=recipe, config=config, method=method, method_params=method_params,
                       overrides=overrides)
@@ -232,8 +233,9 @@ def train(
         raise UserError(f"the GZSL hold-out share must lie in (0, 1), got {gzsl_holdout} (--gzsl-holdout)")
     # The run directory is locked and checked before any data is loaded (cheap refusals first).
     with output_lock(out, folder=True, what="run directory"):
-        check_run_dir(out, _planned_record(run, split, features, text_features, eval_features, cim_pool))
-        before = _finished_at(out)
+        rundir = RunDir(out)
+        rundir.holds(_planned_record(run, split, features, text_features, eval_features, cim_pool))
+        before = rundir.finished_at()
         inp = run_inputs(run, split, features=features, text_features=text_features, eval_features=eval_features,
                          video_list=video_list, eval_video_list=eval_video_list, labels=labels,
                          eval_labels=eval_labels, cim_pool=cim_pool, gzsl=gzsl, gzsl_holdout=gzsl_holdout)
@@ -262,17 +264,6 @@ def _planned_record(run: ResolvedRun, split: int, features: Any, text_features: 
             data.pop("text_features")
         rec["data"] = data
     return rec
-
-
-def _finished_at(out: PathLike) -> str | None:
-    """``finished_at`` of a finished run in ``out`` (to tell the caller it was reused)."""
-    import json
-
-    try:
-        rec = json.loads((Path(out) / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return rec.get("finished_at") if isinstance(rec, dict) and rec.get("status") == "finished" else None
 
 
 def evaluate(

@@ -39,6 +39,7 @@ import numpy as np
 
 from actionhub.utils.errors import UserError
 from actionhub.utils.names import normalize_name
+from actionhub.utils.rundir import RunDir
 from actionhub.utils.textfile import read_text_file
 
 log = logging.getLogger(__name__)
@@ -170,13 +171,7 @@ def resolve_actions(actions: str | Sequence[str] | None = None, *, actions_file:
 def _read_run(run_dir: Path) -> dict[str, Any]:
     if not run_dir.is_dir():
         raise PredictError(f"checkpoint {run_dir} is not a directory; pass the run directory of `actionhub train --out`")
-    path = run_dir / "run.json"
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise PredictError(f"{path} is not valid JSON ({e.msg}); is {run_dir} an `actionhub train` run directory?") from None
+    return RunDir(run_dir).load(PredictError) or {}
 
 
 def _run_settings(run_dir: Path, run: Mapping[str, Any], backbone: str | None, sampling: str | None,

@@ -33,6 +33,7 @@ from actionhub.utils.device import check_device
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_write_json
 from actionhub.utils.lock import locks_output
+from actionhub.utils.rundir import RunDir
 from actionhub.utils.runinfo import now
 
 log = logging.getLogger(__name__)
@@ -107,24 +108,15 @@ def point_name(point: Mapping[str, Any]) -> str:
     return "_".join(f"{n}={_fmt(v)}" for n, v in point.items()) or "base"
 
 
-def _expected_config(cfg: TrainConfig, method_params: Mapping[str, Any] | None) -> dict[str, Any]:
+def _finished(run_dir: Path, cfg: TrainConfig, method_params: Mapping[str, Any] | None, benchmark: str,
+              split: int) -> dict[str, Any] | None:
+    """The finished run of this grid point in ``run_dir`` (another run there is a RunDirError)."""
     from actionhub.models.registry import get_method
 
-    return get_method(cfg.method).config_record(cfg, method_params)
-
-
-def _is_finished(run_dir: Path, config: dict[str, Any], benchmark: str, split: int) -> dict[str, Any] | None:
-    path = run_dir / "run.json"
-    if not path.exists() or not (run_dir / "model.pt").exists():
-        return None
-    try:
-        rec = json.loads(path.read_text())
-    except json.JSONDecodeError:
-        return None
-    if (rec.get("status") == "finished" and rec.get("config") == config and rec.get("benchmark") == benchmark
-            and rec.get("split") == split):
-        return rec
-    return None
+    planned = {"config": get_method(cfg.method).config_record(cfg, method_params), "benchmark": benchmark,
+               "split": split}
+    rec = RunDir(run_dir).done(planned)
+    return rec if rec is not None and rec.get("status") == "finished" else None
 
 
 @locks_output("out_dir", folder=True, what="sweep folder")
@@ -190,8 +182,8 @@ def run_sweep(
             run_dir = out / "runs" / f"split{split}" / name
             entry = {"split": split, "name": name, "params": {n: _fmt(v) for n, v in point.items()},
                      "varied": sorted(names), "run_dir": str(run_dir.relative_to(out))}
-            rec = _is_finished(run_dir, _expected_config(cfg, method_params), benchmark, split)
             try:
+                rec = _finished(run_dir, cfg, method_params, benchmark, split)
                 if rec is None:
                     if inputs is None:
                         inputs = make_inputs(split)
