@@ -85,6 +85,23 @@ def add_progress_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+def threads_type(text: str) -> int | str:
+    """argparse type of ``--threads``: a whole number >= 1 or ``auto``."""
+    from actionhub.utils.threads import check_threads  # noqa: PLC0415
+
+    try:
+        return check_threads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1 or 'auto', got {text!r}") from None
+
+
+def add_threads_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=threads_type, default="auto", metavar="N|auto",
+                   help="CPU threads of torch: N, or auto (default): one thread where a training step is too "
+                        "small for more to pay, else torch's default; OMP_NUM_THREADS set by you wins over auto "
+                        "(docs/training.md#threads)")
+
+
 # Argument types for numbers that must be in range: argparse names the flag in its error
 # ("argument --k: must be an integer >= 1, got '0'") and exits with status 2 before any work.
 def _int_at_least(lo: int, text: str) -> int:

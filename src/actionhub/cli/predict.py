@@ -5,20 +5,22 @@ import argparse
 import json
 import sys
 
-from actionhub.cli.common import CliError, add_progress_flag
+from actionhub.cli.common import CliError, add_progress_flag, add_threads_flag
 
 
 def run(a: argparse.Namespace) -> int:
     from actionhub.engine.predict import predict
+    from actionhub.utils.threads import torch_threads
 
     if (a.checkpoint is None) == (a.zero_shot is None):
         raise CliError("pass --checkpoint RUN_DIR (a trained run) or --zero-shot conse|clip (training-free)")
-    res = predict(
-        a.videos, a.checkpoint, a.actions, top=a.top, actions_file=a.actions_file, benchmark=a.benchmark,
-        split=a.split, definitions=a.definitions, descriptions=a.descriptions, zero_shot=a.zero_shot,
-        backbone=a.backbone, sampling=a.sampling, encoder=a.encoder, device=a.device, batch_size=a.batch_size,
-        cache=a.cache if a.cache else True, progress=not a.no_progress,
-    )
+    with torch_threads(a.threads):
+        res = predict(
+            a.videos, a.checkpoint, a.actions, top=a.top, actions_file=a.actions_file, benchmark=a.benchmark,
+            split=a.split, definitions=a.definitions, descriptions=a.descriptions, zero_shot=a.zero_shot,
+            backbone=a.backbone, sampling=a.sampling, encoder=a.encoder, device=a.device, batch_size=a.batch_size,
+            cache=a.cache if a.cache else True, progress=not a.no_progress,
+        )
     if a.json:
         slim = [{k: v for k, v in r.items() if k in ("video", "predictions", "error")} for r in res]
         json.dump(slim, sys.stdout, ensure_ascii=False, indent=2)
@@ -73,4 +75,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache", help="encoded-text cache directory (default: $ACTIONHUB_CACHE/text, else "
                                    "$XDG_CACHE_HOME/actionhub/text, else ~/.cache/actionhub/text)")
     add_progress_flag(p)
+    add_threads_flag(p)
     p.set_defaults(func=run)

@@ -5,13 +5,21 @@ import argparse
 import json
 from pathlib import Path
 
-from actionhub.cli.common import CliError, add_progress_flag, check_output_file, non_negative_int, positive_int
+from actionhub.cli.common import (
+    CliError,
+    add_progress_flag,
+    add_threads_flag,
+    check_output_file,
+    non_negative_int,
+    positive_int,
+)
 
 
 def run(a: argparse.Namespace) -> int:
     from actionhub.text import DEFAULT_ENCODER
     from actionhub.text.build import DEFAULT_DEFINITION_TEMPLATE, build_benchmark_class_text, format_quality
     from actionhub.utils.parallel import get_backend
+    from actionhub.utils.threads import torch_threads
 
     check_output_file(a.out)
     if a.out.suffix not in (".npz", ".parquet"):
@@ -21,12 +29,13 @@ def run(a: argparse.Namespace) -> int:
     except (ValueError, ImportError, OSError) as e:
         raise CliError(f"cannot use --backend {a.backend}: {e}") from None
     try:
-        ct = build_benchmark_class_text(
-            a.benchmark, a.out, descriptions=a.descriptions, encoder=a.encoder or DEFAULT_ENCODER, k=a.k,
-            template=a.template or DEFAULT_DEFINITION_TEMPLATE, cache=False if a.no_cache else (a.cache or True),
-            batch_size=a.batch_size, backend=backend, progress=not a.no_progress,
-            min_descriptions=a.min_descriptions,
-        )
+        with torch_threads(a.threads):
+            ct = build_benchmark_class_text(
+                a.benchmark, a.out, descriptions=a.descriptions, encoder=a.encoder or DEFAULT_ENCODER, k=a.k,
+                template=a.template or DEFAULT_DEFINITION_TEMPLATE, cache=False if a.no_cache else (a.cache or True),
+                batch_size=a.batch_size, backend=backend, progress=not a.no_progress,
+                min_descriptions=a.min_descriptions,
+            )
     except ImportError as e:
         raise CliError(str(e)) from None
     finally:
@@ -79,4 +88,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address for --backend dask, e.g. tcp://host:8786")
     p.add_argument("--json", action="store_true", help="print the file's metadata as JSON")
     add_progress_flag(p)
+    add_threads_flag(p)
     p.set_defaults(func=run)

@@ -108,15 +108,15 @@ def point_name(point: Mapping[str, Any]) -> str:
     return "_".join(f"{n}={_fmt(v)}" for n, v in point.items()) or "base"
 
 
-def _finished(run_dir: Path, cfg: TrainConfig, method_params: Mapping[str, Any] | None, benchmark: str,
-              split: int) -> dict[str, Any] | None:
-    """The finished run of this grid point in ``run_dir`` (another run there is a RunDirError)."""
+def _done(run_dir: Path, cfg: TrainConfig, method_params: Mapping[str, Any] | None, benchmark: str,
+          split: int) -> dict[str, Any] | None:
+    """The done run of this grid point in ``run_dir`` (:meth:`RunDir.done`; another run there is a
+    RunDirError), found without loading any data."""
     from actionhub.models.registry import get_method
 
     planned = {"config": get_method(cfg.method).config_record(cfg, method_params), "benchmark": benchmark,
                "split": split}
-    rec = RunDir(run_dir).done(planned)
-    return rec if rec is not None and rec.get("status") == "finished" else None
+    return RunDir(run_dir).done(planned)
 
 
 @locks_output("out_dir", folder=True, what="sweep folder")
@@ -132,6 +132,7 @@ def run_sweep(
     method_params: Mapping[str, Any] | None = None,
     calibration: float = 0.0,
     progress: bool = True,
+    threads: int | str = "auto",
     say: Callable[[str], None] = log.info,
 ) -> dict[str, Any]:
     """Train every grid point of ``params`` on every split; return (and write) the index.
@@ -139,6 +140,7 @@ def run_sweep(
     make_inputs: split -> RunInputs, called at most once per split and only when a run
     of that split still has to train. data: what the inputs are (paths), recorded in
     sweep.json; a sweep directory refuses a second sweep on other data or benchmark.
+    threads: torch's CPU threads for every run (:mod:`actionhub.utils.threads`).
     """
     out = Path(out_dir)
     grid = expand_grid(params)
@@ -183,13 +185,15 @@ def run_sweep(
             entry = {"split": split, "name": name, "params": {n: _fmt(v) for n, v in point.items()},
                      "varied": sorted(names), "run_dir": str(run_dir.relative_to(out))}
             try:
-                rec = _finished(run_dir, cfg, method_params, benchmark, split)
+                rec = _done(run_dir, cfg, method_params, benchmark, split)
                 if rec is None:
                     if inputs is None:
                         inputs = make_inputs(split)
                         inputs = replace(inputs, data_info={**inputs.data_info, "sweep": str(out)})
                     rec = train_run(cfg, inputs, run_dir, progress=progress, method_params=method_params,
-                                    calibration=calibration)
+                                    calibration=calibration, threads=threads)
+                if rec.get("status") != "finished":   # diverged: its reason, no metrics
+                    raise UserError(rec.get("error") or f"status {rec.get('status')}")
                 m = rec["metrics"]["test"]
                 metrics = {"top1": m["top1"], "top5": m["top5"]}
                 if "gzsl" in rec["metrics"]:

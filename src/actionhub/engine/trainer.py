@@ -294,7 +294,7 @@ def diverged_message(run: Run, step: int, losses: dict[str, float]) -> str:
 
 def diverge(run: Run, message: str) -> bool:
     """Record a diverged run: status ``diverged``, the reason, no metrics. Returns False (not done)."""
-    log.error("%s: %s", run.dir.path, message)
+    log.info("%s: %s", run.dir.path, message)
     run.record.update(status="diverged", error=message, stopped_at=now())
     run.dir.write(run.record)
     return False

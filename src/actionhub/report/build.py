@@ -11,7 +11,9 @@ Writes ``OUT/report.md`` and its PNG figures:
   from sweep directories (``actionhub sweep``) that vary those settings;
 * Fig. 11 (t-SNE of individual videos' visual features and class semantic features) and Fig. 12 (top-5 backward
   cycle-attention neighbours): from the AD-only, AD+VC and AD+VC w/ CIM CoCo models of
-  one split, their ``model.pt`` and the features named in their run.json (or overrides).
+  one split, their ``model.pt`` and the features named in their run.json (or overrides);
+* the training curves of each run (losses, learning rate, val accuracy by step, from run.json;
+  the first :data:`MAX_CURVES` runs).
 
 What cannot be drawn (no sweep over k, no models, features not on disk) is listed in
 the report with the command that would provide it, instead of failing the report.
@@ -51,6 +53,8 @@ log = logging.getLogger(__name__)
 
 InputsFor = Callable[[dict[str, Any]], RunInputs]
 QUALITATIVE = (("AD-only", "ad", False), ("AD+VC", "ad+vc", False), ("AD+VC w/ CIM", "ad+vc", True))
+#: most runs whose training curves a report draws
+MAX_CURVES = 12
 
 
 def _syn(records: Sequence[dict[str, Any]]) -> str:
@@ -150,6 +154,28 @@ def _check_classes(names: Sequence[str], allowed: Sequence[str], where: str, fla
     unknown = [n for n in names if n not in set(allowed)]
     if unknown:
         raise UserError(f"{flag}: {unknown} not among {where}; e.g. {', '.join(list(allowed)[:5])}")
+
+
+def _training_curves(runs: Sequence[dict[str, Any]], out: Path, say: Callable[[str], None]) -> list[str]:
+    """Markdown of the training curves (losses, lr, val accuracy by step, from run.json) of the
+    first :data:`MAX_CURVES` runs with a step history."""
+    from actionhub.evaluation.curves import curves
+
+    trained = [r for r in runs if r.get("history")]
+    if not trained:
+        return []
+    md = ["## Training curves (from run.json)", ""]
+    for i, r in enumerate(trained[:MAX_CURVES]):
+        name = f"curves_{i + 1}_{r['benchmark']}_split{r['split']}_{r.get('method', 'coco')}.png".replace("/", "-")
+        figures.curves_figure(out / name, f"{r['run_dir']}: {r.get('method', 'coco')} on {r['benchmark']} split "
+                              f"{r['split']}{_syn([r])}", curves(r["history"]), r.get("selected_step"))
+        md += [f"![training curves of {r['run_dir']}]({name})", "",
+               f"{r['run_dir']}: {r.get('stop_reason', '')}; selected step {r.get('selected_step')}", ""]
+        say(f"  wrote {out / name}")
+    if len(trained) > MAX_CURVES:
+        md += [f"_Curves of {len(trained) - MAX_CURVES} more run(s) not drawn: pass a run folder alone "
+               "(`actionhub report RUN`) to see its curves._", ""]
+    return md
 
 
 @locks_output("out_dir", folder=True, what="report folder")
@@ -382,6 +408,7 @@ def build_report(
             data["fig12"] = entries
             say(f"  wrote {out / name}")
     md += qual_md
+    md += _training_curves(coll.runs, out, say)
 
     # ---------------------------------------------------------------- the rest
     if missing or coll.skipped:
