@@ -178,7 +178,7 @@ def loop(run: Run, callbacks: Sequence[EpochCallback]) -> bool:
             evaluates = sched.evaluates_after(epoch)
             if evaluates and data.select_on_val:
                 best = evaluate_and_select(run, entry, best)
-                bar.set_postfix(loss=f"{entry['loss']:.3f}", best_val=f"{best['val_top1']:.1f}")
+                bar.set_postfix(loss=f"{entry['loss']:.3f}", best_val=f"{best['val_top1']:.1f}", refresh=False)
                 if epoch < sched.epochs - 1:
                     stopped = stop_early([*rec["history"], entry], best["evals_since"], cfg.optim.patience, watch)
             rec["history"].append(entry)

@@ -9,7 +9,7 @@ each baseline) is a :class:`Fitting`:
 * ``refit(selection)`` says how to retrain on all seen classes after choosing on carved val
   classes (``--refit``): the selected steps by default.
 
-``data`` is the engine's view of a run's inputs (:class:`FitData`). docs/architecture.md#methods.
+``data`` is the engine's view of a run's inputs (:class:`FitData`); docs/architecture.md#methods-fit-themselves.
 """
 from __future__ import annotations
 
