@@ -10,6 +10,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -101,6 +102,35 @@ def test_bad_threads_from_python_name_the_flag(files):
     with pytest.raises(ah.UserError, match=r"whole number >= 1 or 'auto', got 0 \(--threads\)"):
         ah.train(str(files / "b.json"), 0, out=files / "r", features=files / "f.npz",
                  text_features=files / "t.npz", threads=0)
+
+
+# --------------------------------------------------------------------------- cheap evaluation
+
+class CountingReads(np.ndarray):
+    """Features that count how often they are read (sliced or converted), as a disk would."""
+
+    reads = 0
+
+    def __getitem__(self, key):
+        CountingReads.reads += 1
+        return np.asarray(self)[key]
+
+    def __array__(self, dtype=None, copy=None):
+        CountingReads.reads += 1
+        return self.view(np.ndarray) if dtype is None else self.view(np.ndarray).astype(dtype)
+
+
+def test_the_val_videos_are_read_once_per_run_not_per_evaluation(tmp_path):
+    world, inp = world_inputs()
+    val = ("u00", "u01", "u02")
+    vs = world.videos(val, 5, seed=3)
+    vs.features = vs.features.view(CountingReads)
+    inp = replace(inp, val=val, unseen=inp.unseen[3:], test=inp.test.subset(inp.unseen[3:]), val_set=vs,
+                  select_epoch_on_val=True)
+    CountingReads.reads = 0
+    rec = train_run(small_cfg(epochs=8, batch_size=32), inp, tmp_path / "r", progress=False)
+    assert len([h for h in rec["history"] if "val" in h]) == 8
+    assert CountingReads.reads <= 2          # once for the 8 evaluations, once for the final metrics
 
 
 # --------------------------------------------------------------------------- curves

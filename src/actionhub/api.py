@@ -198,10 +198,10 @@ def train(
 ) -> dict[str, Any]:
     """Train one run of ``benchmark`` split ``split`` into ``out`` and return its run record
     (run.json as a dict, plus ``run_dir`` and ``reused``; ``status`` is ``finished``, or ``diverged``
-    when the training loss stopped being a number -- then ``error`` says where and why). Rerunning with the same arguments resumes
-    or returns the finished run (``reused`` True). ``out`` is locked while the call runs (a second
-    writer is refused, naming the holder) and a folder holding another run is refused before any
-    data is loaded, naming the settings that differ.
+    when the training loss stopped being a number -- then ``error`` says where and why). Rerunning
+    with the same arguments resumes or returns the finished run (``reused`` True). ``out`` is locked
+    while the call runs (a second writer is refused, naming the holder) and a folder holding another
+    run is refused before any data is loaded, naming the settings that differ.
 
     Args:
         benchmark: protocol name (``list_benchmarks()``); default: the recipe's.

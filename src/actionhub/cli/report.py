@@ -29,9 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "sweep directories (`actionhub sweep`) and results files (`actionhub evaluate "
                                    "--out`): the method x benchmark table with its protocol, GZSL, Table 4, the k and "
                                    "alpha curves, the CIM bar chart, the t-SNE of individual videos and class semantic "
-                                   "features, the top-5 cycle-attention neighbours, and the training curves of each run "
-                                   "(losses, lr, val accuracy by step, from run.json). What the inputs cannot provide "
-                                   "is listed in the report. `actionhub report RUN` writes RUN/report/.")
+                                   "features, the top-5 cycle-attention neighbours, and the training curves of each "
+                                   "run (losses, lr, val accuracy by step, from run.json). What the inputs cannot "
+                                   "provide is listed in the report. `actionhub report RUN` writes RUN/report/.")
     r.add_argument("inputs", nargs="+", metavar="RESULTS_OR_RUN_DIRS",
                    help="run directories, sweep directories, results .json files, or directories holding them")
     r.add_argument("--out", type=Path, help="output directory for report.md and the PNGs (default for a single run "

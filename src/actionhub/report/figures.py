@@ -192,7 +192,7 @@ def curves_figure(path: str | Path, title: str, curves: dict[str, tuple[list[int
     panels = [(p, label) for p, label in panels if any(n.split("/")[0] == p for n in curves)]
     fig = _figure(4.2 * max(1, len(panels)), 3.6)
     axes = fig.subplots(1, max(1, len(panels)), squeeze=False)[0]
-    for ax, (prefix, label) in zip(axes, panels):
+    for ax, (prefix, label) in zip(axes, panels, strict=False):   # no panel: one empty axis
         shown = [(n, c) for n, c in curves.items() if n.split("/")[0] == prefix]
         for i, (name, (steps, values)) in enumerate(shown):
             ax.plot(steps, values, color=COLORS[i % len(COLORS)], linewidth=1.6,
