@@ -34,7 +34,8 @@ FIELD_HELP = {
     "steps": "optimiser steps of the run (overrides --epochs); 0: from --epochs",
     "min_steps": "the least number of steps of the auto schedule (--epochs 0, --steps 0)",
     "warmup_steps": "linear warm-up length in steps; -1: --warmup-epochs worth of steps",
-    "patience": "stop early after this many evaluations on the val classes without a better top-1; 0: never",
+    "patience": "stop early after this many evaluations on the val classes without a better top-1, once the "
+                "training loss (the cycle loss with CIM) has settled: fell < 5% over them; 0: never",
     "val_classes": "N|FRACTION of the seen classes carved as validation classes where the protocol has none "
                    "(selects the epoch; never the unseen classes); 0: none, keep the last epoch",
     "refit": "retraining on all seen classes for the steps selected on carved val classes",
