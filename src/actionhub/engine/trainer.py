@@ -107,7 +107,7 @@ def train_run(
         log.info("%s is already %s", out_dir, done["status"])
         return done
     run.dir.write_config(run.record["config"])
-    callbacks = [*callbacks, *(TensorBoardLog(run.dir.tb) for _ in loggers)]
+    callbacks = [*callbacks, *([TensorBoardLog(run.dir.tb)] if "tensorboard" in loggers else [])]
     with torch_threads(threads, work=step_work(run)) as used:
         run.record["threads"] = used
         run.model.prepare(run.data)
