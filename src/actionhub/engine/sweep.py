@@ -18,7 +18,6 @@ on; the index is rewritten atomically after every run.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -29,6 +28,7 @@ from actionhub.engine.inputs import RunInputs
 from actionhub.engine.trainer import train_run
 from actionhub.evaluation.metrics import round_metrics
 from actionhub.evaluation.sweeps import SWEEP_FORMAT, SweepError, format_sweep, load_sweep  # noqa: F401 - re-exported
+from actionhub.utils import jsontext
 from actionhub.utils.device import check_device
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_write_json
@@ -156,7 +156,7 @@ def run_sweep(
     runs: dict[tuple[int, str], dict[str, Any]] = {}
     created = now()
     if index_path.exists():
-        old = json.loads(index_path.read_text())
+        old = jsontext.loads(index_path.read_text())
         if old.get("benchmark") != benchmark or old.get("data") != data:
             raise SweepError(f"{out} holds a sweep on {old.get('benchmark')!r} with data {old.get('data')}; "
                              "use another --out directory for a sweep on other data")

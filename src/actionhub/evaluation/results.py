@@ -8,7 +8,7 @@ exact protocol of every run.
 from __future__ import annotations
 
 import operator
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -33,6 +33,9 @@ def variant_of(rec: dict[str, Any]) -> str:
     """Short label of the ablation settings that differ from the paper's CoCo."""
     m = rec["config"]["model"]
     method = rec.get("method", "coco")
+    if rec.get("training_free"):
+        # A training-free row (evaluate --zero-shot) is its text and its backbone, in words.
+        return rec["config"]["zero_shot"]["variant"]
     parts = [m["class_text"].upper().replace("+", "+")]
     if method == "coco":
         parts.append("CIM" if m["cim"] else "no-CIM")
@@ -86,7 +89,8 @@ def summarize(records: Sequence[dict[str, Any]], benchmark: str | None = None) -
     rows = []
     for (bench, method, variant), runs in sorted(groups.items()):
         splits = [(r["split"], _seed(r)) for r in runs]
-        dup = sorted({s for s in splits if splits.count(s) > 1})
+        times = Counter(splits)
+        dup = sorted(s for s, n in times.items() if n > 1)
         if dup:
             dirs = [r["run_dir"] for r in runs if (r["split"], _seed(r)) in dup]
             raise ResultsError(f"{bench}/{method} [{variant}]: split(s) {sorted({s for s, _ in dup})} appear more "
@@ -121,6 +125,8 @@ def summarize(records: Sequence[dict[str, Any]], benchmark: str | None = None) -
                 "features": sorted({str(r["data"].get("features")) for r in runs}),
                 "text_features": sorted({str(r["data"].get("text_features")) for r in runs}),
                 "text_encoder": sorted({str(r["data"].get("text_meta", {}).get("encoder")) for r in runs}),
+                "backbone": sorted({str(r["data"].get("backbone") or r["data"].get("feature_meta", {}).get("backbone"))
+                                    for r in runs}),
                 "class_text": runs[0]["config"]["model"]["class_text"],
                 "epoch_selection": sorted({str(r["protocol"].get("epoch_selection")) for r in runs}),
                 **({"gzsl": runs[0]["protocol"]["gzsl"]} if "gzsl" in runs[0]["protocol"] else {}),
@@ -128,6 +134,7 @@ def summarize(records: Sequence[dict[str, Any]], benchmark: str | None = None) -
                                               "unseen": r["protocol"]["unseen"]} for r in runs},
             },
             "config": runs[0]["config"],
+            **({"training_free": True} if runs[0].get("training_free") else {}),
         })
     return {"format": RESULTS_FORMAT, "created_at": now(), "versions": package_versions(),
             "std": "population standard deviation over splits (ddof=0)", "rows": rows}

@@ -9,11 +9,11 @@ refused, never executed, so run folders can be shared safely.
 """
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any, Mapping
 
+from actionhub.utils import jsontext
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_path, atomic_write_json
 from actionhub.utils.runinfo import RUN_FORMAT, now
@@ -84,7 +84,7 @@ class RunDir:
         if not self.run_json.is_file():
             return None
         try:
-            obj = json.loads(self.run_json.read_text(encoding="utf-8"))
+            obj = jsontext.loads(self.run_json.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as e:
             raise error(f"{self.run_json} is not valid JSON ({getattr(e, 'msg', e)}); is {self.path} a run folder "
                         "written by `actionhub train` (the run may have been written by another tool)?") from None
@@ -224,7 +224,7 @@ def _flag(name: str) -> str:
 def _json_object(path: Path) -> dict[str, Any] | None:
     """The JSON object in ``path``; None when it is missing, unreadable or not an object."""
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        obj = jsontext.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return obj if isinstance(obj, dict) else None
