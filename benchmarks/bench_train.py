@@ -29,7 +29,8 @@ import numpy as np
 #: the environment as the user started this script (importing actionhub changes OMP_WAIT_POLICY)
 ENV = dict(os.environ)
 
-import torch  # noqa: E402 - after the environment is saved
+import actionhub  # noqa: E402, F401 - before torch, as the CLI does: it sets OMP_WAIT_POLICY=PASSIVE unless set
+import torch  # noqa: E402 - after the environment is saved and actionhub set the wait policy
 
 from actionhub.config import OptimConfig, TrainConfig  # noqa: E402
 from actionhub.demo.synthetic import SyntheticSpec, SyntheticWorld  # noqa: E402

@@ -24,6 +24,7 @@ THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 #: multiply-adds a training step must do before a second thread pays (measured: docs/training.md#threads)
 PAYS_FROM = 20e6
 
+
 def wait_policy() -> str:
     """How torch's threads wait, as recorded in run.json."""
     import actionhub  # noqa: PLC0415
