@@ -30,6 +30,8 @@ import numpy as np
 ENV = dict(os.environ)
 
 import actionhub  # noqa: E402, F401 - before torch, as the CLI does: it sets OMP_WAIT_POLICY=PASSIVE unless set
+
+# isort: split
 import torch  # noqa: E402 - after the environment is saved and actionhub set the wait policy
 
 from actionhub.config import OptimConfig, TrainConfig  # noqa: E402

@@ -117,8 +117,8 @@ def test_early_stopping_waits_for_patience_and_a_settled_loss(tmp_path):
 
 def test_the_stopping_rule_by_hand():
     def history(vals, losses, key="l_cycle"):
-        return [{"epoch": i, "steps": 10 * (i + 1), "loss": 9.0, key: l, "val": {"top1": v}}
-                for i, (v, l) in enumerate(zip(vals, losses, strict=True))]
+        return [{"epoch": i, "steps": 10 * (i + 1), "loss": 9.0, key: loss, "val": {"top1": v}}
+                for i, (v, loss) in enumerate(zip(vals, losses, strict=True))]
 
     still_falling = history([50, 40, 40, 40], [4.0, 3.5, 3.0, 2.5])
     assert stop_early(still_falling, 3, 3, "l_cycle") is None            # val stuck, cycle loss still falls 38 %
