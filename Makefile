@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 install: $(STAMP)
 
+# the quick demo (minutes); `.venv/bin/actionhub demo --out runs/demo --full` runs the whole plan
 demo: $(STAMP)
 	$(VENV)/bin/actionhub demo --out runs/demo
 

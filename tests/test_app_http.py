@@ -129,6 +129,10 @@ def test_runs_side_by_side_curves_and_the_report(served):
     ids = {r["dir"].split("/")[-1]: r["id"] for r in d["runs"]}
     status, run = api(url, f"/api/runs/{ids['coco']}")
     assert run["run"]["method"] == "coco" and run["settings"]["config.model.k"] == 6 and run["history"]
+    # why the run stopped and its selected step (run.json's stop_reason; the page showed nothing before)
+    assert run["run"]["stopped"] and run["run"]["selected_step"] is not None
+    status, body, _ = get(url, f"/runs/{ids['coco']}")
+    assert status == 200 and b"Stopped: " in body
     status, body, _ = get(url, f"/runs/{ids['coco']}/curves.png")
     assert status == 200 and body.startswith(PNG)
     status, body, _ = get(url, f"/runs/compare?r={ids['coco']}&r={ids['eszsl']}")

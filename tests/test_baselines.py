@@ -190,7 +190,8 @@ def test_er_vse_is_exactly_coco_with_ad_only_and_no_cim(trained, world, tmp_path
 
 def test_iterative_baseline_resumes_to_the_same_result(world, tmp_path):
     full = train_run(cfg("ale", epochs=3), inputs(world), tmp_path / "a", progress=False)
-    part = train_run(cfg("ale", epochs=3), inputs(world), tmp_path / "b", progress=False, stop_after_epoch=0)
+    part = train_run(cfg("ale", epochs=3), inputs(world), tmp_path / "b", progress=False,
+                     callbacks=[lambda e: e["epoch"] >= 0])
     assert part["status"] == "running"
     resumed = train_run(cfg("ale", epochs=3), inputs(world), tmp_path / "b", progress=False)
     assert [h["loss"] for h in resumed["history"]] == pytest.approx([h["loss"] for h in full["history"]], rel=1e-5)

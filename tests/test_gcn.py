@@ -12,10 +12,10 @@ from actionhub.config import ModelConfig, TrainConfig
 from actionhub.demo.synthetic import SyntheticSpec, SyntheticWorld
 from actionhub.engine.checkpoint import load_model
 from actionhub.engine.evaluate import class_scores, evaluate
-from actionhub.engine.graphfit import class_mean_targets, load_targets
 from actionhub.engine.inputs import RunInputs
 from actionhub.engine.trainer import train_run
 from actionhub.models.baselines.gcn import Gcn, GcnParams, class_graph, gcn_loss
+from actionhub.models.baselines.gcn_targets import class_mean_targets, load_targets
 from actionhub.models.registry import get_method
 from actionhub.protocols import get_benchmark, list_benchmarks
 from actionhub.utils.errors import UserError

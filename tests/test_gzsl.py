@@ -155,7 +155,7 @@ def test_gzsl_run_records_metrics_and_recalibrates_from_disk(tmp_path, capsys):
     assert row["summary"]["gzsl"]["h"]["mean"] == pytest.approx(fresh["h"], abs=1e-4)   # results keep 4 decimals
     assert all(v == round(v, 4) for v in (row["summary"]["gzsl"]["h"]["mean"], row["splits"][0]["gzsl"]["h"]))
     # A GZSL run changes the training set: it cannot resume a plain run's directory.
-    train_run(cfg, inp, tmp_path / "plain", progress=False, stop_after_epoch=0)
+    train_run(cfg, inp, tmp_path / "plain", progress=False, callbacks=[lambda e: e["epoch"] >= 0])
     with pytest.raises(RunDirError):
         train_run(cfg, holdout_seen(inp), tmp_path / "plain", progress=False)
     assert main(["evaluate", "--runs", str(tmp_path / "g"), "--calibration", "1"]) == 2

@@ -103,6 +103,31 @@ def test_the_demo_plan_is_read_from_the_packaged_recipes():
     assert plan.baselines == ("devise", "ale", "sje", "dem", "eszsl", "er-vse")
 
 
+def test_the_quick_demo_is_the_first_split_and_smaller_sweeps():
+    full = load_plan()
+    quick = full.quick()
+    assert [r.splits for r in quick.runs] == [(0,)] * 3 and quick.real_text.splits == (0,)
+    assert quick.sweep_recipe.splits == (0,) and quick.sweep_split == 0 and quick.baselines == full.baselines
+    assert quick.sweeps["k"] == [("k", [5, 25, 100]), ("class-text", ["vc", "ad+vc"])]
+    assert quick.sweeps["alpha"] == [("alpha", [0.1, 0.5, 0.9])]
+    assert quick.sweeps["class_text_cim"] == full.sweeps["class_text_cim"]          # Table 4 and Fig. 10-12 whole
+    assert quick.quick() == quick and [r.splits for r in full.runs] == [(0, 1, 2)] * 3
+
+
+def test_a_bad_quick_section_says_what_is_wrong(tmp_path):
+    import shutil
+
+    for name in ("plan.toml", "hmdb51.toml", "ucf101.toml", "kinetics-zsar.toml"):
+        shutil.copy(DEMO_PLAN_DIR / name, tmp_path / name)
+    text = (tmp_path / "plan.toml").read_text()
+    for bad, match in (("splits = 0", "splits must be a count >= 1"),
+                       ("[quick.sweeps.nope]\nk = [1]", r"only make sweeps of \[report.sweeps\] smaller"),
+                       ("colour = 1", r"unknown key 'colour' in \[quick\]")):
+        (tmp_path / "plan.toml").write_text(text.replace("splits = 1 ", bad + "\n#", 1))
+        with pytest.raises(RecipeError, match=match):
+            load_plan(tmp_path)
+
+
 def test_a_bad_plan_says_what_is_wrong(tmp_path):
     (tmp_path / "plan.toml").write_text('runs = ["ucf101"]\n')
     with pytest.raises(RecipeError, match="no recipe ucf101.toml"):

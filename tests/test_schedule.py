@@ -13,7 +13,7 @@ from actionhub.demo.synthetic import SyntheticSpec, SyntheticWorld
 from actionhub.engine.checkpoint import load_model
 from actionhub.engine.evaluate import evaluate
 from actionhub.engine.inputs import RunInputs
-from actionhub.engine.schedule import plan_schedule
+from actionhub.engine.schedule import SETTLED, plan_schedule, stop_early
 from actionhub.engine.trainer import train_run
 from actionhub.engine.validation_split import (
     ValidationSplitError,
@@ -75,9 +75,12 @@ def test_cim_trains_under_the_default_schedule_on_a_300_video_split(tmp_path):
     cfg = TrainConfig(model=ModelConfig(dim=32, k=5))    # the paper's model, ActionHub's default schedule
     rec = train_run(cfg, inp, tmp_path / "auto", progress=False)
     cyc = [h["l_cycle"] for h in rec["history"]]
-    assert len(cyc) == rec["epochs_done"] and rec["steps_done"] == 1000 == rec["schedule"]["total_steps"]
+    assert len(cyc) == rec["epochs_done"] and rec["steps_done"] == rec["history"][-1]["steps"]
+    assert rec["schedule"]["total_steps"] == 1000 and rec["schedule"]["rule"].startswith("auto: max(10 epochs")
     assert cyc[-1] <= 0.7 * cyc[0], (cyc[0], cyc[-1])   # falls by >= 30 % from its first recorded value
-    assert rec["stop_reason"].startswith("finished the schedule: 1000 steps")
+    # ... and the run ends once the val top-1 stopped improving and the cycle loss settled, not at 1000 steps
+    assert rec["stop_reason"].startswith("early stop") and "l_cycle settled" in rec["stop_reason"]
+    assert rec["steps_done"] < 1000
     assert rec["seed"] == 0 and rec["protocol"]["epoch_selection"].startswith("val (6 val classes carved")
     # The old default (10 epochs = 10 steps here) leaves the cycle loss where it started.
     old = train_run(replace(cfg, optim=replace(cfg.optim, epochs=10)), inp, tmp_path / "old", progress=False)
@@ -101,13 +104,31 @@ def test_val_class_selection_picks_an_earlier_epoch_than_the_last(tmp_path):
     assert again["top1"] == pytest.approx(max(vals), abs=1e-3)
 
 
-def test_early_stopping_ends_a_long_run_but_never_before_min_steps(tmp_path):
+def test_early_stopping_waits_for_patience_and_a_settled_loss(tmp_path):
     _, inp = world_300()
     cfg = TrainConfig(model=ModelConfig(dim=32, k=5, cim=False, class_text="ad"),
                       optim=replace(OptimConfig(), steps=400, min_steps=40, lr=0.3, patience=2))
     rec = train_run(cfg, inp, tmp_path / "e", progress=False)
-    assert rec["stop_reason"].startswith("early stop") and 40 <= rec["steps_done"] < 400
+    assert rec["stop_reason"].startswith("early stop") and rec["steps_done"] < 400
     assert rec["steps_done"] == rec["history"][-1]["steps"]
+    evals = [h for h in rec["history"] if "val" in h]
+    assert max(h["val"]["top1"] for h in evals[-2:]) <= max(h["val"]["top1"] for h in evals[:-2])
+    assert evals[-3]["loss"] - evals[-1]["loss"] < SETTLED * evals[-3]["loss"]     # no CIM: the total loss
+
+
+def test_the_stopping_rule_by_hand():
+    def history(vals, losses, key="l_cycle"):
+        return [{"epoch": i, "steps": 10 * (i + 1), "loss": 9.0, key: loss, "val": {"top1": v}}
+                for i, (v, loss) in enumerate(zip(vals, losses, strict=True))]
+
+    still_falling = history([50, 40, 40, 40], [4.0, 3.5, 3.0, 2.5])
+    assert stop_early(still_falling, 3, 3, "l_cycle") is None            # val stuck, cycle loss still falls 38 %
+    settled = history([50, 40, 40, 40], [4.0, 3.95, 3.9, 3.85])
+    why = stop_early(settled, 3, 3, "l_cycle")
+    assert why.startswith("early stop at step 40 (epoch 4)") and "l_cycle settled (4 -> 3.85: 3.7% < 5%" in why
+    assert stop_early(settled, 2, 3, "l_cycle") is None                  # val improved 2 evaluations ago
+    assert stop_early(settled, 3, 0, "l_cycle") is None                  # patience 0: never
+    assert stop_early(history([50, 40, 40, 40], [9, 9, 9, 9], key="l_l"), 3, 3, "l_cycle").startswith("early stop")
 
 
 def test_carving_is_deterministic_per_split_and_never_touches_unseen_classes():

@@ -102,7 +102,8 @@ def test_train_evaluate_round_trip_beats_chance_by_a_wide_margin(tmp_path):
 @pytest.mark.slow
 def test_killed_run_resumes_to_the_same_result(tmp_path):
     full = train_run(cfg(epochs=4), tiny_inputs(), tmp_path / "a", progress=False)
-    part = train_run(cfg(epochs=4), tiny_inputs(), tmp_path / "b", progress=False, stop_after_epoch=1)
+    part = train_run(cfg(epochs=4), tiny_inputs(), tmp_path / "b", progress=False,
+                     callbacks=[lambda e: e["epoch"] >= 1])   # ends the process after epoch 1, as if killed
     assert part["status"] == "running" and len(part["history"]) == 2
     resumed = train_run(cfg(epochs=4), tiny_inputs(), tmp_path / "b", progress=False)
     assert [h["loss"] for h in resumed["history"]] == pytest.approx([h["loss"] for h in full["history"]], rel=1e-5)
@@ -110,7 +111,7 @@ def test_killed_run_resumes_to_the_same_result(tmp_path):
 
 
 def test_a_run_directory_refuses_a_different_run(tmp_path):
-    train_run(cfg(epochs=2), tiny_inputs(), tmp_path / "r", progress=False, stop_after_epoch=0)
+    train_run(cfg(epochs=2), tiny_inputs(), tmp_path / "r", progress=False, callbacks=[lambda e: e["epoch"] >= 0])
     with pytest.raises(RunDirError, match="different run"):
         train_run(cfg(epochs=2, alpha=0.3), tiny_inputs(), tmp_path / "r", progress=False)
 

@@ -11,8 +11,16 @@ Every name below is imported on first use, so ``import actionhub`` stays light (
 numpy or pyarrow until a function needs them).
 """
 import importlib as _importlib
+import os as _os
+import sys as _sys
 
 __version__ = "0.1.0"
+
+# torch's idle threads sleep instead of spinning, so a busy machine does not stall every
+# operation (docs/training.md#threads); never over the user's own setting, and only in effect
+# when torch is imported after this line (actionhub.utils.threads records which happened).
+_PASSIVE_TOO_LATE = "torch" in _sys.modules and "OMP_WAIT_POLICY" not in _os.environ
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # public name -> the module that defines it
 _EXPORTS = {

@@ -19,7 +19,7 @@ import math
 import operator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from actionhub.config import TrainConfig, with_overrides
 from actionhub.recipes import Recipe, RecipeError, load_recipe
@@ -196,13 +196,16 @@ def train(
     gzsl_holdout: float = 0.2,
     calibration: float = 0.0,
     progress: bool = True,
+    threads: int | str = "auto",
+    log: str | Sequence[str] | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     """Train one run of ``benchmark`` split ``split`` into ``out`` and return its run record
-    (run.json as a dict, plus ``run_dir`` and ``reused``). Rerunning with the same arguments resumes
-    or returns the finished run (``reused`` True). ``out`` is locked while the call runs (a second
-    writer is refused, naming the holder) and a folder holding another run is refused before any
-    data is loaded, naming the settings that differ.
+    (run.json as a dict, plus ``run_dir`` and ``reused``; ``status`` is ``finished``, or ``diverged``
+    when the training loss stopped being a number -- then ``error`` says where and why). Rerunning
+    with the same arguments resumes or returns the finished run (``reused`` True). ``out`` is locked
+    while the call runs (a second writer is refused, naming the holder) and a folder holding another
+    run is refused before any data is loaded, naming the settings that differ.
 
     Args:
         benchmark: protocol name (``list_benchmarks()``); default: the recipe's.
@@ -220,11 +223,16 @@ def train(
             ``actionhub train`` flags of the same names.
         gzsl, gzsl_holdout, calibration: generalised zero-shot evaluation (docs/baselines.md).
         progress: progress bars.
+        threads: torch's CPU threads, ``N`` or ``"auto"`` (docs/training.md#threads).
+        log: ``"tensorboard"``: write the training curves to ``out/tb`` as the run trains.
         **overrides: config fields by name, e.g. ``epochs=20, k=50, class_text="ad", cim=False``.
     """
+    from actionhub.engine.tensorboard import check_loggers
     from actionhub.engine.trainer import train_run
-    from actionhub.engine.validate import check_device, check_run_dir
+    from actionhub.engine.validate import check_device
     from actionhub.utils.lock import output_lock
+    from actionhub.utils.rundir import RunDir
+    from actionhub.utils.threads import check_threads
 
     run = resolve_run(benchmark, recipe=recipe, config=config, method=method, method_params=method_params,
                       overrides=overrides)
@@ -234,18 +242,24 @@ def train(
         raise UserError(f"calibration must be a finite number, got {calibration} (--calibration)")
     if gzsl and not 0.0 < gzsl_holdout < 1.0:
         raise UserError(f"the GZSL hold-out share must lie in (0, 1), got {gzsl_holdout} (--gzsl-holdout)")
+    try:
+        threads = check_threads(threads)
+    except ValueError as e:
+        raise UserError(f"{e} (--threads)") from None
+    loggers = check_loggers([log] if isinstance(log, str) else log or ())
     check_out_off_inputs(out, features=features, text_features=text_features, eval_features=eval_features,
                          video_list=video_list, eval_video_list=eval_video_list, labels=labels,
                          eval_labels=eval_labels, cim_pool=cim_pool)
     # The run directory is locked and checked before any data is loaded (cheap refusals first).
     with output_lock(out, folder=True, what="run directory"):
-        check_run_dir(out, _planned_record(run, split, features, text_features, eval_features, cim_pool))
-        before = _finished_at(out)
+        rundir = RunDir(out)
+        rundir.holds(_planned_record(run, split, features, text_features, eval_features, cim_pool))
+        before = rundir.finished_at()
         inp = run_inputs(run, split, features=features, text_features=text_features, eval_features=eval_features,
                          video_list=video_list, eval_video_list=eval_video_list, labels=labels,
                          eval_labels=eval_labels, cim_pool=cim_pool, gzsl=gzsl, gzsl_holdout=gzsl_holdout)
         rec = train_run(run.config, inp, out, progress=progress, method_params=run.method_params,
-                        calibration=calibration, recipe=run.recipe_record)
+                        calibration=calibration, recipe=run.recipe_record, threads=threads, loggers=loggers)
     reused = before is not None and rec.get("finished_at") == before
     return {**rec, "run_dir": str(out), "reused": reused}
 
@@ -278,17 +292,6 @@ def _planned_record(run: ResolvedRun, split: int, features: Any, text_features: 
             data.pop("text_features")
         rec["data"] = data
     return rec
-
-
-def _finished_at(out: PathLike) -> str | None:
-    """``finished_at`` of a finished run in ``out`` (to tell the caller it was reused)."""
-    import json
-
-    try:
-        rec = json.loads((Path(out) / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return rec.get("finished_at") if isinstance(rec, dict) and rec.get("status") == "finished" else None
 
 
 def evaluate(

@@ -74,7 +74,7 @@ class OptimConfig:
     steps: int = 0              # N > 0: exactly N optimiser steps (overrides epochs)
     min_steps: int = 1000       # the auto schedule's floor (SYNTHETIC measurements: docs/training.md)
     warmup_steps: int = -1      # -1: warmup_epochs' worth of steps
-    patience: int = 10          # early stop after this many val evaluations without a better top-1; 0: never
+    patience: int = 10          # early stop: val evaluations without a better top-1 (once the loss settled); 0: never
     val_classes: float = 0.2    # val classes carved from the seen ones where the protocol has none: N or a fraction
     refit: bool = False         # after selection on the carved val classes, retrain on all seen classes
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from actionhub.utils.rundir import RunDir
+
 __all__ = ["RunsView", "run_id", "run_summary", "flat_settings", "curves_figure"]
 
 log = logging.getLogger(__name__)
@@ -43,8 +45,8 @@ def run_summary(rec: dict[str, Any], roots: Sequence[Path]) -> dict[str, Any]:
             "class_text": m.get("class_text"), "k": m.get("k"), "alpha": m.get("alpha"), "cim": m.get("cim"),
             "epochs": rec.get("epochs_done", len(rec.get("history") or [])), "top1": test.get("top1"),
             "top5": test.get("top5"), "synthetic": bool((rec.get("data") or {}).get("synthetic")),
-            "selected_epoch": rec.get("selected_epoch"), "stopped": rec.get("stopped"),
-            "has_model": (Path(rec["run_dir"]) / "model.pt").is_file()}
+            "selected_epoch": rec.get("selected_epoch"), "selected_step": rec.get("selected_step"),
+            "stopped": rec.get("stop_reason"), "has_model": RunDir(rec["run_dir"]).model.is_file()}
 
 
 def flat_settings(rec: dict[str, Any]) -> dict[str, Any]:
@@ -72,43 +74,17 @@ def flat_settings(rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def curves_figure(rec: dict[str, Any], path: Path) -> Path | None:
-    """Loss terms per epoch and val top-1 per evaluation of a run (PNG at ``path``); None without history."""
-    from actionhub.report.figures import COLORS, _figure, _save  # noqa: PLC0415
+    """The run's training curves (:func:`actionhub.report.figures.curves_figure`: losses, lr and val
+    top-1/top-5 against the step, the selected step marked) as a PNG at ``path``; None without history."""
+    from actionhub.evaluation.curves import curves  # noqa: PLC0415
+    from actionhub.report.figures import curves_figure as draw  # noqa: PLC0415
 
     hist = rec.get("history") or []
     if not hist:
         return None
-    x = [h.get("steps", h.get("epoch", i)) for i, h in enumerate(hist)]
-    losses = sorted({k for h in hist for k, v in h.items() if k.startswith("l") and k != "lr"
-                     and isinstance(v, (int, float))})
-    fig = _figure(9.5, 3.6)
-    ax1, ax2 = fig.subplots(1, 2)
-    for i, k in enumerate(losses):
-        ax1.plot(x, [h.get(k) for h in hist], color=COLORS[i % len(COLORS)], label=k, linewidth=1.6)
-    ax1.set_xlabel("optimiser steps")
-    ax1.set_title("training losses (mean per epoch)", fontsize=10)
-    ax1.grid(alpha=0.3)
-    if losses:
-        ax1.legend(fontsize=8)
-    vx = [xx for xx, h in zip(x, hist) if isinstance(h.get("val"), dict)]
-    vy = [h["val"].get("top1") for h in hist if isinstance(h.get("val"), dict)]
-    if vx:
-        ax2.plot(vx, vy, marker="o", color=COLORS[1], linewidth=1.6)
-        sel = rec.get("selected_epoch")
-        if sel is not None and 0 <= sel < len(hist) and isinstance(hist[sel].get("val"), dict):
-            ax2.axvline(x[sel], color="gray", linestyle="--", linewidth=1)
-            ax2.annotate(f"selected (epoch {sel + 1})", (x[sel], hist[sel]["val"]["top1"]), fontsize=8,
-                         textcoords="offset points", xytext=(4, -12))
-        ax2.set_title("val top-1 (%)", fontsize=10)
-    else:
-        ax2.text(0.5, 0.5, "no evaluation on val classes\n(the protocol has none, or --val-classes 0)",
-                 ha="center", va="center", fontsize=9, transform=ax2.transAxes)
-        ax2.set_title("val top-1", fontsize=10)
-    ax2.set_xlabel("optimiser steps")
-    ax2.grid(alpha=0.3)
     tag = " [SYNTHETIC]" if (rec.get("data") or {}).get("synthetic") else ""
-    fig.suptitle(f"{rec.get('benchmark')} split {rec.get('split')}, {rec.get('method', 'coco')}{tag}", fontsize=11)
-    return _save(fig, path)
+    return draw(path, f"{rec.get('benchmark')} split {rec.get('split')}, {rec.get('method', 'coco')}{tag}",
+                curves(hist), rec.get("selected_step"))
 
 
 @dataclass

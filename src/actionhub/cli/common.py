@@ -34,7 +34,8 @@ FIELD_HELP = {
     "steps": "optimiser steps of the run (overrides --epochs); 0: from --epochs",
     "min_steps": "the least number of steps of the auto schedule (--epochs 0, --steps 0)",
     "warmup_steps": "linear warm-up length in steps; -1: --warmup-epochs worth of steps",
-    "patience": "stop early after this many evaluations on the val classes without a better top-1; 0: never",
+    "patience": "stop early after this many evaluations on the val classes without a better top-1, once the "
+                "training loss (the cycle loss with CIM) has settled: fell < 5% over them; 0: never",
     "val_classes": "N|FRACTION of the seen classes carved as validation classes where the protocol has none "
                    "(selects the epoch; never the unseen classes); 0: none, keep the last epoch",
     "refit": "retraining on all seen classes for the steps selected on carved val classes",
@@ -99,6 +100,23 @@ def curation_line(curated: dict | None) -> str | None:
 
 def add_progress_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def threads_type(text: str) -> int | str:
+    """argparse type of ``--threads``: a whole number >= 1 or ``auto``."""
+    from actionhub.utils.threads import check_threads  # noqa: PLC0415
+
+    try:
+        return check_threads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1 or 'auto', got {text!r}") from None
+
+
+def add_threads_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=threads_type, default="auto", metavar="N|auto",
+                   help="CPU threads of torch: N, or auto (default): one thread where a training step is too "
+                        "small for more to pay, else torch's default; OMP_NUM_THREADS set by you wins over auto "
+                        "(docs/training.md#threads)")
 
 
 # Argument types for numbers that must be in range: argparse names the flag in its error

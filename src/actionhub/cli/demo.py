@@ -11,7 +11,7 @@ def run(a: argparse.Namespace) -> int:
     from actionhub.demo.run import run_demo
 
     run_demo(a.out, plan=a.plan, epochs=a.epochs, corpus=a.corpus, report=not a.no_report, predict=not a.no_predict,
-             progress=not a.no_progress)
+             progress=not a.no_progress, full=a.full)
     return 0
 
 
@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--plan", type=Path, metavar="DIR",
                    help="a demo plan: a directory holding plan.toml and the SYNTHETIC recipes it lists "
                         "(default: the packaged configs/demo; see docs/recipes.md)")
+    d.add_argument("--full", action="store_true",
+                   help="the whole plan: every split of every recipe and the full sweeps (default: the plan's "
+                        "[quick] part, the first split of each, in minutes; a later --full reuses its runs)")
     d.add_argument("--epochs", type=int, help="training epochs per run (default: the plan's recipes, 8)")
     d.add_argument("--corpus", help="caption file (CSV/JSONL/Parquet with videoid/name columns) for class "
                                     "descriptions (default: $ACTIONHUB_DEMO_CORPUS; none: AD-only)")

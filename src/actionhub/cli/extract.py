@@ -4,10 +4,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from actionhub.cli.common import add_progress_flag
+from actionhub.cli.common import add_progress_flag, add_threads_flag
 
 
 def run(a: argparse.Namespace) -> int:
+    from actionhub.utils.threads import torch_threads
     from actionhub.video.backbones import list_backbones
     from actionhub.video.extract import extract_features
 
@@ -21,11 +22,12 @@ def run(a: argparse.Namespace) -> int:
         from actionhub.cli.common import CliError
 
         raise CliError("extract needs INPUT and --out FEATURES (or --list-backbones)")
-    res = extract_features(
-        a.input, a.out, backbone=a.backbone, sampling=a.sampling, batch_size=a.batch_size,
-        frame_batch=a.frame_batch, device=a.device, backend=a.backend, scheduler=a.scheduler, ids=a.ids,
-        progress=not a.no_progress, overwrite=a.overwrite,
-    )
+    with torch_threads(a.threads):
+        res = extract_features(
+            a.input, a.out, backbone=a.backbone, sampling=a.sampling, batch_size=a.batch_size,
+            frame_batch=a.frame_batch, device=a.device, backend=a.backend, scheduler=a.scheduler, ids=a.ids,
+            progress=not a.no_progress, overwrite=a.overwrite,
+        )
     m = res.meta
     print(f"{res.out_dir}: {m['num_extracted']} of {res.total} videos extracted "
           f"({res.extracted} now, {res.skipped} already done), {res.failed} failed in this run")
@@ -71,4 +73,5 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="video ids: relative path with '/' -> '__' (default), or the file name alone")
     p.add_argument("--list-backbones", action="store_true", help="list the registered backbones and exit")
     add_progress_flag(p)
+    add_threads_flag(p)
     p.set_defaults(func=run)

@@ -6,23 +6,25 @@ import json
 import sys
 from typing import Any
 
-from actionhub.cli.common import CliError, add_progress_flag, non_negative_int, positive_int
+from actionhub.cli.common import CliError, add_progress_flag, add_threads_flag, non_negative_int, positive_int
 
 
 def run(a: argparse.Namespace) -> int:
     from actionhub.engine.predict import predict
+    from actionhub.utils.threads import torch_threads
 
     if (a.checkpoint is None) == (a.zero_shot is None):
         raise CliError("pass --checkpoint RUN_DIR (a trained run) or --zero-shot conse|clip (training-free)")
-    res = predict(
-        a.videos or None, a.checkpoint, a.actions, top=a.top, actions_file=a.actions_file, benchmark=a.benchmark,
-        split=a.split, definitions=a.definitions, descriptions=a.descriptions, corpus=a.corpus, store=a.store,
-        k=a.k, per_query=a.per_query, match=a.match, id_column=a.id_column, caption_column=a.caption_column,
-        corpus_format=a.corpus_format, index_cache=a.index_cache, zero_shot=a.zero_shot, backbone=a.backbone,
-        sampling=a.sampling, encoder=a.encoder, device=a.device, batch_size=a.batch_size, features=a.features,
-        out=a.out, overwrite=a.overwrite, explain=a.explain, confusion=a.confusion or True,
-        cache=a.cache if a.cache else True, progress=not a.no_progress,
-    )
+    with torch_threads(a.threads):
+        res = predict(
+            a.videos or None, a.checkpoint, a.actions, top=a.top, actions_file=a.actions_file, benchmark=a.benchmark,
+            split=a.split, definitions=a.definitions, descriptions=a.descriptions, corpus=a.corpus, store=a.store,
+            k=a.k, per_query=a.per_query, match=a.match, id_column=a.id_column, caption_column=a.caption_column,
+            corpus_format=a.corpus_format, index_cache=a.index_cache, zero_shot=a.zero_shot, backbone=a.backbone,
+            sampling=a.sampling, encoder=a.encoder, device=a.device, batch_size=a.batch_size, features=a.features,
+            out=a.out, overwrite=a.overwrite, explain=a.explain, confusion=a.confusion or True,
+            cache=a.cache if a.cache else True, progress=not a.no_progress,
+        )
     s = res.summary
     ok = s["videos"] > s["failed"]
     if a.out:
@@ -153,4 +155,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache", help="encoded-text cache directory (default: $ACTIONHUB_CACHE/text, else "
                                    "$XDG_CACHE_HOME/actionhub/text, else ~/.cache/actionhub/text)")
     add_progress_flag(p)
+    add_threads_flag(p)
     p.set_defaults(func=run)

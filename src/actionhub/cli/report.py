@@ -4,14 +4,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from actionhub.cli.common import CliError
+
 
 def run(a: argparse.Namespace) -> int:
     from actionhub.report import build_report
     from actionhub.utils.outputs import check_no_overlap
 
-    check_no_overlap({"--out": a.out}, {"RESULTS_OR_RUN_DIRS": a.inputs, "--features": a.features,
-                                        "--eval-features": a.eval_features, "--text-features": a.text_features})
-    path = build_report(a.inputs, a.out, features=a.features, text_features=a.text_features,
+    out = a.out
+    if out is None:   # FOLDER/report lies inside its input by design: a folder of its own beside the run's files
+        if len(a.inputs) != 1 or not Path(a.inputs[0]).is_dir():
+            raise CliError("pass --out DIR for the report (only a single run or sweep folder gets FOLDER/report "
+                           "by default)")
+        out = Path(a.inputs[0]) / "report"
+    else:
+        check_no_overlap({"--out": out}, {"RESULTS_OR_RUN_DIRS": a.inputs, "--features": a.features,
+                                          "--eval-features": a.eval_features, "--text-features": a.text_features})
+    path = build_report(a.inputs, out, features=a.features, text_features=a.text_features,
                         eval_features=a.eval_features, tsne_classes=a.tsne_class, cycle_classes=a.cycle_class,
                         tsne_videos=a.tsne_videos, seed=a.seed, say=print, reported=a.reported,
                         overwrite=a.overwrite)
@@ -25,11 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "sweep directories (`actionhub sweep`) and results files (`actionhub evaluate "
                                    "--out`): the method x benchmark table with its protocol, GZSL, Table 4, the k and "
                                    "alpha curves, the CIM bar chart, the t-SNE of individual videos and class semantic "
-                                   "features, and the top-5 cycle-attention neighbours. What the inputs cannot provide "
-                                   "is listed in the report.")
+                                   "features, the top-5 cycle-attention neighbours, and the training curves of each "
+                                   "run (losses, lr, val accuracy by step, from run.json). What the inputs cannot "
+                                   "provide is listed in the report. `actionhub report RUN` writes RUN/report/.")
     r.add_argument("inputs", nargs="+", metavar="RESULTS_OR_RUN_DIRS",
                    help="run directories, sweep directories, results .json files, or directories holding them")
-    r.add_argument("--out", required=True, type=Path, help="output directory for report.md and the PNGs")
+    r.add_argument("--out", type=Path, help="output directory for report.md and the PNGs (default for a single run "
+                                            "or sweep folder: FOLDER/report)")
     r.add_argument("--overwrite", action="store_true",
                    help="replace an earlier report in --out (only the files a report wrote; other files are kept)")
     r.add_argument("--reported", action="store_true",

@@ -4,7 +4,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from actionhub.cli.common import CliError, add_config_flags, add_progress_flag, add_recipe_flag, config_overrides
+from actionhub.cli.common import (
+    CliError,
+    add_config_flags,
+    add_progress_flag,
+    add_recipe_flag,
+    add_threads_flag,
+    config_overrides,
+)
 from actionhub.cli.train import add_data_flags, add_method_flags
 
 
@@ -47,7 +54,7 @@ def run(a: argparse.Namespace) -> int:
         data["recipe"] = run.recipe.name
     index = run_sweep(run.config, params, splits, make_inputs, a.out, benchmark=run.benchmark.name, data=data,
                       method_params=run.method_params, calibration=a.calibration, progress=not a.no_progress,
-                      say=print)
+                      threads=a.threads, say=print)
     print()
     print(format_sweep(index))
     failed = [r for r in index["runs"] if r["status"] != "finished"]
@@ -69,6 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "else 0)")
     s.add_argument("--out", required=True, type=Path, help="sweep directory (rerun the same command to resume)")
     add_progress_flag(s)
+    add_threads_flag(s)
     add_method_flags(s)
     add_config_flags(s)
     s.set_defaults(func=run)

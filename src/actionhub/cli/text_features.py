@@ -9,6 +9,7 @@ from actionhub.cli.common import (
     CliError,
     add_curation_flag,
     add_progress_flag,
+    add_threads_flag,
     check_output_file,
     curation_line,
     non_negative_int,
@@ -20,6 +21,7 @@ def run(a: argparse.Namespace) -> int:
     from actionhub.text import DEFAULT_ENCODER
     from actionhub.text.build import DEFAULT_DEFINITION_TEMPLATE, build_benchmark_class_text, format_quality
     from actionhub.utils.parallel import get_backend
+    from actionhub.utils.threads import torch_threads
 
     check_output_file(a.out)
     if a.out.suffix not in (".npz", ".parquet"):
@@ -36,13 +38,14 @@ def run(a: argparse.Namespace) -> int:
                   progress=not a.no_progress, min_descriptions=a.min_descriptions,
                   curation=not a.ignore_curation, overwrite=a.overwrite)
     try:
-        if a.prompt:
-            from actionhub.text.prompts import build_benchmark_prompt_text
+        with torch_threads(a.threads):
+            if a.prompt:
+                from actionhub.text.prompts import build_benchmark_prompt_text
 
-            ct = build_benchmark_prompt_text(a.benchmark, a.out, a.prompt, **common)
-        else:
-            ct = build_benchmark_class_text(a.benchmark, a.out, template=a.template or DEFAULT_DEFINITION_TEMPLATE,
-                                            **common)
+                ct = build_benchmark_prompt_text(a.benchmark, a.out, a.prompt, **common)
+            else:
+                ct = build_benchmark_class_text(a.benchmark, a.out,
+                                                template=a.template or DEFAULT_DEFINITION_TEMPLATE, **common)
     except ImportError as e:
         raise CliError(str(e)) from None
     finally:
@@ -105,4 +108,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the file's metadata as JSON")
     add_curation_flag(p)
     add_progress_flag(p)
+    add_threads_flag(p)
     p.set_defaults(func=run)

@@ -2,9 +2,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import Any
 
-from actionhub.cli.common import CliError, add_config_flags, add_progress_flag, add_recipe_flag, config_overrides
+from actionhub.cli.common import (
+    CliError,
+    add_config_flags,
+    add_progress_flag,
+    add_recipe_flag,
+    add_threads_flag,
+    config_overrides,
+)
 from actionhub.config import METHOD_CHOICES
 
 
@@ -25,12 +34,12 @@ def run(a: argparse.Namespace) -> int:
     if a.seed is not None:
         raise CliError("give --seed or --seeds, not both")
     seeds = parse_seeds(a.seeds)
-    out = a.out
+    out, rc = a.out, 0
     for s in seeds:
         a.seed, a.out = s, out / f"seed{s}"
-        run_one(a)
+        rc = max(rc, run_one(a))
     print(f"{len(seeds)} seeds in {out}/seed*: `actionhub evaluate --runs {out}/seed*` reports their spread")
-    return 0
+    return rc
 
 
 def run_one(a: argparse.Namespace) -> int:
@@ -42,7 +51,10 @@ def run_one(a: argparse.Namespace) -> int:
                 eval_features=a.eval_features, video_list=a.video_list, eval_video_list=a.eval_video_list,
                 labels=a.labels, eval_labels=a.eval_labels, cim_pool=a.cim_pool, gzsl=a.gzsl,
                 gzsl_holdout=a.gzsl_holdout, calibration=a.calibration, progress=not a.no_progress,
-                **config_overrides(a))
+                threads=a.threads, log=a.log, **config_overrides(a))
+    if rec.get("status") == "diverged":
+        print(f"actionhub train: error: {a.out}: {rec['error']}", file=sys.stderr)
+        return 1
     if rec.get("reused"):
         print(f"reused the finished run in {a.out} (same settings; use a new --out to train again)")
     m = rec["metrics"]["test"]
@@ -57,8 +69,20 @@ def run_one(a: argparse.Namespace) -> int:
     if "recipe" in rec:
         print(f"recipe: {rec['recipe']['name']}" + (f" ({rec['recipe']['paper']})" if rec["recipe"].get("paper") else ""))
     print(f"training: {rec.get('stop_reason', 'n/a')}; epoch selection: {rec['protocol']['epoch_selection']}")
-    print(f"run directory: {a.out}")
+    print(f"run directory: {a.out}" + (f" (curves: tensorboard --logdir {a.out / 'tb'})" if a.log else ""))
+    print(selection_line(rec))
     return 0
+
+
+def selection_line(rec: dict[str, Any]) -> str:
+    """The last line of a run: the model it kept (selected step) and its val top-1."""
+    from actionhub.engine.sweep import val_score
+
+    val = val_score(rec)
+    on_val = f", val top-1 {val:.2f}" if val is not None else " (no val classes: the last step)"
+    if "selected_step" not in rec:   # a one-shot method
+        return f"selected: {rec['protocol']['epoch_selection']}{on_val if val is not None else ''}"
+    return f"selected: step {rec['selected_step']} of {rec['steps_done']}{on_val}"
 
 
 def add_data_flags(t: argparse.ArgumentParser, split: bool = True) -> None:
@@ -128,6 +152,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="repeat the split once per seed into OUT/seed<S> (ActionHub's; `actionhub evaluate` "
                         "reports the spread over seeds)")
     add_progress_flag(t)
+    add_threads_flag(t)
+    t.add_argument("--log", action="append", metavar="LOGGER",
+                   help="tensorboard: write the training curves (losses, lr, val top-1/top-5) to OUT/tb/ while "
+                        "the run trains (`tensorboard --logdir OUT/tb`; needs pip install 'actionhub[tensorboard]'); "
+                        "`actionhub report OUT` draws them from run.json without it")
     add_method_flags(t)
     add_config_flags(t)
     t.set_defaults(func=run)

@@ -16,13 +16,21 @@ which one gets the real class text, and what the report adds (baselines, GZSL, s
     k = [5, 10, 25, 50, 100, 200]
     class-text = ["vc", "ad+vc"]
 
+    [quick]                                        # optional: what `actionhub demo` runs by default
+    splits = 1                                     # the first split of every recipe ...
+    [quick.sweeps.k]                               # ... and fewer points of these sweeps
+    k = [5, 25, 100]
+    class-text = ["vc", "ad+vc"]
+
+``actionhub demo --full`` runs the whole plan; a quick demo's runs are reused by a full one.
+
 ``actionhub train --config configs/demo/ucf101.toml --split 0 --out DIR`` trains exactly the
 demo's run of that split (same SYNTHETIC inputs, same config): both build their inputs with
 :func:`recipe_inputs`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +43,9 @@ from actionhub.recipes import PLAN_FILE, RECIPE_DIR, Recipe, RecipeError, load_r
 #: The packaged demo plan (``configs/demo/`` in a checkout).
 DEMO_PLAN_DIR = RECIPE_DIR / "demo"
 
-_PLAN_KEYS = ("description", "runs", "real_text", "report")
+_PLAN_KEYS = ("description", "runs", "real_text", "report", "quick")
 _REPORT_KEYS = ("baselines", "sweep_recipe", "sweep_split", "sweeps")
+_QUICK_KEYS = ("splits", "baselines", "sweeps")
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,23 @@ class DemoPlan:
     sweep_recipe: Recipe | None = None
     sweep_split: int = 0
     sweeps: dict[str, list[tuple[str, list[Any]]]] = field(default_factory=dict)
+    quick_splits: int | None = None
+    quick_baselines: tuple[str, ...] | None = None
+    quick_sweeps: dict[str, list[tuple[str, list[Any]]]] = field(default_factory=dict)
+
+    def quick(self) -> "DemoPlan":
+        """The plan as ``actionhub demo`` runs it by default: ``[quick]`` keeps the first ``splits``
+        splits of every recipe, its own ``baselines`` and smaller grids of the named sweeps; a plan
+        without ``[quick]`` runs whole."""
+        n = self.quick_splits
+
+        def cut(r: Recipe | None) -> Recipe | None:
+            return replace(r, splits=r.splits[:n]) if r is not None and n else r
+
+        return replace(self, runs=tuple(cut(r) for r in self.runs), real_text=cut(self.real_text),
+                       sweep_recipe=cut(self.sweep_recipe), sweeps={**self.sweeps, **self.quick_sweeps},
+                       baselines=self.baselines if self.quick_baselines is None else self.quick_baselines,
+                       quick_splits=None, quick_baselines=None, quick_sweeps={})
 
     def recipe_for(self, benchmark: str) -> Recipe:
         for r in self.runs:
@@ -101,18 +127,8 @@ def load_plan(path: str | Path | None = None) -> DemoPlan:
     benches = [r.benchmark for r in runs]
     if len(set(benches)) != len(benches):
         raise RecipeError(f"{where}runs: one recipe per benchmark, got {benches}")
-    sweeps: dict[str, list[tuple[str, list[Any]]]] = {}
-    for name, grid in report.get("sweeps", {}).items():
-        if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
-            raise RecipeError(f"{where}[report.sweeps.{name}] maps each setting to a list of values")
-        bad = [k for k in grid if k.replace("-", "_") not in config_field_names() or k == "device"]
-        if bad:
-            raise RecipeError(f"{where}[report.sweeps.{name}]: {bad[0]!r} is not a setting; valid: "
-                              f"{', '.join(n.replace('_', '-') for n in config_field_names() if n != 'device')}")
-        sweeps[name] = [(k, list(v)) for k, v in grid.items()]
-    baselines = report.get("baselines", [])
-    if not isinstance(baselines, list) or not all(isinstance(b, str) for b in baselines):
-        raise RecipeError(f"{where}[report] baselines must be a list of method names")
+    sweeps = _sweeps(report.get("sweeps", {}), f"{where}[report.sweeps")
+    baselines = _names(report.get("baselines", []), f"{where}[report] baselines")
     sweep_split = report.get("sweep_split", 0)
     if not isinstance(sweep_split, int) or isinstance(sweep_split, bool):
         raise RecipeError(f"{where}[report] sweep_split must be a split index, got {sweep_split!r}")
@@ -129,7 +145,45 @@ def load_plan(path: str | Path | None = None) -> DemoPlan:
         raise RecipeError(f"{where}[report] needs sweep_recipe (the recipe GZSL runs and sweeps train on)")
     return DemoPlan(path=file, description=str(raw.get("description", "")), runs=runs,
                     real_text=recipe(raw["real_text"], "real_text") if raw.get("real_text") else None,
-                    baselines=tuple(baselines), sweep_recipe=sweep_recipe, sweep_split=sweep_split, sweeps=sweeps)
+                    baselines=tuple(baselines), sweep_recipe=sweep_recipe, sweep_split=sweep_split, sweeps=sweeps,
+                    **_quick(raw.get("quick", {}), sweeps, sweep_split, where))
+
+
+def _quick(quick: dict[str, Any], sweeps: dict[str, Any], sweep_split: int, where: str) -> dict[str, Any]:
+    """The ``[quick]`` section as :class:`DemoPlan` fields, checked."""
+    unknown = [k for k in quick if k not in _QUICK_KEYS]
+    if unknown:
+        raise RecipeError(f"{where}unknown key {unknown[0]!r} in [quick]; valid keys: {', '.join(_QUICK_KEYS)}")
+    n = quick.get("splits")
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1 or sweep_split >= n):
+        raise RecipeError(f"{where}[quick] splits must be a count >= 1 that keeps sweep_split {sweep_split}, got {n!r}")
+    quick_sweeps = _sweeps(quick.get("sweeps", {}), f"{where}[quick.sweeps")
+    if set(quick_sweeps) - set(sweeps):
+        raise RecipeError(f"{where}[quick.sweeps] may only make sweeps of [report.sweeps] smaller; "
+                          f"{sorted(set(quick_sweeps) - set(sweeps))} are not there")
+    baselines = quick.get("baselines")
+    return {"quick_splits": n, "quick_sweeps": quick_sweeps,
+            "quick_baselines": None if baselines is None else tuple(_names(baselines, f"{where}[quick] baselines"))}
+
+
+def _names(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(b, str) for b in value):
+        raise RecipeError(f"{where} must be a list of method names")
+    return value
+
+
+def _sweeps(table: Any, where: str) -> dict[str, list[tuple[str, list[Any]]]]:
+    """``[report.sweeps.NAME]`` tables: NAME -> [(setting, values), ...], checked."""
+    sweeps: dict[str, list[tuple[str, list[Any]]]] = {}
+    for name, grid in table.items():
+        if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
+            raise RecipeError(f"{where}.{name}] maps each setting to a list of values")
+        bad = [k for k in grid if k.replace("-", "_") not in config_field_names() or k == "device"]
+        if bad:
+            raise RecipeError(f"{where}.{name}]: {bad[0]!r} is not a setting; valid: "
+                              f"{', '.join(n.replace('_', '-') for n in config_field_names() if n != 'device')}")
+        sweeps[name] = [(k, list(v)) for k, v in grid.items()]
+    return sweeps
 
 
 def recipe_world(recipe: Recipe, benchmark: str | None = None) -> SyntheticWorld:

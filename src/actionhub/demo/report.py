@@ -28,6 +28,7 @@ from actionhub.evaluation.results import load_run
 from actionhub.report.build import build_report
 from actionhub.report.tables import method_title
 from actionhub.utils.errors import UserError
+from actionhub.utils.rundir import RunDir
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def demo_report(demo_dir: str | Path, plan: str | Path | DemoPlan | None = None,
         bench = recipe.benchmark
         for split in recipe.splits:
             run_dir = root / "runs" / f"{bench}_split{split}"
-            if not (run_dir / "run.json").exists():
+            if not RunDir(run_dir).run_json.exists():
                 raise UserError(f"{run_dir} not found: run `actionhub demo --out {root}` first")
             rec = load_run(run_dir)
             p = rec["protocol"]   # videos of val classes carved from the seen ones were training videos

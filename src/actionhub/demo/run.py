@@ -88,6 +88,7 @@ def run_demo(
     report: bool = True,
     predict: bool = True,
     progress: bool = True,
+    full: bool = False,
     say: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """The main job (see the module docstring); writes everything under ``out_dir`` and
@@ -96,14 +97,17 @@ def run_demo(
     plan: the demo plan (a directory holding ``plan.toml`` and its recipes; default the packaged
     ``configs/demo``, see :mod:`actionhub.demo.plan`); epochs: override the recipes' epochs;
     corpus: a caption file (CSV/JSONL/Parquet, WebVid-style ``videoid``/``name`` columns)
-    for the real class text's descriptions; default ``$ACTIONHUB_DEMO_CORPUS``, else AD-only.
+    for the real class text's descriptions; default ``$ACTIONHUB_DEMO_CORPUS``, else AD-only;
+    full: the whole plan, not its ``[quick]`` part (:meth:`DemoPlan.quick`, the default).
     """
     import os
 
     out = Path(out_dir)
-    plan = plan if isinstance(plan, DemoPlan) else load_plan(plan)
+    whole = plan if isinstance(plan, DemoPlan) else load_plan(plan)
+    plan = whole if full else whole.quick()
     corpus = corpus or os.environ.get("ACTIONHUB_DEMO_CORPUS") or None
-    say(f"[1/4] CoCo on the shipped protocols with SYNTHETIC features (plan: {plan.path})")
+    scope = "the whole plan" if plan is whole else "quick: --full runs the whole plan"
+    say(f"[1/4] CoCo on the shipped protocols with SYNTHETIC features (plan: {plan.path}; {scope})")
     run_dirs = []
     for recipe in plan.runs:
         world = recipe_world(recipe)

@@ -41,6 +41,7 @@ import numpy as np
 
 from actionhub.utils.errors import UserError
 from actionhub.utils.names import normalize_name
+from actionhub.utils.rundir import RunDir
 from actionhub.utils.textfile import read_text_file
 from actionhub.utils.types import PathLike
 
@@ -172,13 +173,7 @@ def resolve_actions(actions: str | Sequence[str] | None = None, *, actions_file:
 def _read_run(run_dir: Path) -> dict[str, Any]:
     if not run_dir.is_dir():
         raise PredictError(f"checkpoint {run_dir} is not a directory; pass the run directory of `actionhub train --out`")
-    path = run_dir / "run.json"
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise PredictError(f"{path} is not valid JSON ({e.msg}); is {run_dir} an `actionhub train` run directory?") from None
+    return RunDir(run_dir).load(PredictError) or {}
 
 
 def _run_settings(run_dir: Path, run: Mapping[str, Any], backbone: str | None, sampling: str | None,
@@ -195,7 +190,7 @@ def _run_settings(run_dir: Path, run: Mapping[str, Any], backbone: str | None, s
     bb = backbone or fmeta.get("backbone")
     if not bb:
         raise PredictError(
-            f"{run_dir / 'run.json'} does not record the visual backbone of its training features (they were not "
+            f"{RunDir(run_dir).run_json} does not record the visual backbone of its training features (they were not "
             "made by `actionhub extract`); pass --backbone and --sampling matching them")
     smp = sampling or fmeta.get("sampling")
     if not smp:
@@ -492,7 +487,7 @@ def _confusion_path(confusion: PathLike | bool | None, out: Path | None) -> Path
 def _model_stamp(run_dir: Path | None) -> list[Any] | None:
     if run_dir is None:
         return None
-    p = run_dir / "model.pt"
+    p = RunDir(run_dir).model
     st = p.stat() if p.exists() else None
     return [str(run_dir.resolve()), st.st_size if st else None, st.st_mtime_ns if st else None]
 

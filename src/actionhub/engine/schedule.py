@@ -12,8 +12,9 @@ length of training. ActionHub's rule (docs/training.md has the SYNTHETIC measure
 
 The last epoch may be cut short so the run ends at its step count. The validation classes are
 evaluated (and the checkpoint written) every ``eval_every`` epochs, at most :data:`MAX_EVALS`
-times a run; early stopping counts those evaluations (``patience``) and never ends a run
-before ``min_steps`` steps, so every method gets at least that much optimisation.
+times a run. Early stopping (:func:`stop_early`) ends a run once its val top-1 has not improved
+for ``patience`` evaluations *and* the loss it trains has settled (fell by less than
+:data:`SETTLED` over those evaluations); docs/training.md#early-stopping has the evidence.
 """
 from __future__ import annotations
 
@@ -24,12 +25,15 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["lr_factor", "epoch_batches", "Schedule", "plan_schedule", "AUTO_EPOCHS", "MAX_EVALS"]
+__all__ = ["lr_factor", "epoch_batches", "Schedule", "plan_schedule", "stop_early", "watched_loss", "AUTO_EPOCHS",
+           "MAX_EVALS", "SETTLED"]
 
 #: epochs of the auto schedule (before the min_steps floor)
 AUTO_EPOCHS = 10
 #: most evaluations (and checkpoints) a run makes; more epochs are grouped
 MAX_EVALS = 50
+#: a loss has settled when it fell by less than this share over the last ``patience`` evaluations
+SETTLED = 0.05
 
 
 @dataclass(frozen=True)
@@ -95,3 +99,27 @@ def epoch_batches(n: int, batch_size: int, seed: int) -> list[np.ndarray]:
     return [np.sort(perm[i : i + batch_size]) for i in range(0, n, batch_size)]
 
 
+
+
+def watched_loss(cim: bool) -> str:
+    """The history key whose settling early stopping waits for: the cycle loss when the run trains
+    it (CIM on), else the method's total training loss."""
+    return "l_cycle" if cim else "loss"
+
+
+def stop_early(history: list[dict[str, Any]], evals_since: int, patience: int, watch: str) -> str | None:
+    """Why a run should stop after the last entry of ``history`` (one per epoch, ``"val"`` where
+    evaluated): its val top-1 has not improved for ``evals_since >= patience`` evaluations and the
+    ``watch`` loss (the total loss where the entries lack it) fell by less than :data:`SETTLED` over
+    them. None: go on (``patience`` 0: never stop)."""
+    evals = [h for h in history if "val" in h]
+    if not patience or evals_since < patience or len(evals) <= patience:
+        return None
+    watch = watch if watch in evals[-1] else "loss"
+    then, now, last = evals[-1 - patience][watch], evals[-1][watch], evals[-1]
+    fall = (then - now) / abs(then) if then else 0.0
+    if fall >= SETTLED:
+        return None
+    return (f"early stop at step {last['steps']} (epoch {last['epoch'] + 1}): no better val top-1 in {patience} "
+            f"evaluations, and {watch} settled ({then:.4g} -> {now:.4g}: {100 * fall:.1f}% < {100 * SETTLED:g}% "
+            "over them)")

@@ -18,7 +18,6 @@ on; the index is rewritten atomically after every run.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -34,6 +33,7 @@ from actionhub.utils.device import check_device
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_write_json
 from actionhub.utils.lock import locks_output
+from actionhub.utils.rundir import RunDir
 from actionhub.utils.runinfo import now
 
 log = logging.getLogger(__name__)
@@ -108,24 +108,15 @@ def point_name(point: Mapping[str, Any]) -> str:
     return "_".join(f"{n}={_fmt(v)}" for n, v in point.items()) or "base"
 
 
-def _expected_config(cfg: TrainConfig, method_params: Mapping[str, Any] | None) -> dict[str, Any]:
+def _done(run_dir: Path, cfg: TrainConfig, method_params: Mapping[str, Any] | None, benchmark: str,
+          split: int) -> dict[str, Any] | None:
+    """The done run of this grid point in ``run_dir`` (:meth:`RunDir.done`; another run there is a
+    RunDirError), found without loading any data."""
     from actionhub.models.registry import get_method
 
-    return get_method(cfg.method).config_record(cfg, method_params)
-
-
-def _is_finished(run_dir: Path, config: dict[str, Any], benchmark: str, split: int) -> dict[str, Any] | None:
-    path = run_dir / "run.json"
-    if not path.exists() or not (run_dir / "model.pt").exists():
-        return None
-    try:
-        rec = jsontext.loads(path.read_text())
-    except json.JSONDecodeError:
-        return None
-    if (rec.get("status") == "finished" and rec.get("config") == config and rec.get("benchmark") == benchmark
-            and rec.get("split") == split):
-        return rec
-    return None
+    planned = {"config": get_method(cfg.method).config_record(cfg, method_params), "benchmark": benchmark,
+               "split": split}
+    return RunDir(run_dir).done(planned)
 
 
 @locks_output("out_dir", folder=True, what="sweep folder")
@@ -141,6 +132,7 @@ def run_sweep(
     method_params: Mapping[str, Any] | None = None,
     calibration: float = 0.0,
     progress: bool = True,
+    threads: int | str = "auto",
     say: Callable[[str], None] = log.info,
 ) -> dict[str, Any]:
     """Train every grid point of ``params`` on every split; return (and write) the index.
@@ -148,6 +140,7 @@ def run_sweep(
     make_inputs: split -> RunInputs, called at most once per split and only when a run
     of that split still has to train. data: what the inputs are (paths), recorded in
     sweep.json; a sweep directory refuses a second sweep on other data or benchmark.
+    threads: torch's CPU threads for every run (:mod:`actionhub.utils.threads`).
     """
     out = Path(out_dir)
     grid = expand_grid(params)
@@ -191,14 +184,16 @@ def run_sweep(
             run_dir = out / "runs" / f"split{split}" / name
             entry = {"split": split, "name": name, "params": {n: _fmt(v) for n, v in point.items()},
                      "varied": sorted(names), "run_dir": str(run_dir.relative_to(out))}
-            rec = _is_finished(run_dir, _expected_config(cfg, method_params), benchmark, split)
             try:
+                rec = _done(run_dir, cfg, method_params, benchmark, split)
                 if rec is None:
                     if inputs is None:
                         inputs = make_inputs(split)
                         inputs = replace(inputs, data_info={**inputs.data_info, "sweep": str(out)})
                     rec = train_run(cfg, inputs, run_dir, progress=progress, method_params=method_params,
-                                    calibration=calibration)
+                                    calibration=calibration, threads=threads)
+                if rec.get("status") != "finished":   # diverged: its reason, no metrics
+                    raise UserError(rec.get("error") or f"status {rec.get('status')}")
                 m = rec["metrics"]["test"]
                 metrics = {"top1": m["top1"], "top5": m["top5"]}
                 if "gzsl" in rec["metrics"]:

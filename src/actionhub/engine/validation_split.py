@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from actionhub.engine.inputs import RunInputs
+from actionhub.models.registry import get_method
 from actionhub.utils.errors import UserError
 
 __all__ = ["num_val_classes", "carve_classes", "needs_validation", "carve_inputs", "train_with_validation"]
@@ -92,28 +93,21 @@ def train_with_validation(cfg: Any, inp: RunInputs, out_dir: str | Path, train_f
     if not cfg.optim.refit:
         return train_fn(cfg, carved, out_dir, **kw)
     out = Path(out_dir)
-    stop = kw.pop("stop_after_epoch", None)
+    callbacks = kw.pop("callbacks", ())   # they watch the run the command ends with: the refit
     sel = train_fn(cfg, carved, out / "select", **kw)
     if sel.get("status") != "finished":
         return sel
     info = {**carved.data_info["validation"], "select_run": str(out / "select"),
             "selected_epoch": sel.get("selected_epoch"),
             "val_top1": sel.get("metrics", {}).get("val", {}).get("top1")}
-    if sel.get("schedule") is not None:   # an iterative method: retrain for the selected steps
-        info["refit_steps"] = sel["selected_step"]
-        refit_cfg = replace(cfg, optim=replace(cfg.optim, steps=info["refit_steps"], epochs=0))
-    elif sel.get("fit", {}).get("selected_epoch") is not None:   # a graph method (GCN): its own epochs
-        info["refit_epochs"] = int(sel["fit"]["selected_epoch"]) + 1
-        refit_cfg = cfg
-        kw["method_params"] = {**(kw.get("method_params") or {}), "epochs": info["refit_epochs"]}
-    else:                                  # closed form: refit with the hyper-parameters chosen on val
-        refit_cfg = cfg
-        info["chosen"] = {k: sel["fit"][k] for k in ("gamma", "lam") if k in sel.get("fit", {})}
-        if info["chosen"]:
-            kw["method_params"] = {**(kw.get("method_params") or {}), **info["chosen"], "select_on_val": False}
+    plan = get_method(cfg.method).model_class.refit(sel)
+    info.update(plan.info)
+    refit_cfg = replace(cfg, optim=replace(cfg.optim, **plan.optim)) if plan.optim else cfg
+    if plan.method_params:
+        kw["method_params"] = {**(kw.get("method_params") or {}), **plan.method_params}
     info["refit"] = "retrained on all seen classes with the settings chosen on the carved validation classes"
     full = replace(inp, data_info={**inp.data_info, "validation": info})
-    rec = train_fn(refit_cfg, full, out, stop_after_epoch=stop, **kw)
+    rec = train_fn(refit_cfg, full, out, callbacks=callbacks, **kw)
     if rec.get("status") == "finished":
         log.info("refit %s: %s steps chosen on %d carved validation classes", out, info.get("refit_steps"),
                  info["num_classes"])

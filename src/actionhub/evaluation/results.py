@@ -7,15 +7,14 @@ exact protocol of every run.
 """
 from __future__ import annotations
 
-import json
 import operator
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from actionhub.evaluation.metrics import mean_std, round_metrics
-from actionhub.utils import jsontext
 from actionhub.utils.errors import UserError
+from actionhub.utils.rundir import RunDir
 from actionhub.utils.runinfo import RESULTS_FORMAT, RUN_FORMAT, now, package_versions
 
 METRICS = ("top1", "top5")
@@ -26,22 +25,8 @@ class ResultsError(UserError):
 
 
 def load_run(run_dir: str | Path) -> dict[str, Any]:
-    """The finished run record of ``run_dir`` (its run.json)."""
-    path = Path(run_dir)
-    path = path / "run.json" if path.is_dir() else path
-    if not path.exists():
-        raise ResultsError(f"{path} not found: pass run directories written by `actionhub train`")
-    try:
-        rec = jsontext.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ResultsError(f"{path} is not valid JSON ({e}); the run may have been written by another tool") from e
-    if rec.get("format") != RUN_FORMAT:
-        raise ResultsError(f"{path} is not an ActionHub run record (format {rec.get('format')!r})")
-    if rec.get("status") != "finished":
-        raise ResultsError(f"{path}: run is not finished (status {rec.get('status')!r}); rerun the same "
-                           "`actionhub train` command to resume it")
-    rec["run_dir"] = str(path.parent)
-    return rec
+    """The finished run record of ``run_dir`` (its run.json; or a run record file)."""
+    return RunDir.of(run_dir).load_finished(ResultsError)
 
 
 def variant_of(rec: dict[str, Any]) -> str:
@@ -76,7 +61,7 @@ def recalibrate(rec: dict[str, Any], calibration: float) -> dict[str, Any]:
 
     from actionhub.evaluation.metrics import gzsl_accuracy_from_margins
 
-    path = Path(rec["run_dir"]) / "gzsl.npz"
+    path = RunDir(rec["run_dir"]).gzsl
     if not path.exists():
         raise ResultsError(f"{path} not found: {rec['run_dir']} was not trained with --gzsl; rerun "
                            "`actionhub train ... --gzsl` into a new run directory")

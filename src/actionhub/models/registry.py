@@ -45,7 +45,8 @@ class Method:
 
     kind: ``"coco"`` (CoCo's model and losses), ``"iterative"`` (a baseline trained in
     CoCo's resumable epoch loop), ``"closed-form"`` (solved once, no epochs) or ``"graph"``
-    (trained once on the class graph, not on video batches: :mod:`actionhub.engine.graphfit`).
+    (trained once on the class graph, not on video batches); recorded in run.json. How each trains
+    is the model's own (:mod:`actionhub.models.fitting`).
     forced: ModelConfig fields the method fixes whatever the flags say.
     """
 
@@ -77,12 +78,19 @@ class Method:
         the method, with its parameters under ``method_params``."""
         return {**self.resolve_config(cfg).to_dict(), "method_params": self.params_dict(overrides)}
 
-    def build(self, visual_dim: int, text_dim: int, model_cfg: ModelConfig, params: Any) -> nn.Module:
-        """A fresh model (CoCo or a baseline) with CoCo's evaluation interface."""
+    @property
+    def model_class(self) -> type:
+        """The model class: CoCo for the CoCo family, else the baseline's."""
         if self.model_cls is None:
             from actionhub.models.coco.model import CoCo
 
-            return CoCo(visual_dim, text_dim, model_cfg)
+            return CoCo
+        return self.model_cls
+
+    def build(self, visual_dim: int, text_dim: int, model_cfg: ModelConfig, params: Any) -> nn.Module:
+        """A fresh model (CoCo or a baseline) with CoCo's evaluation interface."""
+        if self.model_cls is None:
+            return self.model_class(visual_dim, text_dim, model_cfg)
         return self.model_cls(visual_dim, text_dim, model_cfg, params)
 
 

@@ -11,7 +11,9 @@ Writes ``OUT/report.md`` and its PNG figures:
   from sweep directories (``actionhub sweep``) that vary those settings;
 * Fig. 11 (t-SNE of individual videos' visual features and class semantic features) and Fig. 12 (top-5 backward
   cycle-attention neighbours): from the AD-only, AD+VC and AD+VC w/ CIM CoCo models of
-  one split, their ``model.pt`` and the features named in their run.json (or overrides).
+  one split, their ``model.pt`` and the features named in their run.json (or overrides);
+* the training curves of each run (losses, learning rate, val accuracy by step, from run.json;
+  the first :data:`MAX_CURVES` runs).
 
 What cannot be drawn (no sweep over k, no models, features not on disk) is listed in
 the report with the command that would provide it, instead of failing the report.
@@ -54,6 +56,8 @@ log = logging.getLogger(__name__)
 
 InputsFor = Callable[[dict[str, Any]], RunInputs]
 QUALITATIVE = (("AD-only", "ad", False), ("AD+VC", "ad+vc", False), ("AD+VC w/ CIM", "ad+vc", True))
+#: most runs whose training curves a report draws
+MAX_CURVES = 12
 
 
 def _syn(records: Sequence[dict[str, Any]]) -> str:
@@ -436,6 +440,30 @@ def qualitative_section(coll: Collection, out: Path, *, inputs_for: InputsFor | 
     return sec
 
 
+def curves_section(coll: Collection, out: Path, say: Callable[[str], None] = log.info) -> Section:
+    """The training curves (losses, lr, val accuracy by step, from run.json) of the first
+    :data:`MAX_CURVES` runs with a step history (PNGs into ``out``)."""
+    from actionhub.evaluation.curves import curves
+
+    sec = Section()
+    trained = [r for r in coll.runs if r.get("history")]
+    if not trained:
+        return sec
+    md = sec.md
+    md += ["## Training curves (from run.json)", ""]
+    for i, r in enumerate(trained[:MAX_CURVES]):
+        name = f"curves_{i + 1}_{r['benchmark']}_split{r['split']}_{r.get('method', 'coco')}.png".replace("/", "-")
+        figures.curves_figure(out / name, f"{r['run_dir']}: {r.get('method', 'coco')} on {r['benchmark']} split "
+                              f"{r['split']}{_syn([r])}", curves(r["history"]), r.get("selected_step"))
+        md += [f"![training curves of {r['run_dir']}]({name})", "",
+               f"{r['run_dir']}: {r.get('stop_reason', '')}; selected step {r.get('selected_step')}", ""]
+        say(f"  wrote {name}")
+    if len(trained) > MAX_CURVES:
+        md += [f"_Curves of {len(trained) - MAX_CURVES} more run(s) not drawn: pass a run folder alone "
+               "(`actionhub report RUN`) to see its curves._", ""]
+    return sec
+
+
 @stages_folder("out_dir", kind="report", what="report folder", legacy=lambda p: (p / "report.md").is_file())
 def build_report(
     inputs: Iterable[str | Path] | Collection,
@@ -473,7 +501,8 @@ def build_report(
                 sweep_curves_section(coll, out, say), cim_section(coll, out, say),
                 qualitative_section(coll, out, inputs_for=inputs_for, features=features, text_features=text_features,
                                     eval_features=eval_features, tsne_classes=tsne_classes,
-                                    cycle_classes=cycle_classes, tsne_videos=tsne_videos, seed=seed, say=say)]
+                                    cycle_classes=cycle_classes, tsne_videos=tsne_videos, seed=seed, say=say),
+                curves_section(coll, out, say)]
     md: list[str] = ["# ActionHub report", ""]
     data: dict[str, Any] = {"created_at": now(), "synthetic": is_synthetic(coll)}
     missing: list[str] = []

@@ -184,6 +184,30 @@ def draw_cycle(title: str, entries: Sequence[dict[str, Any]], models: Sequence[s
     return fig
 
 
+def curves_figure(path: str | Path, title: str, curves: dict[str, tuple[list[int], list[float]]],
+                  selected_step: int | None = None) -> Path:
+    """A run's training curves against the step (:func:`actionhub.evaluation.curves.curves`): the
+    losses, the learning rate and the val top-1/top-5, the selected step marked."""
+    panels = [("loss", "training loss (epoch mean)"), ("lr", "learning rate"), ("val", "val accuracy (%)")]
+    panels = [(p, label) for p, label in panels if any(n.split("/")[0] == p for n in curves)]
+    fig = _figure(4.2 * max(1, len(panels)), 3.6)
+    axes = fig.subplots(1, max(1, len(panels)), squeeze=False)[0]
+    for ax, (prefix, label) in zip(axes, panels, strict=False):   # no panel: one empty axis
+        shown = [(n, c) for n, c in curves.items() if n.split("/")[0] == prefix]
+        for i, (name, (steps, values)) in enumerate(shown):
+            ax.plot(steps, values, color=COLORS[i % len(COLORS)], linewidth=1.6,
+                    marker="o" if prefix == "val" else None, markersize=3, label=name.split("/")[-1])
+        if selected_step is not None:
+            ax.axvline(selected_step, color="#7f7f7f", linestyle="--", linewidth=1, label="selected step")
+        ax.set_xlabel("step", fontsize=10)
+        ax.set_title(label, fontsize=10)
+        ax.grid(alpha=0.3)
+        if len(shown) > 1 or selected_step is not None:
+            ax.legend(fontsize=8, loc="best")
+    _suptitle(fig, title)
+    return _save(fig, path)
+
+
 def _suptitle(fig: Any, title: str, fontsize: float = 11) -> Any:
     """The figure title, wrapped onto more lines until it fits the figure's width."""
     import textwrap

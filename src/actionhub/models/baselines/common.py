@@ -17,7 +17,8 @@ A baseline is a :class:`torch.nn.Module` with CoCo's evaluation interface
 (``class_embeddings(ad, vc)`` then ``scores(x, emb)``), so training, epoch selection,
 evaluation, GZSL and prediction treat all methods alike. Iterative baselines implement
 ``forward(x, ad, vc, targets, pool_ad, pool_vc) -> (scores, {"loss": ...})`` like CoCo and
-train in the same resumable loop; closed-form ones implement ``fit`` instead.
+train in the same resumable loop; one-shot ones (closed form, class graph) implement
+``fit_once`` (:mod:`actionhub.models.fitting`).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from actionhub.config import ModelConfig, annotation_type
+from actionhub.models.fitting import FitData, Fitting
 from actionhub.utils.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -90,7 +92,7 @@ def parse_params(cls: type, overrides: Mapping[str, Any] | None, method: str) ->
     return params
 
 
-class BaselineModel(nn.Module):
+class BaselineModel(Fitting, nn.Module):
     """Shared parts of every baseline: preprocessing buffers and the CoCo-like interface.
 
     visual_dim: D_v; text_dim: D_t; cfg: the run's ModelConfig (``class_text``, ``alpha``
@@ -109,6 +111,10 @@ class BaselineModel(nn.Module):
     def set_mean(self, features: np.ndarray) -> None:
         """Fix ``mu`` from the training features (N, D_v)."""
         self.x_mean.copy_(torch.from_numpy(feature_mean(features)).to(self.x_mean))
+
+    def prepare(self, data: FitData) -> None:
+        """Before training: fix ``mu`` from the run's training features."""
+        self.set_mean(data.train_x)
 
     def prep_video(self, x: Tensor) -> Tensor:
         """x: (N, D_v) -> (N, D_v) centred unit vectors ``x~``."""

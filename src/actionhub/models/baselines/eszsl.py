@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from actionhub.models.baselines.common import MEAN_CHUNK, BilinearModel
+from actionhub.models.fitting import FitData, Refit
 
 log = logging.getLogger(__name__)
 
@@ -136,9 +137,28 @@ class Eszsl(BilinearModel):
     """ESZSL: ``F(x, c) = x~^T V s_c`` with V from the closed form (``W`` holds V)."""
 
     closed_form = True
+    one_shot = True
 
     def __init__(self, *args: Any, **kw: Any):
         super().__init__(*args, init_std=0.0, **kw)
+
+    @torch.no_grad()
+    def fit_once(self, data: FitData) -> dict[str, Any]:
+        """Solve on the run's data, choosing (gamma, lambda) on its val classes where it has them."""
+        val = None
+        if data.select_on_val:
+            xv, yv = data.val_set()
+            val = (xv, yv, self.class_text(*data.text(data.val)))
+        fit = self.fit(data.train_x, data.train_y, self.class_text(*data.text(data.seen)), val=val)
+        chosen = "; hyper-parameters chosen on val" if fit.get("selected_on") == "val" else ""
+        return {"fit": fit, "epoch_selection": f"none (closed form{chosen})", "selected_epoch": None,
+                "stop_reason": "closed form: solved once"}
+
+    @classmethod
+    def refit(cls, selection: Mapping[str, Any]) -> Refit:
+        """Solve again on all seen classes with the (gamma, lambda) chosen on val."""
+        chosen = {k: selection["fit"][k] for k in ("gamma", "lam") if k in selection.get("fit", {})}
+        return Refit(info={"chosen": chosen}, method_params={**chosen, "select_on_val": False} if chosen else {})
 
     def _prep_np(self, xb: np.ndarray) -> np.ndarray:
         mu = self.x_mean.detach().cpu().numpy().astype(np.float64)

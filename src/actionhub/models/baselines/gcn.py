@@ -24,8 +24,8 @@ Every class of the split (seen, val and unseen) is a node of one graph:
   for classifier targets (the classifier's own input) and as ``x~ = normalize(x - mu)`` for
   mean-feature targets (the space the targets live in).
 
-Training is full-graph (one step per epoch, Adam) and is run by
-:func:`actionhub.engine.graphfit.fit_graph`; the model keeps the node inputs it was trained on,
+Training is full-graph (one step per epoch, Adam), in one shot (:meth:`Gcn.fit_once`; the targets:
+:mod:`actionhub.models.baselines.gcn_targets`); the model keeps the node inputs it was trained on,
 so :meth:`Gcn.class_embeddings` of any class set rebuilds the same graph (new classes, e.g. at
 ``actionhub predict``, are added as nodes) and returns the predicted weights of exactly the
 classes asked for.
@@ -35,14 +35,16 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from actionhub.config import ModelConfig
 from actionhub.models.baselines.common import BaselineModel
+from actionhub.models.fitting import FitData, Refit
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,7 @@ class Gcn(BaselineModel):
     """GCN: class graph -> predicted classifier weights ``w_c: (D_v,)`` (see the module doc)."""
 
     graph_trained = True
+    one_shot = True
 
     def __init__(self, visual_dim: int, text_dim: int, cfg: ModelConfig, params: GcnParams):
         super().__init__(visual_dim, text_dim, cfg, params)
@@ -192,6 +195,52 @@ class Gcn(BaselineModel):
         if targets is not None:
             raise RuntimeError("the GCN is trained on the class graph (Gcn.fit), not on video batches")
         return self.compatibility(self.prep_video(x), self.class_embeddings(ad, vc)), None
+
+    def fit_once(self, data: FitData) -> dict[str, Any]:
+        """Train on the graph of every class of the split (seen, val, unseen): the seen classes'
+        targets (:mod:`~actionhub.models.baselines.gcn_targets`) are regressed, the val classes
+        choose the epoch. Returns what run.json records."""
+        from actionhub.models.baselines.gcn_targets import class_mean_targets, load_targets
+
+        p = self.params
+        classes = list(dict.fromkeys([*data.seen, *data.val, *data.unseen]))
+        s = self.class_text(*data.text(classes))
+        if p.targets:
+            targets, have, tinfo = load_targets(p.targets, p.targets_classes, data.seen, self.visual_dim)
+        else:
+            mu = self.x_mean.detach().cpu().numpy().astype(np.float64)
+            targets, have = class_mean_targets(data.train_x, data.train_y, len(data.seen), mu)
+            tinfo = {"kind": "mean of the centred, unit training features of each seen class",
+                     "seen_with_target": int(len(have))}
+        validate = (lambda: data.val_top1(self)) if data.select_on_val else None
+        bar = data.bar(p.epochs, "gcn", "epoch")
+        try:
+            info = self.fit(s, torch.as_tensor(have, device=data.device), torch.as_tensor(targets, device=data.device),
+                            raw_video=bool(p.targets), validate=validate, progress=lambda _e: bar.update(1))
+        finally:
+            bar.close()
+        info["targets"] = tinfo
+        info["video_input"] = ("raw feature (the classifier's input)" if p.targets
+                               else "centred, unit feature x~ (as the targets)")
+        info["node_inputs"] = {
+            "class_text": self.cfg.class_text, "alpha": self.cfg.fusion_alpha(),
+            "k": data.k if self.cfg.class_text != "ad" else None,
+            "text_features": data.text_meta.get("path", "<in memory>"), "encoder": data.text_meta.get("encoder"),
+            "definition_template": data.text_meta.get("definition_template"),
+            "classes": "seen + val + unseen of the split",
+        }
+        log.info("gcn: %d nodes, %d seen targets (%s), loss %.4f -> %.4f, selected epoch %d", len(classes), len(have),
+                 tinfo["kind"], info["loss"][0], info["loss"][-1], info["selected_epoch"])
+        how = data.validation_note   # carved val classes, or a refit
+        selection = (how if how and how.startswith("refit")
+                     else f"graph epochs: {info['epoch_selection']}" + (f"; {how}" if how else ""))
+        return {"fit": info, "epoch_selection": selection, "selected_epoch": info["selected_epoch"]}
+
+    @classmethod
+    def refit(cls, selection: Mapping[str, Any]) -> Refit:
+        """Train the graph again on all seen classes for the epochs selected on val."""
+        epochs = int(selection["fit"]["selected_epoch"]) + 1
+        return Refit(info={"refit_epochs": epochs}, method_params={"epochs": epochs})
 
     def fit(self, s: Tensor, seen_nodes: Tensor, targets: Tensor, *, raw_video: bool,
             validate: Callable[[], float] | None = None,

@@ -13,10 +13,11 @@ from torch import Tensor, nn
 
 from actionhub.config import ModelConfig
 from actionhub.models.coco import losses
+from actionhub.models.fitting import Fitting
 
 
-class CoCo(nn.Module):
-    """Projection heads and the CoCo objective.
+class CoCo(Fitting, nn.Module):
+    """Projection heads and the CoCo objective, trained in the trainer's step loop.
 
     visual_dim: D_v of the video features; text_dim: D_t of the class text features.
     """

@@ -1,26 +1,20 @@
-"""Training of the class-graph methods (``--method gcn``) from a run's inputs.
-
-:func:`fit_graph` builds the graph's nodes (every class of the split: seen, val, unseen),
-resolves the regression targets of the seen classes -- classifier weights from a file
-(:func:`load_targets`) or the mean centred, unit training feature of each class
-(:func:`class_mean_targets`) -- and trains the model with the val classes choosing the epoch.
-"""
+"""The regression targets of the GCN baseline (:mod:`actionhub.models.baselines.gcn`): the seen
+classes' classifier weights from a file, matched by class name (:func:`load_targets`), or the mean
+centred, unit training feature of each seen class (:func:`class_mean_targets`)."""
 from __future__ import annotations
 
 import logging
+from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import torch
 
-from actionhub.engine.evaluate import evaluate, label_indices, text_tensors
-from actionhub.engine.inputs import RunInputs
 from actionhub.models.baselines.common import MEAN_CHUNK, MethodParamError
 from actionhub.utils.names import listing, normalize_name
-from actionhub.utils.progress import progress_bar
+from actionhub.utils.textfile import read_text_file
 
-__all__ = ["fit_graph", "load_targets", "class_mean_targets", "target_class_names"]
+__all__ = ["load_targets", "class_mean_targets", "target_class_names"]
 
 log = logging.getLogger(__name__)
 
@@ -28,23 +22,22 @@ log = logging.getLogger(__name__)
 def target_class_names(spec: str) -> tuple[list[str], str]:
     """The class of each target row: from a file (one name a line) or the name of a label list
     shipped with ActionHub (``kinetics400`` ...). Returns ``(names, where they came from)``."""
-    from actionhub.protocols.shipped import data_file, labels
-
     if not spec:
         raise MethodParamError("method 'gcn': targets=FILE.npy needs the class of each row: add "
                                "--method-param targets_classes=FILE.txt (one class name a line, in row order) "
                                "or targets_classes=kinetics400 (a label list shipped with ActionHub)")
     path = Path(spec)
+    lists = resources.files("actionhub").joinpath("data", "labels")
+    shipped = sorted(p.name[:-4] for p in lists.iterdir() if p.name.endswith(".txt"))
     if path.is_file():
-        from actionhub.utils.textfile import read_text_file
-
-        names = [ln.strip() for ln in read_text_file(path, "targets_classes file").splitlines() if ln.strip()]
-        return names, str(path)
-    shipped = sorted(p.name[:-4] for p in data_file("labels").iterdir() if p.name.endswith(".txt"))
-    if spec in shipped:
-        return list(labels(spec)), f"actionhub label list {spec} (data/labels/{spec}.txt)"
-    raise MethodParamError(f"method 'gcn': targets_classes={spec!r} is neither a file nor a shipped label list; "
-                           f"write one class name a line to a file, or use one of: {', '.join(shipped)}")
+        text, where = read_text_file(path, "targets_classes file"), str(path)
+    elif spec in shipped:
+        text, where = lists.joinpath(f"{spec}.txt").read_text(encoding="utf-8"), \
+            f"actionhub label list {spec} (data/labels/{spec}.txt)"
+    else:
+        raise MethodParamError(f"method 'gcn': targets_classes={spec!r} is neither a file nor a shipped label list; "
+                               f"write one class name a line to a file, or use one of: {', '.join(shipped)}")
+    return [ln.strip() for ln in text.splitlines() if ln.strip()], where
 
 
 def load_targets(path: str, classes_spec: str, seen: Sequence[str],
@@ -105,45 +98,3 @@ def class_mean_targets(features: np.ndarray, y: np.ndarray, num_classes: int,
     counts = np.bincount(y, minlength=num_classes)
     have = np.flatnonzero(counts)
     return (sums[have] / counts[have, None]).astype(np.float32), have.astype(np.int64)
-
-
-def fit_graph(model: Any, inp: RunInputs, k: int, device: str, *, progress: bool = True) -> dict[str, Any]:
-    """Train a graph method (``model.fit``) on ``inp``; returns what run.json records under ``fit``."""
-    p = model.params
-    classes = list(dict.fromkeys(list(inp.seen) + list(inp.val) + list(inp.unseen)))
-    ad, vc, _ = text_tensors(inp.text, classes, k, device)
-    s = model.class_text(ad, vc)
-    seen_pos = np.arange(len(inp.seen))
-    if p.targets:
-        targets, have, tinfo = load_targets(p.targets, p.targets_classes, inp.seen, inp.train.dim)
-        raw = True
-    else:
-        y = label_indices(inp.train, inp.seen)
-        mu = model.x_mean.detach().cpu().numpy().astype(np.float64)
-        targets, have = class_mean_targets(inp.train.features, y, len(inp.seen), mu)
-        tinfo = {"kind": "mean of the centred, unit training features of each seen class",
-                 "seen_with_target": int(len(have))}
-        raw = False
-    validate = None
-    if inp.select_epoch_on_val and inp.val_set is not None and len(inp.val):
-        def validate() -> float:
-            return evaluate(model, inp.val_set, inp.val, inp.text, k, device)["top1"]
-    bar = progress_bar(total=p.epochs, enabled=progress, transient=True, desc="gcn", unit="epoch")
-    try:
-        info = model.fit(s, torch.as_tensor(seen_pos[have], device=device), torch.as_tensor(targets, device=device),
-                         raw_video=raw, validate=validate, progress=lambda _e: bar.update(1))
-    finally:
-        bar.close()
-    meta = inp.text.meta
-    info["targets"] = tinfo
-    info["video_input"] = "raw feature (the classifier's input)" if raw else "centred, unit feature x~ (as the targets)"
-    info["node_inputs"] = {
-        "class_text": model.cfg.class_text, "alpha": model.cfg.fusion_alpha(),
-        "k": k if model.cfg.class_text != "ad" else None,
-        "text_features": meta.get("path", "<in memory>"), "encoder": meta.get("encoder"),
-        "definition_template": meta.get("definition_template"),
-        "classes": "seen + val + unseen of the split",
-    }
-    log.info("gcn: %d nodes, %d seen targets (%s), loss %.4f -> %.4f, selected epoch %d", len(classes), len(have),
-             tinfo["kind"], info["loss"][0], info["loss"][-1], info["selected_epoch"])
-    return info
