@@ -120,7 +120,7 @@ _OPEN: dict[str, Any] = {}  # segments opened by answer_queries in this process 
 
 def answer_queries(task: QueryTask) -> list[dict[str, Any]]:
     """The best results of each query of ``task`` in its segment: per query ``{"key", "docs" (corpus
-    positions), "scores", "count" (matches in the segment), "ids", "captions"}``."""
+    positions), "scores", "count" (matches in the segment)}``."""
     seg = _OPEN.get(task.segment)
     if seg is None or seg.meta["shard"] != _footer_shard(task.segment):  # first use, or rebuilt since
         seg = _OPEN[task.segment] = open_segment(task.segment)
@@ -133,10 +133,7 @@ def answer_queries(task: QueryTask) -> list[dict[str, Any]]:
             at += len(ts)
             docs, sc = _segment_candidates(seg, ids, idfs, task.match, task.k1, task.b, task.avgdl)
             order = bm25.top_order(sc, need)
-            top = docs[order]
-            names, caps = seg.documents(top)
-            out.append({"key": key, "docs": top + task.offset, "scores": sc[order], "count": int(docs.size),
-                        "ids": names, "captions": caps})
+            out.append({"key": key, "docs": docs[order] + task.offset, "scores": sc[order], "count": int(docs.size)})
     finally:
         seg.release()
     return out
@@ -310,8 +307,9 @@ class DiskBM25Index:
 
     def search_many(self, items: Sequence[tuple[str, int]], match: str, backend: Any) -> dict[str, dict[str, Any]]:
         """The best ``need`` results of each ``(query, need)`` on ``backend``'s workers: one task per
-        segment for the whole batch, merged here. Per query ``{"docs", "scores", "count", "ids",
-        "captions"}``, best first, ties in corpus order -- what :meth:`search` returns, with the texts."""
+        segment for the whole batch, merged here. Per query ``{"docs", "scores", "count"}``: corpus
+        positions and scores, best first, ties in corpus order (what :meth:`search` returns), and how
+        many captions match; :meth:`documents` reads their texts."""
         wanted: dict[str, int] = {}
         for q, need in items:  # a query asked twice: once, for the larger need
             wanted[q] = max(need, wanted.get(q, 0))
@@ -340,8 +338,7 @@ class DiskBM25Index:
 
 
 def _empty() -> dict[str, Any]:
-    return {"docs": np.zeros(0, np.int64), "scores": np.zeros(0, np.float32), "count": 0,
-            "ids": pa.array([], pa.string()), "captions": pa.array([], pa.string())}
+    return {"docs": np.zeros(0, np.int64), "scores": np.zeros(0, np.float32), "count": 0}
 
 
 def _merge(a: dict[str, Any], b: dict[str, Any], need: int) -> dict[str, Any]:
@@ -349,10 +346,7 @@ def _merge(a: dict[str, Any], b: dict[str, Any], need: int) -> dict[str, Any]:
     docs = np.concatenate([a["docs"], b["docs"]])
     scores = np.concatenate([a["scores"], b["scores"]])
     order = np.lexsort((docs, -scores.astype(np.float64)))[:need]
-    take = pa.array(order, pa.int64())
-    return {"docs": docs[order], "scores": scores[order], "count": a["count"] + b["count"],
-            "ids": pa.concat_arrays([a["ids"], b["ids"]]).take(take),
-            "captions": pa.concat_arrays([a["captions"], b["captions"]]).take(take)}
+    return {"docs": docs[order], "scores": scores[order], "count": a["count"] + b["count"]}
 
 
 def _segment_name(shard: Path) -> str:

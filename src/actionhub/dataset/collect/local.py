@@ -396,11 +396,10 @@ class LocalProvider(Provider):
         if self.on_cluster:
             r = self._answer(query, offset + k)
             docs, total = r["docs"][offset:offset + k], r["count"]
-            ids, caps = r["ids"].slice(offset, len(docs)), r["captions"].slice(offset, len(docs))
         else:
             docs, _, total = self.ranked(query, offset + k)
             docs = docs[offset:offset + k]
-            ids, caps = self.index.documents(docs)
+        ids, caps = self.index.documents(docs)
         end = offset + len(docs)
         return Page(table=pa.table({"video_id": ids, "description": caps}), next_cursor=end if end < total else None)
 
