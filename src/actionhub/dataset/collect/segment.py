@@ -36,6 +36,7 @@ import os
 import struct
 import uuid
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -284,10 +285,11 @@ def build_segment(shard: Path, out: Path, text: CorpusText, id_column: str, capt
     out.parent.mkdir(parents=True, exist_ok=True)
     runs = _Runs(out.with_name(f".{out.name}.runs-{uuid.uuid4().hex[:12]}.tmp"), budget)
     try:
-        with atomic_path(out) as tmp, open(tmp, "wb") as fh:
+        with atomic_path(out) as tmp, open(tmp, "wb") as fh, ThreadPoolExecutor(1) as writer:
             w = _Writer(fh)
-            w.strings("ids", ids)
-            w.strings("caps", caps)
+            # the ids and captions go to disk in a thread (file writes and CRCs let the tokenising
+            # go on); nothing else is written before it is done
+            docs_written = writer.submit(_write_docs, w, ids, caps)
             del ids
             pool.release_unused()
             per_row = CHUNK_BYTES_PER_CAPTION_BYTE * caps.nbytes / max(n, 1) + CHUNK_BYTES_PER_ROW
@@ -323,6 +325,7 @@ def build_segment(shard: Path, out: Path, text: CorpusText, id_column: str, capt
                 if progress is not None:
                     progress(rows / n)
             del caps
+            docs_written.result()
             w.array("dl", dl)
             del dl
             num_terms = len(lemmas.vocab)
@@ -340,6 +343,11 @@ def build_segment(shard: Path, out: Path, text: CorpusText, id_column: str, capt
     finally:
         runs.close()
     return meta
+
+
+def _write_docs(w: _Writer, ids: pa.Array, caps: pa.Array) -> None:
+    w.strings("ids", ids)
+    w.strings("caps", caps)
 
 
 def _by_term(indptr: np.ndarray, terms: np.ndarray, tf: np.ndarray, rows: int, num_terms: int
