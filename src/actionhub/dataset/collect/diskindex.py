@@ -45,7 +45,9 @@ log = logging.getLogger(__name__)
 
 INDEX_FORMAT = 1
 MANIFEST = "manifest.json"
-RELEASE_BYTES = 256 << 20  # pages read from the segments before they are handed back to the OS
+TASK_QUERIES = 32  # queries of one task on a cluster (a segment answers a batch in several tasks, for every worker)
+RELEASE_BYTES = 256 << 20  # pages read from the segments before they are handed back to the OS (at least;
+#                           a quarter of the memory budget)
 
 
 @dataclass(frozen=True)
@@ -161,8 +163,10 @@ class DiskBM25Index:
     """BM25 over a corpus of one or many shards, out of core (see the module docstring); the same
     search interface as :class:`actionhub.dataset.collect.local.BM25Index`."""
 
-    def __init__(self, path: Path, infos: list[dict[str, Any]], text: CorpusText, k1: float, b: float):
+    def __init__(self, path: Path, infos: list[dict[str, Any]], text: CorpusText, k1: float, b: float,
+                 release_bytes: int = RELEASE_BYTES):
         self.path, self.text, self.k1, self.b = path, text, k1, b
+        self.release_bytes = release_bytes
         self.segment_paths = [r["segment"] for r in infos]
         sizes = np.array([r["docs"] for r in infos], np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
@@ -199,6 +203,7 @@ class DiskBM25Index:
         from actionhub.utils.errors import disk_full_as, disk_full_message  # noqa: PLC0415
         from actionhub.utils.io import atomic_write_json  # noqa: PLC0415
         from actionhub.utils.lock import output_lock  # noqa: PLC0415
+        from actionhub.utils.memory import default_budget  # noqa: PLC0415
         from actionhub.utils.parallel import InProcessBackend  # noqa: PLC0415
 
         shards = corpus_shards(corpus, text, fmt)
@@ -227,7 +232,7 @@ class DiskBM25Index:
                     "id_column": id_column, "caption_column": caption_column, "corpus_format": fmt,
                     "shards": [{"shard": r["shard"], "segment": Path(r["segment"]).name, "docs": r["docs"]}
                                for r in infos]})
-        return cls(path, infos, text, k1, b)
+        return cls(path, infos, text, k1, b, max(RELEASE_BYTES, (budget or default_budget()) // 4))
 
     # ------------------------------------------------------------------------------------- searching
     @property
@@ -300,14 +305,14 @@ class DiskBM25Index:
         return (pa.concat_arrays(ids).take(back), pa.concat_arrays(caps).take(back))
 
     def _release(self) -> None:
-        if sum(s.touched for s in self._segments if s is not None) > RELEASE_BYTES:
+        if sum(s.touched for s in self._segments if s is not None) > self.release_bytes:
             for s in self._segments:
                 if s is not None:
                     s.release()
 
     def search_many(self, items: Sequence[tuple[str, int]], match: str, backend: Any) -> dict[str, dict[str, Any]]:
-        """The best ``need`` results of each ``(query, need)`` on ``backend``'s workers: one task per
-        segment for the whole batch, merged here. Per query ``{"docs", "scores", "count"}``: corpus
+        """The best ``need`` results of each ``(query, need)`` on ``backend``'s workers: a task per
+        segment and group of :data:`TASK_QUERIES` queries, merged here. Per query ``{"docs", "scores", "count"}``: corpus
         positions and scores, best first, ties in corpus order (what :meth:`search` returns), and how
         many captions match; :meth:`documents` reads their texts."""
         wanted: dict[str, int] = {}
@@ -323,8 +328,8 @@ class DiskBM25Index:
         if not live:
             return out
         need_of = {q: n for q, _, _, n in live}
-        tasks = [QueryTask(p, int(self.offsets[i]), match, self.k1, self.b, self.avgdl, tuple(live))
-                 for i, p in enumerate(self.segment_paths)]
+        tasks = [QueryTask(p, int(self.offsets[i]), match, self.k1, self.b, self.avgdl, tuple(live[g:g + TASK_QUERIES]))
+                 for g in range(0, len(live), TASK_QUERIES) for i, p in enumerate(self.segment_paths)]
         for _, answers in backend.map(answer_queries, tasks):
             for a in answers:
                 out[a["key"]] = _merge(out[a["key"]], a, need_of[a["key"]])

@@ -309,7 +309,7 @@ class LocalProvider(Provider):
     name = "local"
     uses_requests = False
     flush_rows = 500_000  # results buffered before the runner writes a part file (resume granularity)
-    batch_queries = 32  # queries sent to a cluster's workers together
+    batch_queries = 256  # queries sent to a cluster's workers together
 
     def __init__(self, corpus: str | os.PathLike[str] | None = None, id_column: str = "videoid",
                  caption_column: str = "name", fmt: Optional[str] = None, cache_dir: str | os.PathLike[str] | None = None,
