@@ -70,7 +70,7 @@ def plain_bm25(files: list[Path], queries: list[str], k: int, k1: float = 1.2, b
     """The reference: scipy BM25 over plain lower-case word tokens, any-word match, top-k per query."""
     import scipy.sparse as sp
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     caps = read_captions(files)
     toks = pc.split_pattern_regex(pc.utf8_lower(caps), r"[^a-z0-9]+")
     flat = pc.list_flatten(toks)
@@ -102,7 +102,7 @@ def plain_bm25(files: list[Path], queries: list[str], k: int, k1: float = 1.2, b
         selected += cand.size
     t_query = time.perf_counter() - t1
     return {"index_s": round(t_index, 2), "query_s": round(t_query, 2), "total_s": round(t_index + t_query, 2),
-            "selected": int(selected)}
+            "cpu_s": round(time.process_time() - c0, 1), "selected": int(selected)}
 
 
 def match_counts(files: list[Path], queries: list[str]) -> dict[str, dict[str, int]]:
@@ -151,13 +151,14 @@ import os, subprocess, sys
 proc = subprocess.Popen(sys.argv[2:])
 _, status, usage = os.wait4(proc.pid, 0)
 with open(sys.argv[1], "w") as f:
-    f.write(str(usage.ru_maxrss))
+    f.write(f"{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}")
 sys.exit(os.waitstatus_to_exitcode(status) if os.waitstatus_to_exitcode(status) >= 0 else 128)
 """
 
 
-def run_collect(args: list[str], kill_when: Path | None = None) -> tuple[int, float, float]:
-    """Run the CLI in a subprocess; returns (exit status, wall seconds, peak RSS of the CLI in GiB)."""
+def run_collect(args: list[str], kill_when: Path | None = None) -> tuple[int, float, float, float]:
+    """Run the CLI in a subprocess; returns (exit status, wall seconds, peak RSS of the CLI in GiB,
+    its CPU seconds: user + system)."""
     import tempfile
 
     rss_file = Path(tempfile.mkstemp(suffix=".rss")[1])
@@ -175,10 +176,10 @@ def run_collect(args: list[str], kill_when: Path | None = None) -> tuple[int, fl
     if code not in (0, 128):
         print(out.decode(), err.decode(), file=sys.stderr)
     try:
-        rss = int(rss_file.read_text() or 0) / 1024 ** 2  # KiB -> GiB
+        maxrss, cpu = (rss_file.read_text() or "0 0").split()
     finally:
         rss_file.unlink(missing_ok=True)
-    return code, wall, rss
+    return code, wall, int(maxrss) / 1024 ** 2, float(cpu)  # KiB -> GiB
 
 
 def _children(pid: int) -> list[int]:
@@ -247,16 +248,16 @@ class LocalCluster:
             c.wait_for_workers(workers, timeout=300)
             self.address = c.scheduler.address
 
-    def stop(self) -> list[float]:
-        """Stop everything; the workers' peak RSS in GiB."""
-        peaks = []
+    def stop(self) -> list[tuple[float, float]]:
+        """Stop everything; each worker's peak RSS (GiB) and CPU seconds."""
+        used = []
         for proc in reversed(self.procs):
             proc.send_signal(signal.SIGTERM)
         for proc in self.procs[1:]:
             _, _, usage = os.wait4(proc.pid, 0)
-            peaks.append(usage.ru_maxrss / 1024 ** 2)
+            used.append((usage.ru_maxrss / 1024 ** 2, usage.ru_utime + usage.ru_stime))
         self.procs[0].wait()
-        return peaks
+        return used
 
 
 def main() -> None:
@@ -295,7 +296,7 @@ def main() -> None:
     if not a.no_baseline:
         ref = plain_bm25(files, queries, a.per_query)
         print(f"plain scipy BM25 (score + select only): index {ref['index_s']} s + {len(queries)} queries "
-              f"{ref['query_s']} s = {ref['total_s']} s")
+              f"{ref['query_s']} s = {ref['total_s']} s ({ref['cpu_s']} CPU s)")
     counts = match_counts(files, queries)
     results = {"n": a.n, "queries": len(queries), "per_query": a.per_query, "files": len(files),
                "memory_gb": a.memory_gb, "default_memory_gb": default_budget() / 2 ** 30, "backend": a.backend,
@@ -315,14 +316,16 @@ def main() -> None:
         if cluster is not None:
             cli += ["--backend", "dask", "--scheduler", cluster.address]
         load = os.getloadavg()[0]
-        code, wall, rss = run_collect(cli)
-        worker_rss = cluster.stop() if cluster is not None else []
+        code, wall, rss, cpu = run_collect(cli)
+        workers = cluster.stop() if cluster is not None else []
         lists = per_action_lists(store)
         n_of = np.array([len(lists.get(q, [])) for q in queries])
         want = np.array([min(a.per_query, counts[q][match]) for q in queries])
-        run = {"exit": code, "wall_s": round(wall, 1), "captions_per_s": round(a.n / wall), "queries_per_s":
+        run = {"exit": code, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "captions_per_s": round(a.n / wall),
+               "queries_per_s":
                round(len(queries) / wall, 1), "peak_rss_gb": round(rss, 2),
-               "worker_peak_rss_gb": [round(x, 2) for x in worker_rss], "load_average_at_start": round(load, 1),
+               "worker_peak_rss_gb": [round(r, 2) for r, _ in workers], "worker_cpu_s": [round(c, 1) for _, c in workers],
+               "load_average_at_start": round(load, 1),
                "index_gb": round(sum(f.stat().st_size for f in cache.rglob("*") if f.is_file()) / 1e9, 2),
                "actions_0": int((n_of == 0).sum()), "actions_lt_100": int((n_of < 100).sum()),
                "actions_ge_per_query": int((n_of >= a.per_query).sum()), "median": float(np.median(n_of)),
@@ -332,11 +335,13 @@ def main() -> None:
                "hits": int(n_of.sum())}
         if ref:
             run["ratio_to_plain_bm25"] = round(wall / ref["total_s"], 2)
-        print(f"--match {match}: exit {code}, {wall:.1f} s wall ({run['captions_per_s']:,} captions/s, "
+            run["cpu_ratio_to_plain_bm25"] = round(cpu / ref["cpu_s"], 2)
+        print(f"--match {match}: exit {code}, {wall:.1f} s wall, {cpu:.0f} CPU s ({run['captions_per_s']:,} captions/s, "
               f"{run['queries_per_s']} queries/s), peak RSS {rss:.2f} GB"
-              + (f" (workers {', '.join(f'{x:.2f}' for x in worker_rss)} GB)" if worker_rss else "")
+              + (f" (workers {', '.join(f'{r:.2f} GB, {c:.0f} CPU s' for r, c in workers)})" if workers else "")
               + f", index {run['index_gb']} GB on disk"
-              + (f", {run['ratio_to_plain_bm25']}x the plain BM25" if ref else ""))
+              + (f", {run['ratio_to_plain_bm25']}x the plain BM25 ({run['cpu_ratio_to_plain_bm25']}x in CPU time)"
+                 if ref else ""))
         print(f"  coverage: {run['actions_0']} actions with 0, {run['actions_lt_100']} with < 100, "
               f"{run['actions_ge_per_query']} with >= {a.per_query}; median {run['median']:g}; "
               f"{run['with_matches_but_none']} of {run['queries_with_matches']} queries with matching captions got none; "
@@ -345,9 +350,9 @@ def main() -> None:
         if a.kill_test and cluster is None:
             killed = a.workdir / f"store_{tag}_killed"
             shutil.rmtree(killed, ignore_errors=True)
-            code_k, wall_k, _ = run_collect([*cli[:cli.index("--out") + 1], str(killed), *cli[cli.index("--out") + 2:]],
+            code_k, wall_k, _, _ = run_collect([*cli[:cli.index("--out") + 1], str(killed), *cli[cli.index("--out") + 2:]],
                                             kill_when=killed / "hits")
-            code_r, wall_r, _ = run_collect([*cli[:cli.index("--out") + 1], str(killed), *cli[cli.index("--out") + 2:]])
+            code_r, wall_r, _, _ = run_collect([*cli[:cli.index("--out") + 1], str(killed), *cli[cli.index("--out") + 2:]])
             same = per_action_lists(killed) == lists
             run["kill_test"] = {"killed_after_s": round(wall_k, 1), "rerun_exit": code_r, "rerun_s": round(wall_r, 1),
                                 "identical_per_action_lists": same}
