@@ -22,7 +22,8 @@ def _provider_options(a: argparse.Namespace) -> dict:
     if a.provider == "local":
         return {"corpus": a.corpus, "id_column": a.id_column, "caption_column": a.caption_column,
                 "fmt": a.corpus_format, "cache_dir": a.index_cache, "match": a.match, "memory_gb": a.memory_gb,
-                "backend": a.backend, "scheduler": a.scheduler, "progress": not a.no_progress}
+                "backend": a.backend, "scheduler": a.scheduler, "progress": not a.no_progress,
+                "max_caption_chars": a.max_caption_chars}
     return {}
 
 
@@ -31,11 +32,13 @@ def run(a: argparse.Namespace) -> int:
     from actionhub.dataset.collect.runner import collect
     from actionhub.dataset.stats import format_few
     from actionhub.dataset.vocab import read_queries
+    from actionhub.utils.outputs import check_no_overlap
 
     if a.match != "all" and a.provider != "local":
         raise CliError(f"--match applies to the local provider only (the {a.provider} site decides how it matches)")
     if a.provider != "local" and (a.memory_gb is not None or a.backend != "inprocess"):
         raise CliError(f"--memory-gb and --backend apply to the local provider only (not to {a.provider})")
+    check_no_overlap({"--out": a.out}, {"--queries": a.queries, "--corpus": a.corpus})
     queries = read_queries(a.queries)
     provider = get_provider(a.provider, **_provider_options(a))
     if a.budget is not None and not provider.uses_requests:
@@ -118,6 +121,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--id-column", default="videoid", help="video id column (default: videoid)")
     g.add_argument("--caption-column", default="name", help="caption column (default: name)")
     g.add_argument("--corpus-format", choices=("csv", "jsonl", "parquet"), help="corpus format (default: from the suffix)")
+    g.add_argument("--max-caption-chars", type=positive_int, default=5000, metavar="N",
+                   help="refuse a CSV corpus that reads as a caption longer than N characters: broken quoting "
+                        "(a stray quote) merges the following lines into one field (default: 5000)")
     g.add_argument("--index-cache", type=Path,
                    help="directory for the BM25 index cache (default: next to the corpus; with --backend dask, a "
                         "folder every worker can read and write at the same path)")

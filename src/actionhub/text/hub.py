@@ -60,6 +60,9 @@ def local_dir(arg: str) -> Path | None:
     """``arg`` as an existing model directory, None for a hub name; an error for a missing path."""
     path = Path(arg).expanduser()
     if path.is_dir():
+        from actionhub.utils.hf import refuse_pickled_weights  # noqa: PLC0415
+
+        refuse_pickled_weights(path, TextEncoderError)
         return path.resolve()
     if _looks_like_path(arg):
         raise TextEncoderError(f"text encoder model directory not found: {arg}. Pass a directory that holds "

@@ -27,8 +27,8 @@ from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_path, atomic_write_json
 from actionhub.utils.lock import _command, output_lock
 
-__all__ = ["MANIFEST", "OutputExistsError", "OutputOverlapError", "staged_folder", "staged_file",
-           "check_no_overlap", "output_state"]
+__all__ = ["MANIFEST", "OutputExistsError", "OutputOverlapError", "staged_folder", "stages_folder", "staged_file",
+           "check_new_file", "check_new_folder", "check_no_overlap", "output_state"]
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +115,7 @@ def staged_folder(out: PathLike, *, kind: str, overwrite: bool = False, what: st
         raise OutputExistsError(f"{flag} {out} is a file; give a folder for the {what}")
     with output_lock(out, what=what):
         _clear_leftovers(out)
-        existing = _entries(out)
-        if existing and not overwrite:
-            raise OutputExistsError(f"{flag} {out} already holds {_listing(existing)}; pass --overwrite to replace "
-                                    f"what an earlier {what} wrote there (other files are kept), or give a new folder")
+        check_new_folder(out, overwrite, kind=kind, what=what, flag=flag)
         if names is not None:
             _in_the_way(out, kind, set(names), legacy, flag)
         staging = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:10]}"
@@ -128,6 +125,22 @@ def staged_folder(out: PathLike, *, kind: str, overwrite: bool = False, what: st
             _commit(staging, out, kind, legacy, flag)
         finally:
             _remove(staging)
+
+
+def check_new_folder(out: PathLike, overwrite: bool = False, *, kind: str, what: str = "output folder",
+                     flag: str = "--out") -> None:
+    """Refuse a folder output ``out`` that is a file, or that holds anything unless ``overwrite`` (what
+    :func:`staged_folder` checks; callers may check it before long work that comes first)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"{flag} {out} is a file; give a folder for the {what}")
+    existing = _entries(out)
+    if existing and not overwrite:
+        torn = (f" (an earlier {kind} output was stopped while its files were being replaced)"
+                if output_state(out, kind) == "replacing" else "")
+        raise OutputExistsError(f"{flag} {out} already holds {_listing(existing)}{torn}; pass --overwrite to "
+                                f"replace what an earlier {what} wrote there (other files are kept), or give a new "
+                                "folder")
 
 
 def _owned(out: Path, kind: str, legacy: Optional[Callable[[Path], bool]]) -> tuple[set[str], set[str], dict]:
@@ -180,6 +193,41 @@ def _commit(staging: Path, out: Path, kind: str, legacy: Optional[Callable[[Path
         _remove(trash)
 
 
+def stages_folder(param: str, *, kind: str, what: str = "output folder",
+                  legacy: Optional[Callable[[Path], bool]] = None):
+    """Decorator for a function that writes a folder output given as its argument ``param``: the call
+    runs inside :func:`staged_folder` and receives the staging folder instead (so what it writes appears
+    whole or not at all); a returned path inside the staging folder (alone or in a list) comes back as the same path
+    in the output. Adds the keyword argument ``overwrite`` (default False)."""
+    import functools  # noqa: PLC0415
+    import inspect  # noqa: PLC0415
+
+    def deco(fn):
+        sig = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args, overwrite: bool = False, **kwargs):
+            bound = sig.bind(*args, **kwargs)
+            out = Path(bound.arguments[param])
+            with staged_folder(out, kind=kind, overwrite=overwrite, what=what, legacy=legacy) as staging:
+                bound.arguments[param] = staging
+                result = fn(*bound.args, **bound.kwargs)
+            return _moved(result, staging, out)
+
+        return wrapper
+
+    return deco
+
+
+def _moved(result, staging: Path, out: Path):
+    """``result`` with paths inside ``staging`` (alone or in a list) given as the same paths in ``out``."""
+    if isinstance(result, list):
+        return [_moved(r, staging, out) for r in result]
+    if isinstance(result, Path) and (result == staging or staging in result.parents):
+        return out / result.relative_to(staging)
+    return result
+
+
 @contextlib.contextmanager
 def staged_file(out: PathLike, *, overwrite: bool = False, what: str = "output file",
                 flag: str = "--out") -> Iterator[Path]:
@@ -192,12 +240,21 @@ def staged_file(out: PathLike, *, overwrite: bool = False, what: str = "output f
     if out.is_dir():
         raise OutputExistsError(f"{flag} {out} is a folder; give a file name for the {what}")
     with output_lock(out, what=what):
-        if out.exists() and not overwrite:
-            raise OutputExistsError(f"{flag} {out} already exists; pass --overwrite to replace it, or give a new "
-                                    "file name")
+        check_new_file(out, overwrite, what=what, flag=flag)
         out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(out) as tmp:
             yield tmp
+
+
+def check_new_file(out: PathLike, overwrite: bool = False, *, what: str = "output file", flag: str = "--out") -> None:
+    """Refuse a file output ``out`` that is a folder, or that exists unless ``overwrite`` (for writers that
+    hold the output's lock themselves and write with :func:`~actionhub.utils.io.atomic_path`)."""
+    out = Path(out)
+    if out.is_dir():
+        raise OutputExistsError(f"{flag} {out} is a folder; give a file name for the {what}")
+    if out.exists() and not overwrite:
+        raise OutputExistsError(f"{flag} {out} already exists; pass --overwrite to replace it, or give a new "
+                                "file name")
 
 
 def _paths(value: Union[PathLike, Iterable[PathLike], None]) -> list[Path]:

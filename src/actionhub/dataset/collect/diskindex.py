@@ -39,7 +39,7 @@ from actionhub.dataset.collect import bm25
 from actionhub.dataset.collect.corpus import CorpusText
 from actionhub.dataset.collect.segment import SegmentError, _read_footer, build_segment, open_segment, shard_identity
 
-__all__ = ["DiskBM25Index", "SegmentJob", "ensure_segment", "QueryTask", "answer_queries", "INDEX_FORMAT"]
+__all__ = ["DiskBM25Index", "SegmentJob", "ensure_segment", "check_segment", "QueryTask", "answer_queries", "INDEX_FORMAT"]
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +64,13 @@ class SegmentJob:
     listed: bool  # the manifest lists the shard (so a missing segment was lost, not never built)
 
 
-def ensure_segment(job: SegmentJob, progress: Any = None) -> dict[str, Any]:
-    """Reuse the job's segment when it is intact and of the shard as it is now, else (re)build it
-    (``progress(fraction)`` as it goes).
+def ensure_segment(job: SegmentJob, progress: Any = None, build: bool = True) -> dict[str, Any]:
+    """Reuse the job's segment when it is intact (every checksum right) and of the shard as it is
+    now, else (re)build it (``progress(fraction)`` as it goes) -- or, with ``build=False``, only say so.
 
     Returns ``{"shard", "segment", "built", "why" (why a segment there was not usable, or None),
-    "docs", "total_length", "vocab" (Arrow strings), "df" (int64)}``.
+    "usable", "docs", "total_length", "vocab" (Arrow strings), "df" (int64)}`` (the last four only
+    when ``usable``).
     """
     from actionhub.utils.memory import default_budget  # noqa: PLC0415
 
@@ -86,15 +87,23 @@ def ensure_segment(job: SegmentJob, progress: Any = None) -> dict[str, Any]:
         if job.listed or str(e) != "missing":
             why = f"its index segment is {e}"
     built = seg is None
+    out = {"shard": job.shard, "segment": job.segment, "built": built and build, "why": why, "usable": not built or build}
+    if not out["usable"]:
+        return out
     if built:
         build_segment(shard, path, job.text, job.id_column, job.caption_column, job.fmt,
                       job.budget if job.budget is not None else default_budget(), progress)
         seg = open_segment(path)
     try:
-        return {"shard": job.shard, "segment": job.segment, "built": built, "why": why, "docs": seg.num_docs,
-                "total_length": seg.total_length, "vocab": seg.vocab(), "df": np.array(seg.a["df"], np.int64)}
+        return {**out, "docs": seg.num_docs, "total_length": seg.total_length, "vocab": seg.vocab(),
+                "df": np.array(seg.a["df"], np.int64)}
     finally:
         seg.close()
+
+
+def check_segment(job: SegmentJob) -> dict[str, Any]:
+    """:func:`ensure_segment` that builds nothing (a work item: a segment checked without the lock)."""
+    return ensure_segment(job, build=False)
 
 
 def _same_source(meta: dict[str, Any], job: SegmentJob) -> bool:
@@ -211,28 +220,36 @@ class DiskBM25Index:
         listed = _read_manifest(path)
         jobs = [SegmentJob(str(s), str(path / _segment_name(s)), text, id_column, caption_column, fmt, budget,
                            str(s) in listed) for s in shards]
-        stale = [j for j in jobs if not _looks_current(j)]
-        gone = sorted(set(listed) - {j.shard for j in jobs})
         be = backend if backend is not None else InProcessBackend()
-        kept = "the segments finished so far are kept: free some space and rerun the same command to go on"
-        with disk_full_as(lambda e: disk_full_message(path, e, kept)):
-            path.mkdir(parents=True, exist_ok=True)
-            with output_lock(path, what="BM25 index") if stale or gone else contextlib.nullcontext():
+        # every segment that looks current is verified first, without the lock (reading needs none);
+        # what is stale, broken or gone is then rebuilt or removed under the lock
+        looks = [_looks_current(j) for j in jobs]
+        checked = _ensure_all(be, [j for j, ok in zip(jobs, looks) if ok], build=False)
+        found = {r["shard"]: r for r in checked if r["usable"]}
+        todo = [j for j in jobs if j.shard not in found]
+        gone = sorted(set(listed) - {j.shard for j in jobs})
+        if todo or set(listed) != {j.shard for j in jobs}:  # something to build, or shards new or gone
+            kept = "the segments finished so far are kept: free some space and rerun the same command to go on"
+            with disk_full_as(lambda e: disk_full_message(path, e, kept)), \
+                    output_lock(path, what="BM25 index", folder=True):  # the folder: made here, removed if left empty
                 for shard in gone:
                     log.warning("the corpus shard %s is gone since the index was built: its captions are no longer "
                                 "searched", shard)
                     Path(listed[shard]).unlink(missing_ok=True)
-                if stale and not listed:
-                    log.info("indexing %d corpus shard(s) of %s into %s", len(stale), corpus, path)
-                _remove_leftovers(path if stale else None)
-                infos = _ensure_all(be, jobs, stale, progress)
-                _remove_leftovers(path if stale else None)  # of builds that died (a worker lost mid-segment)
+                if todo and not listed:
+                    log.info("indexing %d corpus shard(s) of %s into %s", len(todo), corpus, path)
+                _remove_leftovers(path)
+                try:
+                    built = _ensure_all(be, todo, build=True, progress=progress, had_index=bool(listed))
+                    found.update((r["shard"], r) for r in built)
+                finally:
+                    _remove_leftovers(path)  # of builds that died (a worker lost mid-segment)
                 atomic_write_json(path / MANIFEST, {
                     "format": "actionhub-bm25-index", "version": INDEX_FORMAT, "corpus": str(corpus),
                     "id_column": id_column, "caption_column": caption_column, "corpus_format": fmt,
-                    "shards": [{"shard": r["shard"], "segment": Path(r["segment"]).name, "docs": r["docs"]}
-                               for r in infos]})
-        return cls(path, infos, text, k1, b, max(RELEASE_BYTES, (budget or default_budget()) // 4))
+                    "shards": [{"shard": j.shard, "segment": Path(j.segment).name, "docs": found[j.shard]["docs"]}
+                               for j in jobs]})
+        return cls(path, [found[j.shard] for j in jobs], text, k1, b, max(RELEASE_BYTES, (budget or default_budget()) // 4))
 
     # ------------------------------------------------------------------------------------- searching
     @property
@@ -382,14 +399,16 @@ def _looks_current(job: SegmentJob) -> bool:
         return False
 
 
-def _ensure_all(be: Any, jobs: list[SegmentJob], stale: list[SegmentJob], progress: bool) -> list[dict[str, Any]]:
-    """:func:`ensure_segment` for every job on ``be``, results in job order; one line for each
-    segment rebuilt because it was not usable, and for each new shard of an index built before."""
+def _ensure_all(be: Any, jobs: list[SegmentJob], build: bool, progress: bool = False, had_index: bool = False
+                ) -> list[dict[str, Any]]:
+    """:func:`ensure_segment` (``build``) or :func:`check_segment` for every job on ``be``, results in
+    job order; building, one line for each segment rebuilt because it was not usable, and for each
+    new shard of an index built before (``had_index``)."""
     from actionhub.utils.parallel import InProcessBackend  # noqa: PLC0415
     from actionhub.utils.progress import progress_bar  # noqa: PLC0415
 
-    size = {j.shard: Path(j.shard).stat().st_size for j in stale}
-    bar = progress_bar(enabled=progress and bool(stale), total=sum(size.values()), desc="index corpus", unit="B",
+    size = {j.shard: Path(j.shard).stat().st_size for j in jobs} if build else {}
+    bar = progress_bar(enabled=progress and bool(size), total=sum(size.values()), desc="index corpus", unit="B",
                        unit_scale=True)
     here = isinstance(be, InProcessBackend)
     shown: dict[str, int] = {}
@@ -410,13 +429,16 @@ def _ensure_all(be: Any, jobs: list[SegmentJob], stale: list[SegmentJob], progre
 
     infos: list[Any] = [None] * len(jobs)
     try:
-        results: Iterable[tuple[int, dict[str, Any]]] = (
-            ((i, ensure_segment(j, step(j.shard))) for i, j in enumerate(jobs)) if here
-            else be.map(ensure_segment, jobs))
+        if not build:
+            results: Iterable[tuple[int, dict[str, Any]]] = be.map(check_segment, jobs)
+        elif here:
+            results = ((i, ensure_segment(j, step(j.shard))) for i, j in enumerate(jobs))
+        else:
+            results = be.map(ensure_segment, jobs)
         for i, r in results:
-            if r["why"]:
+            if r["built"] and r["why"]:
                 log.warning("re-indexed the corpus shard %s: %s", r["shard"], r["why"])
-            elif r["built"] and jobs[i].listed is False and any(j.listed for j in jobs):
+            elif r["built"] and not jobs[i].listed and had_index:
                 log.warning("indexed the new corpus shard %s", r["shard"])
             if r["built"]:
                 show(r["shard"], size.get(r["shard"], 0))

@@ -29,10 +29,14 @@ memory (a scipy CSR whose rows are the posting lists); :class:`LocalProvider` se
 out-of-core :class:`actionhub.dataset.collect.diskindex.DiskBM25Index`, one memory-mapped segment
 per corpus shard, built within a memory budget, on this machine or a Dask cluster, and cached
 in ``.<corpus name>.bm25-<key>/`` next to the corpus (or in ``cache_dir``); a shard that changed
-is re-indexed alone.
+is re-indexed alone. :class:`BM25Index` can also be saved to one ``.npz`` file and loaded
+(verified: the CRC-32s of its arrays and its structure) -- the web app's index of a store's
+descriptions.
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import os
 import shutil
@@ -49,12 +53,15 @@ from actionhub.dataset.collect.bm25 import MATCH_MODES, check_match, top_order
 from actionhub.dataset.collect.base import Charge, Page, Provider, ProviderConfigError
 from actionhub.dataset.collect.corpus import CorpusText
 
-__all__ = ["BM25Index", "LocalProvider", "read_corpus", "caption_terms", "query_term_ids", "top_order", "TEXT"]
+__all__ = ["BM25Index", "LocalProvider", "read_corpus", "caption_terms", "query_term_ids", "top_order", "TEXT",
+           "MAX_CAPTION_CHARS"]
 
 log = logging.getLogger(__name__)
 
+INDEX_VERSION = 2  # of a BM25Index saved as .npz
 INDEX_CHUNK_ROWS = 1 << 20  # captions tokenised at once while indexing
 FORMATS = ("csv", "jsonl", "parquet")
+MAX_CAPTION_CHARS = 5000  # a longer caption in a CSV corpus means broken quoting (WebVid's longest: ~300)
 
 
 def _format_of(path: Path, fmt: Optional[str]) -> str:
@@ -74,13 +81,21 @@ def _format_of(path: Path, fmt: Optional[str]) -> str:
 
 
 def read_corpus(path: str | os.PathLike[str], id_column: str = "videoid", caption_column: str = "name",
-                fmt: Optional[str] = None) -> tuple[pa.Array, pa.Array]:
-    """``(ids, captions)`` of a corpus file as string arrays, rows with a null id or caption dropped."""
+                fmt: Optional[str] = None, max_caption_chars: int = MAX_CAPTION_CHARS) -> tuple[pa.Array, pa.Array]:
+    """``(ids, captions)`` of a corpus file as string arrays, rows with a null id or caption dropped.
+
+    A corpus that lies is refused, naming the file and what is wrong: a caption column of another type
+    than text (lists, bytes, objects), a JSONL line nested too deeply to parse, and a CSV whose quoting
+    is broken (a caption longer than ``max_caption_chars``, or far fewer rows than lines: a stray quote
+    merged lines into one field), with the line the offending field starts on."""
+    from actionhub.utils.columns import ID, TEXT, check_columns  # noqa: PLC0415
+
     p = Path(path)
     if not p.is_file():
         raise ProviderConfigError(f"caption corpus not found: {p}")
     fmt = _format_of(p, fmt)
     cols = [id_column, caption_column]
+    parse = None
     try:
         if fmt == "csv":
             import pyarrow.csv as pcsv  # noqa: PLC0415
@@ -93,6 +108,13 @@ def read_corpus(path: str | os.PathLike[str], id_column: str = "videoid", captio
         elif fmt == "jsonl":
             import pyarrow.json as pjson  # noqa: PLC0415
 
+            from actionhub.utils.jsontext import MAX_DEPTH, deep_lines  # noqa: PLC0415
+
+            deep = deep_lines(p)   # pyarrow's reader would crash the process on them
+            if deep:
+                raise ProviderConfigError(f"the caption corpus {p}: line {deep[0]} nests JSON deeper than {MAX_DEPTH} "
+                                          f"levels ({len(deep)} such line(s)); a corpus line is one flat object "
+                                          f"with the {id_column!r} and {caption_column!r} fields")
             t = pjson.read_json(p)
             _check_columns(p, t.column_names, cols)
         else:
@@ -102,6 +124,9 @@ def read_corpus(path: str | os.PathLike[str], id_column: str = "videoid", captio
             t = pq.read_table(p, columns=cols)
     except (pa.ArrowInvalid, OSError) as e:
         raise ProviderConfigError(f"could not read the caption corpus {p} as {fmt}: {e}") from None
+    check_columns(t.schema, {caption_column: TEXT, id_column: ID}, f"the caption corpus {p}", ProviderConfigError)
+    if parse is not None:
+        _check_csv_rows(p, t, caption_column, parse, max_caption_chars)
     ids = pc.cast(t.column(id_column), pa.string()).combine_chunks()
     caps = pc.cast(t.column(caption_column), pa.string()).combine_chunks()
     ok = pc.and_(pc.is_valid(ids), pc.is_valid(caps))
@@ -112,6 +137,52 @@ def read_corpus(path: str | os.PathLike[str], id_column: str = "videoid", captio
     if len(ids) == 0:
         raise ProviderConfigError(f"the caption corpus {p} has no rows with both {id_column!r} and {caption_column!r}")
     return ids, caps
+
+
+def _count_lines(p: Path) -> int:
+    """Lines of a (possibly compressed) text file, counted in chunks."""
+    n, last = 0, b"\n"
+    with pa.input_stream(str(p), compression="detect") as f:
+        while True:
+            chunk = f.read(1 << 24)
+            if not chunk:
+                break
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (last != b"\n")
+
+
+def _check_csv_rows(p: Path, t: pa.Table, caption_column: str, parse: Any, max_chars: int) -> None:
+    """Refuse a CSV corpus whose quoting is broken (see :func:`read_corpus`), naming the line where the
+    field that swallowed the following lines starts."""
+    caps = t.column(caption_column)
+    longest = pc.max(pc.utf8_length(caps)).as_py() if t.num_rows else 0
+    data_lines = _count_lines(p) - 1
+    too_long = bool(longest and longest > max_chars)
+    too_few = data_lines - t.num_rows >= 10 and t.num_rows < data_lines / 2
+    if not (too_long or too_few):
+        return
+    import pyarrow.csv as pcsv  # noqa: PLC0415
+
+    # every column as text, to find the line each row starts on (a field may span lines)
+    full = pcsv.read_csv(p, parse_options=parse, convert_options=pcsv.ConvertOptions(
+        column_types={c: pa.string() for c in pcsv.open_csv(p, parse_options=parse).schema.names}))
+    spans = np.zeros(full.num_rows, np.int64)
+    for col in full.columns:
+        spans += pc.fill_null(pc.count_substring(col, "\n"), 0).to_numpy(zero_copy_only=False)
+    lengths = pc.fill_null(pc.utf8_length(full.column(caption_column)), 0).to_numpy(zero_copy_only=False)
+    row = int(np.argmax(lengths)) if too_long else int(np.argmax(spans))
+    line = 2 + row + int(spans[:row].sum())
+    what = (f"a {caption_column!r} of {longest:,} characters (more than --max-caption-chars {max_chars:,})"
+            if too_long else f"{t.num_rows:,} rows in {data_lines:,} lines")
+    if not spans[row]:
+        raise ProviderConfigError(f"the caption corpus {p} holds {what} on line {line}; raise --max-caption-chars if "
+                                  "captions really are that long")
+    raise ProviderConfigError(
+        f"the caption corpus {p} reads as {what}: the field that starts on line {line} opens a quote (\") that the "
+        f"CSV reader closes only {int(spans[row]):,} line(s) later, swallowing them. Fix the quoting there (double a "
+        "quote inside a quoted field, or remove the stray one), or raise --max-caption-chars if captions really are "
+        "that long")
 
 
 def _check_columns(p: Path, have: list[str], need: list[str]) -> None:
@@ -286,6 +357,94 @@ class BM25Index:
         sel = order[offset:offset + k]
         return docs[sel], sc[sel]
 
+    def save(self, path: str | os.PathLike[str], key: str = "") -> None:
+        """Write the index atomically as .npz (``key`` identifies what it was built from)."""
+        from actionhub.utils.io import atomic_path  # noqa: PLC0415
+
+        w = self.weights
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, indptr=w.indptr, indices=w.indices, data=w.data, shape=np.asarray(w.shape),
+                         vocab=np.asarray(self.vocab, dtype=np.str_), params=np.asarray([self.k1, self.b]),
+                         key=np.asarray(key), version=np.asarray(INDEX_VERSION))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], key: str = "") -> Optional["BM25Index"]:
+        """The index at ``path`` if it exists and matches ``key`` and this version; else None.
+
+        The file verifies itself: every array is read whole, so the CRC-32 the .npz (zip) format keeps of
+        each one is checked, and the arrays must form a valid index (shapes, offsets, term ids, finite
+        weights). A truncated or damaged file is reported in one warning and None is returned, so the
+        caller rebuilds it."""
+        import scipy.sparse as sp  # noqa: PLC0415
+
+        if not os.path.exists(path):
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if int(z["version"]) != INDEX_VERSION or str(z["key"]) != key:
+                    return None
+                arrays = {n: z[n] for n in ("indptr", "shape", "vocab", "params")}
+                for n in ("data", "indices"):   # memory-mapped in place where stored uncompressed
+                    member = _npz_member(path, n)
+                    arrays[n] = z[n] if member is None else member
+            shape = tuple(int(v) for v in arrays["shape"])
+            problem = _index_problem(arrays, shape)
+            if problem:
+                raise ValueError(problem)
+            w = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape)
+            k1, b = (float(v) for v in arrays["params"])
+            return cls([str(v) for v in arrays["vocab"]], w, k1, b)
+        except Exception as e:  # noqa: BLE001 - zipfile, zlib and numpy raise many kinds for a damaged file
+            log.warning("the BM25 index cache %s is damaged (%s: %s); rebuilding it", path, type(e).__name__, e)
+            return None
+
+
+def _index_problem(a: dict[str, np.ndarray], shape: tuple[int, ...]) -> str:
+    """What is wrong with the arrays of a cached index ('' when they form a valid CSR term-by-document matrix)."""
+    indptr, indices, data = a["indptr"], a["indices"], a["data"]
+    if len(shape) != 2 or min(shape) < 0 or len(a["vocab"]) != shape[0] or a["params"].shape != (2,):
+        return f"shape {shape} does not fit its vocabulary of {len(a['vocab'])} terms"
+    if indptr.ndim != 1 or len(indptr) != shape[0] + 1 or indptr[0] != 0 or indptr[-1] != len(indices) \
+            or len(indices) != len(data) or np.any(np.diff(indptr) < 0):
+        return "its posting-list offsets do not fit its postings"
+    if len(indices) and (indices.min() < 0 or indices.max() >= shape[1]):
+        return "a posting names a document outside the corpus"
+    if not np.isfinite(data).all():
+        return "a weight is not a finite number"
+    return ""
+
+
+def _npz_member(path: str | os.PathLike[str], name: str) -> Optional[np.ndarray]:
+    """Array ``name`` of an ``.npz`` memory-mapped in place (the posting lists of a 10M-caption index are
+    not copied into memory, only the pages a query reads are), or None when it is stored compressed."""
+    import struct  # noqa: PLC0415
+    import zipfile  # noqa: PLC0415
+    import zlib  # noqa: PLC0415
+
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(f"{name}.npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        return None
+    with open(path, "rb") as fh:
+        fh.seek(info.header_offset)
+        local = fh.read(30)
+        if local[:4] != b"PK\x03\x04":
+            raise ValueError(f"{path}: bad zip member header for {name}")
+        start = info.header_offset + 30 + sum(struct.unpack("<HH", local[26:30]))
+        fh.seek(start)
+        version = np.lib.format.read_magic(fh)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read(fh)
+        offset = fh.tell()
+    if dtype.hasobject or not shape:
+        return None
+    if info.file_size and zlib.crc32(np.memmap(path, dtype=np.uint8, mode="r", offset=start,
+                                               shape=(info.file_size,))) != info.CRC:
+        raise ValueError(f"{name}.npy fails its CRC-32 check")
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
+
+
 
 #: how the local provider reads corpus shards and turns captions and queries into terms, for its
 #: out-of-core index (which does not import this module)
@@ -315,7 +474,8 @@ class LocalProvider(Provider):
                  caption_column: str = "name", fmt: Optional[str] = None, cache_dir: str | os.PathLike[str] | None = None,
                  page_size: int = 100_000, k1: float = 1.2, b: float = 0.75, name: Optional[str] = None,
                  use_cache: bool = True, match: str = "all", memory_gb: Optional[float] = None,
-                 backend: Any = "inprocess", scheduler: Any = None, progress: bool = False):
+                 backend: Any = "inprocess", scheduler: Any = None, progress: bool = False,
+                 max_caption_chars: int = MAX_CAPTION_CHARS):
         from actionhub.dataset.collect.diskindex import DiskBM25Index  # noqa: PLC0415
         from actionhub.utils.parallel import get_backend  # noqa: PLC0415
 
@@ -329,6 +489,7 @@ class LocalProvider(Provider):
         self.corpus = Path(corpus)
         self.id_column, self.caption_column, self.fmt = id_column, caption_column, fmt
         self.match = match
+        self.max_caption_chars = max_caption_chars
         self.page_size = int(page_size)
         if self.page_size < 1:
             raise ProviderConfigError(f"page_size must be >= 1, got {page_size}")
@@ -338,7 +499,9 @@ class LocalProvider(Provider):
         self._backend = get_backend(backend, scheduler) if isinstance(backend, str) else backend
         self._own_backend = isinstance(backend, str)
         try:
-            self.index = DiskBM25Index.open(corpus, TEXT, self._tmp or cache_dir, id_column, caption_column, fmt, k1, b,
+            # every shard is read by read_corpus with its checks (the checks of a CSV within max_caption_chars)
+            text = dataclasses.replace(TEXT, read=functools.partial(read_corpus, max_caption_chars=max_caption_chars))
+            self.index = DiskBM25Index.open(corpus, text, self._tmp or cache_dir, id_column, caption_column, fmt, k1, b,
                                             None if memory_gb is None else int(memory_gb * (1 << 30)),
                                             self._backend, progress)
         except BaseException:
