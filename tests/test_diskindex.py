@@ -22,7 +22,7 @@ from actionhub.cli import main
 from actionhub.dataset.collect import ProviderConfigError, collect
 from actionhub.dataset.collect import segment as segmod
 from actionhub.dataset.collect.diskindex import DiskBM25Index
-from actionhub.dataset.collect.local import TEXT, BM25Index, LocalProvider, _format_of, read_corpus
+from actionhub.dataset.collect.local import TEXT, BM25Index, LocalProvider, read_corpus
 from actionhub.dataset.store import read_store
 from actionhub.utils.errors import DiskFullError
 from actionhub.utils.parallel import InProcessBackend
@@ -100,7 +100,7 @@ def small_chunks(monkeypatch):
 
 def test_same_results_as_the_in_memory_index_over_shards_and_chunks(corpus, tmp_path, small_chunks):
     ref, ref_ids, ref_caps = reference(corpus)
-    need = max(segmod.read_bytes_needed(p, _format_of(p, None)) for p in corpus.glob("part-*"))
+    need = max(segmod.read_bytes_needed(p, TEXT.format_of(p, None)) for p in corpus.glob("part-*"))
     idx = DiskBM25Index.open(corpus, TEXT, tmp_path / "small", budget=need + 300_000)
     assert small_chunks["chunks"] > 20 and small_chunks["spills"] >= 3  # many chunks per shard, runs spilled
     assert len(idx.segment_paths) == 3 and idx.num_docs == ref.num_docs == len(ref_caps)

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 
 from actionhub.dataset.collect import bm25
 from actionhub.dataset.collect.corpus import CorpusText
-from actionhub.dataset.collect.segment import SegmentError, _read_footer, build_segment, open_segment, shard_identity
+from actionhub.dataset.collect.segment import SegmentError, read_footer, build_segment, open_segment, shard_identity
 
 __all__ = ["DiskBM25Index", "SegmentJob", "ensure_segment", "check_segment", "QueryTask", "answer_queries", "INDEX_FORMAT"]
 
@@ -152,7 +152,7 @@ def answer_queries(task: QueryTask) -> list[dict[str, Any]]:
 
 def _footer_shard(path: str) -> Any:
     try:
-        return _read_footer(Path(path))[0]["shard"]
+        return read_footer(Path(path))[0]["shard"]
     except SegmentError:
         return None
 
@@ -394,7 +394,7 @@ def _remove_leftovers(path: Optional[Path]) -> None:
 def _looks_current(job: SegmentJob) -> bool:
     """The segment's footer says it was built from the shard as it is now (no checksums: cheap)."""
     try:
-        return _same_source(_read_footer(Path(job.segment))[0], job)
+        return _same_source(read_footer(Path(job.segment))[0], job)
     except (SegmentError, OSError, KeyError, TypeError):
         return False
 

@@ -48,7 +48,7 @@ from actionhub.dataset.collect.base import ProviderConfigError
 from actionhub.dataset.collect.corpus import CorpusText
 
 __all__ = ["SEGMENT_VERSION", "SegmentError", "Segment", "build_segment", "open_segment", "shard_identity",
-           "read_bytes_needed", "MIN_CHUNK_ROWS"]
+           "read_bytes_needed", "read_footer", "MIN_CHUNK_ROWS"]
 
 log = logging.getLogger(__name__)
 
@@ -360,7 +360,9 @@ def _by_term(indptr: np.ndarray, terms: np.ndarray, tf: np.ndarray, rows: int, n
 
 
 # --------------------------------------------------------------------------------------------- reading
-def _read_footer(path: Path) -> tuple[dict[str, Any], int]:
+def read_footer(path: Path) -> tuple[dict[str, Any], int]:
+    """The footer of the segment at ``path`` (its metadata: the shard it was built from, columns, array
+    checksums) and where its data ends; :class:`SegmentError` when it is missing, truncated or not a segment."""
     try:
         size = path.stat().st_size
         with open(path, "rb") as fh:
@@ -426,7 +428,7 @@ def open_segment(path: str | os.PathLike[str], verify: bool = False) -> "Segment
     """The segment at ``path`` (memory-mapped), its layout checked and, with ``verify``, every
     array's checksum too; raises :class:`SegmentError` saying what is wrong."""
     p = Path(path)
-    meta, data_end = _read_footer(p)
+    meta, data_end = read_footer(p)
     try:
         _check_layout(meta, data_end)
     except (KeyError, TypeError) as e:
