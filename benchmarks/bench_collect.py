@@ -347,6 +347,11 @@ def main() -> None:
               f"{run['with_matches_but_none']} of {run['queries_with_matches']} queries with matching captions got none; "
               f"{run['equal_to_min_per_query_matches']} / {len(queries)} equal min({a.per_query}, matching captions) "
               f"({run['within_1pct']} within 1%)")
+        alone = a.workdir / f"store_{a.n}_{match}"
+        if cluster is not None and alone.is_dir():   # the in-process store of an earlier run here
+            run["identical_to_inprocess"] = per_action_lists(alone) == lists
+            print(f"  per-action lists {'identical' if run['identical_to_inprocess'] else 'DIFFERENT'} to the "
+                  f"in-process store {alone}")
         if a.kill_test and cluster is None:
             killed = a.workdir / f"store_{tag}_killed"
             shutil.rmtree(killed, ignore_errors=True)
