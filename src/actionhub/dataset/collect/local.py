@@ -445,7 +445,6 @@ def _npz_member(path: str | os.PathLike[str], name: str) -> Optional[np.ndarray]
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
 
 
-
 #: how the local provider reads corpus shards and turns captions and queries into terms, for its
 #: out-of-core index (which does not import this module)
 TEXT = CorpusText(read=read_corpus, format_of=_format_of, caption_terms=caption_terms, vocabulary=_Lemmas,
@@ -496,9 +495,10 @@ class LocalProvider(Provider):
         if name:
             self.name = name
         self._tmp = None if use_cache else tempfile.mkdtemp(prefix=".actionhub-bm25-", dir=cache_dir)
-        self._backend = get_backend(backend, scheduler) if isinstance(backend, str) else backend
-        self._own_backend = isinstance(backend, str)
+        self._own_backend = False
         try:
+            self._backend = get_backend(backend, scheduler) if isinstance(backend, str) else backend
+            self._own_backend = isinstance(backend, str)
             # every shard is read by read_corpus with its checks (the checks of a CSV within max_caption_chars)
             text = dataclasses.replace(TEXT, read=functools.partial(read_corpus, max_caption_chars=max_caption_chars))
             self.index = DiskBM25Index.open(corpus, text, self._tmp or cache_dir, id_column, caption_column, fmt, k1, b,
