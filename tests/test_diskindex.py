@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
+from captions import write_table_as
 
 from actionhub.cli import main
 from actionhub.dataset.collect import ProviderConfigError, collect
@@ -45,14 +45,8 @@ def captions(n: int, seed: int) -> list:
 
 
 def write_shard(path: Path, caps: list, start: int = 0) -> Path:
-    t = pa.table({"videoid": [f"{path.stem}-{start + i}" for i in range(len(caps))], "name": pa.array(caps, pa.string())})
-    if path.suffix == ".csv":
-        pcsv.write_csv(t, path)
-    elif path.suffix == ".parquet":
-        pq.write_table(t, path)
-    else:
-        path.write_text("".join(json.dumps(r) + "\n" for r in t.to_pylist()))
-    return path
+    return write_table_as(path, pa.table({"videoid": [f"{path.stem}-{start + i}" for i in range(len(caps))],
+                                          "name": pa.array(caps, pa.string())}))
 
 
 @pytest.fixture()
