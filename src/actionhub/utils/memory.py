@@ -6,7 +6,7 @@ import math
 import os
 from pathlib import Path
 
-__all__ = ["DEFAULT_FRACTION", "machine_memory", "default_budget", "resident_bytes", "gb"]
+__all__ = ["DEFAULT_FRACTION", "machine_memory", "default_budget", "resident_bytes", "mapped_resident_bytes", "gb"]
 
 DEFAULT_FRACTION = 0.25  # of the machine's memory: room for the OS, page cache and other jobs
 
@@ -38,6 +38,16 @@ def resident_bytes() -> int:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
         return 0
+
+
+def mapped_resident_bytes() -> int:
+    """Resident pages of files this process maps (and shared memory), in bytes; -1 where ``/proc``
+    is not there. What a search of memory-mapped files holds beyond its own arrays."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[2]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
+        return -1
 
 
 def gb(n: float) -> str:

@@ -322,7 +322,16 @@ class DiskBM25Index:
         return (pa.concat_arrays(ids).take(back), pa.concat_arrays(caps).take(back))
 
     def _release(self) -> None:
-        if sum(s.touched for s in self._segments if s is not None) > self.release_bytes:
+        """Hand the segments' pages back once this process holds more than ``release_bytes`` of
+        them: measured (the mapped pages resident, /proc), or else estimated from what was read (an
+        estimate misses the scattered pages that lookups of caption lengths and intersections touch:
+        8.3 GB resident at 50M captions with a 1.5 GB threshold)."""
+        from actionhub.utils.memory import mapped_resident_bytes  # noqa: PLC0415
+
+        held = mapped_resident_bytes()
+        if held < 0:
+            held = sum(s.touched for s in self._segments if s is not None)
+        if held > self.release_bytes:
             for s in self._segments:
                 if s is not None:
                     s.release()
