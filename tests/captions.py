@@ -25,3 +25,19 @@ def write_captions(path, rows=CAPTIONS, columns=("videoid", "name")):
 
     pcsv.write_csv(pa.table({columns[0]: [r[0] for r in rows], columns[1]: [r[1] for r in rows]}), path)
     return path
+
+
+def write_table_as(path, table):
+    """``table`` as a corpus file of the format its suffix names: CSV, Parquet, else JSONL."""
+    import json
+
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    if path.suffix == ".csv":
+        pcsv.write_csv(table, path)
+    elif path.suffix == ".parquet":
+        pq.write_table(table, path)
+    else:
+        path.write_text("".join(json.dumps(r) + "\n" for r in table.to_pylist()))
+    return path

@@ -23,6 +23,7 @@ from actionhub.dataset.collect.shutterstock import ShutterstockProvider
 from actionhub.dataset.store import Store, read_store
 
 sys.path.insert(0, str(Path(__file__).parent))
+from captions import write_table_as  # noqa: E402
 from fakeapi import TOKEN, FakeVideoAPI, Fault, description, video_id  # noqa: E402
 
 ENV = {"SHUTTERSTOCK_API_TOKEN": TOKEN}
@@ -294,15 +295,8 @@ CAPTIONS = [  # SYNTHETIC captions, WebVid-style columns
 
 
 def write_corpus(path, rows=CAPTIONS, id_col="videoid", cap_col="name"):
-    t = pa.table({id_col: [r[0] for r in rows], "contentUrl": ["x"] * len(rows), cap_col: [r[1] for r in rows]})
-    if path.suffix == ".csv":
-        import pyarrow.csv as pcsv
-        pcsv.write_csv(t, path)
-    elif path.suffix == ".parquet":
-        pq.write_table(t, path)
-    else:
-        path.write_text("".join(json.dumps(r) + "\n" for r in t.to_pylist()))
-    return path
+    return write_table_as(path, pa.table({id_col: [r[0] for r in rows], "contentUrl": ["x"] * len(rows),
+                                          cap_col: [r[1] for r in rows]}))
 
 
 def test_bm25_scores_match_the_formula_on_a_hand_made_corpus():

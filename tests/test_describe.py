@@ -1,5 +1,5 @@
 """Descriptions on the fly (dataset/describe.py): typed names -> vocab queries -> the local provider's cached
-index (or a store) -> rank's ranking -> top k; and the corpus columns cached beside the index."""
+index (or a store) -> rank's ranking -> top k; and a cached corpus not parsed again."""
 from __future__ import annotations
 
 import pyarrow as pa
@@ -73,19 +73,22 @@ def test_a_corpus_without_the_columns_is_refused_naming_the_flags(tmp_path):
 def test_a_cached_corpus_is_not_parsed_again_and_a_changed_one_is(tmp_path, monkeypatch):
     corpus = write_corpus(tmp_path / "captions.csv")
     first = LocalProvider(corpus)
-    assert first.columns_path.is_file() and not first.index_from_cache
+    assert list(first.cache_path.glob("seg-*.bin")) and not first.index_from_cache
+    want = first.search("ride horse", None, 10, lambda: None).as_table()
+    first.close()
 
     def no_parse(*a, **k):
         raise AssertionError("the corpus was parsed again")
 
     monkeypatch.setattr(local_module, "read_corpus", no_parse)
-    again = LocalProvider(corpus)
-    assert again.index_from_cache and again.ids.to_pylist() == first.ids.to_pylist()
+    again = LocalProvider(corpus)   # ids and captions come from the index segment, memory-mapped
+    assert again.index_from_cache and again.index.num_docs == len(CAPTIONS)
     page = again.search("ride horse", None, 10, lambda: None).as_table()
-    assert set(page.column("video_id").to_pylist()) == {"h1", "h2", "h3", "h4"}
+    assert page.equals(want) and set(page.column("video_id").to_pylist()) == {"h1", "h2", "h3", "h4"}
+    again.close()
     monkeypatch.undo()
-    write_corpus(corpus, CAPTIONS[:3])   # a changed corpus: another key, parsed and indexed again
+    write_corpus(corpus, CAPTIONS[:3])   # a changed corpus: parsed and indexed again
     changed = LocalProvider(corpus)
-    assert not changed.index_from_cache and len(changed.ids) == 3
+    assert not changed.index_from_cache and changed.index.num_docs == 3
     with pytest.raises(ProviderConfigError, match="caption corpus not found"):
         LocalProvider(tmp_path / "missing.csv")

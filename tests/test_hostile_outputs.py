@@ -556,31 +556,52 @@ def test_train_or_extract_into_a_read_only_folder_is_one_line(verb, tmp_path, ca
 
 
 # ----------------------------------------------------------------------------- caches that lie
-@pytest.mark.parametrize("damage", ["truncated", "flipped", "garbage"])
-def test_a_damaged_bm25_index_heals_itself(damage, tmp_path, capsys, caplog):
-    """Before: a BadZipFile traceback from this and every later collect, until the hidden file was deleted."""
-    corp = corpus(tmp_path, 2000)
-    assert run(collect_args(tmp_path, tmp_path / "clean", corp), capsys)[0] == 0
-    (cache,) = tmp_path.glob(".captions.csv.bm25-*.npz")
-    data = bytearray(cache.read_bytes())
+def _damage(path: Path, damage: str) -> None:
+    data = bytearray(path.read_bytes())
     if damage == "truncated":
         data = data[: len(data) // 2]
     elif damage == "flipped":
         data[len(data) // 3] ^= 0xFF
     else:
         data = bytearray(b"not an index at all")
-    cache.write_bytes(bytes(data))
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "garbage"])
+def test_a_damaged_bm25_index_heals_itself(damage, tmp_path, capsys, caplog):
+    """Before: a BadZipFile traceback from this and every later collect, until the hidden file was deleted."""
+    corp = corpus(tmp_path, 2000)
+    assert run(collect_args(tmp_path, tmp_path / "clean", corp), capsys)[0] == 0
+    (segment,) = tmp_path.glob(".captions.csv.bm25-*/seg-*.bin")
+    _damage(segment, damage)
     caplog.clear()
     rc, text = run(collect_args(tmp_path, tmp_path / "store", corp), capsys)
     assert rc == 0 and "Traceback" not in text, text
-    said = [r.getMessage() for r in caplog.records if "BM25 index cache" in r.getMessage()]
-    assert len(said) == 1 and "damaged" in said[0] and "rebuilding it" in said[0]
+    said = [r.getMessage() for r in caplog.records if "re-indexed the corpus shard" in r.getMessage()]
+    assert len(said) == 1 and "captions.csv: its index segment is " in said[0]
+    assert ("truncated" if damage != "flipped" else "fails its checksum") in said[0]
     cols = ["action", "rank", "provider", "video_id", "description"]
     assert read_store(tmp_path / "store", cols).sort_by("video_id").equals(
         read_store(tmp_path / "clean", cols).sort_by("video_id"))
     from actionhub.dataset.collect.local import LocalProvider
 
     assert LocalProvider(corp).index_from_cache   # rebuilt and cached again
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "garbage"])
+def test_a_damaged_saved_bm25_index_loads_as_none_with_one_warning(damage, tmp_path, caplog):
+    """A BM25Index saved as .npz (the web app's index of a store) verifies itself when loaded."""
+    from actionhub.dataset.collect.local import BM25Index
+
+    path = tmp_path / "bm25.npz"
+    index = BM25Index.build([f"a man rides a horse {i}" for i in range(3000)])
+    index.save(path)
+    assert BM25Index.load(path).num_docs == 3000
+    _damage(path, damage)
+    caplog.clear()
+    assert BM25Index.load(path) is None
+    said = [r.getMessage() for r in caplog.records if "BM25 index cache" in r.getMessage()]
+    assert len(said) == 1 and "damaged" in said[0]
 
 
 def test_a_text_cache_shard_with_a_damaged_checksum_is_encoded_again(tmp_path, capsys):

@@ -21,7 +21,8 @@ def _provider_options(a: argparse.Namespace) -> dict:
                 "timeout": a.timeout, "max_retries": a.max_retries, "max_pages": a.max_pages}
     if a.provider == "local":
         return {"corpus": a.corpus, "id_column": a.id_column, "caption_column": a.caption_column,
-                "fmt": a.corpus_format, "cache_dir": a.index_cache, "match": a.match,
+                "fmt": a.corpus_format, "cache_dir": a.index_cache, "match": a.match, "memory_gb": a.memory_gb,
+                "backend": a.backend, "scheduler": a.scheduler, "progress": not a.no_progress,
                 "max_caption_chars": a.max_caption_chars}
     return {}
 
@@ -35,6 +36,8 @@ def run(a: argparse.Namespace) -> int:
 
     if a.match != "all" and a.provider != "local":
         raise CliError(f"--match applies to the local provider only (the {a.provider} site decides how it matches)")
+    if a.provider != "local" and (a.memory_gb is not None or a.backend != "inprocess"):
+        raise CliError(f"--memory-gb and --backend apply to the local provider only (not to {a.provider})")
     check_no_overlap({"--out": a.out}, {"--queries": a.queries, "--corpus": a.corpus})
     queries = read_queries(a.queries)
     provider = get_provider(a.provider, **_provider_options(a))
@@ -112,14 +115,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="retries of a request on 429/5xx/timeouts (default: 5)")
     g.add_argument("--max-pages", type=positive_int, help="read at most N pages per query")
     g = p.add_argument_group("local (BM25 over a caption corpus)")
-    g.add_argument("--corpus", type=Path, help="caption corpus: CSV, JSONL or Parquet (e.g. a WebVid CSV)")
+    g.add_argument("--corpus", type=Path,
+                   help="caption corpus: a CSV, JSONL or Parquet file (e.g. a WebVid CSV), or a folder or a quoted "
+                        "glob of such files (shards) read as one corpus")
     g.add_argument("--id-column", default="videoid", help="video id column (default: videoid)")
     g.add_argument("--caption-column", default="name", help="caption column (default: name)")
     g.add_argument("--corpus-format", choices=("csv", "jsonl", "parquet"), help="corpus format (default: from the suffix)")
     g.add_argument("--max-caption-chars", type=positive_int, default=5000, metavar="N",
                    help="refuse a CSV corpus that reads as a caption longer than N characters: broken quoting "
                         "(a stray quote) merges the following lines into one field (default: 5000)")
-    g.add_argument("--index-cache", type=Path, help="directory for the BM25 index cache (default: next to the corpus)")
+    g.add_argument("--index-cache", type=Path,
+                   help="directory for the BM25 index cache (default: next to the corpus; with --backend dask, a "
+                        "folder every worker can read and write at the same path)")
+    g.add_argument("--memory-gb", type=positive_float,
+                   help="memory the index build may use, in GB (per process; default: a quarter of the machine's "
+                        "memory); the corpus is indexed chunk by chunk within it")
+    g.add_argument("--backend", choices=("inprocess", "dask"), default="inprocess",
+                   help="build the index and answer the queries here (default) or on a Dask cluster (--scheduler)")
+    g.add_argument("--scheduler", help="Dask scheduler address for --backend dask, e.g. tcp://10.0.0.1:8786")
     g.add_argument("--match", choices=("all", "any"), default="all",
                    help="all (default): a caption must hold every content word of the query (lemmatised, stop "
                         "words left out), as a stock-footage search does; any: one of them is enough. Ranked by "

@@ -61,9 +61,11 @@ def synthetic_captions(n: int, queries: Sequence[str], *, seed: int = 0, start: 
 
 
 def write_synthetic_corpus(path: str | os.PathLike[str], n: int, queries: Sequence[str], *, seed: int = 0,
-                           chunk: int = 1_000_000) -> Path:
+                           chunk: int = 1_000_000, start: int = 0) -> Path:
     """Write ``n`` SYNTHETIC captions to ``path`` as a WebVid-style CSV, ``chunk`` rows at a time
-    (bounded memory at 10M rows); written atomically."""
+    (bounded memory at 10M rows); written atomically. Ids run from ``start``, and chunk ``i`` is
+    drawn with seed ``seed + i``: shard ``k`` of a corpus cut into files of ``R`` rows (a multiple
+    of ``chunk``), written with ``seed=k * R // chunk, start=k * R``, holds the rows one file would."""
     import pyarrow.csv as pcsv  # noqa: PLC0415
 
     from actionhub.utils.io import atomic_path  # noqa: PLC0415
@@ -75,7 +77,7 @@ def write_synthetic_corpus(path: str | os.PathLike[str], n: int, queries: Sequen
         writer = None
         try:
             for i, lo in enumerate(range(0, n, chunk)):
-                t = synthetic_captions(min(chunk, n - lo), queries, seed=seed + i, start=lo, words=words)
+                t = synthetic_captions(min(chunk, n - lo), queries, seed=seed + i, start=start + lo, words=words)
                 if writer is None:
                     writer = pcsv.CSVWriter(str(tmp), t.schema)
                 writer.write_table(t)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from actionhub.utils import jsontext
 from actionhub.utils.errors import UserError
@@ -114,6 +114,12 @@ class Provider:
         unusable reply (the runner asks for the same page again; see :class:`Page`).
         """
         raise NotImplementedError
+
+    def plan(self, wants: Sequence[tuple[str, Any, Optional[int]]]) -> None:
+        """Told before the first search of a run: the queries it will search, in order, each as
+        ``(query, cursor of its first page, results it still wants (None: all))``. Providers that
+        answer many queries at once (the local provider on a Dask cluster) batch them; others
+        ignore it."""
 
     def fingerprint(self) -> dict:
         """The options that change what a search returns; saved cursors of another fingerprint

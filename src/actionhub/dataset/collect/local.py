@@ -1,10 +1,12 @@
 """The ``local`` provider: BM25 ranked search over a caption corpus the user already has.
 
-A corpus is a CSV, JSONL or Parquet file with a video id column and a caption column; the
+A corpus is a CSV, JSONL or Parquet file -- or a folder or glob of them, read as one corpus
+(:mod:`actionhub.dataset.collect.corpus`) -- with a video id column and a caption column; the
 defaults fit a WebVid-style CSV (``videoid``, ``name``). Captions are tokenised like
 :func:`actionhub.dataset.wordvec.arrow_tokenize` (vectorised), stop words are dropped and every
 distinct word is lemmatised once (:func:`actionhub.dataset.vocab.lemmatize_word`), so the query
-"ride horse" matches "a man riding horses".
+"ride horse" matches "a man riding horses". Every index turns captions into terms with
+:func:`caption_terms` and queries with :func:`query_term_ids`.
 
 Which captions match a query (``match``, recorded in the store):
 
@@ -13,44 +15,50 @@ Which captions match a query (``match``, recorded in the store):
   push-ups through the word "up", "shot put" does not return "Shot on RED";
 * ``"any"``: the caption holds at least one of them (plain BM25 retrieval).
 
-Matches are ranked by Okapi BM25 (Robertson & Zaragoza, 2009):
+Matches are ranked by Okapi BM25 (Robertson & Zaragoza, 2009; :mod:`actionhub.dataset.collect.bm25`):
 
     score(d, q) = sum over query terms t of  idf(t) * tf(t, d) * (k1 + 1) / (tf(t, d) + k1 * (1 - b + b * |d| / avgdl))
     idf(t) = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5)),  k1 = 1.2, b = 0.75
 
-ties broken by corpus order. The weights are precomputed into a sparse term-by-document matrix
-whose rows are the posting lists (``scipy.sparse`` CSR, float32), built chunk by chunk so a
-WebVid-10M corpus fits in memory: a query touches only the postings of its own terms (an
-intersection of sorted lists for ``"all"``, a merge for ``"any"``) and a partial sort picks its
-best results; a query is scored once and its ranked candidates are kept for its next pages. The
-index is cached as ``.<corpus name>.bm25-<key>.npz`` next to the corpus (or in ``cache_dir``),
-keyed by the corpus file's path, size and modification time, the columns and the index version;
-a changed corpus is re-indexed, and a cache file that is truncated or damaged (its structure is
-checked on loading, with the CRC-32s of its arrays) is rebuilt with a warning. The posting lists are memory-mapped from the cache,
-not copied. Beside it, ``.<corpus name>.columns-<key>.arrow`` keeps the corpus's id and caption
-columns (Arrow IPC, memory-mapped when read), so a later search of a cached corpus does not parse
-the whole file again.
+ties broken by corpus order. A query touches only the postings of its own terms (an intersection
+of sorted lists for ``"all"``, a merge for ``"any"``) and a partial sort picks its best results;
+a query is scored once and its ranked candidates are kept for its next pages.
+
+Two indexes give the same results, caption for caption: :class:`BM25Index` holds the weights in
+memory (a scipy CSR whose rows are the posting lists); :class:`LocalProvider` searches the
+out-of-core :class:`actionhub.dataset.collect.diskindex.DiskBM25Index`, one memory-mapped segment
+per corpus shard, built within a memory budget, on this machine or a Dask cluster, and cached
+in ``.<corpus name>.bm25-<key>/`` next to the corpus (or in ``cache_dir``); a shard that changed
+is re-indexed alone. :class:`BM25Index` can also be saved to one ``.npz`` file and loaded
+(verified: the CRC-32s of its arrays and its structure) -- the web app's index of a store's
+descriptions.
 """
 from __future__ import annotations
 
-import hashlib
+import dataclasses
+import functools
 import logging
 import os
+import shutil
+import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from actionhub.dataset.collect import bm25
+from actionhub.dataset.collect.bm25 import MATCH_MODES, check_match, top_order
 from actionhub.dataset.collect.base import Charge, Page, Provider, ProviderConfigError
+from actionhub.dataset.collect.corpus import CorpusText
 
-__all__ = ["BM25Index", "LocalProvider", "read_corpus", "MAX_CAPTION_CHARS"]
+__all__ = ["BM25Index", "LocalProvider", "read_corpus", "caption_terms", "query_term_ids", "top_order", "TEXT",
+           "MAX_CAPTION_CHARS"]
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = 2
-MATCH_MODES = ("all", "any")
+INDEX_VERSION = 2  # of a BM25Index saved as .npz
 INDEX_CHUNK_ROWS = 1 << 20  # captions tokenised at once while indexing
 FORMATS = ("csv", "jsonl", "parquet")
 MAX_CAPTION_CHARS = 5000  # a longer caption in a CSV corpus means broken quoting (WebVid's longest: ~300)
@@ -193,6 +201,34 @@ def _query_terms(text: str) -> list[str]:
     return list(dict.fromkeys(lemmatize_word(t, first=True) for t in tokenize(text) if t and t not in stops))
 
 
+def query_term_ids(query: str, term_id: Mapping[str, int]) -> tuple[list[int], bool]:
+    """Term ids (``term_id``: an index's term -> id) of the query's content words that the corpus
+    holds, and whether it holds them all. Every index of the local provider turns queries into
+    terms here (and captions in :func:`caption_terms`), so they match alike."""
+    terms = _query_terms(query)
+    ids = [term_id[t] for t in terms if t in term_id]
+    return ids, bool(terms) and len(ids) == len(terms)
+
+
+def caption_terms(captions: pa.Array, lemmas: "_Lemmas") -> tuple[np.ndarray, np.ndarray]:
+    """The content words of a chunk of captions as ``(doc, term)`` pairs (int64 arrays, ``doc``
+    the row in the chunk, non-decreasing; ``term`` an id of ``lemmas``, which grows its vocabulary):
+    tokenised (Arrow), stop words dropped, every distinct word lemmatised once."""
+    from actionhub.dataset.wordvec import arrow_tokenize  # noqa: PLC0415
+
+    toks = arrow_tokenize(captions)
+    flat = pc.list_flatten(toks)
+    doc = np.asarray(pc.list_parent_indices(toks).to_numpy(zero_copy_only=False), dtype=np.int64)
+    enc = pc.dictionary_encode(flat)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    term_of = lemmas.ids(enc.dictionary.to_pylist())
+    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    term = term_of[codes] if codes.size else np.zeros(0, np.int64)
+    keep = term >= 0
+    return doc[keep], term[keep]
+
+
 class _Lemmas:
     """Word -> term id of the index (-1 for stop words), lemmatising each distinct word once."""
 
@@ -245,8 +281,6 @@ class BM25Index:
         word once, count term frequencies per chunk, then weight everything by BM25."""
         import scipy.sparse as sp  # noqa: PLC0415
 
-        from actionhub.dataset.wordvec import arrow_tokenize  # noqa: PLC0415
-
         caps = captions if isinstance(captions, (pa.Array, pa.ChunkedArray)) else pa.array(list(captions), pa.string())
         n = len(caps)
         lemmas = _Lemmas()
@@ -256,30 +290,11 @@ class BM25Index:
             part = caps.slice(lo, min(chunk_rows, n - lo))
             if isinstance(part, pa.ChunkedArray):
                 part = part.combine_chunks()
-            rows = len(part)
-            toks = arrow_tokenize(part)
-            flat = pc.list_flatten(toks)
-            doc = np.asarray(pc.list_parent_indices(toks).to_numpy(zero_copy_only=False), dtype=np.int64)
-            enc = pc.dictionary_encode(flat)
-            if isinstance(enc, pa.ChunkedArray):
-                enc = enc.combine_chunks()
-            term_of = lemmas.ids(enc.dictionary.to_pylist())
-            codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-            term = term_of[codes] if codes.size else np.zeros(0, np.int64)
-            keep = term >= 0
-            doc, term = doc[keep], term[keep]
-            # term frequencies of each (doc, term): sort by (doc, term), count runs
-            key = doc * (len(lemmas.vocab) + 1) + term
-            key.sort()
-            starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, np.int64)
-            tf = np.diff(np.r_[starts, key.size]).astype(np.float32)
-            ukey = key[starts]
-            d = ukey // (len(lemmas.vocab) + 1)
-            t = (ukey % (len(lemmas.vocab) + 1)).astype(np.int32)
-            indptr = np.searchsorted(d, np.arange(rows + 1)).astype(np.int64)
+            doc, term = caption_terms(part, lemmas)
+            indptr, t, tf, dl = bm25.term_frequencies(doc, term, len(part), len(lemmas.vocab))
             chunks.append((indptr, t, tf))
-            lengths.append(np.bincount(d, weights=tf, minlength=rows).astype(np.float32))
-            del toks, flat, doc, term, key, enc
+            lengths.append(dl)
+            del doc, term
         num_terms = max(1, len(lemmas.vocab))
         indptr = np.zeros(n + 1, np.int64)
         at = 0
@@ -291,16 +306,10 @@ class BM25Index:
         f = np.concatenate([c[2] for c in chunks]) if chunks else np.zeros(0, np.float32)
         del chunks
         dl = np.concatenate(lengths) if lengths else np.zeros(0, np.float32)
-        avgdl = float(dl.mean()) if n and dl.mean() > 0 else 1.0
+        avgdl = bm25.mean_length(dl.sum(dtype=np.float64), n)
         df = np.bincount(indices, minlength=num_terms).astype(np.float64)
-        idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
-        norm = (k1 * (1 - b + b * dl / avgdl)).astype(np.float32)
-        # w = idf[t] * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl)), in place to bound memory
-        denom = f + np.repeat(norm, np.diff(indptr))
-        f *= np.float32(k1 + 1)
-        f /= denom
-        del denom
-        f *= idf[indices]
+        # weights in place (bounded memory), as every index of the local provider computes them
+        bm25.weights(f, np.repeat(bm25.length_norm(dl, k1, b, avgdl), np.diff(indptr)), bm25.idf(df, n)[indices], k1)
         doc_major = sp.csr_matrix((f, indices, indptr), shape=(n, num_terms))
         del f, indices, indptr
         weights = doc_major.T.tocsr()  # (T, N): posting lists, document ids sorted within each row
@@ -310,44 +319,25 @@ class BM25Index:
 
     def query_terms(self, query: str) -> tuple[list[int], bool]:
         """Term ids of the query's content words found in the corpus, and whether all were found."""
-        terms = _query_terms(query)
-        ids = [self.term_id[t] for t in terms if t in self.term_id]
-        return ids, bool(terms) and len(ids) == len(terms)
+        return query_term_ids(query, self.term_id)
 
-    def _posting(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+    def _posting(self, t: int) -> bm25.Posting:
         w = self.weights
         lo, hi = w.indptr[t], w.indptr[t + 1]
-        return w.indices[lo:hi], w.data[lo:hi]
+        data = w.data[lo:hi]
+        return bm25.Posting(w.indices[lo:hi], lambda at: data if at is None else data[at])
 
     def candidates(self, query: str, match: str = "all") -> tuple[np.ndarray, np.ndarray]:
         """Documents matching ``query`` (sorted ids, int64) and their BM25 scores (float32).
 
         Touches only the posting lists of the query's terms, never all N documents.
         """
-        if match not in MATCH_MODES:
-            raise ProviderConfigError(f"unknown match mode {match!r}; choose one of {', '.join(MATCH_MODES)}")
+        check_match(match)
         ids, complete = self.query_terms(query)
         if not ids or (match == "all" and not complete):
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        lists = sorted((self._posting(t) for t in ids), key=lambda p: len(p[0]))
-        if len(lists) == 1:
-            docs, sc = lists[0]
-            return docs.astype(np.int64), sc.astype(np.float32)
-        if match == "all":  # intersect, starting from the shortest list
-            docs = lists[0][0].astype(np.int64)
-            sc = lists[0][1].astype(np.float32)
-            for other_docs, other_w in lists[1:]:
-                if not docs.size:
-                    break
-                pos = np.searchsorted(other_docs, docs)
-                ok = pos < other_docs.size
-                ok[ok] = other_docs[pos[ok]] == docs[ok]
-                docs, sc = docs[ok], sc[ok] + other_w[pos[ok]]
-            return docs, sc
-        all_docs = np.concatenate([p[0] for p in lists]).astype(np.int64)
-        all_w = np.concatenate([p[1] for p in lists])
-        docs, inv = np.unique(all_docs, return_inverse=True)
-        return docs, np.bincount(inv, weights=all_w, minlength=docs.size).astype(np.float32)
+        df = np.diff(self.weights.indptr)
+        return bm25.combine([self._posting(t) for t in sorted(ids, key=lambda t: df[t])], match)
 
     def scores(self, query: str, match: str = "any") -> np.ndarray:
         """BM25 score of every document for ``query``: ``(N,)`` float32, 0 where it does not match
@@ -368,7 +358,7 @@ class BM25Index:
         return docs[sel], sc[sel]
 
     def save(self, path: str | os.PathLike[str], key: str = "") -> None:
-        """Write the index atomically as .npz (``key`` identifies the corpus it was built from)."""
+        """Write the index atomically as .npz (``key`` identifies what it was built from)."""
         from actionhub.utils.io import atomic_path  # noqa: PLC0415
 
         w = self.weights
@@ -455,54 +445,10 @@ def _npz_member(path: str | os.PathLike[str], name: str) -> Optional[np.ndarray]
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
 
 
-def _save_columns(path: Path, key: str, ids: pa.Array, captions: pa.Array) -> None:
-    """Write the corpus's id and caption columns as an Arrow IPC file (atomic; ``key`` in its metadata)."""
-    import pyarrow.ipc as ipc  # noqa: PLC0415
-
-    from actionhub.utils.io import atomic_path  # noqa: PLC0415
-
-    table = pa.table({"id": ids, "caption": captions}).replace_schema_metadata({"actionhub.key": key})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        with ipc.new_file(str(tmp), table.schema) as writer:
-            writer.write_table(table)   # one record batch: a take on it reads only the rows it needs
-
-
-def _load_columns(path: Path, key: str) -> Optional[tuple[Any, Any]]:
-    """``(ids, captions)`` memory-mapped from a file :func:`_save_columns` wrote for ``key``; else None."""
-    import pyarrow.ipc as ipc  # noqa: PLC0415
-
-    try:
-        reader = ipc.open_file(pa.memory_map(str(path), "r"))
-        if (reader.schema.metadata or {}).get(b"actionhub.key") != key.encode():
-            return None
-        table = reader.read_all()
-    except FileNotFoundError:
-        return None
-    except (OSError, pa.ArrowInvalid) as e:
-        log.warning("the corpus column cache %s is damaged (%s); reading the corpus again", path, e)
-        return None
-    ids, caps = table.column("id"), table.column("caption")
-    if ids.num_chunks == 1:
-        ids, caps = ids.chunk(0), caps.chunk(0)
-    return ids, caps
-
-
-def top_order(scores: np.ndarray, need: int) -> np.ndarray:
-    """Positions of the ``need`` best ``scores`` (highest first, ties by position), without sorting
-    all of them: a partition finds the threshold, only the rows above it are sorted."""
-    n = scores.size
-    if n == 0 or need <= 0:
-        return np.zeros(0, np.int64)
-    key = -scores.astype(np.float64)
-    if n > need:
-        kth = np.partition(key, need - 1)[need - 1]
-        above = np.flatnonzero(key < kth)
-        tied = np.flatnonzero(key == kth)[: need - above.size]
-        pick = np.concatenate([above, tied])
-    else:
-        pick = np.arange(n)
-    return pick[np.lexsort((pick, key[pick]))]
+#: how the local provider reads corpus shards and turns captions and queries into terms, for its
+#: out-of-core index (which does not import this module)
+TEXT = CorpusText(read=read_corpus, format_of=_format_of, caption_terms=caption_terms, vocabulary=_Lemmas,
+                  query_term_ids=query_term_ids)
 
 
 class LocalProvider(Provider):
@@ -510,21 +456,35 @@ class LocalProvider(Provider):
 
     Cursor: the rank offset of the next page. A page holds what the caller still wants (capped
     by ``page_size``). Sends no network requests, so the request budget does not apply.
+
+    The index is :class:`actionhub.dataset.collect.diskindex.DiskBM25Index`, cached in
+    ``cache_dir`` (default: next to the corpus) and built within ``memory_gb`` (default: a quarter
+    of the machine's memory). With ``backend="dask"`` (and ``scheduler``) its segments are built on
+    the cluster's workers and queries are answered there, a batch at a time (:meth:`plan` tells
+    which queries come next); the results are the same as in this process.
     """
 
     name = "local"
     uses_requests = False
     flush_rows = 500_000  # results buffered before the runner writes a part file (resume granularity)
+    batch_queries = 256  # queries sent to a cluster's workers together
 
     def __init__(self, corpus: str | os.PathLike[str] | None = None, id_column: str = "videoid",
                  caption_column: str = "name", fmt: Optional[str] = None, cache_dir: str | os.PathLike[str] | None = None,
                  page_size: int = 100_000, k1: float = 1.2, b: float = 0.75, name: Optional[str] = None,
-                 use_cache: bool = True, match: str = "all", max_caption_chars: int = MAX_CAPTION_CHARS):
+                 use_cache: bool = True, match: str = "all", memory_gb: Optional[float] = None,
+                 backend: Any = "inprocess", scheduler: Any = None, progress: bool = False,
+                 max_caption_chars: int = MAX_CAPTION_CHARS):
+        from actionhub.dataset.collect.diskindex import DiskBM25Index  # noqa: PLC0415
+        from actionhub.utils.parallel import get_backend  # noqa: PLC0415
+
         if corpus is None:
-            raise ProviderConfigError("the local provider needs a caption corpus: --corpus FILE "
+            raise ProviderConfigError("the local provider needs a caption corpus: --corpus FILE, FOLDER or GLOB "
                                       "(CSV/JSONL/Parquet with a video id and a caption column)")
         if match not in MATCH_MODES:
             raise ProviderConfigError(f"unknown --match {match!r}; choose one of {', '.join(MATCH_MODES)}")
+        if memory_gb is not None and not memory_gb > 0:
+            raise ProviderConfigError(f"--memory-gb must be above 0, got {memory_gb}")
         self.corpus = Path(corpus)
         self.id_column, self.caption_column, self.fmt = id_column, caption_column, fmt
         self.match = match
@@ -534,54 +494,34 @@ class LocalProvider(Provider):
             raise ProviderConfigError(f"page_size must be >= 1, got {page_size}")
         if name:
             self.name = name
-        if not self.corpus.is_file():
-            raise ProviderConfigError(f"caption corpus not found: {self.corpus}")
-        key = self._cache_key(k1, b)
-        cache = Path(cache_dir) if cache_dir else self.corpus.parent
-        self.cache_path = cache / f".{self.corpus.name}.bm25-{key[:16]}.npz"
-        self.columns_path = cache / f".{self.corpus.name}.columns-{key[:16]}.arrow"
-        self.ids, self.captions = self._read_columns(key, use_cache)
-        self.index: Optional[BM25Index] = BM25Index.load(self.cache_path, key) if use_cache else None
-        self.index_from_cache = self.index is not None
-        if self.index is None or self.index.num_docs != len(self.ids):
-            log.info("indexing %d captions of %s", len(self.ids), self.corpus)
-            self.index = BM25Index.build(self.captions, k1, b)
-            self.index_from_cache = False
-            if use_cache:
-                try:
-                    cache.mkdir(parents=True, exist_ok=True)
-                    self.index.save(self.cache_path, key)
-                except OSError as e:
-                    log.warning("could not cache the BM25 index at %s (%s); it will be rebuilt next time",
-                                self.cache_path, e)
+        self._tmp = None if use_cache else tempfile.mkdtemp(prefix=".actionhub-bm25-", dir=cache_dir)
+        self._own_backend = False
+        try:
+            self._backend = get_backend(backend, scheduler) if isinstance(backend, str) else backend
+            self._own_backend = isinstance(backend, str)
+            # every shard is read by read_corpus with its checks (the checks of a CSV within max_caption_chars)
+            text = dataclasses.replace(TEXT, read=functools.partial(read_corpus, max_caption_chars=max_caption_chars))
+            self.index = DiskBM25Index.open(corpus, text, self._tmp or cache_dir, id_column, caption_column, fmt, k1, b,
+                                            None if memory_gb is None else int(memory_gb * (1 << 30)),
+                                            self._backend, progress)
+        except BaseException:
+            self.close()
+            raise
+        self.index_from_cache = self.index.from_cache
+        self.cache_path = self.index.path
+        self.on_cluster = self._backend.name != "inprocess"
         self._last: tuple[str, np.ndarray, np.ndarray, np.ndarray] | None = None  # query, docs, scores, order
-
-    def _read_columns(self, key: str, use_cache: bool) -> tuple[Any, Any]:
-        """The corpus's ids and captions: from the cached Arrow copy beside the index (memory-mapped, so a
-        10M-caption corpus opens in a moment and a search reads only the rows it returns) when it is there
-        and of the same key, else parsed from the corpus file and then cached."""
-        if use_cache:
-            cols = _load_columns(self.columns_path, key)
-            if cols is not None:
-                return cols
-        ids, caps = read_corpus(self.corpus, self.id_column, self.caption_column, self.fmt, self.max_caption_chars)
-        if use_cache:
-            try:
-                _save_columns(self.columns_path, key, ids, caps)
-            except OSError as e:
-                log.warning("could not cache the corpus columns at %s (%s); the corpus is read again next time",
-                            self.columns_path, e)
-        return ids, caps
-
-    def _cache_key(self, k1: float, b: float) -> str:
-        st = self.corpus.stat()
-        raw = "|".join(map(str, (self.corpus.resolve(), st.st_size, st.st_mtime_ns, self.id_column,
-                                 self.caption_column, self.fmt, k1, b, INDEX_VERSION)))
-        return hashlib.sha256(raw.encode()).hexdigest()
+        self._plan: dict[str, tuple[int, int]] = {}  # query -> (position in the plan, results its first page needs)
+        self._answers: dict[str, dict[str, Any]] = {}  # a cluster's answers for the current batch of queries
 
     def fingerprint(self) -> dict:
         return {"corpus": str(self.corpus.resolve()), "id_column": self.id_column, "caption_column": self.caption_column,
                 "match": self.match}
+
+    def plan(self, wants: Any) -> None:
+        for i, (q, cursor, want) in enumerate(wants):
+            offset = _offset(cursor)
+            self._plan[q] = (i, offset + (min(self.page_size, want) if want else self.page_size))
 
     def ranked(self, query: str, need: int) -> tuple[np.ndarray, np.ndarray, int]:
         """``(docs, scores)`` of the best ``need`` matches of ``query`` (best first) and how many match.
@@ -598,15 +538,47 @@ class LocalProvider(Provider):
         sel = order[:need]
         return docs[sel], sc[sel], int(docs.size)
 
+    def _answer(self, query: str, need: int) -> dict[str, Any]:
+        """The best ``need`` (or more) results of ``query`` from the cluster, with the next planned
+        queries in the same batch."""
+        r = self._answers.get(query)
+        if r is not None and (r["docs"].size >= need or r["docs"].size >= r["count"]):
+            return r
+        at = self._plan.get(query, (-1, 0))[0]
+        batch = [(query, max(need, 2 * r["docs"].size if r is not None else 0))]
+        for q, (i, n) in sorted(self._plan.items(), key=lambda kv: kv[1][0]):
+            if i > at and q not in self._answers and len(batch) < self.batch_queries:
+                batch.append((q, n))
+        self._answers = {q: v for q, v in self._answers.items() if self._plan.get(q, (-1, 0))[0] > at}
+        self._answers.update(self.index.search_many(batch, self.match, self._backend))
+        return self._answers[query]
+
     def search(self, query: str, cursor: Any, want: Optional[int], charge: Charge) -> Page:
-        offset = int(cursor) if isinstance(cursor, (int, float)) and not isinstance(cursor, bool) else 0
+        offset = _offset(cursor)
         k = min(self.page_size, want) if want else self.page_size
-        docs, _, total = self.ranked(query, offset + k)
-        docs = docs[offset:offset + k]
-        idx = pa.array(docs, pa.int64())
-        table = pa.table({"video_id": self.ids.take(idx), "description": self.captions.take(idx)})
+        if self.on_cluster:
+            r = self._answer(query, offset + k)
+            docs, total = r["docs"][offset:offset + k], r["count"]
+        else:
+            docs, _, total = self.ranked(query, offset + k)
+            docs = docs[offset:offset + k]
+        ids, caps = self.index.documents(docs)
         end = offset + len(docs)
-        return Page(table=table, next_cursor=end if end < total else None)
+        return Page(table=pa.table({"video_id": ids, "description": caps}), next_cursor=end if end < total else None)
 
     def close(self) -> None:
         self._last = None
+        self._answers = {}
+        index = getattr(self, "index", None)
+        if index is not None:
+            index.close()
+        if self._own_backend:
+            self._backend.close()
+            self._own_backend = False
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+
+def _offset(cursor: Any) -> int:
+    return int(cursor) if isinstance(cursor, (int, float)) and not isinstance(cursor, bool) else 0

@@ -145,6 +145,7 @@ def _collect(queries: Iterable[str], provider: Provider, store: str | Path | Sto
             atomic_write_json(state_path, state)
             last_flush = clock()
 
+        provider.plan(_wants(qs, state, counts, per_query))
         outer = progress_bar(qs, enabled=progress, desc=f"collect {pname}", unit=" query")
         failed_in_row = 0
         try:
@@ -231,6 +232,18 @@ def _collect(queries: Iterable[str], provider: Provider, store: str | Path | Sto
     if summary["stopped"] is None and len(st.parts()) > COMPACT_ABOVE_PARTS:
         st.compact()  # takes the lock itself
     return summary
+
+
+def _wants(qs: list[str], state: dict, counts: dict[str, int], per_query: Optional[int]
+           ) -> list[tuple[str, Any, Optional[int]]]:
+    """``(query, cursor, results still wanted)`` of the queries this run will search, in order."""
+    out = []
+    for q in qs:
+        qstate = state["queries"].get(q) or {}
+        have = counts.get(q, 0)
+        if not qstate.get("exhausted") and (per_query is None or have < per_query):
+            out.append((q, qstate.get("cursor"), None if per_query is None else per_query - have))
+    return out
 
 
 def _new_rows(t: pa.Table, listed: list[pa.Array], want: Optional[int]) -> tuple[pa.Table, int, int]:
