@@ -138,11 +138,11 @@ def test_collecting_again_into_a_migrated_store_gives_each_action_the_videos_it_
                   for v, d in (("2", "riding a horse and a camel"), ("1", "man riding a horse"))]
               + [{"action": "ride camel", "provider": "local", "video_id": "3", "description": "woman riding a camel"}])
     (s / "_state" / "collect-local.json").write_text(json.dumps({
-        "provider": "local", "fingerprint": LocalProvider(corpus).fingerprint(),
+        "provider": "local", "fingerprint": LocalProvider(corpus, match="all").fingerprint(),
         "queries": {q: {"cursor": None, "exhausted": True, "pages": 1} for q in ("ride horse", "ride camel")}}))
     assert Store(s).counts() == {"ride horse": 2, "ride camel": 1}
     assert (s / "_state" / "collect-local.json.v1").exists() and not (s / "_state" / "collect-local.json").exists()
-    summary = collect(["ride horse", "ride camel"], LocalProvider(corpus), s)
+    summary = collect(["ride horse", "ride camel"], LocalProvider(corpus, match="all"), s)
     assert summary["added"] == 1 and summary["new_descriptions"] == 0  # video 2, now listed by both
     assert {a: sorted(v.to_pylist()) for a, v in Store(s).action_videos("local").items()} == {
         "ride horse": ["1", "2"], "ride camel": ["2", "3"]}

@@ -21,8 +21,17 @@ def _provider_options(a: argparse.Namespace) -> dict:
                 "timeout": a.timeout, "max_retries": a.max_retries, "max_pages": a.max_pages}
     if a.provider == "local":
         return {"corpus": a.corpus, "id_column": a.id_column, "caption_column": a.caption_column,
-                "fmt": a.corpus_format, "cache_dir": a.index_cache, "match": a.match}
+                "fmt": a.corpus_format, "cache_dir": a.index_cache, "match": a.match, "aliases": _aliases(a),
+                "generic": a.generic}
     return {}
+
+
+def _aliases(a: argparse.Namespace) -> dict | None:
+    if not a.aliases:
+        return None
+    from actionhub.dataset.aliases import read_aliases
+
+    return read_aliases(a.aliases)
 
 
 def run(a: argparse.Namespace) -> int:
@@ -31,8 +40,11 @@ def run(a: argparse.Namespace) -> int:
     from actionhub.dataset.stats import format_few
     from actionhub.dataset.vocab import read_queries
 
-    if a.match != "all" and a.provider != "local":
-        raise CliError(f"--match applies to the local provider only (the {a.provider} site decides how it matches)")
+    if a.provider != "local":
+        given = [f for f, v in (("--match", a.match), ("--aliases", a.aliases), ("--generic", a.generic)) if v is not None]
+        if given:
+            raise CliError(f"{', '.join(given)} apply to the local provider only (the {a.provider} site decides "
+                           "how it matches)")
     queries = read_queries(a.queries)
     provider = get_provider(a.provider, **_provider_options(a))
     if a.budget is not None and not provider.uses_requests:
@@ -114,8 +126,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--caption-column", default="name", help="caption column (default: name)")
     g.add_argument("--corpus-format", choices=("csv", "jsonl", "parquet"), help="corpus format (default: from the suffix)")
     g.add_argument("--index-cache", type=Path, help="directory for the BM25 index cache (default: next to the corpus)")
-    g.add_argument("--match", choices=("all", "any"), default="all",
-                   help="all (default): a caption must hold every content word of the query (lemmatised, stop "
-                        "words left out), as a stock-footage search does; any: one of them is enough. Ranked by "
-                        "BM25 either way; recorded in the store")
+    g.add_argument("--match", choices=("most", "all", "any"), default=None,
+                   help="most (default): a caption must hold every content word of the query (lemmatised, stop "
+                        "words left out, compounds and agent nouns of the corpus count: 'breaststroke' for 'breast "
+                        "stroke', 'pitcher' for 'pitch'), as a stock-footage search does, and a query with fewer than "
+                        "10 such captions also gets those holding all but one word, after its own; all: every word, "
+                        "never relaxed; any: one word is enough. Ranked by BM25; recorded in the store")
+    g.add_argument("--aliases", type=Path, metavar="FILE",
+                   help="extra queries per action, stored under the action: JSON {\"BaseballPitch\": [\"pitcher "
+                        "throws\"]} or 'NAME: alias | alias' lines; NAME is a query or a class name")
+    g.add_argument("--generic", choices=("fix", "drop", "keep"), default=None,
+                   help="one-word queries too generic for the corpus ('close' of 'close-up', 'empty' of 'empty "
+                        "road'; listed by `actionhub vocab check`): fix (default) keeps the captions where the word is "
+                        "a verb form ('closing'), drop leaves them out, keep searches them as they are")
     p.set_defaults(func=run)

@@ -82,6 +82,13 @@ class RankReport:
     seconds: float = 0.0
     store: str | None = None
     out: str | None = None
+    ranker: str = "glove"
+    encoder: str | None = None  # the sentence encoder of the MiniLM rankers (actionhub.text.ranking)
+    candidates: int | None = None  # descriptions per action they encode
+    min_relevance: float | str | None = None  # the cut-off: a number, "auto" or None (none)
+    siblings: str = "keep"  # how descriptions of more specific queries were treated
+    overlaps: list[dict] = field(default_factory=list)  # the sibling pairs: {"general", "specific", "extra"}
+    per_action: dict[str, dict] = field(default_factory=dict)  # rows, siblings, candidates, cut, kept, ...
 
     @property
     def descriptions_per_second(self) -> float:

@@ -33,13 +33,17 @@ import hashlib
 import logging
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from actionhub.dataset.collect.base import Charge, Page, Provider, ProviderConfigError
+from actionhub.dataset.collect.generic import GENERIC_MODES
+
+if TYPE_CHECKING:  # pragma: no cover
+    from actionhub.dataset.collect.variants import QueryPlan
 
 __all__ = ["BM25Index", "LocalProvider", "read_corpus"]
 
@@ -47,6 +51,9 @@ log = logging.getLogger(__name__)
 
 INDEX_VERSION = 2
 MATCH_MODES = ("all", "any")
+PROVIDER_MATCH_MODES = ("most", "all", "any")  # "most": "all", relaxed for a query with few matches
+RELAX_BELOW = 10  # with "most", a query with fewer matches also gets the captions holding all but one of its words
+RELAX_MAX = 1000  # at most this many of those, best by BM25
 INDEX_CHUNK_ROWS = 1 << 20  # captions tokenised at once while indexing
 FORMATS = ("csv", "jsonl", "parquet")
 
@@ -164,6 +171,7 @@ class BM25Index:
         self.term_id = {t: i for i, t in enumerate(self.vocab)}
         self.weights = weights  # scipy.sparse.csr_matrix (T, N) float32, sorted indices
         self.k1, self.b = k1, b
+        self._derived: dict[str, list[str]] | None = None
 
     @property
     def num_docs(self) -> int:
@@ -239,11 +247,27 @@ class BM25Index:
         weights.sort_indices()
         return cls(lemmas.vocab, weights, k1, b)
 
+    @property
+    def derived(self) -> dict[str, list[str]]:
+        """``{word: [agent/derived nouns of it in this corpus]}`` (:func:`variants.derived_forms`), built once."""
+        if self._derived is None:
+            from actionhub.dataset.collect.variants import derived_forms  # noqa: PLC0415
+
+            self._derived = derived_forms(self.vocab)
+        return self._derived
+
+    def plan(self, query: str) -> "QueryPlan":
+        """How ``query`` matches in this corpus: its content words with their compounds and derived
+        forms (:mod:`actionhub.dataset.collect.variants`)."""
+        from actionhub.dataset.collect.variants import plan_query  # noqa: PLC0415
+
+        return plan_query(_query_terms(query), self.term_id, self.derived)
+
     def query_terms(self, query: str) -> tuple[list[int], bool]:
-        """Term ids of the query's content words found in the corpus, and whether all were found."""
-        terms = _query_terms(query)
-        ids = [self.term_id[t] for t in terms if t in self.term_id]
-        return ids, bool(terms) and len(ids) == len(terms)
+        """Term ids of the query's content words found in the corpus as they are, and whether the
+        query can match as a whole (every word found, itself or through a variant)."""
+        plan = self.plan(query)
+        return [self.term_id[t] for t in plan.words if t in self.term_id], plan.complete
 
     def _posting(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         w = self.weights
@@ -253,32 +277,18 @@ class BM25Index:
     def candidates(self, query: str, match: str = "all") -> tuple[np.ndarray, np.ndarray]:
         """Documents matching ``query`` (sorted ids, int64) and their BM25 scores (float32).
 
-        Touches only the posting lists of the query's terms, never all N documents.
+        A word matches its lemma and the variants the corpus holds (compounds both ways, agent
+        nouns: :mod:`actionhub.dataset.collect.variants`). Touches only the posting lists of the
+        query's terms and their variants, never all N documents.
         """
+        from actionhub.dataset.collect.variants import run_plan  # noqa: PLC0415
+
         if match not in MATCH_MODES:
             raise ProviderConfigError(f"unknown match mode {match!r}; choose one of {', '.join(MATCH_MODES)}")
-        ids, complete = self.query_terms(query)
-        if not ids or (match == "all" and not complete):
+        plan = self.plan(query)
+        if not plan.segmentations or (match == "all" and not plan.complete):
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        lists = sorted((self._posting(t) for t in ids), key=lambda p: len(p[0]))
-        if len(lists) == 1:
-            docs, sc = lists[0]
-            return docs.astype(np.int64), sc.astype(np.float32)
-        if match == "all":  # intersect, starting from the shortest list
-            docs = lists[0][0].astype(np.int64)
-            sc = lists[0][1].astype(np.float32)
-            for other_docs, other_w in lists[1:]:
-                if not docs.size:
-                    break
-                pos = np.searchsorted(other_docs, docs)
-                ok = pos < other_docs.size
-                ok[ok] = other_docs[pos[ok]] == docs[ok]
-                docs, sc = docs[ok], sc[ok] + other_w[pos[ok]]
-            return docs, sc
-        all_docs = np.concatenate([p[0] for p in lists]).astype(np.int64)
-        all_w = np.concatenate([p[1] for p in lists])
-        docs, inv = np.unique(all_docs, return_inverse=True)
-        return docs, np.bincount(inv, weights=all_w, minlength=docs.size).astype(np.float32)
+        return run_plan(plan, self._posting, match)
 
     def scores(self, query: str, match: str = "any") -> np.ndarray:
         """BM25 score of every document for ``query``: ``(N,)`` float32, 0 where it does not match
@@ -356,15 +366,26 @@ class LocalProvider(Provider):
     def __init__(self, corpus: str | os.PathLike[str] | None = None, id_column: str = "videoid",
                  caption_column: str = "name", fmt: Optional[str] = None, cache_dir: str | os.PathLike[str] | None = None,
                  page_size: int = 100_000, k1: float = 1.2, b: float = 0.75, name: Optional[str] = None,
-                 use_cache: bool = True, match: str = "all"):
+                 use_cache: bool = True, match: str = "most", aliases: Optional[dict[str, list[str]]] = None,
+                 generic: str = "fix", relax_below: int = RELAX_BELOW):
         if corpus is None:
             raise ProviderConfigError("the local provider needs a caption corpus: --corpus FILE "
                                       "(CSV/JSONL/Parquet with a video id and a caption column)")
-        if match not in MATCH_MODES:
-            raise ProviderConfigError(f"unknown --match {match!r}; choose one of {', '.join(MATCH_MODES)}")
+        if match not in PROVIDER_MATCH_MODES:
+            raise ProviderConfigError(f"unknown --match {match!r}; choose one of {', '.join(PROVIDER_MATCH_MODES)}")
+        if generic not in GENERIC_MODES:
+            raise ProviderConfigError(f"unknown --generic {generic!r}; choose one of {', '.join(GENERIC_MODES)}")
+        if relax_below < 0:
+            raise ProviderConfigError(f"relax_below must be >= 0, got {relax_below}")
         self.corpus = Path(corpus)
         self.id_column, self.caption_column, self.fmt = id_column, caption_column, fmt
         self.match = match
+        self.aliases_given = {str(k): [str(a) for a in v] for k, v in (aliases or {}).items()}
+        self.aliases: dict[str, list[str]] = {}  # query -> aliases, resolved by prepare()
+        self.generic_mode = generic
+        self.generic: dict[str, Any] = {}  # query -> GenericQuery, found by prepare()
+        self.relax_below = int(relax_below)
+        self.matched: dict[str, dict[str, int]] = {}  # query -> {"strict", "relaxed"} captions
         self.page_size = int(page_size)
         if self.page_size < 1:
             raise ProviderConfigError(f"page_size must be >= 1, got {page_size}")
@@ -396,8 +417,73 @@ class LocalProvider(Provider):
         return hashlib.sha256(raw.encode()).hexdigest()
 
     def fingerprint(self) -> dict:
-        return {"corpus": str(self.corpus.resolve()), "id_column": self.id_column, "caption_column": self.caption_column,
-                "match": self.match}
+        fp = {"corpus": str(self.corpus.resolve()), "id_column": self.id_column, "caption_column": self.caption_column,
+              "match": self.match}
+        if self.aliases_given:
+            fp["aliases"] = self.aliases_given
+        if self.generic_mode != "fix":
+            fp["generic"] = self.generic_mode
+        if self.relax_below != RELAX_BELOW:
+            fp["relax_below"] = self.relax_below
+        return fp
+
+    def prepare(self, queries: list[str]) -> None:
+        """Resolve the aliases to ``queries`` and find the queries too generic for this corpus."""
+        from actionhub.dataset.aliases import resolve_aliases  # noqa: PLC0415
+        from actionhub.dataset.collect.generic import generic_queries  # noqa: PLC0415
+
+        self.aliases = resolve_aliases(self.aliases_given, queries) if self.aliases_given else {}
+        self.generic = {} if self.generic_mode == "keep" else {
+            g.query: g for g in generic_queries(queries, self.index, self.captions)}
+        for g in self.generic.values():
+            log.warning("query %s", g.describe() if self.generic_mode == "fix" else
+                        g.describe().rsplit(";", 1)[0] + "; left out (--generic drop)")
+        if self.match == "most":  # which queries are relaxed, and after how many of their own captions
+            for q in queries:
+                self._matches(q)
+
+    def notes(self) -> dict:
+        """How queries matched, for the store's record: variants, aliases, generic queries."""
+        return {"variants": "compounds, agent and derived nouns from the corpus (actionhub.dataset.collect.variants)",
+                "aliases": self.aliases, "relax_below": self.relax_below,
+                "generic": {"mode": self.generic_mode, "queries": [g.to_json() for g in self.generic.values()]},
+                # query -> its own captions (ranks 0 .. n-1); the later ranks hold all but one of its words
+                "relaxed": {q: m["strict"] for q, m in self.matched.items() if m["relaxed"]}}
+
+    def _matches(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """Every caption of ``query`` and its sort key: the query's own matches and its aliases' by BM25,
+        then (when they are fewer than ``relax_below``) the captions holding all but one of its words."""
+        from actionhub.dataset.collect.variants import _sum_union, _union  # noqa: PLC0415
+
+        mode = "any" if self.match == "any" else "all"
+        g = self.generic.get(query)
+        if g is not None and (self.generic_mode == "drop" or not g.fix.startswith("verb forms")):
+            docs, sc = np.zeros(0, np.int64), np.zeros(0, np.float32)
+        else:
+            docs, sc = self.index.candidates(query, mode)
+            if g is not None:  # keep the captions where the word is a verb form ("closing", not "close-up")
+                from actionhub.dataset.collect.generic import verb_form_pattern  # noqa: PLC0415
+
+                forms = g.fix.split(":", 1)[1].strip().split("|")
+                ok = pc.match_substring_regex(self.captions.take(pa.array(docs, pa.int64())), verb_form_pattern(forms))
+                keep = np.asarray(pc.fill_null(ok, False).to_numpy(zero_copy_only=False), bool)
+                docs, sc = docs[keep], sc[keep]
+        parts = [(docs, sc)] + [self.index.candidates(a, mode) for a in self.aliases.get(query, [])]
+        docs, sc = _union(parts)
+        strict = int(docs.size)
+        words = self.index.plan(query).words
+        relaxed = (np.zeros(0, np.int64), np.zeros(0, np.float32))
+        if self.match == "most" and strict < self.relax_below and len(words) >= 2 and g is None:
+            subs = [self.index.candidates(" ".join(words[:i] + words[i + 1:]), "all") for i in range(len(words))]
+            rd, rs = _sum_union(subs)
+            new = ~np.isin(rd, docs)
+            rd, rs = rd[new], rs[new]
+            best = top_order(rs, RELAX_MAX)
+            relaxed = (rd[best], rs[best])
+        self.matched[query] = {"strict": strict, "relaxed": int(relaxed[0].size)}
+        # one sort key: strict matches first (by BM25), then the relaxed ones
+        key = np.concatenate([sc.astype(np.float64), relaxed[1].astype(np.float64) - 1e9])
+        return np.concatenate([docs, relaxed[0]]).astype(np.int64), key
 
     def ranked(self, query: str, need: int) -> tuple[np.ndarray, np.ndarray, int]:
         """``(docs, scores)`` of the best ``need`` matches of ``query`` (best first) and how many match.
@@ -405,7 +491,7 @@ class LocalProvider(Provider):
         The query is scored once; its candidates are kept, so the next page only extends the sort.
         """
         if self._last is None or self._last[0] != query:
-            docs, sc = self.index.candidates(query, self.match)
+            docs, sc = self._matches(query)
             self._last = (query, docs, sc, np.zeros(0, np.int64))
         _, docs, sc, order = self._last
         if order.size < min(need, docs.size):
