@@ -101,6 +101,10 @@ def run_demo(
     out = Path(out_dir)
     plan = plan if isinstance(plan, DemoPlan) else load_plan(plan)
     corpus = corpus or os.environ.get("ACTIONHUB_DEMO_CORPUS") or None
+    if corpus and plan.real_text is not None:  # a corpus it cannot read fails now, not after the training
+        from actionhub.demo.class_text import corpus_columns
+
+        corpus_columns(corpus)
     say(f"[1/4] CoCo on the shipped protocols with SYNTHETIC features (plan: {plan.path})")
     run_dirs = []
     for recipe in plan.runs:

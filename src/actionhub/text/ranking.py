@@ -116,6 +116,19 @@ def _provenance(actions: Sequence[str]) -> dict[str, set[str]]:
     return out
 
 
+def _light_verbs(names: Sequence[str]) -> frozenset[str]:
+    """Light verbs of the store's actions together with the shipped vocabulary's queries (a small store
+    alone does not show that "play" starts many queries)."""
+    from actionhub.dataset.siblings import light_verbs  # noqa: PLC0415
+    from actionhub.dataset.vocab import build_vocabulary  # noqa: PLC0415
+
+    try:
+        shipped = [q.query for q in build_vocabulary()]
+    except Exception:  # noqa: BLE001 - without lemminflect: the store's own queries
+        shipped = []
+    return light_verbs(list(dict.fromkeys([*names, *shipped])))
+
+
 def sibling_rows(names: Sequence[str], aids: np.ndarray, codes: np.ndarray, mode: str,
                  own: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, list]:
     """Rows a more specific query also lists: ``(exclude (N,) bool, last (N,) bool, overlaps)``.
@@ -131,7 +144,7 @@ def sibling_rows(names: Sequence[str], aids: np.ndarray, codes: np.ndarray, mode
     exclude, last = np.zeros(n, bool), np.zeros(n, bool)
     if mode == "keep" or not len(names):
         return exclude, last, []
-    pairs = overlaps(list(names))
+    pairs = overlaps(list(names), light=_light_verbs(names))
     if not pairs:
         return exclude, last, []
     index = {a: i for i, a in enumerate(names)}
@@ -248,25 +261,26 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
     start = time.perf_counter()
     scorer = glove_rank._Scorer(wv)
     keys: list[Any] = []
-    ranks: list[np.ndarray] = []
-    columns = ["action", "provider", "video_id", "description"] + (["rank"] if hasattr(dataset, "store") else [])
+    rank_col = None
     with progress_bar(enabled=progress, total=total, desc="ranking: GloVe pass", unit="desc", unit_scale=True) as bar:
-        for batch in glove_rank._iter_batches(dataset, columns, batch_size):
-            scorer.add(batch.column("action"), batch.column("description"))
-            keys.append(key_column(batch.column("provider"), batch.column("video_id")))
-            if "rank" in columns:
-                ranks.append(np.asarray(batch.column("rank").to_numpy(zero_copy_only=False), np.int64))
-            bar.update(batch.num_rows)
+        if isinstance(dataset, glove_rank._StoreView):  # every description scored once; its row is its key
+            glove_rank.scan(dataset, scorer, batch_size, bar)
+            hits, codes = dataset.joined()
+            rank_col = np.asarray(hits.column("rank").to_numpy(), np.int64)
+        else:
+            for batch in glove_rank._iter_batches(dataset, ["action", "provider", "video_id", "description"], batch_size):
+                scorer.add(batch.column("action"), batch.column("description"))
+                keys.append(key_column(batch.column("provider"), batch.column("video_id")))
+                bar.update(batch.num_rows)
+            codes = _key_codes(keys)
     aids, glove = scorer.result()
     aids = aids.astype(np.int64)
     names = list(scorer.names)
-    codes = _key_codes(keys)
     del keys
     # relaxed matches (--match most): after the action's own, and not when another action lists them as its own
     relaxed = np.zeros(len(aids), bool)
     starts = _relaxed_from(dataset)
-    if starts and ranks:
-        rank_col = np.concatenate(ranks)
+    if starts and rank_col is not None:
         start_of = np.array([starts.get(a, np.iinfo(np.int64).max) for a in names] + [0], np.int64)
         relaxed = rank_col >= start_of[aids]
     claimed = _claimed_relaxed(names, aids, codes, relaxed)
@@ -284,7 +298,7 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
     pre = np.where(np.isnan(glove), -np.inf, glove) - _LAST * tier
     if semantic:
         rows, group, _ = glove_rank.topk_per_group(groups, pre, candidates)
-        fetched = glove_rank._fetch_rows(dataset, rows, batch_size, total, store)
+        fetched = glove_rank.fetch_rows(dataset, rows, batch_size, total, store)
         texts = [str(t) for t in fetched.column("description").to_pylist()]
         rel, agent, other, other_action = _semantic_scores(texts, group, names, dataset, encoder, cache,
                                                          encode_batch_size, threads, progress,
@@ -292,11 +306,6 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
         score = rel if ranker == "minilm" else rel + AGENT_WEIGHT * agent
         is_object = agent <= 0
         claimed_by = np.where(other > rel + COMPETE_MARGIN, other_action, -1)
-        import os as _os  # DEBUG-DUMP
-        if _os.environ.get("ACTIONHUB_RANK_DUMP"):  # DEBUG-DUMP
-            import pyarrow as _pa  # DEBUG-DUMP
-            _pq = __import__("pyarrow.parquet").parquet  # DEBUG-DUMP
-            _pq.write_table(_pa.table({"action": [names[g] for g in group], "video_id": fetched.column("video_id"), "text": texts, "rel": rel, "obj": rel - agent, "other": other, "relaxed": relaxed[rows], "last": last[rows], "glove": glove[rows]}), _os.environ["ACTIONHUB_RANK_DUMP"])  # DEBUG-DUMP
     else:
         rows = np.flatnonzero(groups >= 0)
         group = groups[rows].astype(np.int32)
@@ -343,14 +352,16 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
             by = rec.setdefault("claimed_by", {})
             by[names[claimed_by[i]]] = by.get(names[claimed_by[i]], 0) + 1
     kept_scores: dict[int, list[float]] = {}
-    for g, sc in zip(sel_group, score[sel]):
+    for g, sc, rx in zip(sel_group, score[sel], relaxed[rows[sel]]):
         kept_scores.setdefault(int(g), []).append(float(sc))
+        if rx:
+            per_action[names[g]]["kept_relaxed"] = per_action[names[g]].get("kept_relaxed", 0) + 1
     for g, vals in kept_scores.items():
         per_action[names[g]].update(kept=len(vals), mean=round(float(np.mean(vals)), 4))
     for a, t in thresholds.items():
         per_action[a]["threshold"] = t
     if fetched is None:
-        fetched = glove_rank._fetch_rows(dataset, rows[sel], batch_size, total, store)
+        fetched = glove_rank.fetch_rows(dataset, rows[sel], batch_size, total, store)
     else:
         fetched = fetched.take(sel)
     report = glove_rank.RankReport(

@@ -45,7 +45,7 @@ from actionhub.dataset.collect.generic import GENERIC_MODES
 if TYPE_CHECKING:  # pragma: no cover
     from actionhub.dataset.collect.variants import QueryPlan
 
-__all__ = ["BM25Index", "LocalProvider", "read_corpus"]
+__all__ = ["BM25Index", "LocalProvider", "read_corpus", "corpus_column_names"]
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,29 @@ def read_corpus(path: str | os.PathLike[str], id_column: str = "videoid", captio
     if len(ids) == 0:
         raise ProviderConfigError(f"the caption corpus {p} has no rows with both {id_column!r} and {caption_column!r}")
     return ids, caps
+
+
+def corpus_column_names(path: str | os.PathLike[str], fmt: Optional[str] = None) -> list[str]:
+    """The column names of a corpus file (its header, schema, or first JSON line)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ProviderConfigError(f"caption corpus not found: {p}")
+    fmt = _format_of(p, fmt)
+    try:
+        if fmt == "csv":
+            import pyarrow.csv as pcsv  # noqa: PLC0415
+
+            parse = pcsv.ParseOptions(delimiter="\t" if p.suffix.lower() == ".tsv" else ",", newlines_in_values=True)
+            return list(pcsv.open_csv(p, parse_options=parse).schema.names)
+        if fmt == "parquet":
+            import pyarrow.parquet as pq  # noqa: PLC0415
+
+            return list(pq.read_schema(p).names)
+        import pyarrow.json as pjson  # noqa: PLC0415
+
+        return list(pjson.read_json(p).column_names)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise ProviderConfigError(f"could not read the caption corpus {p} as {fmt}: {e}") from None
 
 
 def _check_columns(p: Path, have: list[str], need: list[str]) -> None:

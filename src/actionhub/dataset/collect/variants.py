@@ -52,6 +52,11 @@ def _stems(term: str) -> list[tuple[str, str]]:
     return out
 
 
+def _verb_compound(word: str) -> bool:
+    """A word lemminflect does not know that ends in a verb after an English word ("skydive")."""
+    return any("VERB" in _pos(word[i:]) and _pos(word[:i]) for i in range(3, len(word) - 2))
+
+
 def derived_forms(vocab: Sequence[str]) -> dict[str, list[str]]:
     """``{word: [corpus terms derived from it]}`` over the terms of a corpus vocabulary.
 
@@ -79,7 +84,7 @@ def derived_forms(vocab: Sequence[str]) -> dict[str, list[str]]:
             if len(stem) < 3:
                 continue
             stem_pos = _pos(stem)
-            if kind == "verb" and ("VERB" in stem_pos or (not stem_pos and stem in known)):  # "skydive(r)" 
+            if kind == "verb" and ("VERB" in stem_pos or (not stem_pos and (stem in known or _verb_compound(stem)))):
                 out.setdefault(stem, []).append(term)
                 ing = (lm.getInflection(stem, "VBG") or (stem + "ing",))[0]
                 if ing in GERUND_SPORTS:  # bowler -> bowling, fencer -> fencing
