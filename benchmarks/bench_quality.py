@@ -11,7 +11,9 @@ scores every class's first 10 descriptions against the labels:
 * mostly wrong: classes whose kept top 10 is more than half wrong.
 
 By default the corpus is the SYNTHETIC one of ``quality_corpus.py`` (UCF101 classes), both
-phrasing families: ``A`` (the one the rankers were tuned on) and ``B`` (held out). Bring your own
+phrasing families: ``A`` (the one the rankers were tuned on) and ``B`` (held out), and with
+``--families A,B,C`` family ``C`` of ``quality_corpus_c.py`` (stock-footage titles, written after the
+tuning and held out too). Bring your own
 with ``--corpus FILE``: a CSV/JSONL/Parquet with ``videoid``, ``name`` (the caption) and
 ``label`` (the benchmark class the caption shows, empty for none)::
 
@@ -114,7 +116,8 @@ def score(per_class: dict[str, list[str]], label_of: dict[str, str], classes: li
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", type=Path, help="labelled corpus (videoid, name, label); default: the SYNTHETIC families")
-    ap.add_argument("--families", default="A,B", help="SYNTHETIC phrasing families to run (default: A,B)")
+    ap.add_argument("--families", default="A,B", help="SYNTHETIC phrasing families to run: A (tuned on), B, C "
+                    "(held out; C: stock-footage titles, quality_corpus_c.py) (default: A,B)")
     ap.add_argument("--benchmark", default="ucf101")
     ap.add_argument("--rankers", default="glove,minilm,minilm-agent", help="comma-separated rankers ('default': rank's default)")
     ap.add_argument("--datasets", nargs="+", help="vocab build --datasets (default: the seven sources)")
@@ -134,11 +137,12 @@ def main() -> None:
         else:
             import pyarrow.csv as pcsv  # noqa: PLC0415
             from quality_corpus import generate  # noqa: PLC0415
+            from quality_corpus_c import generate as generate_c  # noqa: PLC0415
 
             for fam in a.families.split(","):
                 path = Path(tmp) / f"family{fam}.csv"
-                pcsv.write_csv(generate(fam, seed=a.seed), path)
-                corpora.append((f"SYNTHETIC family {fam}" + (" (held out)" if fam == "B" else ""), path))
+                pcsv.write_csv(generate_c(seed=a.seed) if fam == "C" else generate(fam, seed=a.seed), path)
+                corpora.append((f"SYNTHETIC family {fam}" + (" (held out)" if fam in ("B", "C") else ""), path))
         for name, path in corpora:
             ids, caps, labels = read_labelled(path)
             label_of = dict(zip(ids.to_pylist(), [x or "" for x in labels.to_pylist()])) if labels is not None else {}

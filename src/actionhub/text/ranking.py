@@ -62,6 +62,9 @@ _LAST = 1e3  # subtracted from the sort key of a description put last
 COMPETE_MARGIN = 0.0  # another action claims a description scoring this much higher for it
 AGENT_WEIGHT = 2.0  # minilm-agent's score: rel + AGENT_WEIGHT * (rel - obj)
 RELAXED_AGENT = 0.05  # a relaxed match (--match most) is kept only with rel - obj at least this
+AGENT_SHARE = 0.25  # object-only: an agent signal at most this share of the action's clearest
+DUPLICATE = 0.95  # two descriptions of one action this close (MiniLM cosine) say the same thing
+PARAPHRASE = 0.85  # two actions whose mean prompts are this close are one action said two ways
 AUTO_WINDOW = {"minilm-agent": 0.2, "minilm": 0.1}  # auto cut-off: this far below the action's best
 
 
@@ -300,12 +303,12 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
         rows, group, _ = glove_rank.topk_per_group(groups, pre, candidates)
         fetched = glove_rank.fetch_rows(dataset, rows, batch_size, total, store)
         texts = [str(t) for t in fetched.column("description").to_pylist()]
-        rel, agent, other, other_action = _semantic_scores(texts, group, names, dataset, encoder, cache,
+        rel, agent, other, other_action, unit = _semantic_scores(texts, group, names, dataset, encoder, cache,
                                                          encode_batch_size, threads, progress,
                                                          _listed_by(rows, aids, codes, ~relaxed))
         score = rel if ranker == "minilm" else rel + AGENT_WEIGHT * agent
-        is_object = agent <= 0
-        claimed_by = np.where(other > rel + COMPETE_MARGIN, other_action, -1)
+        is_object = object_only(agent, group, claimed=other > rel + COMPETE_MARGIN)
+        claimed_by = unclaim_last(np.where(other > rel + COMPETE_MARGIN, other_action, -1), group, ~relaxed[rows])
     else:
         rows = np.flatnonzero(groups >= 0)
         group = groups[rows].astype(np.int32)
@@ -339,13 +342,17 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
                     keep[idx[~own]] = False
             thresholds[names[g]] = round(float(t), 4) if np.isfinite(t) else None
     sort_key = np.where(keep, score - _LAST * tier[rows], np.nan)
+    duplicate = near_duplicates(group, sort_key, unit) if semantic else np.zeros(len(rows), bool)
+    keep &= ~duplicate
+    sort_key[duplicate] = np.nan
     sel, sel_group, sel_rank = glove_rank.topk_per_group(np.where(keep, group, -1), sort_key, k,
                                                          group_order=np.argsort(np.asarray(names, dtype=object),
                                                                                 kind="stable"))
     for i, g in enumerate(group):
         rec = per_action[names[g]]
         rec["candidates"] += 1
-        rec["cut"] += int(not keep[i] and claimed_by[i] < 0)
+        rec["cut"] += int(not keep[i] and claimed_by[i] < 0 and not duplicate[i])
+        rec["duplicates"] = rec.get("duplicates", 0) + int(duplicate[i])
         rec["object_only"] += int(is_object[i])
         if claimed_by[i] >= 0:
             rec["claimed"] = rec.get("claimed", 0) + 1
@@ -397,7 +404,9 @@ def _semantic_scores(texts: list[str], group: np.ndarray, names: list[str], data
     except ImportError:
         vocab = None
     aliases = _store_aliases(dataset)
-    used = sorted(set(int(g) for g in group) | {int(b) for bs in listed_by for b in bs})
+    own = sorted(set(int(g) for g in group))
+    classmates = _classmates(names, own)
+    used = sorted(set(own) | {int(b) for bs in listed_by for b in bs} | {int(b) for bs in classmates.values() for b in bs})
     acts = [names[g] for g in used]
     local = np.full(len(names), -1, np.int64)
     local[used] = np.arange(len(used))
@@ -411,19 +420,141 @@ def _semantic_scores(texts: list[str], group: np.ndarray, names: list[str], data
     vecs = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
     rows = vecs[[where[t] for t in texts]] if texts else np.zeros((0, prompts.person.shape[1]), np.float32)
     rel, obj, gen = prompts.scores(rows, local[group])
-    other = np.full(len(texts), -np.inf, np.float32)
-    other_action = np.full(len(texts), -1, np.int64)
-    shared = [i for i, bs in enumerate(listed_by) if len(bs)]
-    if shared:
-        rivals = competing_actions(acts, prompts.person)
-        for i in shared:
-            mine = local[group[i]]
-            bs = np.array([b for b in listed_by[i] if rivals[mine, local[b]]], np.int64)
-            if bs.size:
-                sc = prompts.person[local[bs]] @ rows[i]
-                j = int(np.argmax(sc))
-                other[i], other_action[i] = sc[j], bs[j]
-    return rel, prompts.agent(rel, obj, gen), other, other_action
+    # who may claim a description: an action listing it too (competing_actions), or a class of the same label
+    # list whose query finds it, or all but one of its words (never a paraphrase: BoxingPunchingBag and
+    # BoxingSpeedBag are two classes however alike; "spin bowler" for CricketBowling, not Bowling)
+    may = np.zeros((len(used), len(used)), bool)
+    for g, bs in classmates.items():
+        may[local[g], local[bs]] = True
+    text_row = np.fromiter((where[t] for t in texts), np.int64, count=len(texts))
+    found = lexical_matches(uniq, [acts[j] for j in np.flatnonzero(may.any(axis=0))]) if may.any() else None
+    found_cols = np.flatnonzero(may.any(axis=0))
+    listed_ok = competing_actions(acts, prompts.person)
+    other, other_action = _best_rival(rows, local[group], prompts.person, may, found, found_cols, text_row,
+                                      [local[bs] for bs in listed_by], listed_ok)
+    other_action = np.where(other_action >= 0, np.asarray(used, np.int64)[np.maximum(other_action, 0)], -1)
+    return rel, prompts.agent(rel, obj, gen), other, other_action, rows
+
+
+def unclaim_last(claimed_by: np.ndarray, group: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """``claimed_by`` ``(n,)`` (the action claiming each description, -1: none) with the claims
+    undone for every action ``group`` whose own matches ``own`` ``(n,)`` would all be claimed. When
+    every description a query found fits other actions better, the action's prompt is the likelier
+    culprit ("a person clean and jerk" beside "a person snatch weight lifting"), not its captions."""
+    out = claimed_by.copy()
+    mine = own & (group >= 0)
+    if not mine.any():
+        return out
+    size = np.bincount(group[mine], minlength=int(group.max()) + 1)
+    taken = np.bincount(group[mine & (claimed_by >= 0)], minlength=size.size)
+    lost = (size > 0) & (taken == size)
+    out[mine & lost[group]] = -1
+    return out
+
+
+def object_only(agent: np.ndarray, group: np.ndarray, share: float = AGENT_SHARE,
+                claimed: np.ndarray | None = None) -> np.ndarray:
+    """``(n,)`` bool: descriptions that show their action's things rather than someone doing it -- an
+    agent signal ``agent`` ``(n,)`` (:meth:`~actionhub.text.relevance.ActionPrompts.agent`) at or below
+    ``share`` of the clearest one of the same action ``group`` ``(n,)`` (not counting those another
+    action ``claimed``), and never above zero. The signal's scale differs between actions (a prompt
+    such as "a person yo yo" is vaguer than "a person kayaking"), so the bar is set by the action's
+    own best: "Yo-yo on a table" (0.03) is object-only beside "kid plays with a yo yo" (0.18)."""
+    live = np.ones(len(agent), bool) if claimed is None else ~claimed
+    best = np.zeros(int(group.max()) + 1 if len(group) else 0, np.float32)
+    np.maximum.at(best, group[live], np.maximum(agent[live], 0))
+    return agent <= share * best[group] if len(group) else np.zeros(0, bool)
+
+
+def near_duplicates(group: np.ndarray, key: np.ndarray, unit: np.ndarray, same: float = DUPLICATE) -> np.ndarray:
+    """``(n,)`` bool: descriptions that say what a better one of the same action says (the cosine of
+    their unit sentence vectors ``unit`` ``(n, D)`` at least ``same``: "Yo-yo on a table." and "Yo-yo
+    on a table, 4k"). ``group`` ``(n,)``: each one's action; ``key`` ``(n,)``: the sort key, best
+    first, NaN for descriptions already left out (neither kept nor compared)."""
+    out = np.zeros(len(group), bool)
+    live = np.flatnonzero(np.isfinite(key))
+    order = live[np.lexsort((-key[live], group[live]))]
+    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    for idx in np.split(order, bounds):
+        if idx.size < 2:
+            continue
+        sims = unit[idx] @ unit[idx].T
+        np.fill_diagonal(sims, 0)
+        dup = np.zeros(idx.size, bool)
+        for j in range(1, idx.size):  # a description is a duplicate of a better one that is not itself one
+            dup[j] = bool((sims[j, :j][~dup[:j]] >= same).any())
+        out[idx] = dup
+    return out
+
+
+def _classmates(names: Sequence[str], actions: Sequence[int]) -> dict[int, np.ndarray]:
+    """``{action: the other actions of the store that one label list names as classes with it}``
+    (``names`` indices; through the shipped vocabulary's provenance). A label list's classes are
+    different actions by design (UCF101's Bowling and CricketBowling, Drumming and PlayingDhol), so a
+    description goes to the one it fits clearly better, whether or not that one's query found it."""
+    prov = _provenance(names)
+    if not prov:
+        return {}
+    datasets = sorted(set().union(*prov.values()))
+    col = {d: j for j, d in enumerate(datasets)}
+    inc = np.zeros((len(names), len(datasets)), np.float32)
+    for i, a in enumerate(names):
+        for d in prov.get(a, ()):
+            inc[i, col[d]] = 1
+    out = {}
+    for g in actions:
+        if inc[g].any():
+            mates = np.flatnonzero(inc @ inc[g] > 0)
+            out[int(g)] = mates[mates != g]
+    return out
+
+
+def lexical_matches(texts: Sequence[str], queries: Sequence[str]) -> Any:
+    """``(len(texts), len(queries))`` sparse bool: does a text hold every content word of a query, or
+    all but one of a query of two words or more (the local provider's matching: lemmas, compounds,
+    agent nouns; :meth:`actionhub.dataset.collect.local.BM25Index.relaxed`)?"""
+    from scipy import sparse  # noqa: PLC0415
+
+    from actionhub.dataset.collect.local import BM25Index  # noqa: PLC0415
+
+    index = BM25Index.build(list(texts))
+    rows, cols = [], []
+    for j, q in enumerate(queries):
+        docs = np.union1d(index.candidates(q, "all")[0], index.relaxed(q)[0])
+        rows.append(docs)
+        cols.append(np.full(docs.size, j, np.int64))
+    r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+    return sparse.csr_matrix((np.ones(r.size, bool), (r, c)), shape=(len(texts), len(queries)))
+
+
+def _best_rival(rows: np.ndarray, mine: np.ndarray, person: np.ndarray, may: np.ndarray, found: Any,
+                found_cols: np.ndarray, text_row: np.ndarray, listed: list[np.ndarray], listed_ok: np.ndarray,
+                chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """``(other (n,), other_action (n,))``: for each description ``rows`` ``(n, D)`` of action ``mine``
+    ``(n,)`` (indices into ``person`` ``(A, D)``, the mean action prompts), the best action-prompt
+    cosine among the actions that may claim it, and that action (-inf, -1: none). They are the
+    classes ``may[mine]`` ``(A, A)`` whose query matches its text (``found[text_row]``, sparse, columns
+    ``found_cols`` of ``A``) and the actions ``listed[i]`` that list it, where ``listed_ok`` allows."""
+    n = len(rows)
+    other = np.full(n, -np.inf, np.float32)
+    which = np.full(n, -1, np.int64)
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        mask = np.zeros((hi - lo, len(person)), bool)
+        if found is not None:
+            mask[:, found_cols] = found[text_row[lo:hi]].toarray()
+            mask &= may[mine[lo:hi]]
+        for i in range(lo, hi):
+            if len(listed[i]):
+                mask[i - lo, listed[i][listed_ok[mine[i], listed[i]]]] = True
+        if not mask.any():
+            continue
+        sims = np.where(mask, rows[lo:hi] @ person.T, -np.inf)
+        j = np.argmax(sims, axis=1)
+        other[lo:hi] = sims[np.arange(hi - lo), j]
+        which[lo:hi] = np.where(np.isfinite(other[lo:hi]), j, -1)
+    return other, which
 
 
 def _claimed_relaxed(names: Sequence[str], aids: np.ndarray, codes: np.ndarray, relaxed: np.ndarray) -> np.ndarray:
@@ -457,7 +588,7 @@ def _listed_by(rows: np.ndarray, aids: np.ndarray, codes: np.ndarray, own: np.nd
     return out
 
 
-def competing_actions(names: Sequence[str], person: np.ndarray, paraphrase: float = 0.85) -> np.ndarray:
+def competing_actions(names: Sequence[str], person: np.ndarray, paraphrase: float = PARAPHRASE) -> np.ndarray:
     """``(A, A)`` bool: may action ``b`` claim a description of action ``a``? Only an action of at least
     as many words ("horse race" from "horse ride", "parallel bar" from "swing"; not "swim" from
     "breast stroke"), not itself, not an action whose words hold or are held by ``a``'s (a sibling or

@@ -313,6 +313,17 @@ class BM25Index:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         return run_plan(plan, self._posting, match)
 
+    def relaxed(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """Documents holding all but one of the content words of ``query`` (a query of two words or
+        more; its full matches included), with their BM25 scores: ``candidates`` of each query made of
+        all but one of its words, united."""
+        from actionhub.dataset.collect.variants import _sum_union  # noqa: PLC0415
+
+        words = self.plan(query).words
+        if len(words) < 2:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        return _sum_union([self.candidates(" ".join(words[:i] + words[i + 1:]), "all") for i in range(len(words))])
+
     def scores(self, query: str, match: str = "any") -> np.ndarray:
         """BM25 score of every document for ``query``: ``(N,)`` float32, 0 where it does not match
         (a dense view for inspection and tests; searches use :meth:`candidates`)."""
@@ -476,7 +487,7 @@ class LocalProvider(Provider):
     def _matches(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         """Every caption of ``query`` and its sort key: the query's own matches and its aliases' by BM25,
         then (when they are fewer than ``relax_below``) the captions holding all but one of its words."""
-        from actionhub.dataset.collect.variants import _sum_union, _union  # noqa: PLC0415
+        from actionhub.dataset.collect.variants import _union  # noqa: PLC0415
 
         mode = "any" if self.match == "any" else "all"
         g = self.generic.get(query)
@@ -497,8 +508,7 @@ class LocalProvider(Provider):
         words = self.index.plan(query).words
         relaxed = (np.zeros(0, np.int64), np.zeros(0, np.float32))
         if self.match == "most" and strict < self.relax_below and len(words) >= 2 and g is None:
-            subs = [self.index.candidates(" ".join(words[:i] + words[i + 1:]), "all") for i in range(len(words))]
-            rd, rs = _sum_union(subs)
+            rd, rs = self.index.relaxed(query)
             new = ~np.isin(rd, docs)
             rd, rs = rd[new], rs[new]
             best = top_order(rs, RELAX_MAX)
