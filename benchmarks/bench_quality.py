@@ -32,8 +32,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -63,10 +61,10 @@ def run_chain(corpus: Path, work: Path, benchmark: str, ranker: str, datasets: l
     """The README chain with defaults; ``{class: [video ids of its first k descriptions]}`` and timings."""
     from actionhub.dataset.collect import collect  # noqa: PLC0415
     from actionhub.dataset.collect.local import LocalProvider  # noqa: PLC0415
-    from actionhub.text.ranking import rank_descriptions  # noqa: PLC0415
     from actionhub.dataset.vocab import SOURCE_DATASETS, build_vocabulary  # noqa: PLC0415
     from actionhub.protocols import get_benchmark  # noqa: PLC0415
     from actionhub.text.build import _class_rows, match_classes  # noqa: PLC0415
+    from actionhub.text.ranking import rank_descriptions  # noqa: PLC0415
 
     times = {}
     t = time.perf_counter()

@@ -202,11 +202,15 @@ def test_cli_exit_codes_and_errors(tmp_path, capsys, monkeypatch):
     assert "yo yo: by name tai chi" in text and "by descriptions pirouetting" in text and "SYNTHETIC" in text
 
     assert main(["analyze", "descriptions", str(store), "--out", str(out), "--word-vectors", str(vec),
-                 "--json", "--no-progress"]) == 0
+                 "--json", "--no-progress"]) == 2   # an earlier analysis is replaced only on request
+    assert "already holds fig6_analysis.json" in capsys.readouterr().err
+    assert main(["analyze", "descriptions", str(store), "--out", str(out), "--word-vectors", str(vec),
+                 "--json", "--no-progress", "--overwrite"]) == 0
     assert json.loads(capsys.readouterr().out)["summary"]["actions_compared"] == 4
 
     def fails(*extra):
-        assert main(["analyze", "descriptions", str(store), "--out", str(out), "--no-progress", *extra]) == 2
+        assert main(["analyze", "descriptions", str(store), "--out", str(out), "--no-progress", "--overwrite",
+                     *extra]) == 2
         return capsys.readouterr().err
 
     assert "unknown action 'surfing' in --actions" in fails("--word-vectors", str(vec), "--actions", "surfing")
@@ -214,7 +218,7 @@ def test_cli_exit_codes_and_errors(tmp_path, capsys, monkeypatch):
     assert "word vectors file not found" in fails("--word-vectors", str(tmp_path / "none.txt"))
     assert "--top must be at least 1" in fails("--word-vectors", str(vec), "--top", "0")
     err = main(["analyze", "descriptions", str(tmp_path / "missing"), "--out", str(out), "--no-progress",
-                "--word-vectors", str(vec)])
+                "--word-vectors", str(vec), "--overwrite"])
     assert err == 2 and "not found" in capsys.readouterr().err
 
     def no_glove():

@@ -45,7 +45,8 @@ def _split_mat(dataset: str) -> tuple[np.ndarray, np.ndarray]:
 
 # --------------------------------------------------------------------------- general
 def test_registry() -> None:
-    assert list_benchmarks() == ["kinetics-zsar", "ucf101", "hmdb51", "ucf101-cross", "hmdb51-cross"]
+    assert list_benchmarks() == ["kinetics-zsar", "ucf101", "hmdb51", "ucf101-cross", "hmdb51-cross",
+                                 "kinetics600-zs", "ucf101-full", "hmdb51-full"]
     assert get_benchmark("ucf101") is get_benchmark("ucf101")
     with pytest.raises(ValueError, match="choose one of: .*kinetics-zsar.*kinetics-664"):
         get_benchmark("ucf-101")
@@ -80,7 +81,8 @@ def test_splits_disjoint_and_covering(name: str) -> None:
     for split in bench.splits:
         seen, val, unseen = set(split.seen), set(split.val), set(split.unseen)
         assert not seen & unseen and not seen & val and not val & unseen
-        if name in ("kinetics-zsar", "ucf101", "hmdb51", "kinetics-664"):
+        if name in ("kinetics-zsar", "kinetics600-zs", "ucf101", "hmdb51", "kinetics-664", "ucf101-full",
+                    "hmdb51-full"):
             assert seen | val | unseen == classes
         else:  # cross-dataset: Kinetics pool seen, half of the target dataset unseen
             target = set(bench.classes[len(split.seen) :])

@@ -389,6 +389,12 @@ def test_extract_text_features_train_predict_cli(models, clips, env, kind, capsy
     t = get_encoder(spec).encode(actions)
     for name, vec in zip(actions, t):
         assert zs[name] == pytest.approx(_cos(real_feat, vec), abs=2e-4)
+    # the same scores from the features extract wrote (the model read from their meta.json), for every clip
+    assert main(["predict", "--features", str(out / "features"), "--zero-shot", "clip", "--actions", ", ".join(actions),
+                 "--confusion", str(out / "confusion.png"), "--json", "--no-progress"]) == 0
+    assert (out / "confusion.png").is_file()   # the list had labels
+    rows = {r["video"]: r for r in json.loads(capsys.readouterr().out)}
+    assert len(rows) == 7 and {p["action"]: p["score"] for p in rows[str(real)]["predictions"]} == pytest.approx(zs, abs=2e-4)
 
 
 def test_zero_shot_clip_needs_a_clip_backbone(env, capsys):

@@ -5,6 +5,8 @@ caches under the test's tmp folder.
 """
 import json
 import os
+import subprocess
+import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -13,6 +15,7 @@ import pytest
 from actionhub.cli import main
 from actionhub.dataset.export import _yaml_lines
 from actionhub.dataset.store import DESCRIPTION_SCHEMA, Store
+from actionhub.utils.outputs import MANIFEST
 
 UNICODE = "Kamel in der Wüste — 骆驼 läuft. «Slow motion» 🐪"
 
@@ -76,7 +79,7 @@ def exported(tmp_path, capsys):
 def test_export_writes_shards_card_and_counts(exported):
     store, out, printed = exported
     assert "6 descriptions, 7 hits of 3 actions, 5 queries (3 Parquet shards" in printed
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("[!.]*") if p.is_file()) == [
         "README.md", "actionhub.json", "descriptions/train-00000-of-00001.parquet",
         "hits/train-00000-of-00001.parquet", "queries/train-00000-of-00001.parquet"]
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no staging folder left
@@ -163,7 +166,8 @@ def test_load_dataset_reads_every_config(exported, offline_datasets):
     q = datasets.load_dataset(str(out), "queries", split="train", **kw)
     assert dict(zip(q["action"], q["num_descriptions"]))["juggle fire"] == 0
     assert any(cache.rglob("*.arrow"))  # the cache went where we said
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "actionhub.json", "descriptions", "hits", "queries"]
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "README.md", "actionhub.json", "descriptions", "hits",
+                                                     "queries"]
 
 
 @pytest.mark.parametrize("cut", [["--max-shard-rows", "2"], ["--max-shard-mb", "0.000001"]])
@@ -193,12 +197,18 @@ def test_out_must_be_new_empty_or_an_earlier_export(tmp_path, capsys):
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "mine.txt").write_text("keep me")
-    for extra in ([], ["--overwrite"]):
-        assert main(["export", str(store), "--out", str(busy), "--no-progress", *extra]) == 2
-        err = capsys.readouterr().err
-        assert "is not empty" in err and "Traceback" not in err
-        assert "--overwrite" in err if not extra else "not an ActionHub export" in err
+    assert main(["export", str(store), "--out", str(busy), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "already holds mine.txt" in err and "--overwrite" in err and "Traceback" not in err
     assert [p.name for p in busy.iterdir()] == ["mine.txt"]
+    # --overwrite replaces only what an export wrote: a user's file beside it is kept, one in its way refused
+    assert main(["export", str(store), "--out", str(busy), "--overwrite", "--no-progress"]) == 0
+    assert (busy / "mine.txt").read_text() == "keep me" and (busy / "actionhub.json").is_file()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "README.md").write_text("my notes")
+    assert main(["export", str(store), "--out", str(tmp_path / "other"), "--overwrite", "--no-progress"]) == 2
+    assert "README.md would be replaced but is not from an earlier export" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "other").iterdir()] == ["README.md"]
     empty = tmp_path / "empty"
     empty.mkdir()
     assert main(["export", str(store), "--out", str(empty), "--max-shard-rows", "1", "--no-progress"]) == 0
@@ -208,7 +218,7 @@ def test_out_must_be_new_empty_or_an_earlier_export(tmp_path, capsys):
     assert len(list((empty / "hits").iterdir())) == 1  # the earlier shards are gone, not mixed in
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert main(["export", str(store), "--out", str(store / "hf"), "--no-progress"]) == 2
-    assert "overlap" in capsys.readouterr().err
+    assert "lies inside the input STORE" in capsys.readouterr().err
 
 
 def test_missing_or_empty_store_and_non_export_folder_are_clear_errors(tmp_path, capsys):
@@ -235,9 +245,17 @@ def test_missing_or_empty_store_and_non_export_folder_are_clear_errors(tmp_path,
 def test_export_waits_for_no_writer(tmp_path, capsys):
     store = tmp_path / "store"
     build_store(store)
-    with Store(store).lock():  # a collector or an import writing to the store
+    code = ("import sys, time\nfrom actionhub.dataset.store import Store\n"
+            "with Store(sys.argv[1]).lock():\n    print('ready', flush=True)\n    time.sleep(60)\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    p = subprocess.Popen([sys.executable, "-c", code, str(store)], stdout=subprocess.PIPE, text=True, env=env)
+    try:   # a collector or an import writing to the store
+        assert p.stdout.readline().strip() == "ready"
         assert main(["export", str(store), "--out", str(tmp_path / "hf"), "--no-progress"]) == 2
-    assert "another process is writing to the store" in capsys.readouterr().err
+    finally:
+        p.kill()
+        p.wait()
+    assert f"store {store} is being written by process {p.pid}" in capsys.readouterr().err
     assert not (tmp_path / "hf").exists()
     assert main(["export", str(store), "--out", str(tmp_path / "hf"), "--no-progress"]) == 0
 

@@ -189,7 +189,13 @@ def _bench_files(tmp_path: Path, name: str, visual_dim: int) -> tuple[Path, Path
     w = SyntheticWorld(bench.classes, SyntheticSpec(visual_dim=visual_dim, text_dim=8, latent_dim=6, num_concepts=20,
                                                     descriptions_per_class=2, seed=5, **EASY))
     feats, text = tmp_path / f"{name}-f.npz", tmp_path / f"{name}-t.npz"
-    save_features(feats, w.videos(bench.classes, 2, seed=1))
+    fs = w.videos(bench.classes, 2, seed=1)
+    if bench.listed_test_videos:   # ucf101-full, hmdb51-full evaluate only their official test videos: use their names
+        listed: dict[str, list[str]] = {}
+        for video, cls in bench.eval_videos(0, "test"):
+            listed.setdefault(cls, []).append(video)
+        fs.videos = np.array([listed[c].pop() if c in listed else v for v, c in zip(fs.videos, fs.labels)], dtype=object)
+    save_features(feats, fs)
     w.class_text().save(text)
     return feats, text
 

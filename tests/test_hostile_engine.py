@@ -194,10 +194,12 @@ def test_a_dead_holders_lock_is_taken_over(files, run_copy, capsys):
     holder = _hold(run_copy, True)
     holder.kill()          # kill -9: the lock file stays, its flock is gone with the process
     holder.wait()
-    assert (run_copy / ".lock").exists()
+    from actionhub.utils.lock import lock_path_for
+
+    assert lock_path_for(run_copy).exists()
     rc, out, err = cli(train_args(files, run_copy), capsys)
     assert rc == 0 and "Traceback" not in err and "reused" in out
-    assert not (run_copy / ".lock").exists()
+    assert not lock_path_for(run_copy).exists()
 
 
 # --------------------------------------------------------------------------- 3. inputs checked before any work

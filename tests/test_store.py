@@ -308,7 +308,7 @@ def test_cli_stats_of_an_empty_store_says_how_to_fill_it(tmp_path, capsys):
     assert main(["stats", str(tmp_path / "s"), "--plots", str(tmp_path / "plots")]) == 0
     out = capsys.readouterr().out
     assert "descriptions: 0" in out and "actionhub collect" in out and "Fig. 5" not in out
-    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["stats.json", "stats.txt"]
+    assert sorted(p.name for p in (tmp_path / "plots").glob("[!.]*")) == ["stats.json", "stats.txt"]
 
 
 def test_cli_import(tmp_path, capsys):

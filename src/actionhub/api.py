@@ -75,6 +75,10 @@ def resolve_run(
     if config is not None and not isinstance(config, TrainConfig):
         raise UserError(f"config must be an actionhub.TrainConfig, got {type(config).__name__}")
     r = load_recipe(recipe) if recipe is not None else None
+    if r is not None and r.training_free:
+        raise RecipeError(f"recipe {r.name} is training-free (method {r.method}): there is nothing to train; run it "
+                          f"with `actionhub evaluate --zero-shot clip --config {r.name} --features F --text-features T` "
+                          "(actionhub.evaluate(zero_shot='clip', recipe=...))")
     base = config or (r.config() if r else TrainConfig())
     given = dict(overrides or {})
     if method is not None:
@@ -230,6 +234,9 @@ def train(
         raise UserError(f"calibration must be a finite number, got {calibration} (--calibration)")
     if gzsl and not 0.0 < gzsl_holdout < 1.0:
         raise UserError(f"the GZSL hold-out share must lie in (0, 1), got {gzsl_holdout} (--gzsl-holdout)")
+    check_out_off_inputs(out, features=features, text_features=text_features, eval_features=eval_features,
+                         video_list=video_list, eval_video_list=eval_video_list, labels=labels,
+                         eval_labels=eval_labels, cim_pool=cim_pool)
     # The run directory is locked and checked before any data is loaded (cheap refusals first).
     with output_lock(out, folder=True, what="run directory"):
         check_run_dir(out, _planned_record(run, split, features, text_features, eval_features, cim_pool))
@@ -241,6 +248,15 @@ def train(
                         calibration=calibration, recipe=run.recipe_record)
     reused = before is not None and rec.get("finished_at") == before
     return {**rec, "run_dir": str(out), "reused": reused}
+
+
+def check_out_off_inputs(out: PathLike, **files: Any) -> None:
+    """Refuse a run or sweep folder ``out`` that is, holds or lies inside one of the data ``files``
+    (given by field name: ``features=...``; in-memory data is skipped), naming its flag."""
+    from actionhub.utils.outputs import check_no_overlap
+
+    check_no_overlap({"--out": out}, {"--" + k.replace("_", "-"): v for k, v in files.items()
+                                      if isinstance(v, (str, Path))})
 
 
 def _planned_record(run: ResolvedRun, split: int, features: Any, text_features: Any, eval_features: Any,
@@ -276,27 +292,121 @@ def _finished_at(out: PathLike) -> str | None:
 
 
 def evaluate(
-    runs: PathLike | Mapping[str, Any] | Iterable[PathLike | Mapping[str, Any]],
+    runs: PathLike | Mapping[str, Any] | Iterable[PathLike | Mapping[str, Any]] | None = None,
     out: PathLike | None = None,
     *,
     benchmark: str | None = None,
     gzsl: bool = False,
     calibration: float | None = None,
+    overwrite: bool = False,
+    zero_shot: str | None = None,
+    features: PathLike | "FeatureSet" | None = None,
+    text_features: PathLike | "ClassText" | Iterable[PathLike | "ClassText"] | None = None,
+    recipe: str | Path | Recipe | None = None,
+    splits: Iterable[int] | None = None,
+    class_text: str | None = None,
+    k: int | None = None,
+    alpha: float | None = None,
+    backbone: str | None = None,
+    video_list: PathLike | None = None,
+    labels: PathLike | None = None,
 ) -> dict[str, Any]:
     """The results summary of finished runs -- what ``actionhub evaluate`` writes: per-split
     top-1/top-5 and mean ± std over splits per (benchmark, method, variant), with the exact
     protocol of every row. ``runs``: run directories or the records :func:`train` returns (one or
-    many); ``out``: also write it there as JSON. See
-    :func:`actionhub.evaluation.results.evaluate_runs` for ``benchmark``, ``gzsl``, ``calibration``."""
-    from actionhub.evaluation.results import evaluate_runs
-    from actionhub.utils.io import atomic_write_json
+    many); ``out``: also write it there as JSON (an existing file only with ``overwrite``). See
+    :func:`actionhub.evaluation.results.evaluate_runs` for ``benchmark``, ``gzsl``, ``calibration``.
 
-    if isinstance(runs, (str, Path, Mapping)):
-        runs = [runs]
-    summary = evaluate_runs(runs, benchmark=benchmark, gzsl=gzsl, calibration=calibration)
-    if out is not None:
-        atomic_write_json(out, summary)
+    With ``zero_shot="clip"`` (``evaluate --zero-shot clip``) nothing is trained and no ``runs``
+    are given: every split of ``benchmark`` is scored training-free in the joint space of the
+    CLIP / X-CLIP model that made ``features`` and ``text_features`` (one file, or several: one
+    row each), :mod:`actionhub.engine.zeroshot`; rows have method ``clip-zs``. ``class_text``
+    (``ad``, ``vc``, ``ad+vc``), ``k`` and ``alpha`` pick the text (default: the recipe's, else
+    ``ad``, 100, 0.5); ``splits`` (default: all, or the recipe's); ``backbone`` only for stores
+    that do not record theirs; ``video_list``, ``labels`` as for ``train``."""
+    import json
+
+    from actionhub.evaluation.results import evaluate_runs, summarize
+    from actionhub.utils.io import json_default
+    from actionhub.utils.outputs import check_no_overlap, staged_file
+
+    if zero_shot is None:
+        given = [n for n, v in (("features", features), ("text_features", text_features), ("recipe", recipe),
+                                ("splits", splits), ("class_text", class_text), ("k", k), ("alpha", alpha),
+                                ("backbone", backbone), ("video_list", video_list), ("labels", labels)) if v is not None]
+        if given:
+            raise UserError(f"{', '.join(given)} apply to a training-free evaluation: add zero_shot='clip' "
+                            "(--zero-shot clip), or drop them to summarise runs")
+        if runs is None:
+            raise UserError("nothing to evaluate: pass runs (--runs RUN_DIR ...) or zero_shot='clip' (--zero-shot clip)")
+        if isinstance(runs, (str, Path, Mapping)):
+            runs = [runs]
+        inputs = {"--runs": [r for r in runs if isinstance(r, (str, Path))]}
+
+        def compute() -> dict[str, Any]:
+            return evaluate_runs(runs, benchmark=benchmark, gzsl=gzsl, calibration=calibration)
+    else:
+        if runs is not None:
+            raise UserError("a training-free evaluation (--zero-shot) scores features, not runs: drop runs (--runs)")
+        if gzsl or calibration is not None:
+            raise UserError("--gzsl/--calibration apply to trained runs, not to --zero-shot")
+        texts = text_features if isinstance(text_features, (list, tuple)) else [text_features]
+        inputs = {"--features": features if isinstance(features, (str, Path)) else None,
+                  "--text-features": [t for t in texts if isinstance(t, (str, Path))]}
+
+        def compute() -> dict[str, Any]:
+            return summarize(_zero_shot_records(zero_shot, benchmark, features, text_features, recipe, splits,
+                                                class_text, k, alpha, backbone, video_list, labels))
+    if out is None:
+        return compute()
+    check_no_overlap({"--out": out}, inputs)
+    with staged_file(out, overwrite=overwrite) as tmp:   # refused before the work when it exists
+        summary = compute()
+        tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=json_default) + "\n",
+                       encoding="utf-8")
     return summary
+
+
+def _zero_shot_records(method: str, benchmark: str | None, features: Any, text_features: Any, recipe: Any,
+                       splits: Iterable[int] | None, class_text: str | None, k: int | None, alpha: float | None,
+                       backbone: str | None, video_list: Any, labels: Any) -> list[dict[str, Any]]:
+    """The run records of ``evaluate(zero_shot=...)``: settings from the call, else the recipe, else the defaults."""
+    from actionhub.engine.zeroshot import check_method, zero_shot_records
+    from actionhub.recipes import ZERO_SHOT_TEXTS
+
+    check_method(method)
+    r = load_recipe(recipe) if recipe is not None else None
+    if r is not None and not r.training_free:
+        raise RecipeError(f"recipe {r.name} trains method {r.method or 'coco'}: run it with `actionhub train --config "
+                          f"{r.name}`; --zero-shot takes a training-free recipe (`actionhub recipes list`)")
+    model = dict(r.model) if r else {}
+    name = benchmark or (r.benchmark if r else None)
+    if name is None:
+        raise UserError("no benchmark: pass one (--benchmark; `actionhub benchmarks list`) or a recipe that names one")
+    if splits is None and r is not None and r.splits is not None and r.benchmark == name:
+        splits = r.splits
+    missing = [n for n, v in (("features", features), ("text_features", text_features)) if v is None]
+    if missing:
+        raise UserError("no " + " and no ".join(missing) + ": pass "
+                        + " and ".join(f"{m}= (--{m.replace('_', '-')})" for m in missing))
+    texts = list(text_features) if isinstance(text_features, (list, tuple)) else [text_features]
+    want = r.zero_shot.get("text") if r else None
+    if want is not None:
+        from actionhub.text.class_text import ClassText, load_class_text
+
+        texts = [t if isinstance(t, ClassText) else load_class_text(t) for t in texts]
+        for t in texts:
+            kind = "names" if t.meta.get("prompts") else "definitions"
+            if kind != want:
+                how = ("`actionhub text-features --prompt 'a video of a person {name}.' ...`" if want == "names"
+                       else "`actionhub text-features` without --prompt")
+                raise RecipeError(f"recipe {r.name} evaluates class text of kind {want!r} ({', '.join(ZERO_SHOT_TEXTS)}) "
+                                  f"but {t.meta.get('path', 'the class text')} holds {kind}; build it with {how}")
+    return zero_shot_records(
+        name, features, texts, method=method, splits=None if splits is None else list(splits),
+        class_text=class_text or model.get("class_text", "ad"), k=k if k is not None else model.get("k", 100),
+        alpha=alpha if alpha is not None else model.get("alpha", 0.5), backbone=backbone, video_list=video_list,
+        labels=labels)
 
 
 def open_store(path: PathLike, *, create: bool = False) -> "Store":

@@ -13,9 +13,13 @@ from typing import Any, Mapping
 from actionhub.utils.errors import UserError
 
 CLASS_TEXT_CHOICES = ("ad", "vc", "ad+vc")
+MAX_DIM = 65_536   # the joint embedding's largest dimension: projections of a few hundred MB at most
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 # Training methods (`actionhub train --method`); actionhub.models.registry holds their implementations
 # and checks it implements exactly these. Kept here so the CLI can list them without torch.
 METHOD_CHOICES = ("coco", "er-vse", "devise", "ale", "sje", "dem", "eszsl", "gcn")
+# Training-free methods: nothing to train, run by `actionhub evaluate --zero-shot` (a recipe may name them).
+TRAINING_FREE_METHODS = ("clip-zs",)
 
 
 @dataclass
@@ -41,8 +45,8 @@ class ModelConfig:
             raise ValueError(f"gamma must be a number >= 0, got {self.gamma} (--gamma)")
         if self.k < 1:
             raise ValueError(f"k must be >= 1, got {self.k} (--k)")
-        if self.dim < 1:
-            raise ValueError(f"dim must be >= 1, got {self.dim} (--dim)")
+        if not 1 <= self.dim <= MAX_DIM:
+            raise ValueError(f"dim must lie in 1..{MAX_DIM}, got {self.dim} (--dim; the paper's is 512)")
 
     def fusion_alpha(self) -> float:
         """The effective alpha: class_text 'ad' means alpha=1, 'vc' means alpha=0."""
@@ -163,6 +167,8 @@ def check_value(name: str, value: Any, where: str = "") -> Any:
     """``value`` checked against the type of the config field ``name`` (ints are accepted for
     float fields and returned as float; bools are not ints). Raises :class:`ConfigError`."""
     typ = field_type(name)
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+        raise ConfigError(f"{where}{name} must fit in a 64-bit integer ({INT64_MIN}..{INT64_MAX}), got {value}")
     ok = (isinstance(value, typ) and not (typ is int and isinstance(value, bool))) or (
         typ is float and isinstance(value, int) and not isinstance(value, bool))
     if not ok:

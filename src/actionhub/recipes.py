@@ -27,6 +27,12 @@ pins down) the defaults of :mod:`actionhub.config`::
     videos_per_eval_class = 12
     seed = 0
 
+A training-free recipe (``method = "clip-zs"``, run by ``actionhub evaluate --zero-shot clip
+--config NAME``) sets ``[model]`` ``class_text``, ``k`` and ``alpha`` and may say in a
+``[zero_shot]`` section which class text file it expects: ``text = "names"`` (built with
+``text-features --prompt``) or ``"definitions"`` (the default definition template); ``train
+--config`` refuses it.
+
 Recipes ship as package data under ``actionhub/configs/`` (a checkout links them as
 ``configs/``) and are named by their path there without ``.toml``, e.g. ``table2/coco``.
 :func:`load_recipe` takes such a name or the path of any TOML file; every unknown key is an
@@ -45,7 +51,10 @@ from typing import Any, Mapping
 
 from actionhub.config import (
     CLASS_TEXT_CHOICES,
+    INT64_MAX,
+    INT64_MIN,
     METHOD_CHOICES,
+    TRAINING_FREE_METHODS,
     ConfigError,
     ModelConfig,
     OptimConfig,
@@ -67,8 +76,12 @@ RECIPE_DIR = Path(__file__).resolve().parent / "configs"
 #: The file name reserved for the demo's plan (not a recipe).
 PLAN_FILE = "plan.toml"
 
+MAX_TOML_BYTES = 1 << 20         # a recipe is a few hundred bytes
+MAX_SYNTHETIC_VIDEOS = 10_000    # per class: the demo draws tens; more only fills the memory
 _TOP = {"description": str, "paper": str, "benchmark": str, "splits": list, "method": str, "device": str}
-_SECTIONS = ("model", "optim", "method_params", "data")
+_SECTIONS = ("model", "optim", "method_params", "data", "zero_shot")
+#: [zero_shot] text: which AD text the class text file must hold
+ZERO_SHOT_TEXTS = ("names", "definitions")
 _DATA = {"features": str, "videos_per_seen_class": int, "videos_per_eval_class": int, "seed": int}
 
 
@@ -111,12 +124,19 @@ class Recipe:
     method_params: Mapping[str, Any] = field(default_factory=dict)
     synthetic: SyntheticData | None = None
     content: Mapping[str, Any] = field(default_factory=dict)
+    zero_shot: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def training_free(self) -> bool:
+        """The recipe runs a training-free method (``actionhub evaluate --zero-shot``), not ``train``."""
+        return self.method in TRAINING_FREE_METHODS
 
     @property
     def settings(self) -> dict[str, Any]:
-        """Every config field the file sets, by name (``method``, ``device`` included)."""
+        """Every config field the file sets, by name (``method``, ``device`` included; a training-free
+        method is not a training config's method and is left out)."""
         out: dict[str, Any] = {**self.model, **self.optim}
-        if self.method is not None:
+        if self.method is not None and not self.training_free:
             out["method"] = self.method
         if self.device is not None:
             out["device"] = self.device
@@ -134,14 +154,41 @@ class Recipe:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """A TOML file as a dict; unreadable or invalid TOML is a :class:`RecipeError` naming the file."""
+    """A TOML file as a dict; unreadable or invalid TOML, text that is not UTF-8, nesting too deep to
+    parse, a file over :data:`MAX_TOML_BYTES` and integers past 64 bits are a :class:`RecipeError`
+    naming the file (and the key)."""
     try:
+        if path.stat().st_size > MAX_TOML_BYTES:
+            raise RecipeError(f"{path}: {path.stat().st_size:,} bytes is too large for a recipe (at most "
+                              f"{MAX_TOML_BYTES:,}); is it the right file?")
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            data = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
         raise RecipeError(f"{path}: not valid TOML ({e}); fix the file (see docs/recipes.md)") from None
+    except UnicodeDecodeError as e:
+        raise RecipeError(f"{path}: not UTF-8 text (byte {e.object[e.start:e.start + 1]!r} at offset {e.start}); "
+                          "save the recipe as UTF-8") from None
+    except RecursionError:
+        raise RecipeError(f"{path}: nested too deeply to read; a recipe holds a few flat sections "
+                          "(see docs/recipes.md)") from None
     except OSError as e:
         raise RecipeError(f"{path}: cannot read it ({e.strerror})") from None
+    _check_ints(data, path)
+    return data
+
+
+def _check_ints(data: dict[str, Any], path: Path) -> None:
+    """Refuse an integer anywhere in ``data`` that does not fit in 64 bits (TOML's own limit), naming its key."""
+    todo: list[tuple[str, Any]] = [("", data)]
+    while todo:
+        key, value = todo.pop()
+        if isinstance(value, dict):
+            todo += [(f"{key}.{k}" if key else str(k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            todo += [(f"{key}[{i}]", v) for i, v in enumerate(value)]
+        elif isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+            raise RecipeError(f"{path}: {key} = {value} does not fit in a 64-bit integer (TOML's integers are "
+                              f"{INT64_MIN}..{INT64_MAX})")
 
 
 def list_recipes(root: str | Path | None = None) -> list[str]:
@@ -208,8 +255,9 @@ def load_recipe(spec: str | Path | Recipe) -> Recipe:
         if len(set(splits)) != len(splits):
             raise RecipeError(f"{where}splits lists a split twice: {splits!r}")
         kw["splits"] = tuple(splits)
-    if "method" in kw and kw["method"] not in METHOD_CHOICES:
-        raise RecipeError(f"{where}unknown method {kw['method']!r}; choose one of: {', '.join(METHOD_CHOICES)}")
+    if "method" in kw and kw["method"] not in METHOD_CHOICES + TRAINING_FREE_METHODS:
+        raise RecipeError(f"{where}unknown method {kw['method']!r}; choose one of: "
+                          f"{', '.join(METHOD_CHOICES + TRAINING_FREE_METHODS)}")
     if "benchmark" in kw:
         from actionhub.protocols import BENCHMARKS
 
@@ -225,7 +273,7 @@ def load_recipe(spec: str | Path | Recipe) -> Recipe:
                 raise RecipeError(f"{where}unknown key {key!r} in [{section}]; valid keys: {', '.join(known)}{hint}")
     recipe = Recipe(name=_name_of(path), path=path, model=dict(sections["model"]), optim=dict(sections["optim"]),
                     method_params=dict(sections["method_params"]), synthetic=_synthetic(sections["data"], where),
-                    content=raw, **kw)
+                    content=raw, zero_shot=_zero_shot(sections["zero_shot"], kw.get("method"), where), **kw)
     try:
         recipe.config()  # every value has the field's type and range
     except ConfigError as e:
@@ -247,6 +295,23 @@ def _synthetic(data: Mapping[str, Any], where: str) -> SyntheticData | None:
     missing = [k for k in ("videos_per_seen_class", "videos_per_eval_class") if k not in data]
     if missing:
         raise RecipeError(f"{where}[data] needs {' and '.join(missing)} (SYNTHETIC videos drawn per class)")
-    if data["videos_per_seen_class"] < 1 or data["videos_per_eval_class"] < 1:
-        raise RecipeError(f"{where}[data] videos per class must be at least 1")
+    for key in ("videos_per_seen_class", "videos_per_eval_class"):
+        if not 1 <= data[key] <= MAX_SYNTHETIC_VIDEOS:
+            raise RecipeError(f"{where}[data] {key} must lie in 1..{MAX_SYNTHETIC_VIDEOS:,} (SYNTHETIC videos drawn "
+                              f"per class), got {data[key]:,}")
     return SyntheticData(data["videos_per_seen_class"], data["videos_per_eval_class"], data.get("seed", 0))
+
+
+def _zero_shot(section: Mapping[str, Any], method: str | None, where: str) -> dict[str, Any]:
+    if not section:
+        return {}
+    if method not in TRAINING_FREE_METHODS:
+        raise RecipeError(f"{where}[zero_shot] is for training-free recipes (method = "
+                          f"{' or '.join(repr(m) for m in TRAINING_FREE_METHODS)})")
+    for key, value in section.items():
+        if key != "text":
+            raise RecipeError(f"{where}unknown key {key!r} in [zero_shot]; valid keys: text")
+        if value not in ZERO_SHOT_TEXTS:
+            raise RecipeError(f"{where}[zero_shot] text must be one of {', '.join(map(repr, ZERO_SHOT_TEXTS))}, "
+                              f"got {value!r}")
+    return dict(section)

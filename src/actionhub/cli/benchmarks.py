@@ -60,10 +60,11 @@ def check(a: argparse.Namespace) -> int:
 def rebuild_kinetics664(a: argparse.Namespace) -> int:
     from actionhub.dataset.wordvec import WordVectors
     from actionhub.protocols import build_kinetics664
-    from actionhub.utils.io import atomic_write_text
+    from actionhub.utils.outputs import staged_file
 
-    result = build_kinetics664(WordVectors.glove_6b_50d(), threshold=a.threshold)
-    atomic_write_text(a.out, json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    with staged_file(a.out, overwrite=a.overwrite) as tmp:
+        result = build_kinetics664(WordVectors.glove_6b_50d(), threshold=a.threshold)
+        tmp.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {a.out}: {result['num_classes']} classes kept, {len(result['removed'])} removed "
           f"(threshold {a.threshold:g}, {result['word_vectors']})")
     return 0
@@ -91,4 +92,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     rb.add_argument("--threshold", type=float, default=0.05, help="minimum cosine distance kept (default: 0.05)")
     rb.add_argument("--out", required=True, help="where to write the JSON (the shipped file is "
                                                  "actionhub/data/kinetics664.json)")
+    rb.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     b.set_defaults(func=run)

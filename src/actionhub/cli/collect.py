@@ -22,7 +22,7 @@ def _provider_options(a: argparse.Namespace) -> dict:
     if a.provider == "local":
         return {"corpus": a.corpus, "id_column": a.id_column, "caption_column": a.caption_column,
                 "fmt": a.corpus_format, "cache_dir": a.index_cache, "match": a.match, "aliases": _aliases(a),
-                "generic": a.generic}
+                "generic": a.generic, "max_caption_chars": a.max_caption_chars}
     return {}
 
 
@@ -39,12 +39,14 @@ def run(a: argparse.Namespace) -> int:
     from actionhub.dataset.collect.runner import collect
     from actionhub.dataset.stats import format_few
     from actionhub.dataset.vocab import read_queries
+    from actionhub.utils.outputs import check_no_overlap
 
     if a.provider != "local":
         given = [f for f, v in (("--match", a.match), ("--aliases", a.aliases), ("--generic", a.generic)) if v is not None]
         if given:
             raise CliError(f"{', '.join(given)} apply to the local provider only (the {a.provider} site decides "
                            "how it matches)")
+    check_no_overlap({"--out": a.out}, {"--queries": a.queries, "--corpus": a.corpus})
     queries = read_queries(a.queries)
     provider = get_provider(a.provider, **_provider_options(a))
     if a.budget is not None and not provider.uses_requests:
@@ -125,6 +127,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--id-column", default="videoid", help="video id column (default: videoid)")
     g.add_argument("--caption-column", default="name", help="caption column (default: name)")
     g.add_argument("--corpus-format", choices=("csv", "jsonl", "parquet"), help="corpus format (default: from the suffix)")
+    g.add_argument("--max-caption-chars", type=positive_int, default=5000, metavar="N",
+                   help="refuse a CSV corpus that reads as a caption longer than N characters: broken quoting "
+                        "(a stray quote) merges the following lines into one field (default: 5000)")
     g.add_argument("--index-cache", type=Path, help="directory for the BM25 index cache (default: next to the corpus)")
     g.add_argument("--match", choices=("most", "all", "any"), default=None,
                    help="most (default): a caption must hold every content word of the query (lemmatised, stop "

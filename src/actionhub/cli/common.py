@@ -81,6 +81,22 @@ def add_recipe_flag(p: argparse.ArgumentParser) -> None:
                         "configs/demo/*); flags given here override it. See docs/recipes.md")
 
 
+def add_curation_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ignore-curation", action="store_true",
+                   help="keep the descriptions and actions that curation marks throw out (STORE/curation.jsonl, "
+                        "`actionhub curate list`)")
+
+
+def curation_line(curated: dict | None) -> str | None:
+    """One line saying which curation marks a verb honoured (None when there were none)."""
+    if not curated:
+        return None
+    unusable = curated.get("unusable_actions") or []
+    return (f"curation: left out {curated.get('dropped_hits', 0):,} description listing(s) of {curated['marks']} mark(s) "
+            f"({curated['bad_descriptions']} description(s) marked bad, {len(unusable)} action(s) unusable) from "
+            f"{curated['file']}; --ignore-curation keeps them")
+
+
 def add_progress_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 

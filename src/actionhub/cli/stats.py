@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from actionhub.cli.common import CliError, non_negative_int
+from actionhub.cli.common import CliError, add_curation_flag, non_negative_int
 
 
 def _ranked(path: Path | None):
@@ -103,12 +103,18 @@ def run_stats(a: argparse.Namespace) -> int:
 
     if a.action:
         return run_action(a)
+    from actionhub.utils.outputs import check_new_folder, check_no_overlap
+
+    check_no_overlap({"--plots": a.plots}, {"STORE": a.store, "--queries": a.queries})
+    if a.plots:   # refused before the statistics are computed
+        check_new_folder(a.plots, a.overwrite, kind="stats", what="stats folder", flag="--plots")
     queries = None
     if a.queries:
         from actionhub.dataset.vocab import read_queries
 
         queries = read_queries(a.queries)
-    s = compute_stats(a.store, queries=queries, top=a.top, bottom=a.bottom, min_descriptions=a.min_descriptions)
+    s = compute_stats(a.store, queries=queries, top=a.top, bottom=a.bottom, min_descriptions=a.min_descriptions,
+                      curation=not a.ignore_curation)
     if a.note:
         s["note"] = a.note
     table, report = _ranked(a.ranked)
@@ -119,7 +125,7 @@ def run_stats(a: argparse.Namespace) -> int:
     if a.benchmark:
         s["benchmark"] = _benchmark_table(a, list(s["descriptions_per_action"]), table, report)
     if a.plots:
-        paths = write_report(s, a.plots)
+        paths = write_report(s, a.plots, overwrite=a.overwrite)
     if a.json:
         print(json.dumps(s, indent=1, ensure_ascii=False))
         return 0
@@ -173,6 +179,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--samples", type=non_negative_int, default=10, help="descriptions shown with --action (default: 10)")
     s.add_argument("--plots", type=Path, metavar="DIR",
                    help="write stats.txt, stats.json, fig4_histograms.png and fig5_top_bottom.png here")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace earlier statistics in the --plots folder (only their files; other files are kept)")
     s.add_argument("--json", action="store_true", help="print the statistics as JSON")
     s.add_argument("--queries", type=Path, help="the queries collected: count those without descriptions too")
     s.add_argument("--top", type=non_negative_int, default=40, help="length of the top list (default: 40)")
@@ -180,4 +188,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--min-descriptions", type=non_negative_int, default=100, metavar="N",
                    help="summarise the actions with fewer than N descriptions (default: 100, the paper's k)")
     s.add_argument("--note", help="label for titles and text (default: the store's note), e.g. SYNTHETIC")
+    add_curation_flag(s)
     s.set_defaults(func=run_stats)

@@ -9,9 +9,13 @@ from actionhub.cli.train import add_data_flags, add_method_flags
 
 
 def run(a: argparse.Namespace) -> int:
-    from actionhub.api import check_split, resolve_run, run_inputs
+    from actionhub.api import check_out_off_inputs, check_split, resolve_run, run_inputs
     from actionhub.engine.sweep import format_sweep, parse_param, run_sweep
     from actionhub.models.registry import parse_method_params
+
+    check_out_off_inputs(a.out, features=a.features, text_features=a.text_features, eval_features=a.eval_features,
+                         video_list=a.video_list, eval_video_list=a.eval_video_list, labels=a.labels,
+                         eval_labels=a.eval_labels, cim_pool=a.cim_pool)
 
     params = [parse_param(p) for p in a.param]
     run = resolve_run(a.benchmark, recipe=a.config, method=a.method,

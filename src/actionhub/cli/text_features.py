@@ -5,7 +5,15 @@ import argparse
 import json
 from pathlib import Path
 
-from actionhub.cli.common import CliError, add_progress_flag, check_output_file, non_negative_int, positive_int
+from actionhub.cli.common import (
+    CliError,
+    add_curation_flag,
+    add_progress_flag,
+    check_output_file,
+    curation_line,
+    non_negative_int,
+    positive_int,
+)
 
 
 def run(a: argparse.Namespace) -> int:
@@ -20,13 +28,21 @@ def run(a: argparse.Namespace) -> int:
         backend = get_backend(a.backend, a.scheduler) if a.backend == "dask" else None
     except (ValueError, ImportError, OSError) as e:
         raise CliError(f"cannot use --backend {a.backend}: {e}") from None
+    if a.prompt and a.template:
+        raise CliError("pass --prompt (class names in prompt templates) or --template (how a definition is "
+                       "encoded), not both")
+    common = dict(descriptions=a.descriptions, encoder=a.encoder or DEFAULT_ENCODER, k=a.k,
+                  cache=False if a.no_cache else (a.cache or True), batch_size=a.batch_size, backend=backend,
+                  progress=not a.no_progress, min_descriptions=a.min_descriptions,
+                  curation=not a.ignore_curation, overwrite=a.overwrite)
     try:
-        ct = build_benchmark_class_text(
-            a.benchmark, a.out, descriptions=a.descriptions, encoder=a.encoder or DEFAULT_ENCODER, k=a.k,
-            template=a.template or DEFAULT_DEFINITION_TEMPLATE, cache=False if a.no_cache else (a.cache or True),
-            batch_size=a.batch_size, backend=backend, progress=not a.no_progress,
-            min_descriptions=a.min_descriptions, class_report=a.class_report,
-        )
+        if a.prompt:
+            from actionhub.text.prompts import build_benchmark_prompt_text
+
+            ct = build_benchmark_prompt_text(a.benchmark, a.out, a.prompt, **common)
+        else:
+            ct = build_benchmark_class_text(a.benchmark, a.out, template=a.template or DEFAULT_DEFINITION_TEMPLATE,
+                                            class_report=a.class_report, **common)
     except ImportError as e:
         raise CliError(str(e)) from None
     finally:
@@ -37,6 +53,8 @@ def run(a: argparse.Namespace) -> int:
         print(json.dumps({k: v for k, v in m.items() if k != "matches"}, indent=2, ensure_ascii=False))
         return 0
     print(f"{m['benchmark']}: {m['num_classes']} classes, {m['dim']}-d features from {m['encoder']}")
+    if m.get("prompts"):
+        print(f"class names in {len(m['prompts'])} prompt template(s), ensembled: " + "; ".join(m["prompts"]))
     if m["descriptions"] is None:
         print("AD-only: no --descriptions given")
     else:
@@ -56,6 +74,8 @@ def run(a: argparse.Namespace) -> int:
         print("check: " + format_quality(m["quality"]))
         if m.get("class_report"):
             print(f"every class with its descriptions, what was cut and why: {m['class_report']}")
+        if curation_line(m.get("curation")):
+            print(curation_line(m.get("curation")))
     print(f"wrote {a.out}")
     return 0
 
@@ -82,8 +102,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--class-report", type=Path, metavar="FILE",
                    help="per-class table (status none/few/ok, descriptions kept, matched actions, what ranking cut, "
                         "a sample), tab-separated (default: --out with .classes.tsv)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--template", help="how a definition is encoded (default: '{name}: {definition}'); '{name}' encodes the class "
                         "names alone (no definitions needed: ER's GCN node inputs)")
+    p.add_argument("--prompt", action="append", metavar="TEMPLATE",
+                   help="encode the class names in this prompt template instead of the definitions (repeatable: "
+                        "CLIP's prompt ensemble, the mean of the L2-normalised embeddings); the template must hold "
+                        "{name}, e.g. 'a video of a person {name}.' (the CLIP-era zero-shot rows, docs/clip.md)")
     p.add_argument("--cache", type=Path, metavar="DIR",
                    help="encoded-text cache directory (default: $ACTIONHUB_CACHE/text, else "
                         "$XDG_CACHE_HOME/actionhub/text, else ~/.cache/actionhub/text)")
@@ -93,5 +118,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="where to encode: in this process, or chunks on a Dask cluster")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address for --backend dask, e.g. tcp://host:8786")
     p.add_argument("--json", action="store_true", help="print the file's metadata as JSON")
+    add_curation_flag(p)
     add_progress_flag(p)
     p.set_defaults(func=run)

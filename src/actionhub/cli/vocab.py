@@ -82,7 +82,11 @@ def run(a: argparse.Namespace) -> int:
         return run_check(a, v)
     if a.action == "build":
         if a.out:
-            v.save(a.out)
+            from actionhub.utils.outputs import check_no_overlap, staged_file
+
+            check_no_overlap({"--out": a.out}, {"--add-file": a.add_file})
+            with staged_file(a.out, overwrite=a.overwrite) as tmp:
+                v.save(tmp)
         if a.json:
             print(json.dumps(v.to_json(), indent=1, ensure_ascii=False))
             return 0
@@ -123,6 +127,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b = ps.add_parser("build", help="build the vocabulary; write queries.csv / print JSON",
                       description="Build the query vocabulary from the shipped label lists.")
     b.add_argument("--out", type=Path, help="write the queries: .csv (query,num_sources,datasets,names) or .json")
+    b.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     b.add_argument("--json", action="store_true",
                    help='print {"num_source_names", "num_queries", "queries": [{"query", "sources": [{"dataset","name"}]}]}')
     b.add_argument("--datasets", nargs="+", metavar="NAME",

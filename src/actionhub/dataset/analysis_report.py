@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -41,6 +42,7 @@ from actionhub.dataset.analysis import (
 )
 from actionhub.utils.io import atomic_path, atomic_write_text
 from actionhub.utils.names import listing
+from actionhub.utils.outputs import check_no_overlap, staged_folder
 
 __all__ = ["FILES", "analyze_descriptions", "write_analysis", "format_summary"]
 
@@ -73,25 +75,31 @@ def analyze_descriptions(
     batch_size: int = 1 << 17,
     progress: bool = True,
     say: Callable[[str], None] | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Fig. 6 of a description store or top-k table into ``out_dir``; returns the JSON record
     (``summary``, ``chosen``, ``files``, timings). ``actions``: the actions to draw (default:
-    ``num_actions`` well-populated ones, :func:`~actionhub.dataset.analysis.default_actions`)."""
+    ``num_actions`` well-populated ones, :func:`~actionhub.dataset.analysis.default_actions`).
+    The folder is written whole or not at all (:func:`~actionhub.utils.outputs.staged_folder`); an
+    existing one is refused before any work unless ``overwrite``, which replaces only these files."""
     # numbers are checked before the pass over the store
     for flag, value, least in (("--top", top, 1), ("--num-actions", num_actions, 1), ("--batch-size", batch_size, 1)):
         if value < least:
             raise AnalysisError(f"{flag} must be at least {least}, got {value}")
     if per_action < 0:
         raise AnalysisError(f"--per-action must be >= 0 (0: every description), got {per_action}")
+    if isinstance(store, (str, os.PathLike)):
+        check_no_overlap({"--out": out_dir}, {"STORE": store})
     t0 = time.perf_counter()
-    vectors = description_vectors(store, word_vectors, per_action=per_action,
-                                  points_per_action=per_action or DEFAULT_PER_ACTION,
-                                  batch_size=batch_size, progress=progress, note=note)
-    chosen = resolve_actions(vectors, actions) if actions else default_actions(vectors, num_actions)
-    t1 = time.perf_counter()
-    tables = neighbour_tables(vectors, top)
-    summary = neighbour_summary(vectors, tables)
-    record = write_analysis(vectors, tables, summary, chosen, out_dir)
+    with _staged(out_dir, overwrite) as staging:
+        vectors = description_vectors(store, word_vectors, per_action=per_action,
+                                      points_per_action=per_action or DEFAULT_PER_ACTION,
+                                      batch_size=batch_size, progress=progress, note=note)
+        chosen = resolve_actions(vectors, actions) if actions else default_actions(vectors, num_actions)
+        t1 = time.perf_counter()
+        tables = neighbour_tables(vectors, top)
+        summary = neighbour_summary(vectors, tables)
+        record = _write_files(vectors, tables, summary, chosen, staging, Path(out_dir))
     record["seconds"] = {"vectors": round(t1 - t0, 2), "neighbours_and_files": round(time.perf_counter() - t1, 2),
                          "total": round(time.perf_counter() - t0, 2)}
     if say is not None:
@@ -99,11 +107,21 @@ def analyze_descriptions(
     return record
 
 
+def _staged(out_dir: str | Path, overwrite: bool) -> Any:
+    return staged_folder(out_dir, kind="analysis", overwrite=overwrite, what="analysis folder",
+                         names=FILES.values(), legacy=lambda p: (p / FILES["json"]).is_file())
+
+
 def write_analysis(vectors: DescriptionVectors, tables: dict[str, np.ndarray], summary: dict[str, Any],
-                   chosen: Sequence[str], out_dir: str | Path) -> dict[str, Any]:
-    """Write the four files of the module docstring; returns the JSON record."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+                   chosen: Sequence[str], out_dir: str | Path, overwrite: bool = False) -> dict[str, Any]:
+    """Write the four files of the module docstring (whole or not at all); returns the JSON record."""
+    with _staged(out_dir, overwrite) as staging:
+        return _write_files(vectors, tables, summary, chosen, staging, Path(out_dir))
+
+
+def _write_files(vectors: DescriptionVectors, tables: dict[str, np.ndarray], summary: dict[str, Any],
+                 chosen: Sequence[str], out: Path, final: Path) -> dict[str, Any]:
+    """The files into folder ``out``, the record naming them where they will be: in ``final``."""
     v = vectors
     valid = v.valid   # a property over every action's name vector: computed once
     per_action = []
@@ -112,7 +130,7 @@ def write_analysis(vectors: DescriptionVectors, tables: dict[str, np.ndarray], s
                            "by_name": _neighbours(v, tables, i, "name") if valid[i] else [],
                            "by_descriptions": _neighbours(v, tables, i, "desc") if valid[i] else []})
     chosen_rows = [per_action[v.index(a)] for a in chosen]
-    files = {k: str(out / name) for k, name in FILES.items()}
+    files = {k: str(final / name) for k, name in FILES.items()}
     explained = _figure(v, chosen, chosen_rows, out / FILES["figure"]) if chosen else None
     if not chosen:
         files.pop("figure")

@@ -29,16 +29,18 @@ import json
 import logging
 import math
 import os
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from actionhub.dataset.curation import filter_hits
 from actionhub.dataset.store import DESCRIPTION_SCHEMA, HIT_SCHEMA, Store, StoreError, key_column, utc_now
+from actionhub.utils import jsontext
 from actionhub.utils.io import atomic_write_json, atomic_write_text
+from actionhub.utils.lock import OutputNotWritableError
+from actionhub.utils.outputs import check_no_overlap, staged_folder
 
 __all__ = [
     "EXPORT_FORMAT_VERSION",
@@ -61,6 +63,8 @@ ROW_GROUP_ROWS = 100_000
 QUERY_SCHEMA = pa.schema([("action", pa.string()), ("num_descriptions", pa.int64())])
 #: the three configs of an export, in the order of the card; "descriptions" is the default
 CONFIG_SCHEMAS = {"descriptions": DESCRIPTION_SCHEMA, "hits": HIT_SCHEMA, "queries": QUERY_SCHEMA}
+#: what an export puts in its folder (the rest of a folder is someone else's and is kept)
+EXPORT_ENTRIES = ("README.md", META_FILE, *CONFIG_SCHEMAS)
 
 _COLUMN_HELP = {
     ("descriptions", "provider"): "where the description comes from (`shutterstock`, `local`, `released`, ...)",
@@ -211,7 +215,7 @@ def _vocabulary(st: Store, queries: Iterable[str] | None, hit_actions: Iterable[
         sources.append("the --queries file of the export")
     for state in sorted(st.state_dir.glob("collect-*.json")):
         try:
-            qs = json.loads(state.read_text(encoding="utf-8")).get("queries") or {}
+            qs = jsontext.loads(state.read_text(encoding="utf-8")).get("queries") or {}
         except (OSError, ValueError, AttributeError):
             continue
         if qs:
@@ -367,35 +371,23 @@ def _card(meta: dict, license_id: str, name: str) -> str:
 
 
 # -- the export ------------------------------------------------------------------------------------
-def _check_out(out: Path, store: Path, overwrite: bool) -> None:
-    s, o = store.resolve(), out.resolve()
-    if o == s or s in o.parents or o in s.parents:
-        raise ExportError(f"--out {out} and the store {store} overlap; give a folder outside the store")
-    if o.exists() and not o.is_dir():
-        raise ExportError(f"--out {out} is a file; give a folder for the dataset")
-    if o.is_dir() and any(o.iterdir()):
-        if not overwrite:
-            raise ExportError(f"--out {out} is not empty; give a new or empty folder, or --overwrite to replace "
-                              "an earlier export there")
-        if not (o / META_FILE).is_file():
-            raise ExportError(f"--out {out} is not empty and not an ActionHub export (no {META_FILE}); --overwrite "
-                              "only replaces an earlier export: give a new or empty folder")
-
-
 def export_store(store: str | os.PathLike[str] | Store, out: str | os.PathLike[str], *,
                  queries: Iterable[str] | None = None, max_shard_mb: float = DEFAULT_SHARD_MB,
                  max_shard_rows: int | None = None, overwrite: bool = False, license: str = "other",
-                 name: str | None = None, batch_rows: int = 1 << 17, progress: bool = True) -> dict:
+                 name: str | None = None, batch_rows: int = 1 << 17, progress: bool = True,
+                 curation: bool = True) -> dict:
     """Write the store as a Hugging Face dataset folder ``out`` (see the module docstring); returns a summary.
 
     ``queries``: the queries collected (e.g. ``read_queries("queries.csv")``), so that those that
     found nothing are in the ``queries`` config and the counts too (queries of the store's
     collection state are included anyway). ``max_shard_mb`` / ``max_shard_rows``: where a shard is
     cut (about; checked after each row group of 100,000 rows). ``overwrite``: replace an earlier
-    export at ``out`` (a non-empty folder without ``actionhub.json`` is never replaced).
+    export at ``out`` (only what an export wrote there; other files are kept, and files of others
+    in the way of the export's names are refused: :func:`actionhub.utils.outputs.staged_folder`).
     ``license``: the card's licence id (default ``other``: the provider's terms). Returns
     ``{"out", "configs": {name: {"rows", "files", "num_bytes", "download_size"}}, "stats", ...}``
-    (the content of ``actionhub.json``).
+    (the content of ``actionhub.json``). ``curation``: leave out what the store's curation marks throw out
+    (``STORE/curation.jsonl``; ``"curation"`` in the result says what).
     """
     from actionhub import __version__  # noqa: PLC0415
     from actionhub.dataset.stats import compute_stats  # noqa: PLC0415
@@ -405,20 +397,19 @@ def export_store(store: str | os.PathLike[str] | Store, out: str | os.PathLike[s
         raise ExportError("--max-shard-mb must be > 0 and --max-shard-rows >= 1")
     st = store if isinstance(store, Store) else Store(store)
     out = Path(out)
-    _check_out(out, st.path, overwrite)
+    check_no_overlap({"--out": out}, {"STORE": st.path})
     if not st.parts("hits"):
         raise ExportError(f"the store {st.path} holds no descriptions yet; fill it with `actionhub collect` or "
                           "`actionhub import` first")
     lock = contextlib.ExitStack()
     try:
         lock.enter_context(st.lock())
-    except PermissionError:  # a read-only store: nobody writes to it through us either
+    except OutputNotWritableError:  # a read-only store: nobody writes to it through us either
         log.info("store %s is read-only; exporting without its writer lock", st.path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
-    with lock:
+    with lock, staged_folder(out, kind="export", overwrite=overwrite, what="dataset folder", names=EXPORT_ENTRIES,
+                             legacy=lambda p: (p / META_FILE).is_file()) as staging:
         hit_files, desc_files = st.parts("hits"), st.parts("descriptions")  # hits first: their descriptions exist
-        hits = _read_files(hit_files, HIT_SCHEMA, HIT_SCHEMA.names)
+        hits, curated = filter_hits(st, _read_files(hit_files, HIT_SCHEMA, HIT_SCHEMA.names), curation)
         dkeys = key_column(*_read_files(desc_files, DESCRIPTION_SCHEMA, ["provider", "video_id"]).columns)
         hkeys = key_column(hits.column("provider"), hits.column("video_id"))
         has_desc = pc.is_in(hkeys, value_set=dkeys)
@@ -430,7 +421,7 @@ def export_store(store: str | os.PathLike[str] | Store, out: str | os.PathLike[s
         del dkeys, hkeys
         hits = hits.sort_by([("action", "ascending"), ("provider", "ascending"), ("rank", "ascending")])
         vocab, sources = _vocabulary(st, queries, pc.unique(hits.column("action")).to_pylist())
-        stats = compute_stats(st, queries=vocab, top=10, bottom=10)
+        stats = compute_stats(st, queries=vocab, top=10, bottom=10, curation=curation)
         per_action = stats["descriptions_per_action"]
         qtable = pa.table({"action": pa.array(vocab, pa.string()),
                            "num_descriptions": pa.array([per_action.get(q, 0) for q in vocab], pa.int64())})
@@ -478,14 +469,13 @@ def export_store(store: str | os.PathLike[str] | Store, out: str | os.PathLike[s
             }
             if not any(meta["left_out"].values()):
                 meta.pop("left_out")
+            if curated:
+                meta["curation"] = curated
             atomic_write_json(staging / META_FILE, meta)
             card = _card(meta, license, name or f"ActionHub descriptions: {st.path.name}")
             atomic_write_text(staging / "README.md", card)
-            _replace_dir(staging, out)
-        except BaseException:
+        finally:
             bar.close()
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
     meta["out"] = str(out)
     return meta
 
@@ -512,17 +502,5 @@ def _providers(st: Store, hits: pa.Table, dates: list[pa.Table]) -> dict:
         state = st.state_file("collect", p)
         if state.exists():
             with contextlib.suppress(OSError, ValueError, AttributeError):
-                v["queries_collected"] = len(json.loads(state.read_text(encoding="utf-8")).get("queries") or {})
+                v["queries_collected"] = len(jsontext.loads(state.read_text(encoding="utf-8")).get("queries") or {})
     return dict(sorted(out.items()))
-
-
-def _replace_dir(staging: Path, out: Path) -> None:
-    """Move the finished ``staging`` folder to ``out`` (an earlier export or empty folder there goes)."""
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-        os.rename(out, old)
-        os.rename(staging, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(staging, out)
-

@@ -4,7 +4,6 @@ a folder written by `actionhub export` (:mod:`actionhub.dataset.export`) back in
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any, Iterator, Mapping
 import pyarrow as pa
 
 from actionhub.dataset.store import Store, StoreError, synthetic_video_id, utc_now
+from actionhub.utils import jsontext
 from actionhub.utils.errors import disk_full_as
 from actionhub.utils.textfile import NotUtf8Error, open_text_file
 
@@ -26,7 +26,7 @@ def _iter_released(path: Path) -> Iterator[tuple[int, Any]]:
     if path.suffix.lower() == ".json":
         try:
             with open_text_file(path, "file to import") as fh:
-                yield 1, json.load(fh)
+                yield 1, jsontext.load(fh)
         except NotUtf8Error:
             raise
         except ValueError as e:
@@ -37,36 +37,44 @@ def _iter_released(path: Path) -> Iterator[tuple[int, Any]]:
             if not line.strip():
                 continue
             try:
-                yield i, json.loads(line)
+                obj = jsontext.loads(line)   # a line nested too deeply is malformed: skipped and counted
             except ValueError:
-                yield i, _BAD_LINE
+                obj = _BAD_LINE
+            yield i, obj
 
 
 _BAD_LINE = object()
 
 
 def _import_guard(fn: Any) -> Any:
-    """A full disk during an import is a :class:`DiskFullError` (one line, exit 2), not a traceback:
-    the batches written before stay in the store and a rerun skips them. A store folder that the
-    import created and that received no rows (the input was refused) is removed again."""
+    """The store's lock is taken before anything is created (so an import refused because another
+    process writes the store touches nothing of it); a full disk during an import is a
+    :class:`DiskFullError` (one line, exit 2), not a traceback: the batches written before stay in the
+    store and a rerun skips them. A store folder that this import created and that received no rows
+    (the input was refused) is removed again, under the lock."""
 
     @functools.wraps(fn)
     def wrapper(src: Any, store: Any, *args: Any, **kwargs: Any) -> dict:
-        created = not Path(getattr(store, "path", store)).exists()
-        try:
-            with disk_full_as(lambda e: f"the disk is full while importing {src} into the store {store}; the "
-                              "batches written before are kept: free some space and rerun the same command (rows "
-                              "already in the store are skipped)"):
-                return fn(src, store, *args, **kwargs)
-        except BaseException:   # a store this import created and left empty is removed
-            _remove_if_empty(store, created)
-            raise
+        from actionhub.utils.lock import output_lock  # noqa: PLC0415
+        from actionhub.utils.outputs import check_no_overlap  # noqa: PLC0415
+
+        where = Path(getattr(store, "path", store))
+        check_no_overlap({"--out": where}, {"FILE": src})
+        with output_lock(where, what="store"):
+            created = not where.exists()
+            try:
+                with disk_full_as(lambda e: f"the disk is full while importing {src} into the store {store}; the "
+                                  "batches written before are kept: free some space and rerun the same command (rows "
+                                  "already in the store are skipped)"):
+                    return fn(src, store, *args, **kwargs)
+            except BaseException:   # a store this import created and left empty is removed
+                _remove_if_empty(where, created)
+                raise
 
     return wrapper
 
 
-def _remove_if_empty(store: Any, created: bool) -> None:
-    path = Path(getattr(store, "path", store))
+def _remove_if_empty(path: Path, created: bool) -> None:
     if created and path.is_dir() and not any(path.glob("*/part-*.parquet")) and not any(path.glob("part-*")):
         import shutil  # noqa: PLC0415
 
@@ -169,16 +177,42 @@ def is_export_folder(path: str | os.PathLike[str]) -> bool:
     return p.is_dir() and bool(config_files(p, "descriptions")) and bool(config_files(p, "hits"))
 
 
+def _check_shard(p: Path, schema: pa.Schema) -> None:
+    """Refuse a shard of an export folder whose columns are missing, of another type (a rank as text) or
+    hold integers the store's int32 columns cannot (checked before anything is written)."""
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    from actionhub.utils.columns import INTEGER, TEXT, check_columns, check_int_range  # noqa: PLC0415
+
+    try:
+        have = pq.read_schema(p)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise StoreError(f"{p} is not a readable Parquet file: {e}") from None
+    missing = [c for c in schema.names if c not in have.names]
+    if missing:
+        raise StoreError(f"{p} lacks the column(s) {', '.join(missing)}; an exported {p.parent.name} shard "
+                         f"has {', '.join(schema.names)}")
+    kinds = {f.name: INTEGER if pa.types.is_integer(f.type) else TEXT for f in schema}
+    check_columns(have, kinds, p, StoreError)
+    for f in schema:
+        if pa.types.is_int32(f.type) and not pa.types.is_int32(have.field(f.name).type):
+            try:
+                column = pq.read_table(p, columns=[f.name]).column(f.name)
+            except (pa.ArrowInvalid, OSError) as e:
+                raise StoreError(f"{p} is not a readable Parquet file: {e}") from None
+            check_int_range(column, 32, f.name, p, StoreError)
+
+
 def _read_shards(files: list[Path], schema: pa.Schema, columns: list[str]) -> pa.Table:
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     tables = []
     for p in files:
         try:
-            t = pq.read_table(p, columns=columns)
+            t = pq.read_table(p, columns=columns).cast(pa.schema([schema.field(c) for c in columns]))
         except (pa.ArrowInvalid, OSError, KeyError) as e:
             raise StoreError(f"{p} is not a readable shard with the columns {', '.join(columns)}: {e}") from None
-        tables.append(t.cast(pa.schema([schema.field(c) for c in columns])))
+        tables.append(t)
     return pa.concat_tables(tables)
 
 
@@ -212,21 +246,17 @@ def import_export(folder: str | os.PathLike[str], store: str | os.PathLike[str],
     meta: dict = {}
     if (src / META_FILE).is_file():
         try:
-            meta = json.loads((src / META_FILE).read_text(encoding="utf-8"))
+            meta = jsontext.loads((src / META_FILE).read_text(encoding="utf-8"))
         except ValueError as e:
             raise StoreError(f"{src / META_FILE} is not valid JSON ({e}); restore it or delete it") from None
+        if not isinstance(meta, dict) or not isinstance(meta.get("store") or {}, dict):
+            raise StoreError(f"{src / META_FILE} must hold a JSON object like the one `actionhub export` writes; "
+                             "restore it or delete it")
     dschema, hschema = CONFIG_SCHEMAS["descriptions"], CONFIG_SCHEMAS["hits"]
     dfiles, hfiles = config_files(src, "descriptions"), config_files(src, "hits")
     for files, schema in ((dfiles, dschema), (hfiles, hschema)):
         for p in files:
-            try:
-                names = pq.read_schema(p).names
-            except (pa.ArrowInvalid, OSError) as e:
-                raise StoreError(f"{p} is not a readable Parquet file: {e}") from None
-            missing = [c for c in schema.names if c not in names]
-            if missing:
-                raise StoreError(f"{p} lacks the column(s) {', '.join(missing)}; an exported {p.parent.name} shard "
-                                 f"has {', '.join(schema.names)}")
+            _check_shard(p, schema)
     hits = _read_shards(hfiles, hschema, list(hschema.names))
     dkeys = key_column(*_read_shards(dfiles, dschema, ["provider", "video_id"]).columns)
     where = pc.index_in(key_column(hits.column("provider"), hits.column("video_id")), value_set=dkeys)
@@ -243,7 +273,8 @@ def import_export(folder: str | os.PathLike[str], store: str | os.PathLike[str],
                "new_descriptions": 0, "duplicates": 0, "hits_without_description": n_orphans,
                "descriptions_without_hits": int((~listed).sum())}
     del dkeys
-    exported_note = (meta.get("store") or {}).get("note") or None
+    exported_note = (meta.get("store") or {}).get("note")
+    exported_note = exported_note if isinstance(exported_note, str) and exported_note else None
     st = Store(store, create=True, note=note)
     summary["store"] = str(st.path)
     if note is None and exported_note and not st.note:
@@ -271,7 +302,8 @@ def import_export(folder: str | os.PathLike[str], store: str | os.PathLike[str],
         bar.close()
         updates: dict = {}
         collections = dict(st.meta().get("collections") or {})
-        for name, settings in ((meta.get("store") or {}).get("collections") or {}).items():
+        exported = (meta.get("store") or {}).get("collections")
+        for name, settings in (exported if isinstance(exported, dict) else {}).items():
             collections.setdefault(name, settings)
         if collections:
             updates["collections"] = collections

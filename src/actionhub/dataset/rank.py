@@ -39,6 +39,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from actionhub.dataset.curation import curated_view
 from actionhub.dataset.wordvec import WordVectors
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_path
@@ -89,6 +90,7 @@ class RankReport:
     siblings: str = "keep"  # how descriptions of more specific queries were treated
     overlaps: list[dict] = field(default_factory=list)  # the sibling pairs: {"general", "specific", "extra"}
     per_action: dict[str, dict] = field(default_factory=dict)  # rows, siblings, candidates, cut, kept, ...
+    curation: dict | None = None   # the curation marks honoured (actionhub.dataset.curation), if any
 
     @property
     def descriptions_per_second(self) -> float:
@@ -221,6 +223,9 @@ def open_store(path: str | Path) -> Any:
     if missing:
         raise RankError(f"description store {path} lacks column(s) {missing}; it has "
                         f"{dataset.schema.names}. A store needs {list(STORE_COLUMNS)}.")
+    from actionhub.utils.columns import TEXT, check_columns  # noqa: PLC0415
+
+    check_columns(dataset.schema, dict.fromkeys(STORE_COLUMNS, TEXT), path, RankError)
     return dataset
 
 
@@ -448,15 +453,22 @@ def rank_store(
     word_vectors: WordVectors | str | Path | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: bool = True,
+    curation: bool = True,
+    overwrite: bool = False,
 ) -> RankReport:
     """Rank every description of the store at ``store`` and write the top ``k`` per action to
-    ``out`` (Parquet, written atomically). ``word_vectors``: a :class:`WordVectors`, a file
-    path, or None for GloVe 6B-50d. Memory: one record batch plus 8 bytes per description."""
+    ``out`` (Parquet, written atomically; an existing ``out`` only with ``overwrite``, never the
+    store itself). ``word_vectors``: a :class:`WordVectors`, a file path, or None for GloVe 6B-50d.
+    Memory: one record batch plus 8 bytes per description. ``curation``: leave out what the store's
+    curation marks throw out (``STORE/curation.jsonl``)."""
+    from actionhub.utils.outputs import check_new_file, check_no_overlap  # noqa: PLC0415
     from actionhub.utils.progress import progress_bar  # noqa: PLC0415
 
+    check_no_overlap({"--out": out}, {"STORE": store, "--word-vectors": _path_or_none(word_vectors)})
+    check_new_file(out, overwrite)   # under the output's lock (the decorator), before any work
     if k < 1:
         raise RankError(f"--k must be at least 1, got {k}")
-    dataset = open_store(store)
+    dataset = curated_view(open_store(store), curation)
     wv = word_vectors if isinstance(word_vectors, WordVectors) else load_word_vectors(word_vectors)
     total = dataset.count_rows()
     if total == 0:
@@ -470,7 +482,7 @@ def rank_store(
     report = RankReport(k=k, word_vectors=wv.name, num_descriptions=total - scorer.null_actions, num_actions=len(scorer.names),
                         num_selected=len(rows), no_vector_actions=_warn_no_vector(scorer, wv),
                         unscored_descriptions=scorer.unscored, skipped_null_action=scorer.null_actions,
-                        store=str(store), out=str(out))
+                        store=str(store), out=str(out), curation=getattr(dataset, "curated", None))
     if scorer.null_actions:
         log.warning("%d row(s) of %s have no action and were skipped", scorer.null_actions, store)
     report.seconds = time.perf_counter() - start
@@ -484,6 +496,10 @@ def rank_store(
     log.info("ranked %d descriptions of %d actions in %.1f s (%.0f/s); wrote %d rows to %s",
              total, report.num_actions, report.seconds, report.descriptions_per_second, len(rows), out)
     return report
+
+
+def _path_or_none(value: Any) -> Any:
+    return value if isinstance(value, (str, Path)) else None
 
 
 def scan(dataset: Any, scorer: _Scorer, batch_size: int, bar: Any = None) -> None:

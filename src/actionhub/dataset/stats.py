@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from actionhub.dataset.curation import filter_hits
 from actionhub.dataset.store import Store, key_column
 from actionhub.utils.names import listing
 
@@ -46,7 +47,7 @@ def _histogram(values: np.ndarray, with_zero: bool) -> list[dict]:
 
 
 def compute_stats(store: str | os.PathLike[str] | Store, queries: Iterable[str] | None = None,
-                  top: int = 40, bottom: int = 20, min_descriptions: int = 100) -> dict:
+                  top: int = 40, bottom: int = 20, min_descriptions: int = 100, curation: bool = True) -> dict:
     """Counts and distributions of a store (the paper's Sec. 3.3, Fig. 4 and Fig. 5), per action.
 
     An action's descriptions are every video its query returned (a video shared by several
@@ -62,13 +63,14 @@ def compute_stats(store: str | os.PathLike[str] | Store, queries: Iterable[str] 
     ``actions_without_descriptions``, and 0 in ``descriptions_per_action``) and can be in the
     bottom list; without ``queries``, the vocabulary an import kept in ``store.json`` is used
     (``queries_from`` says so). ``few`` summarises the actions with fewer than ``min_descriptions``.
+    ``curation``: leave out what the store's curation marks throw out (``curation`` in the result says what).
     """
     st = store if isinstance(store, Store) else Store(store)
-    hits = st.read_hits(["action", "provider", "video_id"])
+    hits, curated = filter_hits(st, st.read_hits(["action", "provider", "video_id"]), curation)
     desc = st.read_descriptions(["provider", "video_id", "num_sentences"])
     meta = st.meta()
     out: dict[str, Any] = {"store": str(st.path), "note": str(meta.get("note") or ""),
-                           "collections": meta.get("collections", {})}
+                           "collections": meta.get("collections", {}), **({"curation": curated} if curated else {})}
     shared = 0
     num_desc = 0
     providers: dict[str, int] = {}

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 from actionhub.utils.io import atomic_path, atomic_write_text
+from actionhub.utils.outputs import stages_folder
 
 __all__ = ["fewest_described", "format_stats", "write_plots", "write_report"]
 
@@ -79,6 +80,10 @@ def format_stats(stats: dict, note: Optional[str] = None, top: Optional[int] = N
         if c.get("aliases"):
             lines.append(f"  aliases for {len(c['aliases'])} queries: "
                          + "; ".join(f"{q}: {' | '.join(v)}" for q, v in list(c["aliases"].items())[:4]))
+    if s.get("curation"):
+        c = s["curation"]
+        lines.append(f"curation: {c['dropped_hits']:,} description listing(s) left out by {c['marks']} mark(s) in "
+                     f"{c['file']} ({len(c['unusable_actions'])} action(s) unusable); --ignore-curation keeps them")
     if s.get("few", {}).get("count") and s["num_descriptions"]:
         from actionhub.dataset.stats import format_few  # noqa: PLC0415
 
@@ -215,11 +220,12 @@ def _fewest_bin(stats: dict) -> str:
     return ""
 
 
+@stages_folder("out_dir", kind="stats", what="stats folder", legacy=lambda p: (p / "stats.json").is_file())
 def write_report(stats: dict, out_dir: str | os.PathLike[str], note: Optional[str] = None,
                  plots: bool = True) -> list[Path]:
-    """``stats.txt`` (:func:`format_stats`), ``stats.json`` and, with ``plots``, the two PNGs."""
+    """``stats.txt`` (:func:`format_stats`), ``stats.json`` and, with ``plots``, the two PNGs: the folder
+    appears whole; an existing one is replaced only with ``overwrite=True`` (only these files)."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "stats.txt", format_stats(stats, note))
     atomic_write_text(out / "stats.json", json.dumps(stats, indent=1, ensure_ascii=False) + "\n")
     paths = [out / "stats.txt", out / "stats.json"]

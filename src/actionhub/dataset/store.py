@@ -12,13 +12,13 @@ Layout of a store directory ``STORE/`` (schema version 2)::
     hits/part-<UTC time>-<random>.parquet          one row per (action, video) (:data:`HIT_SCHEMA`),
                                                    unique by (action, provider, video_id)
     _state/store.json                  {"schema_version": 2, "created_at", "note", "collections"}
-    _state/lock                        held (flock) by a writer: one collector/importer at a time
     _state/collect-<provider>.json     resume state of `actionhub collect` (actionhub.dataset.collect.runner)
     _state/budget-<provider>.json      request ledger of a provider (actionhub.dataset.collect.base.Budget)
     _state/compact.json                journal of an unfinished compaction (see :meth:`Store.compact`)
     _state/migrate.json                journal of an unfinished migration from schema version 1
     _index/                            caches (e.g. BM25 indexes), never read as data
 
+One writer at a time holds the store's lock (``.STORE.lock`` beside it, :mod:`actionhub.utils.lock`).
 Each part file is written atomically; a batch writes its descriptions part before its hits
 part, so a crash in between leaves at most descriptions that no action lists yet (invisible to
 every reader; the rerun adds their hits). ``pyarrow.dataset.dataset(STORE / "hits")`` and
@@ -49,7 +49,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import hashlib
-import json
 import logging
 import os
 import uuid
@@ -60,6 +59,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from actionhub.utils import jsontext
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_path, atomic_write_json
 
@@ -208,7 +208,7 @@ class Store:
             if not create:
                 raise StoreError(f"store not found: {self.path} (create one with `actionhub collect ... --out "
                                  f"{self.path}` or `actionhub import FILE --out {self.path}`)")
-            self.path.mkdir(parents=True)
+            self.path.mkdir(parents=True, exist_ok=True)
         old_layout = bool(self._v1_parts())
         if not create and not (self.state_dir.is_dir() or self.parts() or old_layout):
             raise StoreError(f"{self.path} is not an ActionHub store (no part files, no _state/)")
@@ -252,11 +252,12 @@ class Store:
         return sorted(self.path.glob("part-*.parquet"))
 
     def meta(self) -> dict:
-        """``_state/store.json`` (empty dict when missing or unreadable)."""
+        """``_state/store.json`` (empty dict when missing, unreadable or not an object)."""
         try:
-            return json.loads((self.state_dir / "store.json").read_text(encoding="utf-8"))
+            meta = jsontext.loads((self.state_dir / "store.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
+        return meta if isinstance(meta, dict) else {}
 
     def update_meta(self, **fields: Any) -> dict:
         """Merge ``fields`` into ``_state/store.json`` (atomic); returns the new record."""
@@ -273,35 +274,30 @@ class Store:
 
     @contextlib.contextmanager
     def lock(self, blocking: bool = True) -> Iterator[bool]:
-        """Hold the store's writer lock (``flock`` on ``_state/lock``; released by the OS on a crash).
+        """Hold the store's writer lock (:func:`actionhub.utils.lock.output_lock`: ``.STORE.lock`` beside
+        the store; released by the OS on a crash; re-entrant within a process).
 
         Yields True when held. ``blocking=False`` yields False at once if another process holds it;
-        ``blocking=True`` raises :class:`StoreError` instead of waiting forever.
+        ``blocking=True`` raises :class:`~actionhub.utils.lock.LockedError` (a :class:`UserError`) naming
+        the holder instead of waiting forever.
         """
+        from actionhub.utils.lock import LockedError, OutputNotWritableError, output_lock  # noqa: PLC0415
+
+        held = contextlib.ExitStack()
         try:
-            import fcntl  # noqa: PLC0415
-        except ImportError:  # pragma: no cover - not POSIX: no inter-process lock
-            yield True
+            held.enter_context(output_lock(self.path, what="store"))
+        except (LockedError, OutputNotWritableError):   # held by another, or a read-only store
+            if blocking:
+                raise
+            yield False
             return
-        self.state_dir.mkdir(exist_ok=True)
-        fh = open(self.state_dir / "lock", "a+")
-        try:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if blocking:
-                    raise StoreError(f"another process is writing to the store {self.path} (it holds "
-                                     f"{self.state_dir / 'lock'}); wait for it to finish or stop it") from None
-                yield False
-                return
+        with held:
             self._keys = None  # another process may have written since we last held the lock
+            self.state_dir.mkdir(exist_ok=True)   # where a writer keeps its journals and state
             try:
                 yield True
             finally:
                 self._keys = None
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-        finally:
-            fh.close()
 
     # -- reading ----------------------------------------------------------------------------
     def _read(self, kind: str, columns: Sequence[str] | None = None, filter: Any = None) -> pa.Table:
@@ -575,7 +571,7 @@ class Store:
         if not journal.exists():
             return
         try:
-            j = json.loads(journal.read_text(encoding="utf-8"))
+            j = jsontext.loads(journal.read_text(encoding="utf-8"))
             new, old = j["new"], list(j["old"])
         except (OSError, ValueError, KeyError, TypeError):
             log.warning("ignoring an unreadable compaction journal %s", journal)
@@ -607,7 +603,7 @@ class Store:
             done = int(self.meta().get("schema_version", 1)) >= 2
             if journal.exists():
                 try:
-                    j = json.loads(journal.read_text(encoding="utf-8"))
+                    j = jsontext.loads(journal.read_text(encoding="utf-8"))
                     old, new = list(j["old"]), list(j["new"])
                 except (OSError, ValueError, KeyError, TypeError):
                     old, new = [], []

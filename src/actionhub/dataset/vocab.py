@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from actionhub.dataset.wordvec import tokenize
+from actionhub.utils import jsontext
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_write_text
 from actionhub.utils.textfile import open_text_file, read_text_file
@@ -291,7 +292,7 @@ class Vocabulary:
         if p.suffix.lower() == ".json":
             text = read_text_file(p, "vocabulary file")
             try:
-                obj = json.loads(text)
+                obj = jsontext.loads(text)
                 return cls([Query(d["query"], [SourceName(s["dataset"], s["name"]) for s in d.get("sources", [])])
                             for d in obj["queries"]])
             except (ValueError, KeyError, TypeError) as e:
@@ -385,7 +386,7 @@ def read_queries(path: str | Path) -> list[str]:
     elif suffix == ".json":
         text = read_text_file(p, "queries file")
         try:
-            obj = json.loads(text)
+            obj = jsontext.loads(text)
         except ValueError as e:
             raise VocabError(f"{p} is not valid JSON: {e}") from None
         items = obj.get("queries") if isinstance(obj, dict) else obj

@@ -19,6 +19,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from actionhub.utils.lock import locks_output
+
 __all__ = ["SYNTHETIC_STORE_NOTE", "synthetic_descriptions", "write_synthetic_store", "demo_descriptions"]
 
 SYNTHETIC_STORE_NOTE = "SYNTHETIC: generated descriptions, not real text (actionhub.demo.descriptions)"
@@ -86,6 +88,7 @@ def _ramp(counts: np.ndarray) -> np.ndarray:
     return np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
+@locks_output("path", what="store")   # it may remove and replace the store: under the store's own lock
 def write_synthetic_store(path: str | Path, actions: Sequence[str] | None = None, wv: Any = None,
                           per_action: int = 100, seed: int = 0) -> Path:
     """A SYNTHETIC description store at ``path`` (reused when it already holds one): ``per_action``
@@ -133,7 +136,8 @@ def demo_descriptions(demo_dir: str | Path, say: Callable[[str], None] = print, 
     store = write_synthetic_store(root / "descriptions_store", wv=wv, per_action=per_action)
     t1 = time.perf_counter()
     out = root / "report" / "fig6"
-    rec = analyze_descriptions(store, out, per_action=per_action, word_vectors=wv, progress=progress)
+    rec = analyze_descriptions(store, out, per_action=per_action, word_vectors=wv, progress=progress,
+                               overwrite=True)   # a rerun of the demo redraws it
     s = rec["summary"]
     say(f"  SYNTHETIC store of {s['actions']:,} actions x {per_action} descriptions ({t1 - t0:.1f} s); nearest "
         f"action by name = by descriptions for {100 * s['nearest_agree']:.1f}%, top-{s['top']} overlap "
@@ -149,14 +153,13 @@ def demo_descriptions(demo_dir: str | Path, say: Callable[[str], None] = print, 
 
 
 def link_fig6(report_md: Path, rec: dict[str, Any]) -> None:
-    """Put (or replace) a Fig. 6 section at the end of the report, linking the files in ``fig6/``."""
+    """Put (or replace) a Fig. 6 section at the end of the report, linking the files in ``fig6/``
+    (under the report folder's lock: no report is rendered into it meanwhile)."""
     from actionhub.utils.io import atomic_write_text  # noqa: PLC0415
+    from actionhub.utils.lock import output_lock  # noqa: PLC0415
 
-    text = report_md.read_text(encoding="utf-8")
-    cut = text.find("\n" + FIG6_MARKER)
-    text = (text if cut < 0 else text[:cut]).rstrip("\n") + "\n\n"
     s = rec["summary"]
-    text += "\n".join([
+    section = "\n".join([
         f"{FIG6_MARKER}: what names and descriptions say [SYNTHETIC]", "",
         f"> **{rec['note']}**", "",
         f"Averaged {rec['word_vectors']} vectors of {s['actions']:,} action names and of their first "
@@ -165,4 +168,7 @@ def link_fig6(report_md: Path, rec: dict[str, Any]) -> None:
         f"overlap by {100 * s['mean_overlap']:.1f}% on average. Neighbours of every action: "
         "[fig6/fig6_neighbours.md](fig6/fig6_neighbours.md), `fig6/fig6_neighbours.csv`.", "",
         "![Fig. 6 (SYNTHETIC)](fig6/fig6_descriptions.png)", ""])
-    atomic_write_text(report_md, text)
+    with output_lock(report_md.parent, what="report folder"):
+        text = report_md.read_text(encoding="utf-8")
+        cut = text.find("\n" + FIG6_MARKER)
+        atomic_write_text(report_md, (text if cut < 0 else text[:cut]).rstrip("\n") + "\n\n" + section)

@@ -123,6 +123,6 @@ def demo_report(demo_dir: str | Path, plan: str | Path | DemoPlan | None = None,
     say("rendering the report:")
     path = build_report(main_dirs + sweep_dirs, root / "report",
                         inputs_for=lambda rec: inputs(rec["benchmark"], rec["split"]), notes=notes, say=say,
-                        reported=True)
+                        reported=True, overwrite=True)   # a rerun re-renders it from the reused runs
     say(f"report: {path} (training {train_s:.0f}s, total {time.perf_counter() - t0:.0f}s)")
     return path

@@ -30,6 +30,7 @@ from actionhub.evaluation.results import format_table, load_runs, summarize
 from actionhub.protocols import get_benchmark
 from actionhub.recipes import Recipe
 from actionhub.utils.io import atomic_write_json, atomic_write_text
+from actionhub.utils.lock import locks_output
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ def real_text_run(out: Path, recipe: Recipe, cfg: TrainConfig, corpus: str | Non
     return rec
 
 
+@locks_output("out_dir", what="demo folder")   # one demo at a time per folder; its runs lock themselves too
 def run_demo(
     out_dir: str | Path = "runs/demo",
     *,

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 from actionhub.features import FeatureError, FeatureSet, load_features
 from actionhub.features.labels import _resolve_labels
+from actionhub.features.listed import select_listed
 from actionhub.protocols import Benchmark, normalize_name
 from actionhub.text.class_text import ClassText, load_class_text
 from actionhub.utils.errors import UserError
@@ -76,18 +77,20 @@ def data_paths(features: Any, eval_features: Any, text_features: str | None, cim
             "cim_pool": str(cim_pool) if cim_pool else "unseen classes of the split"}
 
 
-def _eval_video_list(bench: Benchmark, split: int, tmpdir: Path) -> Path | None:
+def _eval_video_list(bench: Benchmark, split: int | Sequence[int], tmpdir: Path,
+                     subsets: Sequence[str] = ("val", "test")) -> Path | None:
     """For benchmarks that publish their evaluation videos (kinetics-zsar), a metas file
-    of the split's val and test videos, to read an ER-style directory of .npy files."""
-    rows = []
-    for subset in ("val", "test"):
-        vids = bench.eval_videos(split, subset)
-        if vids is None:
-            return None
-        rows += vids
-    path = tmpdir / f"{bench.name}_split{split}_eval.jsonl"
+    of the split's (or splits') val and test videos, to read an ER-style directory of .npy files."""
+    rows: dict[str, str] = {}
+    for s in [split] if isinstance(split, int) else split:
+        for subset in subsets:
+            vids = bench.eval_videos(s, subset)
+            if vids is None:
+                return None
+            rows.update(vids)
+    path = tmpdir / f"{bench.name}_split{'-'.join(map(str, [split] if isinstance(split, int) else split))}_eval.jsonl"
     with open(path, "w") as f:
-        for vid, cls in rows:
+        for vid, cls in rows.items():
             f.write(json.dumps({"videoname": vid, "label": cls}) + "\n")
     return path
 
@@ -141,7 +144,8 @@ def build_inputs(
     else:
         with tempfile.TemporaryDirectory() as td:
             missing = "error"
-            if eval_video_list is None and not isinstance(eval_features, FeatureSet) and Path(eval_features).is_dir():
+            if (eval_video_list is None and not isinstance(eval_features, FeatureSet) and Path(eval_features).is_dir()
+                    and not bench.listed_test_videos):
                 eval_video_list = _eval_video_list(bench, split, Path(td))
                 # The published lists name every video of the protocol; some are no longer
                 # downloadable, so videos without features are dropped with a warning.
@@ -152,6 +156,10 @@ def build_inputs(
     if len(test) == 0:
         raise FeatureError(f"{_name(eval_source)} holds no videos of the {len(sp.unseen)} unseen classes of "
                            f"{bench.name} split {split}; pass --eval-features with the evaluation videos")
+    listed_info = None
+    if bench.listed_test_videos:   # only the split's official test videos count (e.g. ucf101-full)
+        test, listed_info = select_listed(test, bench.eval_videos(split, "test") or [],
+                                          f"the test list of {bench.name} split {split}")
     val_set = ev.subset(sp.val) if sp.val else None
     if val_set is not None and len(val_set) == 0:
         log.warning("no videos of the %d val classes found: the last epoch will be used", len(sp.val))
@@ -176,6 +184,8 @@ def build_inputs(
         "synthetic": bool(full.meta.get("synthetic") or text.meta.get("synthetic")),
         "feature_meta": {k: v for k, v in full.meta.items() if isinstance(v, (str, int, float, bool))},
     }
+    if listed_info is not None:
+        info["test_list"] = listed_info
     return RunInputs(
         benchmark=bench.name, split=split, seen=sp.seen, val=sp.val, unseen=sp.unseen,
         train=train, test=test, val_set=val_set, text=text, pool_text=pool_text, pool_classes=pool_classes,

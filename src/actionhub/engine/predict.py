@@ -3,35 +3,37 @@
 ``actionhub.predict(videos, checkpoint, actions)`` (exported lazily by the package) and the
 ``actionhub predict`` verb:
 
-1. Each video is decoded and encoded with the backbone and frame sampling the run was
-   trained on (``run.json``: ``data.feature_meta`` records them when the training features
-   came from ``actionhub extract``; ``backbone=``/``sampling=`` override).
-2. Class text features are built on the fly for the action names with
-   :func:`actionhub.text.build.build_class_text`: the name, ``"name: definition"`` when a
-   definition is given, plus the top-k descriptions of a ranked file (``actionhub rank``
-   output) when given; encoded with the run's text encoder (``data.text_meta.encoder``).
-3. Scores are the model's own (Eq. 16-17): ``model.scores(x, model.class_embeddings(ad, vc))``,
-   the cosine between the projected video and the fused class embedding.
-
-Without a checkpoint, ``zero_shot="conse"`` scores the actions with the training-free ConSE
-baseline (:mod:`actionhub.video.conse`), and ``zero_shot="clip"`` with a video-language model's
-own embedding space: the cosine between the video feature of ``backbone`` (``hf-clip:`` or
-``hf-xclip:``) and the class text of the matching text encoder (by default the same model:
-``hf-clip:M`` video with ``hf-clip:M`` text), the text being the name (or ``"name: definition"``),
-averaged with its descriptions when given, as for ConSE. X-CLIP's text is used without its
-video-conditioned prompt (:mod:`actionhub.text.clip_text`).
-
-Output, one dict per video in input order::
+1. The videos: files, folders (recursive) and ``path [label]`` list files, or the features a run of
+   ``actionhub extract`` wrote (``features=``) (:mod:`actionhub.engine.predict_inputs`).
+2. The class text of the action names (:mod:`actionhub.engine.predict_text`): the name, or
+   ``"name: definition"`` when a definition is given, plus the top-k descriptions of a ranked file
+   (``actionhub rank`` output), of a caption corpus searched on the fly (``corpus=``) or of a
+   description store (``store=``), encoded with the scoring model's text encoder through the cache.
+3. The scores (:mod:`actionhub.engine.scoring`): with a checkpoint, each video is decoded and encoded
+   with the backbone and frame sampling the run was trained on (``run.json``: ``data.feature_meta``;
+   ``backbone=``/``sampling=`` override) and scored by the model itself (Eq. 16-17). Without one,
+   ``zero_shot="conse"`` scores with the training-free ConSE baseline (:mod:`actionhub.video.conse`),
+   and ``zero_shot="clip"`` with a video-language model's own embedding space: the cosine between the
+   video feature of ``backbone`` (``hf-clip:`` or ``hf-xclip:``) and the class text of the matching text
+   encoder (by default the same model), the name averaged with its descriptions when it has some.
+   X-CLIP's text is used without its video-conditioned prompt (:mod:`actionhub.text.clip_text`).
+   ``explain=N`` adds each predicted action's N closest descriptions (and for CoCo the AD/VC parts).
+4. The rows (:mod:`actionhub.engine.predict_output`), one per video in input order::
 
     {"video": path, "predictions": [{"action": name, "score": s}, ...]}   # best first
     {"video": path, "predictions": [], "error": reason}                   # unreadable video
 
-A video that cannot be read is reported and the others are still scored.
+   A video that cannot be read is reported and the others are still scored. With ``out=`` they are
+   written in parts under the output's lock, so a killed run resumes (:mod:`actionhub.engine.predict_loop`
+   does the decoding or the reading of features). Labelled videos add top-1/top-5 and a confusion-matrix
+   PNG (:mod:`actionhub.engine.predict_metrics`).
 """
 from __future__ import annotations
 
 import json
 import logging
+import os
+from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Sequence, Union
 
@@ -145,7 +147,8 @@ def resolve_actions(actions: str | Sequence[str] | None = None, *, actions_file:
         names = _split_actions(actions)  # type: ignore[arg-type]
     if not names:
         raise PredictError("no action names given; pass e.g. actions=\"riding a horse, eating\"")
-    dup = sorted({n for n in names if sum(normalize_name(m) == normalize_name(n) for m in names) > 1})
+    keys = Counter(normalize_name(n) for n in names)   # (a count per key: 400 names are not 160,000 comparisons)
+    dup = sorted({n for n in names if keys[normalize_name(n)] > 1})
     if dup:
         raise PredictError(f"action names given twice (ignoring case and punctuation): {dup[:10]}")
     if definitions is not None:
@@ -204,6 +207,7 @@ def _run_settings(run_dir: Path, run: Mapping[str, Any], backbone: str | None, s
         raise PredictError(f"{run_dir} was trained on SYNTHETIC class text features; no text encoder matches them")
     k = int(((run.get("config") or {}).get("model") or {}).get("k", 1) or 1)
     return {"backbone": bb, "sampling": smp, "encoder": enc, "k": k,
+            "method": str((run.get("config") or {}).get("method") or "coco"), "synthetic": bool(data.get("synthetic")),
             "template": tmeta.get("definition_template"),
             "visual_dim": data.get("visual_dim"), "text_dim": data.get("text_dim"),
             "trained_backbone": fmeta.get("backbone"), "trained_sampling": fmeta.get("sampling")}
@@ -229,31 +233,108 @@ def _check_visual_dim(run_dir: Path, visual_dim: int | None, bb_name: str, bb_di
 # --------------------------------------------------------------------------- prediction
 
 
-def _rank(scores: np.ndarray, names: Sequence[str], top: int) -> list[dict[str, Any]]:
-    order = np.argsort(-scores, kind="stable")[:max(1, top)]
-    return [{"action": names[j], "score": round(float(scores[j]), 4)} for j in order]
+class Predictions(list):
+    """What :func:`predict` returns: the rows as a list of dicts (one per video, input order; see
+    :mod:`actionhub.engine.predict_output`), and the same rows as a table: :meth:`to_arrow` (a
+    ``pyarrow.Table``), :meth:`to_pandas` (nested columns as in the table; ``pandas.DataFrame(preds)``
+    takes the dicts). ``metrics``: top-1/top-5 over labelled videos (None without labels); ``summary``:
+    what the run did (videos, scored, resumed, failed, seconds, videos/s, out, confusion PNG, notes)."""
+
+    def __init__(self, table: Any, summary: Mapping[str, Any]):
+        from actionhub.engine.predict_output import row_dicts
+
+        super().__init__(row_dicts(table))
+        self.table = table
+        self.summary = dict(summary)
+        self.metrics = self.summary.get("metrics")
+
+    def to_arrow(self) -> Any:
+        return self.table
+
+    def to_pandas(self) -> Any:
+        return self.table.to_pandas()
 
 
-def _class_text(names: Sequence[str], definitions: Mapping[str, str], descriptions: Any, encoder: str, k: int,
-                template: str | None, cache: Any, progress: bool) -> Any:
-    from actionhub.text.build import build_class_text
+class _ConSEVideos:
+    """ConSE's video encoder in the backbone contract: frames -> ImageNet probabilities (B, 1000)."""
 
-    kw: dict[str, Any] = {"cache": cache, "progress": progress}
-    if template:
-        kw["template"] = template
-    # Without descriptions the class text is AD-only by design: no warning about it.
-    quiet = logging.getLogger("actionhub.text.build")
-    level = quiet.level
-    if descriptions is None:
-        quiet.setLevel(logging.ERROR)
-    try:
-        return build_class_text(list(names), dict(definitions), descriptions, encoder, k, **kw)
-    finally:
-        quiet.setLevel(level)
+    def __init__(self, head: Any):
+        self.head, self.name, self.dim = head, "conse", 1000
+        self.short_side = head.backbone.short_side
+
+    def encode(self, videos: Sequence[np.ndarray]) -> np.ndarray:
+        return self.head.class_probabilities(videos)
+
+
+def _check_numbers(top: int, k: int | None, batch_size: int, explain: int, per_query: int) -> None:
+    for flag, value, least in (("top", top, 1), ("k", k, 1), ("batch_size", batch_size, 1), ("explain", explain, 0),
+                               ("per_query", per_query, 1)):
+        if value is not None and value < least:
+            raise PredictError(f"{flag} must be at least {least}, got {value}")
+
+
+def _check_words(names: Sequence[str]) -> None:
+    empty = [n for n in names if not normalize_name(n)]
+    if empty:
+        raise PredictError(f"action name(s) without any letter or digit: {', '.join(repr(n) for n in empty[:5])}; "
+                           "give each action as words, e.g. \"riding a horse\"")
+
+
+def _method(checkpoint: PathLike | None, zero_shot: str | None) -> str:
+    if zero_shot is not None:
+        if checkpoint is not None:
+            raise PredictError("pass either a checkpoint (--checkpoint) or a zero-shot method (--zero-shot "
+                               f"{'|'.join(ZERO_SHOT_METHODS)}), not both")
+        if zero_shot not in ZERO_SHOT_METHODS:
+            raise PredictError(f"unknown zero-shot method {zero_shot!r}; choose one of {', '.join(ZERO_SHOT_METHODS)}")
+        return zero_shot
+    if checkpoint is None:
+        raise PredictError("pass a checkpoint (--checkpoint: a run directory of `actionhub train`) or a "
+                           f"zero-shot method (--zero-shot {'|'.join(ZERO_SHOT_METHODS)})")
+    return "checkpoint"
+
+
+def _plan(method: str, checkpoint: PathLike | None, backbone: str | None, sampling: str | None,
+          encoder: str | None, fmeta: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Backbone, sampling, text encoder, k, template (and the run) of ``method``; with ``fmeta`` (the
+    ``meta.json`` of a --features folder), what the features were made with must be what is asked."""
+    fmeta = fmeta or {}
+    if method == "checkpoint":
+        run_dir = Path(checkpoint)  # type: ignore[arg-type]
+        plan = _run_settings(run_dir, _read_run(run_dir), backbone or fmeta.get("backbone"),
+                             sampling or fmeta.get("sampling"), encoder)
+        plan["run_dir"] = run_dir
+    elif method == "conse":
+        if fmeta.get("__features__"):
+            raise PredictError("--zero-shot conse cannot score --features: ConSE needs every frame's ImageNet "
+                               "probabilities, and `actionhub extract` keeps one mean feature per video; pass the "
+                               "videos instead")
+        plan = {"backbone": "efficientnet-lite0", "sampling": sampling or "segments:8", "encoder": encoder or "minilm",
+                "k": 100, "template": None}
+    else:
+        bb = backbone or fmeta.get("backbone")
+        if not bb:
+            raise PredictError("zero-shot clip needs the video-language model: --backbone hf-clip:MODEL or "
+                               "hf-xclip:MODEL (e.g. hf-clip:openai/clip-vit-base-patch16)")
+        if encoder is None and not bb.startswith(CLIP_FAMILIES):
+            raise PredictError(f"backbone {bb!r} has no matching text encoder; pass --encoder with the text "
+                               "tower of the same model, or use an hf-clip:/hf-xclip: backbone")
+        plan = {"backbone": bb, "sampling": sampling or fmeta.get("sampling") or "segments:8",
+                "encoder": encoder or bb, "k": 100, "template": None}
+    from actionhub.video.decode import parse_sampling
+
+    plan["sampling"] = parse_sampling(plan["sampling"]).name
+    if fmeta.get("__features__"):
+        made = {"backbone": fmeta.get("backbone"), "sampling": fmeta.get("sampling")}
+        diff = [f"{key} {made[key]!r} (asked: {plan[key]!r})" for key in made if made[key] and made[key] != plan[key]]
+        if diff:
+            raise PredictError(f"--features {fmeta['__features__']} holds features made with {', '.join(diff)}; "
+                               "score features made the way the model expects, or extract them again")
+    return plan
 
 
 def predict(
-    videos: PathLike | Sequence[PathLike],
+    videos: PathLike | Sequence[PathLike] | None = None,
     checkpoint: PathLike | None = None,
     actions: str | Sequence[str] | None = None,
     *,
@@ -263,171 +344,241 @@ def predict(
     split: int | None = None,
     definitions: Mapping[str, str] | PathLike | None = None,
     descriptions: Any = None,
+    corpus: PathLike | None = None,
+    store: PathLike | None = None,
+    k: int | None = None,
+    per_query: int = 3000,
+    match: str = "all",
+    id_column: str = "videoid",
+    caption_column: str = "name",
+    corpus_format: str | None = None,
+    index_cache: PathLike | None = None,
     zero_shot: str | None = None,
     backbone: str | None = None,
     sampling: str | None = None,
     encoder: str | None = None,
     device: str = "cpu",
     batch_size: int = 8,
+    features: PathLike | None = None,
+    out: PathLike | None = None,
+    overwrite: bool = False,
+    explain: int = 0,
+    confusion: PathLike | bool | None = None,
     cache: Any = True,
     progress: bool = False,
-) -> list[dict[str, Any]]:
-    """Score ``actions`` for each of ``videos``; see the module docstring for the output.
+) -> Predictions:
+    """Score ``actions`` for each video; see the module docstring.
 
     Args:
-        videos: one path or a list of paths.
+        videos: a video file, a folder (searched recursively), a ``path [label]`` list file, or a list
+            of these (or use ``features``).
         checkpoint: a finished ``actionhub train`` run directory (``model.pt`` + ``run.json``).
         actions: action names, a list or one comma-separated string (or use ``actions_file``
             / ``benchmark`` [+ ``split``]).
         top: predictions kept per video.
         definitions: name -> definition mapping, or a file (JSON / ``name<TAB>definition``).
-        descriptions: ranked descriptions (``actionhub rank`` Parquet path or table) for VC.
+        descriptions: ranked descriptions (``actionhub rank`` Parquet path or table) for VC; or
+        corpus: a caption corpus (CSV/JSONL/Parquet) searched for the actions' descriptions on the fly
+            (``per_query``, ``match``, ``id_column``, ``caption_column``, ``corpus_format``,
+            ``index_cache`` as for ``collect --provider local``); or
+        store: a description store, ranked for the actions on the fly.
+        k: descriptions kept per action (default: the run's k; 100 for the zero-shot methods; at most
+            the k a ranked file was made with).
         zero_shot: ``"conse"`` or ``"clip"`` (needs ``backbone``) for a training-free method
             instead of a checkpoint.
         backbone, sampling: override what the run records (must match its training features).
         encoder: text encoder spec (default: the run's; ``minilm`` for ConSE; the backbone's model
             for ``clip``).
         device: torch device; batch_size: videos decoded and encoded together.
+        features: the folder ``actionhub extract`` wrote: score its features instead of decoding videos.
+        out: write the rows to this ``.parquet`` or ``.jsonl`` file, resumably (rerun the same call after
+            a kill); an existing finished file needs ``overwrite``.
+        explain: for each predicted action, the ``explain`` descriptions closest to the video.
+        confusion: where the confusion-matrix PNG of labelled videos goes (True: beside ``out``, or
+            ``predict_confusion.png`` without it; None: beside ``out`` only; False: none).
         cache: text encoding cache (True: the default directory; a path; False: none).
         progress: show progress bars.
-    """
-    paths = [videos] if isinstance(videos, (str, Path)) else list(videos)
-    if not paths:
-        raise PredictError("no videos given")
-    if top < 1:
-        raise PredictError(f"top must be at least 1, got {top}")
-    from actionhub.utils.device import check_device
 
+    Returns:
+        :class:`Predictions`: the rows as dicts (a list, as before), plus the table, metrics and summary.
+    """
+    import contextlib
+    import time
+
+    from actionhub.engine.predict_inputs import expand_videos, feature_inputs
+    from actionhub.engine.predict_output import OUT_SUFFIXES, RowSink, row_schema
+    from actionhub.engine.predict_text import DescriptionSource, recorded_k
+    from actionhub.utils.device import check_device
+    from actionhub.utils.lock import output_lock
+    from actionhub.utils.outputs import check_no_overlap
+
+    _check_numbers(top, k, batch_size, explain, per_query)
+    if videos is not None and not isinstance(videos, (str, os.PathLike)):
+        videos = list(videos)
+    if (videos is None or videos == []) == (features is None):
+        raise PredictError("pass the videos (files, folders or a list file) or --features DIR (the folder "
+                           "`actionhub extract` wrote), one of the two")
+    out_path = Path(out) if out is not None else None
+    if out_path is not None and out_path.suffix.lower() not in OUT_SUFFIXES:
+        raise PredictError(f"--out must end in {' or '.join(OUT_SUFFIXES)}, got {out_path}")
     check_device(device)
     names, defs = resolve_actions(actions, actions_file=actions_file, benchmark=benchmark, split=split,
                                   definitions=definitions)
-    if zero_shot is not None:
-        if checkpoint is not None:
-            raise PredictError("pass either a checkpoint (--checkpoint) or a zero-shot method (--zero-shot "
-                              f"{'|'.join(ZERO_SHOT_METHODS)}), not both")
-        if zero_shot not in ZERO_SHOT_METHODS:
-            raise PredictError(f"unknown zero-shot method {zero_shot!r}; choose one of {', '.join(ZERO_SHOT_METHODS)}")
-        if zero_shot == "clip":
-            return _predict_clip(paths, names, defs, top, descriptions, backbone, sampling or "segments:8", encoder,
-                                 device, batch_size, cache, progress)
-        return _predict_conse(paths, names, defs, top, descriptions, sampling or "segments:8", encoder or "minilm",
-                              device, cache, progress)
-    if checkpoint is None:
-        raise PredictError("pass a checkpoint (--checkpoint: a run directory of `actionhub train`) or a "
-                          f"zero-shot method (--zero-shot {'|'.join(ZERO_SHOT_METHODS)})")
-    return _predict_checkpoint(paths, Path(checkpoint), names, defs, top, descriptions, backbone, sampling, encoder,
-                               device, batch_size, cache, progress)
+    _check_words(names)
+    source = DescriptionSource(descriptions, corpus, store, per_query, match, id_column, caption_column,
+                               corpus_format, index_cache)
+    method = _method(checkpoint, zero_shot)
+    feats_in = feature_inputs(features) if features is not None else None
+    plan = _plan(method, checkpoint, backbone, sampling, encoder,
+                 {**feats_in.meta, "__features__": str(features)} if feats_in is not None else None)
+    asked_k = k if k is not None else plan["k"]
+    if k is None and source.descriptions is not None:
+        asked_k = min(asked_k, recorded_k(source.descriptions) or asked_k)
+    inputs = feats_in.videos if feats_in is not None else expand_videos(videos)  # type: ignore[arg-type]
+    labels = any(v.label is not None for v in inputs)
+    png = _confusion_path(confusion, out_path) if labels else None
+    settings = {"method": method, "actions": names, "definitions": defs, **source.fingerprint(), "k": asked_k,
+                "top": top, "explain": explain, "backbone": plan["backbone"], "sampling": plan["sampling"],
+                "encoder": plan["encoder"], "template": plan.get("template"),
+                "checkpoint": _model_stamp(plan.get("run_dir")), "features": str(features) if features else None}
+    schema = row_schema(labels=labels, explain=explain > 0, imagenet=method == "conse",
+                        parts=method == "checkpoint" and plan.get("method") == "coco")
+    written = [p for p in (out_path, png) if p is not None]
+    check_no_overlap({"--out": written}, {"input": _input_files(videos, source)})
+    if png is not None and png.exists() and not overwrite:
+        raise PredictError(f"the confusion matrix {png} already exists; pass --overwrite to replace it, or "
+                           "--confusion OTHER.png")
+    t0 = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        if out_path is not None:
+            stack.enter_context(output_lock(out_path, what="predictions file"))
+        sink = RowSink(out_path, settings, schema, overwrite=overwrite)
+        pending = [v for v in inputs if v.key not in sink.done]
+        if sink.resumed:
+            log.info("%s: %d of %d videos were already scored by an earlier run; %d to go", out_path,
+                     len(inputs) - len(pending), len(inputs), len(pending))
+        notes: list[str] = []
+        loop_s = 0.0
+        if pending:
+            notes, loop_s = _score(method, plan, names, defs, source, asked_k, k is not None, top, explain, labels,
+                                   pending, feats_in, device, batch_size, cache, progress, sink)
+        summary = {"videos": len(inputs), "scored": len(pending), "resumed": len(inputs) - len(pending),
+                   "seconds": round(time.perf_counter() - t0, 3), "scoring_seconds": round(loop_s, 3),
+                   "videos_per_second": round(len(pending) / loop_s, 2) if loop_s > 0 else None,
+                   "out": str(out_path) if out_path else None, "method": method, "k": asked_k, "notes": notes}
+        table = sink.finish([v.key for v in inputs], {"settings": settings}, overwrite)
+    from actionhub.engine.predict_metrics import confusion_png, label_metrics
+
+    summary["failed"] = len(inputs) - table.column("error").null_count
+    summary["metrics"] = label_metrics(table) if labels else None
+    if png is not None and summary["metrics"] and summary["metrics"]["videos"]:
+        m = summary["metrics"]
+        title = (f"{method} on {m['videos']} labelled videos: top-1 {m['top1']:.1f}%, top-5 {m['top5']:.1f}%"
+                 + (" [SYNTHETIC run]" if plan.get("synthetic") else ""))
+        with output_lock(png, what="confusion matrix"):
+            summary["confusion"] = str(confusion_png(table, names, png, title))
+    return Predictions(table, summary)
 
 
-def _predict_checkpoint(paths: list[PathLike], run_dir: Path, names: list[str], defs: dict[str, str], top: int,
-                        descriptions: Any, backbone: str | None, sampling: str | None, encoder: str | None,
-                        device: str, batch_size: int, cache: Any, progress: bool) -> list[dict[str, Any]]:
-    import torch
+def _confusion_path(confusion: PathLike | bool | None, out: Path | None) -> Path | None:
+    if confusion is False:
+        return None
+    if confusion is None or confusion is True:
+        if out is not None:
+            return out.with_name(out.name[:-len(out.suffix)] + "_confusion.png")
+        return Path("predict_confusion.png") if confusion is True else None
+    return Path(confusion)
 
-    from actionhub.engine.checkpoint import load_model
-    from actionhub.video.backbones import backbone_dim, get_backbone
+
+def _model_stamp(run_dir: Path | None) -> list[Any] | None:
+    if run_dir is None:
+        return None
+    p = run_dir / "model.pt"
+    st = p.stat() if p.exists() else None
+    return [str(run_dir.resolve()), st.st_size if st else None, st.st_mtime_ns if st else None]
+
+
+def _input_files(videos: Any, source: Any) -> list[Any]:
+    """The input files an output must not be (folders are not listed: a file written inside one harms nothing)."""
+    args = [] if videos is None else [videos] if isinstance(videos, (str, os.PathLike)) else list(videos)
+    files = [a for a in args if Path(a).is_file()]
+    for src in (source.corpus, source.descriptions):
+        if isinstance(src, (str, Path)):
+            files.append(src)
+    return files
+
+
+def _score(method: str, plan: Mapping[str, Any], names: list[str], defs: dict[str, str], source: Any, k: int,
+           k_asked: bool, top: int, explain: int, labels: bool, pending: list[Any], feats_in: Any, device: str,
+           batch_size: int, cache: Any, progress: bool, sink: Any) -> tuple[list[str], float]:
+    """Load what the method needs, then score ``pending`` into ``sink``; returns the notes to show and the
+    seconds the scoring itself took (decoding included, loading not)."""
+    import time
+
+    from actionhub.engine import scoring
+    from actionhub.engine.predict_loop import RowMaker, score_features, score_videos
+    from actionhub.engine.predict_metrics import label_index
+    from actionhub.engine.predict_text import prediction_class_text
+    from actionhub.utils.progress import progress_bar
     from actionhub.video.decode import parse_sampling
-    from actionhub.video.extract import encode_videos
 
-    run = _read_run(run_dir)
-    s = _run_settings(run_dir, run, backbone, sampling, encoder)
-    model = load_model(run_dir, device=device)
-    visual_dim, text_dim = _model_dims(model, s)
-    smp = parse_sampling(s["sampling"]).name
-    bb_dim = backbone_dim(s["backbone"])
-    if bb_dim is None:
-        bb_dim = get_backbone(s["backbone"], device).dim
-    _check_visual_dim(run_dir, visual_dim, s["backbone"], bb_dim, s)
-    ct = _class_text(names, defs, descriptions, s["encoder"], s["k"], s["template"], cache, progress)
-    if text_dim is not None and ct.dim != text_dim:
-        raise PredictError(f"checkpoint {run_dir} expects {text_dim}-d class text features but encoder "
-                           f"{s['encoder']!r} gives {ct.dim}-d; pass the encoder the run was trained with (--encoder)")
-    ad, vc, _ = ct.select(names, s["k"])
-    feats = encode_videos(paths, s["backbone"], smp, device=device, batch_size=batch_size)
-    ok = [i for i, r in enumerate(feats) if r["ok"]]
-    out: list[dict[str, Any]] = [{"video": str(p), "predictions": []} for p in paths]
-    if ok:
-        with torch.no_grad():
-            emb = model.class_embeddings(torch.from_numpy(ad).to(device), torch.from_numpy(vc).to(device))
-            x = torch.from_numpy(np.stack([feats[i]["feature"] for i in ok])).to(device)
-            scores = model.scores(x, emb).float().cpu().numpy()
-        for row, i in zip(scores, ok):
-            out[i]["predictions"] = _rank(row, names, top)
-    for i, r in enumerate(feats):
-        if not r["ok"]:
-            out[i]["error"] = r["reason"]
-    return out
+    notes: list[str] = []
+    ct, note = prediction_class_text(names, defs, source, plan["encoder"], k, template=plan.get("template"),
+                                     cache=cache, progress=progress, keep_texts=explain > 0, k_asked=k_asked)
+    if note:
+        log.warning("%s", note)
+        notes.append(note)
+    video_dim = feats_in.dim() if feats_in is not None else None
+    imagenet = None
+    if method == "checkpoint":
+        from actionhub.engine.checkpoint import load_model
+        from actionhub.video.backbones import backbone_dim, get_backbone
 
+        run_dir = plan["run_dir"]
+        model = load_model(run_dir, device=device)
+        visual_dim, text_dim = _model_dims(model, plan)
+        if text_dim is not None and ct.dim != text_dim:
+            raise PredictError(f"checkpoint {run_dir} expects {text_dim}-d class text features but encoder "
+                               f"{plan['encoder']!r} gives {ct.dim}-d; pass the encoder the run was trained with "
+                               "(--encoder)")
+        if feats_in is None:
+            bb_dim = backbone_dim(plan["backbone"]) or get_backbone(plan["backbone"], device).dim
+            _check_visual_dim(run_dir, visual_dim, plan["backbone"], bb_dim, plan)
+            video_dim = bb_dim
+        space = scoring.checkpoint_space(model, ct, names, k, int(visual_dim or video_dim or 0), device)
+        encoder_of_videos = (lambda: get_backbone(plan["backbone"], device))
+    elif method == "clip":
+        from actionhub.video.backbones import get_backbone
 
-def _predict_conse(paths: list[PathLike], names: list[str], defs: dict[str, str], top: int, descriptions: Any,
-                   sampling: str, encoder: str, device: str, cache: Any, progress: bool) -> list[dict[str, Any]]:
-    from actionhub.video.conse import ConSE, conse_embedding
-    from actionhub.video.decode import DecodeError, parse_sampling, read_video
+        if feats_in is None:
+            video_dim = get_backbone(plan["backbone"], device).dim
+        if ct.dim != video_dim:
+            raise PredictError(f"backbone {plan['backbone']!r} gives {video_dim}-d video features but encoder "
+                               f"{plan['encoder']!r} gives {ct.dim}-d text features; zero-shot clip needs the video "
+                               "and text towers of one model")
+        space = scoring.clip_space(ct, names, k, source.given)
+        encoder_of_videos = (lambda: get_backbone(plan["backbone"], device))
+    else:
+        from actionhub.video.conse import ConSE
 
-    head = ConSE(encoder=encoder, device=device, cache=cache, progress=progress)
-    ct = _class_text(names, defs, descriptions, encoder, 100, None, cache, progress)
-    ad, vc, fallback = ct.select(names, 100)
-    action_emb = ad if descriptions is None else _mean_unit(ad, vc)
-    smp = parse_sampling(sampling)
-    out: list[dict[str, Any]] = []
-    for p in paths:
-        rec: dict[str, Any] = {"video": str(p), "predictions": []}
-        try:
-            frames = read_video(p, smp, short_side=head.backbone.short_side).frames
-        except DecodeError as e:
-            rec["error"] = e.detail
-            out.append(rec)
-            continue
-        probs = head.class_probabilities([frames])
-        video_emb = conse_embedding(probs, head.label_embeddings(), head.top_t)
-        rec["predictions"] = _rank(ConSE.scores(video_emb, action_emb)[0], names, top)
-        rec["imagenet_top"] = [{"label": n, "p": round(pr, 4)} for n, pr in head.top_imagenet(probs)[0]]
-        out.append(rec)
-    return out
-
-
-def _mean_unit(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    def unit(x: np.ndarray) -> np.ndarray:
-        return x / np.clip(np.linalg.norm(x, axis=1, keepdims=True), 1e-12, None)
-
-    return unit(unit(a) + unit(b))
-
-
-def _predict_clip(paths: list[PathLike], names: list[str], defs: dict[str, str], top: int, descriptions: Any,
-                  backbone: str | None, sampling: str, encoder: str | None, device: str, batch_size: int, cache: Any,
-                  progress: bool) -> list[dict[str, Any]]:
-    """Cosine between a CLIP-family video embedding and the same model's class text embedding."""
-    from actionhub.video.backbones import get_backbone
-    from actionhub.video.decode import parse_sampling
-    from actionhub.video.extract import encode_videos
-
-    if not backbone:
-        raise PredictError("zero-shot clip needs the video-language model: --backbone hf-clip:MODEL or "
-                           "hf-xclip:MODEL (e.g. hf-clip:openai/clip-vit-base-patch16)")
-    if encoder is None:
-        if not backbone.startswith(CLIP_FAMILIES):
-            raise PredictError(f"backbone {backbone!r} has no matching text encoder; pass --encoder with the text "
-                               "tower of the same model, or use an hf-clip:/hf-xclip: backbone")
-        encoder = backbone
-    smp = parse_sampling(sampling).name
-    bb_dim = get_backbone(backbone, device).dim
-    ct = _class_text(names, defs, descriptions, encoder, 100, None, cache, progress)
-    if ct.dim != bb_dim:
-        raise PredictError(f"backbone {backbone!r} gives {bb_dim}-d video features but encoder {encoder!r} gives "
-                           f"{ct.dim}-d text features; zero-shot clip needs the video and text towers of one model")
-    ad, vc, _ = ct.select(names, 100)
-    action_emb = _unit(ad) if descriptions is None else _mean_unit(ad, vc)
-    feats = encode_videos(paths, backbone, smp, device=device, batch_size=batch_size)
-    out: list[dict[str, Any]] = []
-    for p, r in zip(paths, feats):
-        rec: dict[str, Any] = {"video": str(p), "predictions": []}
-        if r["ok"]:
-            rec["predictions"] = _rank(action_emb @ _unit(r["feature"][None])[0], names, top)
+        head = ConSE(encoder=plan["encoder"], device=device, cache=cache, progress=progress)
+        space = scoring.conse_space(head, ct, names, k, source.given)
+        encoder_of_videos = (lambda: _ConSEVideos(head))
+        imagenet = (lambda probs: head.top_imagenet(probs, 3))
+        video_dim = 1000
+    if explain and space.cannot_explain:
+        raise PredictError(f"--explain is not available for this checkpoint: {space.cannot_explain}")
+    if feats_in is not None and video_dim != space.feature_dim:
+        raise PredictError(f"--features {feats_in.folder} holds {video_dim}-d features but the model scores "
+                           f"{space.feature_dim}-d ones (backbone {plan['backbone']!r}); extract them with that "
+                           "backbone")
+    maker = RowMaker(space, names, top, explain, labels, lambda labs: label_index(labs, names), imagenet)
+    videos_encoder = encoder_of_videos() if feats_in is None else None
+    t0 = time.perf_counter()
+    with progress_bar(enabled=progress, total=len(pending), desc=f"predict ({method})", unit="video",
+                      smoothing=0.05) as bar:
+        if feats_in is not None:
+            score_features(pending, space.feature_dim, maker, sink, bar)
         else:
-            rec["error"] = r["reason"]
-        out.append(rec)
-    return out
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.clip(np.linalg.norm(x, axis=1, keepdims=True), 1e-12, None)
+            score_videos(pending, videos_encoder, parse_sampling(plan["sampling"]), maker, sink, bar, batch_size)
+    return notes, time.perf_counter() - t0

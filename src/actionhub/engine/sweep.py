@@ -29,6 +29,7 @@ from actionhub.engine.inputs import RunInputs
 from actionhub.engine.trainer import train_run
 from actionhub.evaluation.metrics import round_metrics
 from actionhub.evaluation.sweeps import SWEEP_FORMAT, SweepError, format_sweep, load_sweep  # noqa: F401 - re-exported
+from actionhub.utils import jsontext
 from actionhub.utils.device import check_device
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_write_json
@@ -118,7 +119,7 @@ def _is_finished(run_dir: Path, config: dict[str, Any], benchmark: str, split: i
     if not path.exists() or not (run_dir / "model.pt").exists():
         return None
     try:
-        rec = json.loads(path.read_text())
+        rec = jsontext.loads(path.read_text())
     except json.JSONDecodeError:
         return None
     if (rec.get("status") == "finished" and rec.get("config") == config and rec.get("benchmark") == benchmark
@@ -162,7 +163,7 @@ def run_sweep(
     runs: dict[tuple[int, str], dict[str, Any]] = {}
     created = now()
     if index_path.exists():
-        old = json.loads(index_path.read_text())
+        old = jsontext.loads(index_path.read_text())
         if old.get("benchmark") != benchmark or old.get("data") != data:
             raise SweepError(f"{out} holds a sweep on {old.get('benchmark')!r} with data {old.get('data')}; "
                              "use another --out directory for a sweep on other data")

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import logging
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from actionhub.utils import jsontext
 from actionhub.utils.device import check_device  # noqa: F401 - re-exported
 from actionhub.utils.errors import DiskFullError, UserError, disk_full_message, is_disk_full
 from actionhub.utils.io import atomic_write_json
@@ -99,7 +99,7 @@ def different_run_error(out: str | Path, new: Mapping[str, Any]) -> UserError:
 def _json_object(path: Path) -> dict[str, Any] | None:
     """The JSON object in ``path``; None when it is missing, unreadable or not an object."""
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        obj = jsontext.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return obj if isinstance(obj, dict) else None

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import operator
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from actionhub.evaluation.metrics import mean_std, round_metrics
+from actionhub.utils import jsontext
 from actionhub.utils.errors import UserError
 from actionhub.utils.runinfo import RESULTS_FORMAT, RUN_FORMAT, now, package_versions
 
@@ -31,7 +32,7 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
     if not path.exists():
         raise ResultsError(f"{path} not found: pass run directories written by `actionhub train`")
     try:
-        rec = json.loads(path.read_text())
+        rec = jsontext.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise ResultsError(f"{path} is not valid JSON ({e}); the run may have been written by another tool") from e
     if rec.get("format") != RUN_FORMAT:
@@ -57,6 +58,9 @@ def variant_of(rec: dict[str, Any]) -> str:
     """Short label of the ablation settings that differ from the paper's CoCo."""
     m = rec["config"]["model"]
     method = rec.get("method", "coco")
+    if rec.get("training_free"):
+        # A training-free row (evaluate --zero-shot) is its text and its backbone, in words.
+        return rec["config"]["zero_shot"]["variant"]
     used = class_text_used(rec)
     parts = [used.upper() + (" (no descriptions)" if used != m["class_text"] else "")]
     if method == "coco":
@@ -111,7 +115,8 @@ def summarize(records: Sequence[dict[str, Any]], benchmark: str | None = None) -
     rows = []
     for (bench, method, variant), runs in sorted(groups.items()):
         splits = [(r["split"], _seed(r)) for r in runs]
-        dup = sorted({s for s in splits if splits.count(s) > 1})
+        times = Counter(splits)
+        dup = sorted(s for s, n in times.items() if n > 1)
         if dup:
             dirs = [r["run_dir"] for r in runs if (r["split"], _seed(r)) in dup]
             raise ResultsError(f"{bench}/{method} [{variant}]: split(s) {sorted({s for s, _ in dup})} appear more "
@@ -146,6 +151,8 @@ def summarize(records: Sequence[dict[str, Any]], benchmark: str | None = None) -
                 "features": sorted({str(r["data"].get("features")) for r in runs}),
                 "text_features": sorted({str(r["data"].get("text_features")) for r in runs}),
                 "text_encoder": sorted({str(r["data"].get("text_meta", {}).get("encoder")) for r in runs}),
+                "backbone": sorted({str(r["data"].get("backbone") or r["data"].get("feature_meta", {}).get("backbone"))
+                                    for r in runs}),
                 "class_text": class_text_used(runs[0]),
                 "epoch_selection": sorted({str(r["protocol"].get("epoch_selection")) for r in runs}),
                 **({"gzsl": runs[0]["protocol"]["gzsl"]} if "gzsl" in runs[0]["protocol"] else {}),
@@ -153,6 +160,7 @@ def summarize(records: Sequence[dict[str, Any]], benchmark: str | None = None) -
                                               "unseen": r["protocol"]["unseen"]} for r in runs},
             },
             "config": runs[0]["config"],
+            **({"training_free": True} if runs[0].get("training_free") else {}),
         })
     return {"format": RESULTS_FORMAT, "created_at": now(), "versions": package_versions(),
             "std": "population standard deviation over splits (ddof=0)", "rows": rows}

@@ -2,11 +2,11 @@
 reading it back and printing it as a table."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Mapping
 
 from actionhub.evaluation.metrics import mean_std
+from actionhub.utils import jsontext
 from actionhub.utils.errors import UserError
 
 __all__ = ["SWEEP_FORMAT", "SweepError", "load_sweep", "format_sweep"]
@@ -23,7 +23,7 @@ def load_sweep(sweep_dir: str | Path) -> dict[str, Any]:
     path = Path(sweep_dir) / "sweep.json"
     if not path.exists():
         raise SweepError(f"{path} not found: pass a directory written by `actionhub sweep`")
-    index = json.loads(path.read_text())
+    index = jsontext.loads(path.read_text())
     if index.get("format") != SWEEP_FORMAT:
         raise SweepError(f"{path} is not an ActionHub sweep index (format {index.get('format')!r})")
     for r in index.get("runs", []):

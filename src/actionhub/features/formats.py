@@ -45,6 +45,7 @@ import numpy as np
 from actionhub.features.featureset import FeatureError, FeatureSet
 from actionhub.features.labels import LabelsArg, _read_labels_arg, _resolve_labels
 from actionhub.features.video_lists import _drop_missing, _find_video_list, _read_video_list
+from actionhub.utils import jsontext
 from actionhub.utils.io import atomic_path, json_default
 from actionhub.utils.names import listing
 from actionhub.utils.progress import progress_bar
@@ -358,7 +359,7 @@ def _read_dir_meta(directory: Path) -> dict[str, Any]:
 
 def _parse_meta(text: str, where: Path | str) -> dict[str, Any]:
     try:
-        meta = json.loads(text)
+        meta = jsontext.loads(text)
     except json.JSONDecodeError as exc:
         raise FeatureError(f"{where}: its meta is not valid JSON ({exc.msg}); fix or remove it") from None
     if not isinstance(meta, dict):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from actionhub.features.featureset import FeatureError
+from actionhub.utils import jsontext
 from actionhub.utils.names import listing
 from actionhub.utils.textfile import open_text_file
 
@@ -58,7 +59,7 @@ def _read_metas_jsonl(path: Path) -> tuple[list[str], list[Any]]:
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                obj = jsontext.loads(line)
             except json.JSONDecodeError as exc:
                 raise FeatureError(f"{path}:{lineno}: not valid JSON ({exc.msg}); each line must be one JSON object") from None
             if not isinstance(obj, dict) or "videoname" not in obj or "label" not in obj:

@@ -8,6 +8,12 @@ Intra-dataset protocol:
 * ``ucf101``, ``hmdb51`` -- the 50 published random splits of Xu, Hospedales & Gong (IJCV 2017),
   half of the classes seen, half unseen.
 
+The video-CLIP papers' protocol (:mod:`~actionhub.protocols.clip_era`): train on Kinetics-400,
+test on all classes:
+
+* ``ucf101-full``, ``hmdb51-full`` -- every class unseen, the three official test lists;
+* ``kinetics600-zs`` -- the Kinetics-ZSAR test splits under the CLIP papers' name.
+
 Cross-dataset protocol (E2E-ZSAR, Brattoli et al., CVPR 2020):
 
 * ``ucf101-cross``, ``hmdb51-cross`` -- seen: the Kinetics-664 training pool; unseen: 10 seeded
@@ -26,7 +32,8 @@ for fixes and fallbacks, and ``data/PROVENANCE.md`` for where each file comes fr
 Layout: :mod:`~actionhub.protocols.base` (the ``Split``/``Benchmark`` data types),
 :mod:`~actionhub.protocols.shipped` (the reference data files), one module per protocol
 family (:mod:`~actionhub.protocols.kinetics_zsar`, :mod:`~actionhub.protocols.xu`,
-:mod:`~actionhub.protocols.cross`, :mod:`~actionhub.protocols.kinetics664`), and the registry
+:mod:`~actionhub.protocols.cross`, :mod:`~actionhub.protocols.kinetics664`,
+:mod:`~actionhub.protocols.clip_era`), and the registry
 here: :func:`get_benchmark`, :func:`list_benchmarks`, :func:`register_benchmark`. Users' own
 benchmarks come from JSON files (:mod:`~actionhub.protocols.user`; ``--benchmark FILE.json``).
 """
@@ -38,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from actionhub.protocols.base import Benchmark, Split
+from actionhub.protocols.clip_era import CLIP_ERA_BENCHMARKS, full_benchmark, kinetics600_zs
 from actionhub.protocols.cross import cross_benchmark, e2e_class_order, e2e_unseen_indices
 from actionhub.protocols.kinetics664 import build_kinetics664, kinetics664, kinetics664_benchmark
 from actionhub.protocols.kinetics_zsar import kinetics_zsar
@@ -67,6 +75,7 @@ __all__ = [
     "benchmark_file_of",
     "K400_RENAMES",
     "TABLE_TENNIS_DEFINITION",
+    "CLIP_ERA_BENCHMARKS",
 ]
 
 
@@ -83,6 +92,12 @@ BENCHMARKS.register("ucf101-cross", lambda: cross_benchmark("ucf101-cross"),
                     help="E2E cross-dataset: Kinetics-664 seen, 50 UCF101 classes unseen, 10 splits")
 BENCHMARKS.register("hmdb51-cross", lambda: cross_benchmark("hmdb51-cross"),
                     help="E2E cross-dataset: Kinetics-664 seen, 25 HMDB51 classes unseen, 10 splits")
+BENCHMARKS.register("kinetics600-zs", kinetics600_zs,
+                    help="CLIP papers' Kinetics-600 zero-shot: the 3 test splits of 160 classes (= kinetics-zsar)")
+BENCHMARKS.register("ucf101-full", lambda: full_benchmark("ucf101-full"),
+                    help="CLIP papers' protocol: all 101 UCF101 classes unseen, 3 official test lists")
+BENCHMARKS.register("hmdb51-full", lambda: full_benchmark("hmdb51-full"),
+                    help="CLIP papers' protocol: all 51 HMDB51 classes unseen, 3 official test lists")
 BENCHMARKS.register("kinetics-664", kinetics664_benchmark, help="the cross-dataset training pool (not a test benchmark)")
 _NOT_TESTS = {"kinetics-664"}
 BENCHMARKS.on_change(lambda name: _cached_benchmark.cache_clear())

@@ -45,6 +45,10 @@ class Benchmark:
         select_epoch_on_val: whether the protocol selects the epoch on the val classes.
         definition_fallbacks: classes without a published definition whose "definition" is
             their :func:`text_name`.
+        listed_test_videos: only the test videos its published lists name are evaluated, whatever
+            else a feature store holds (``ucf101-full``, ``hmdb51-full``: every video of an unseen
+            class is in the store, only the split's test list counts); matched by file name
+            (:func:`actionhub.features.listed.select_listed`).
     """
 
     name: str
@@ -56,6 +60,7 @@ class Benchmark:
     select_epoch_on_val: bool
     definition_fallbacks: tuple[str, ...] = ()
     video_loader: VideoLoader | None = field(default=None, repr=False, compare=False)
+    listed_test_videos: bool = False
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -77,9 +82,10 @@ class Benchmark:
     def eval_videos(self, i: int, subset: str) -> list[tuple[str, str]] | None:
         """Evaluation videos of split ``i``: ``(video id, class name)`` pairs.
 
-        Only for benchmarks that ship their video lists (``kinetics-zsar``): ``subset`` is
-        ``"val"`` (videos of the split's val classes) or ``"test"`` (of its unseen classes);
-        video ids are file names without the ``.mp4`` extension. ``None`` for other benchmarks.
+        Only for benchmarks that ship their video lists (``kinetics-zsar``, ``kinetics600-zs``,
+        ``ucf101-full``, ``hmdb51-full``): ``subset`` is ``"val"`` (videos of the split's val
+        classes) or ``"test"`` (of its unseen classes); video ids are file names without their
+        extension. ``None`` for other benchmarks.
         """
         if subset not in SUBSET_FILES:
             raise ValueError(f"subset must be 'val' or 'test', got {subset!r}")

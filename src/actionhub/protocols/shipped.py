@@ -125,6 +125,46 @@ def er_video_metas(subset: str) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
+#: where each dataset's official split files are shipped (data/PROVENANCE.md)
+OFFICIAL_SPLIT_FILES = {
+    "ucf101": "ucf101/testlist0{1,2,3}.txt.gz (the UCF101 release's ucfTrainTestlist/testlist0N.txt)",
+    "hmdb51": "hmdb51/test_train_splits.tsv.gz (the HMDB51 release's testTrainMulti_7030_splits/, one row a video)",
+}
+
+
+@lru_cache(maxsize=None)
+def official_test_lists(dataset: str) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """The three official test lists of ``"ucf101"`` / ``"hmdb51"``: per split, ``(video file name,
+    class)`` pairs in list order (UCF101: the lines of ``testlist0N.txt``, ``Class/v_..._gGG_cCC.avi``;
+    HMDB51: the videos whose id is 2 in ``<class>_test_splitN.txt``)."""
+    if dataset == "ucf101":
+        out = []
+        for n in (1, 2, 3):
+            text = gzip.decompress(data_file("ucf101", f"testlist0{n}.txt.gz").read_bytes()).decode("utf-8")
+            pairs = (line.strip().split("/", 1) for line in text.splitlines() if line.strip())
+            out.append(tuple((video, cls) for cls, video in pairs))
+        return tuple(out)
+    if dataset == "hmdb51":
+        rows = hmdb51_split_ids()
+        return tuple(tuple((video, cls) for cls, video, ids in rows if ids[s] == 2) for s in range(3))
+    raise ValueError(f"no official test lists for {dataset!r}; shipped: {', '.join(OFFICIAL_SPLIT_FILES)}")
+
+
+@lru_cache(maxsize=None)
+def hmdb51_split_ids() -> tuple[tuple[str, str, tuple[int, int, int]], ...]:
+    """Every HMDB51 video with its ids in the three official splits: ``(class, video file name,
+    (id1, id2, id3))``; 1 = training, 2 = test, 0 = not used (the release's ``split_readme.txt``)."""
+    text = gzip.decompress(data_file("hmdb51", "test_train_splits.tsv.gz").read_bytes()).decode("utf-8")
+    lines = text.splitlines()
+    if lines[0].split("\t") != ["class", "video", "split1", "split2", "split3"]:
+        raise ValueError(f"hmdb51/test_train_splits.tsv.gz has an unexpected header {lines[0]!r}")
+    out = []
+    for line in lines[1:]:
+        cls, video, *ids = line.split("\t")
+        out.append((cls, video, tuple(int(i) for i in ids)))
+    return tuple(out)
+
+
 def er_definitions(dataset: str, classes: Sequence[str]) -> dict[str, str]:
     """ER's definitions for ``classes`` of ``ucf101``/``hmdb51``, matched by normalized name."""
     by_key = {

@@ -3,7 +3,8 @@
 * a run directory (``run.json``) or a ``run.json`` file: one run for the method table;
 * a sweep directory (``sweep.json``): its finished runs, for the ablation tables/figures;
 * a results file (``actionhub evaluate --out``): its runs, loaded from their run
-  directories when those still exist, else its summary rows as they are; rows of published
+  directories when those still exist, else its summary rows as they are (training-free rows of
+  ``evaluate --zero-shot`` have no run directory: their rows are used as they are); rows of published
   numbers (``"reported": true``, e.g. ``data/reported/paper_tables.json``) are kept apart in
   ``reported_rows``, never mixed with runs;
 * any other directory: every sweep and run found below it.
@@ -19,6 +20,7 @@ from typing import Any, Iterable
 from actionhub.evaluation.reported import is_reported
 from actionhub.evaluation.results import ResultsError, load_run
 from actionhub.evaluation.sweeps import SWEEP_FORMAT, load_sweep
+from actionhub.utils import jsontext
 from actionhub.utils.runinfo import RESULTS_FORMAT, RUN_FORMAT
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ def _sweep(path: Path, skipped: list[str]) -> Sweep:
 
 def _json_format(path: Path) -> str | None:
     try:
-        return json.loads(path.read_text()).get("format")
+        return jsontext.loads(path.read_text()).get("format")
     except (json.JSONDecodeError, OSError, AttributeError):
         return None
 
@@ -95,9 +97,12 @@ def collect(paths: Iterable[str | Path]) -> Collection:
         if path.is_file():
             fmt = _json_format(path)
             if fmt == RESULTS_FORMAT:
-                for row in json.loads(path.read_text())["rows"]:
+                for row in jsontext.loads(path.read_text())["rows"]:
                     if is_reported(row):
                         out.reported_rows.append(row)
+                        continue
+                    if row.get("training_free"):   # evaluate --zero-shot: no run directories, the row is all
+                        out.result_rows.append(row)
                         continue
                     try:
                         for s in row["splits"]:

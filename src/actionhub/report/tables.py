@@ -73,8 +73,10 @@ def _method_key(row: dict[str, Any]) -> tuple[int, str, str]:
     return (TABLE_ORDER.index(m) if m in TABLE_ORDER else len(TABLE_ORDER), m, row["variant"])
 
 
-def method_title(method: str) -> str:
-    return METHODS.get(method).title if method in METHODS else method
+def method_title(method: str, fallback: str | None = None) -> str:
+    """The printed name of a method: a registered method's title, else ``fallback`` (a results row's
+    ``method_title``, e.g. "CLIP zero-shot" for the training-free ``clip-zs``), else the name."""
+    return METHODS.get(method).title if method in METHODS else (fallback or method)
 
 
 def method_table(rows: Sequence[dict[str, Any]]) -> str:
@@ -94,7 +96,7 @@ def method_table(rows: Sequence[dict[str, Any]]) -> str:
         head += [f"{b} top-1 (%)", f"{b} top-5 (%)"]
     body = []
     for key in order:
-        cells = [method_title(key[0]), key[1]]
+        cells = [method_title(key[0], next(iter(by_key[key].values())).get("method_title")), key[1]]
         for b in benches:
             r = by_key[key].get(b)
             if r is None:
@@ -116,12 +118,18 @@ def protocol_table(rows: Sequence[dict[str, Any]]) -> str:
         p = r.get("protocol", {})
         first = next(iter(p.get("classes", {}).values()), {})
         counts = "/".join(str(len(first.get(k, []))) for k in ("seen", "val", "unseen")) if first else "?"
-        body.append([r["benchmark"], method_title(r["method"]), r["variant"],
-                     ",".join(map(str, p.get("splits", []))), counts, "; ".join(p.get("features", [])),
+        body.append([r["benchmark"], method_title(r["method"], r.get("method_title")), r["variant"],
+                     ",".join(map(str, p.get("splits", []))), counts, _features_cell(p),
                      "; ".join(f"{t} ({e})" for t, e in zip(p.get("text_features", []), p.get("text_encoder", []))),
                      CLASS_TEXT_LABEL.get(p.get("class_text"), str(p.get("class_text"))),
                      "; ".join(p.get("epoch_selection", ["?"]))])
     return md_table(head, body)
+
+
+def _features_cell(protocol: dict[str, Any]) -> str:
+    """The video features of a row, with the backbone that made them when recorded."""
+    backbones = [b for b in protocol.get("backbone", []) if b not in ("None", "")]
+    return "; ".join(protocol.get("features", [])) + (f" ({', '.join(backbones)})" if backbones else "")
 
 
 def gzsl_table(rows: Sequence[dict[str, Any]]) -> str | None:
@@ -220,7 +228,10 @@ def reported_table(reported: Sequence[dict[str, Any]], run_rows: Sequence[dict[s
                      _printed(rep["summary"].get("top1")), _printed(rep["summary"].get("top5")),
                      rep.get("actionhub_method") or "not provided", cell])
     papers = sorted({r["source"]["paper"] for r in reported})
-    return md_table(head, body) + ("\n\nREPORTED: numbers as printed in " + "; ".join(papers)
-                                   + " (with the rows it cites), on real video; not rerun by ActionHub and never "
+    cites = " (with the rows it cites)" if any(r["source"].get("cites") for r in reported) else ""
+    where = sorted({r["source"]["where"] for r in reported if r["source"].get("where")})
+    return md_table(head, body) + ("\n\nREPORTED: numbers as printed in " + "; ".join(papers) + cites
+                                   + (" (read from " + "; ".join(where) + ")" if where else "")
+                                   + ", on real video; not rerun by ActionHub and never "
                                    "averaged with runs. A single number has no spread printed. The last column is "
                                    "this report's own runs of the same method, setting and benchmark, if any.")

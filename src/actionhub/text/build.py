@@ -34,6 +34,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from actionhub.dataset.curation import filter_ranked
 from actionhub.text.base import DEFAULT_ENCODER, TextEncoder
 from actionhub.text.cache import TextCache
 from actionhub.text.class_text import ClassText
@@ -115,10 +116,13 @@ def read_descriptions(path: str | Path) -> Any:
 
 
 def _check_columns(table: Any, where: str) -> None:
+    from actionhub.utils.columns import INTEGER, TEXT, check_columns  # noqa: PLC0415
+
     missing = [c for c in NEEDED_COLUMNS if c not in table.column_names]
     if missing:
         raise TextFeatError(f"{where} lacks column(s) {missing}; it has {table.column_names}. Pass the "
                             "output of `actionhub rank` (columns action, rank, score, provider, video_id, description).")
+    check_columns(table.schema, {"action": TEXT, "description": TEXT, "rank": INTEGER}, where, TextFeatError)
 
 
 def _normalize_action() -> Callable[[str], str] | None:
@@ -297,6 +301,8 @@ def build_class_text(
     progress: bool = True,
     meta: Mapping[str, Any] | None = None,
     min_descriptions: int | None = None,
+    curation: bool = True,
+    keep_texts: bool = False,
 ) -> ClassText:
     """Class text features for ``classes``.
 
@@ -306,7 +312,10 @@ def build_class_text(
     Returns ClassText with ad (C, D), desc (M, D) grouped by class, desc_offsets (C+1,).
     ``meta["quality"]`` (:func:`description_quality`) summarises the classes without descriptions,
     with fewer than ``min_descriptions`` (default: ``k``) and with unusually low relevance; one
-    warning line reports them.
+    warning line reports them. ``curation``: leave out the rows that curation marks of the store the
+    descriptions were ranked from throw out (:func:`actionhub.dataset.curation.filter_ranked`).
+    ``keep_texts``: also keep the description texts, in the order of ``desc``, as
+    ``meta["description_texts"]`` (for explanations; not meant to be saved).
     """
     if k < 1:
         raise TextFeatError(f"k must be at least 1, got {k}")
@@ -319,6 +328,9 @@ def build_class_text(
         descriptions = read_descriptions(descriptions)
     elif descriptions is not None:
         _check_columns(descriptions, "the descriptions table")
+    curated = None
+    if descriptions is not None:
+        descriptions, curated = filter_ranked(descriptions, curation)
     ad_texts = definition_texts(classes, definitions, template)
 
     matches: dict[str, list[str]] = {}
@@ -364,10 +376,13 @@ def build_class_text(
         "quality": quality,
         "coverage": coverage,
         "ranked": _ranked_summary(descriptions, matches) if descriptions is not None else None,
+        **({"curation": curated} if curated else {}),
         "matches": {c: a for c, a in matches.items() if a != [text_name(c)] and a != [c]},
         "encode_seconds": round(time.perf_counter() - start, 2),
     }
     info.update(meta or {})
+    if keep_texts:
+        info["description_texts"] = desc_texts
     offsets = np.concatenate([[0], np.cumsum(num)])
     return ClassText(classes, feats[:len(classes)], feats[len(classes):], offsets, info)
 
@@ -393,12 +408,20 @@ def build_benchmark_class_text(
     encoder: str = DEFAULT_ENCODER,
     k: int = 100,
     class_report: str | Path | None = None,
+    overwrite: bool = False,
     **kwargs: Any,
 ) -> ClassText:
     """:func:`build_class_text` for every class of the benchmark ``benchmark``; saved to ``out``
-    (``.npz`` or ``.parquet``) when given, with the per-class table (:mod:`actionhub.text.coverage`)
-    in ``class_report`` (default: :func:`class_report_path`) when there are descriptions."""
+    (``.npz`` or ``.parquet``) when given: atomically, an existing file only with ``overwrite``, never
+    over the ``descriptions`` it reads; with the per-class table (:mod:`actionhub.text.coverage`) in
+    ``class_report`` (default: :func:`class_report_path`) when there are descriptions."""
     from actionhub.protocols import get_benchmark  # noqa: PLC0415
+    from actionhub.utils.outputs import check_new_file, check_no_overlap  # noqa: PLC0415
+
+    if out is not None:
+        check_no_overlap({"--out": out}, {"--descriptions": descriptions if isinstance(descriptions, (str, Path))
+                                          else None})
+        check_new_file(out, overwrite)   # under the output's lock (the decorator), before any work
 
     try:
         bench = get_benchmark(benchmark)
@@ -407,17 +430,23 @@ def build_benchmark_class_text(
     ct = build_class_text(bench.classes, bench.definitions, descriptions, encoder, k,
                           meta={"benchmark": bench.name}, **kwargs)
     if out is not None:
-        out = Path(out)
-        if out.suffix not in (".npz", ".parquet"):
-            raise TextFeatError(f"--out must end in .npz or .parquet, got {out}")
-        out.parent.mkdir(parents=True, exist_ok=True)
         if ct.meta.get("coverage"):
             report = Path(class_report) if class_report is not None else class_report_path(out)
+            Path(report).parent.mkdir(parents=True, exist_ok=True)
             ct.meta["class_report"] = str(write_class_report(report, ct.meta["coverage"]))
-        ct.save(out)
+        save_class_text(ct, out)
     return ct
 
 
 def class_report_path(out: str | Path) -> Path:
     """Where ``text-features`` writes its per-class table by default: ``OUT`` with ``.classes.tsv``."""
     return Path(out).with_suffix(".classes.tsv")
+
+
+def save_class_text(ct: ClassText, out: str | Path) -> None:
+    """Write ``ct`` to ``out`` (``.npz`` or ``.parquet``), making its folder."""
+    out = Path(out)
+    if out.suffix not in (".npz", ".parquet"):
+        raise TextFeatError(f"--out must end in .npz or .parquet, got {out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ct.save(out)

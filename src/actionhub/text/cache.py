@@ -12,7 +12,6 @@ texts count as not cached, so they are encoded again and the run (and every late
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import re
@@ -25,6 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from actionhub.text.base import TextEncoderError
+from actionhub.utils import jsontext
 from actionhub.utils.io import atomic_path, atomic_write_json
 
 __all__ = ["TextCache", "text_hashes", "default_cache_dir", "cache_root", "open_cache"]
@@ -98,7 +98,7 @@ class TextCache:
         meta_ok = True
         if meta_file.is_file():
             try:
-                meta = json.loads(meta_file.read_text(encoding="utf-8"))
+                meta = jsontext.loads(meta_file.read_text(encoding="utf-8"))
                 meta_id, meta_dim = meta.get("id"), int(meta["dim"])
             except (ValueError, KeyError, TypeError, AttributeError) as e:
                 log.warning("text cache %s: unreadable encoder.json (%s); rewritten from the shards", self.dir, e)
@@ -118,6 +118,7 @@ class TextCache:
                 t = pq.read_table(index, columns=["sha1"])
                 k = _hashes_from_arrow(t.column("sha1"))
                 crc = (t.schema.metadata or {}).get(_CRC_KEY)
+                crc = int(crc) if crc is not None else None   # a damaged checksum is a damaged shard
                 shape = _npy_shape(vec)
                 if len(shape) != 2 or shape[0] != len(k) or (self.dim is not None and shape[1] != self.dim):
                     raise ValueError(f"its vectors are {shape}, its index lists {len(k)} texts"
@@ -134,7 +135,7 @@ class TextCache:
             shard.append(np.full(len(k), len(self._shards), np.int32))
             row.append(np.arange(len(k), dtype=np.int64))
             self._shards.append(vec.name)
-            self._crc.append(int(crc) if crc is not None else None)
+            self._crc.append(crc)
         if not meta_ok and self.dim is not None:
             try:
                 atomic_write_json(meta_file, {"id": self.encoder_id, "dim": self.dim})
@@ -164,8 +165,8 @@ class TextCache:
                     raise ValueError("checksum mismatch")
                 self._checked.add(s)
             return vectors
-        except (ValueError, OSError, EOFError) as e:
-            self._discard(path.with_suffix(".parquet"), f"truncated or corrupt ({e})")
+        except Exception as e:  # noqa: BLE001 - numpy raises many kinds for a damaged .npy (header, size, data)
+            self._discard(path.with_suffix(".parquet"), f"truncated or corrupt ({type(e).__name__}: {e})")
             keep = self._shard != s
             self._keys, self._shard, self._row = self._keys[keep], self._shard[keep], self._row[keep]
             return None

@@ -32,6 +32,7 @@ from typing import Sequence
 
 import numpy as np
 
+from actionhub.utils import jsontext
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_path
 from actionhub.utils.names import normalize_name
@@ -72,7 +73,10 @@ class ClassText:
         if self.desc_offsets[0] != 0 or self.desc_offsets[-1] != len(self.desc) or np.any(np.diff(self.desc_offsets) < 0):
             raise ClassTextError("desc_offsets must start at 0, never decrease and end at len(desc)")
         if len(set(self.classes)) != C:
-            dup = sorted({c for c in self.classes if self.classes.count(c) > 1})
+            seen: dict[str, int] = {}
+            for c in self.classes:
+                seen[c] = seen.get(c, 0) + 1
+            dup = sorted(c for c, n in seen.items() if n > 1)
             raise ClassTextError(f"duplicate class names in class text features: {dup[:10]}")
         for name, arr in (("ad", self.ad), ("desc", self.desc)):
             bad = ~np.isfinite(arr).all(axis=1)
@@ -172,11 +176,11 @@ def load_class_text(path: str | Path) -> ClassText:
                 ad = z["ad"]
                 desc = z["desc"] if "desc" in z.files else np.zeros((0, ad.shape[1]), np.float32)
                 offsets = z["desc_offsets"] if "desc_offsets" in z.files else np.zeros(len(ad) + 1, np.int64)
-                meta = json.loads(str(z["meta"])) if "meta" in z.files else {}
+                meta = _meta(path, str(z["meta"])) if "meta" in z.files else {}
                 ct = ClassText([str(c) for c in z["classes"]], ad, desc, offsets, meta)
         except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
             if isinstance(e, ClassTextError):
-                raise ClassTextError(f"{path}: {e}") from None
+                raise ClassTextError(str(e) if str(e).startswith(str(path)) else f"{path}: {e}") from None
             if isinstance(e, (EOFError, zipfile.BadZipFile, zlib.error)):
                 raise ClassTextError(f"{path} is truncated or corrupt ({e or type(e).__name__}); build it again "
                                      "with `actionhub text-features`") from None
@@ -211,10 +215,23 @@ def _save_parquet(ct: ClassText, path: Path, meta: dict) -> None:
 def _load_parquet(path: Path) -> ClassText:
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    import pyarrow as pa
+
+    from actionhub.utils.columns import INTEGER, TEXT, check_columns
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise ClassTextError(f"{path} is not a readable Parquet file ({e}); build it again with "
+                             "`actionhub text-features`") from None
     need = {"class", "kind", "rank", "feature"}
     if not need <= set(table.column_names):
         raise ClassTextError(f"{path} needs columns {sorted(need)}, has {table.column_names}")
+    check_columns(table.schema, {"class": TEXT, "kind": TEXT, "rank": INTEGER}, path, ClassTextError)
+    ftype = table.schema.field("feature").type
+    if not (pa.types.is_fixed_size_list(ftype) and pa.types.is_floating(ftype.value_type)):
+        raise ClassTextError(f"{path}: column 'feature' is {ftype}; it must hold fixed-size lists of floats "
+                             "(one vector per row)")
     col = table.column("feature").combine_chunks()
     values = col.flatten().to_numpy(zero_copy_only=False).astype(np.float32)
     feats = values.reshape(len(table), -1)
@@ -234,5 +251,18 @@ def _load_parquet(path: Path) -> ClassText:
     order = np.lexsort((rank[~is_ad], ci))
     counts = np.bincount(ci, minlength=len(classes))
     offsets = np.concatenate([[0], np.cumsum(counts)])
-    meta = json.loads((table.schema.metadata or {}).get(b"actionhub", b"{}"))
+    meta = _meta(path, (table.schema.metadata or {}).get(b"actionhub", b"{}"))
     return ClassText(classes, ad, feats[~is_ad][order], offsets, meta)
+
+
+def _meta(path: Path, text: str | bytes) -> dict:
+    """The JSON metadata of a class text file: an object (a list, a string or broken JSON is refused)."""
+    try:
+        meta = jsontext.loads(text)
+    except ValueError as e:
+        raise ClassTextError(f"{path}: its metadata ('meta') is not valid JSON ({e}); build the file again with "
+                             "`actionhub text-features`") from None
+    if not isinstance(meta, dict):
+        raise ClassTextError(f"{path}: its metadata ('meta') is a JSON {type(meta).__name__}, but must be an object "
+                             "{...}; build the file again with `actionhub text-features`")
+    return meta

@@ -63,6 +63,9 @@ def local_dir(arg: str) -> Path | None:
 
     path = Path(arg).expanduser()
     if path.is_dir():
+        from actionhub.utils.hf import refuse_pickled_weights  # noqa: PLC0415
+
+        refuse_pickled_weights(path, TextEncoderError)
         return path.resolve()
     if _looks_like_path(arg) or looks_like_missing_folder(arg):
         raise TextEncoderError(f"text encoder model directory not found: {arg}. Pass a directory that holds "

@@ -208,9 +208,13 @@ def rank_descriptions(
     encode_batch_size: int = 64,
     threads: int | None = 1,
     progress: bool = True,
+    curation: bool = True,
+    overwrite: bool = False,
 ):
     """Rank every description of the store at ``store`` with ``ranker`` and write the top ``k`` per
-    action to ``out`` (Parquet, atomically); returns the :class:`~actionhub.dataset.rank.RankReport`.
+    action to ``out`` (Parquet, atomically; an existing ``out`` only with ``overwrite``, never the store
+    itself); returns the :class:`~actionhub.dataset.rank.RankReport`. ``curation``: leave out what the
+    store's curation marks throw out (``STORE/curation.jsonl``).
 
     ``min_relevance``: ``"auto"``, None (keep all) or a number; default ``"auto"`` for the MiniLM
     rankers, None for ``glove``. ``siblings``: one of :data:`SIBLING_MODES`; default ``"auto"`` for
@@ -218,7 +222,10 @@ def rank_descriptions(
     rankers encode. ``threads``: torch threads while encoding (None: torch's default).
     """
     from actionhub.dataset import rank as glove_rank  # noqa: PLC0415
+    from actionhub.utils.outputs import check_new_file, check_no_overlap  # noqa: PLC0415
 
+    check_no_overlap({"--out": out}, {"STORE": store, "--word-vectors": glove_rank._path_or_none(word_vectors)})
+    check_new_file(out, overwrite)   # under the output's lock (the decorator), before any work
     if ranker not in RANKERS:
         raise UserError(f"unknown ranker {ranker!r}; choose one of {', '.join(RANKERS)}")
     if k < 1:
@@ -238,15 +245,15 @@ def rank_descriptions(
     batch_size = batch_size or glove_rank.DEFAULT_BATCH_SIZE
     if not semantic and siblings == "keep" and min_relevance is None:  # the paper's ranking, unchanged
         rep = glove_rank.rank_store.__wrapped__(store, out, k=k, word_vectors=word_vectors, batch_size=batch_size,
-                                                progress=progress)
+                                                progress=progress, curation=curation, overwrite=True)
         rep.ranker = "glove"
         return rep
     return _rank(store, Path(out), k, ranker, word_vectors, candidates, min_relevance, siblings, encoder, cache,
-                 batch_size, encode_batch_size, threads, progress)
+                 batch_size, encode_batch_size, threads, progress, curation)
 
 
 def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblings, encoder, cache, batch_size,
-          encode_batch_size, threads, progress):
+          encode_batch_size, threads, progress, curation):
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     from actionhub.dataset import rank as glove_rank  # noqa: PLC0415
@@ -255,8 +262,10 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
     from actionhub.utils.io import atomic_path  # noqa: PLC0415
     from actionhub.utils.progress import progress_bar  # noqa: PLC0415
 
+    from actionhub.dataset.curation import curated_view  # noqa: PLC0415
+
     semantic = ranker != "glove"
-    dataset = glove_rank.open_store(store)
+    dataset = curated_view(glove_rank.open_store(store), curation)
     wv = word_vectors if isinstance(word_vectors, WordVectors) else glove_rank.load_word_vectors(word_vectors)
     total = dataset.count_rows()
     if total == 0:
@@ -376,7 +385,8 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
         num_selected=len(sel), no_vector_actions=glove_rank._warn_no_vector(scorer, wv),
         unscored_descriptions=scorer.unscored, skipped_null_action=scorer.null_actions, store=str(store), out=str(out),
         ranker=ranker, encoder=encoder if semantic else None, candidates=candidates if semantic else None,
-        min_relevance=min_relevance, siblings=siblings, overlaps=[p.to_json() for p in pairs], per_action=per_action)
+        min_relevance=min_relevance, siblings=siblings, overlaps=[p.to_json() for p in pairs], per_action=per_action,
+        curation=getattr(dataset, "curated", None))
     report.seconds = time.perf_counter() - start
     table = glove_rank._output_table(names, sel_group, sel_rank, score[sel], fetched, report.to_json())
     out.parent.mkdir(parents=True, exist_ok=True)

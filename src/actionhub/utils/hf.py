@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HF_MODEL_CLASSES", "looks_like_missing_folder", "resolve_source", "load_model", "load_tokenizer", "processor_config", "pooled"]
+__all__ = ["HF_MODEL_CLASSES", "PICKLE_SUFFIXES", "refuse_pickled_weights", "looks_like_missing_folder",
+           "resolve_source", "load_model", "load_tokenizer", "processor_config", "pooled"]
 
 #: registry prefix -> transformers model class name
 HF_MODEL_CLASSES = {"hf-clip": "CLIPModel", "hf-xclip": "XCLIPModel"}
@@ -34,13 +35,33 @@ def looks_like_missing_folder(arg: str) -> bool:
     return "/" in arg and Path(arg.split("/", 1)[0]).is_dir()
 
 
+#: weight files that are Python pickles: loading one can run code
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+
+
+def refuse_pickled_weights(folder: Path, error: type[Exception]) -> None:
+    """Refuse a local model folder whose weights would be read from a pickle (``pytorch_model.bin`` and
+    the like, with no ``.safetensors`` beside them): unpickling can run code, so nothing is loaded."""
+    dirs = [folder, *(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))]
+    for d in dirs:
+        files = [f for f in d.iterdir() if f.is_file()]
+        pickles = sorted(f.name for f in files if f.suffix.lower() in PICKLE_SUFFIXES)
+        if pickles and not any(f.name.endswith(".safetensors") for f in files):
+            raise error(f"{d} holds its weights as a Python pickle ({', '.join(pickles[:3])}), which can run code when "
+                        "loaded, so it is not loaded; ActionHub reads model folders with .safetensors weights only: "
+                        "convert it once where you trust it (from_pretrained(DIR).save_pretrained(NEW_DIR, "
+                        "safe_serialization=True)) and pass the new folder")
+
+
 def resolve_source(kind: str, arg: str, error: type[Exception]) -> tuple[str, bool]:
-    """``(source, is_local)``: an existing folder (resolved) or a Hub model id."""
+    """``(source, is_local)``: an existing folder (resolved; refused when its weights are a pickle) or a
+    Hub model id."""
     arg = str(arg).strip()
     if not arg:
         raise error(f"{kind}: needs a model, e.g. {kind}:{_EXAMPLES[kind]} or {kind}:/path/to/saved_model")
     path = Path(arg).expanduser()
     if path.is_dir():
+        refuse_pickled_weights(path, error)
         return str(path.resolve()), True
     if looks_like_missing_folder(arg):
         raise error(f"{kind}:{arg}: no such model folder. Pass a Hugging Face model id (e.g. {kind}:{_EXAMPLES[kind]}) "

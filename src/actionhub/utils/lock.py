@@ -1,14 +1,12 @@
-"""Exclusive locks on output folders and files: one writer at a time.
+"""Exclusive locks on outputs: one writer at a time.
 
-:func:`output_lock` holds an ``flock`` on a lock file -- ``OUT/.lock`` for a folder output,
-``OUT.lock`` next to a file output -- and writes its holder (pid, host, command, start time)
-into it, so a second writer is refused with a message that names the holder. The OS releases
-an ``flock`` when its process dies (even on ``kill -9``), so a stale lock file left by a dead
-holder is simply taken over. The lock file is removed on release (and a folder the lock created,
-if nothing was written into it); a taker checks that the file it locked is still the one at the
-path, so removal cannot let two writers in.
-
-The lock is re-entrant within one process (the library and its callers may both take it).
+:func:`output_lock` holds an ``flock`` on a lock file beside the output -- ``.NAME.lock`` in the
+folder that holds ``NAME``, for a folder output and a file output alike -- so that the lock is
+taken before the output itself is created, moved or removed (a refused writer has touched
+nothing). The holder (pid, host, command, start time) is written into the lock file, so a second
+writer is refused with a message that names it. The OS releases an ``flock`` when its process dies
+(even on ``kill -9``), so a stale lock file is simply taken over. Re-entrant within one process.
+See :mod:`actionhub.utils.outputs` for the staged writing that every verb builds on.
 """
 from __future__ import annotations
 
@@ -24,9 +22,9 @@ from typing import Any, Iterator
 
 from actionhub.utils.errors import UserError
 
-__all__ = ["LockedError", "output_lock", "lock_path_for", "read_holder"]
+__all__ = ["LockedError", "OutputNotWritableError", "output_lock", "lock_path_for", "read_holder"]
 
-LOCK_NAME = ".lock"
+LOCK_SUFFIX = ".lock"
 
 _held: dict[str, list[Any]] = {}   # lock file (absolute) -> [open file, depth]
 _guard = threading.Lock()
@@ -36,13 +34,20 @@ class LockedError(UserError):
     """Another process is writing the same output."""
 
 
+class OutputNotWritableError(UserError):
+    """The folder that should hold an output cannot be written (read-only, no permission)."""
+
+
+def _not_writable(out: Any, e: OSError) -> OutputNotWritableError:
+    return OutputNotWritableError(f"cannot write {out}: {e.strerror or e} ({e.filename or out}); give an output "
+                                  "path in a folder you can write to")
+
+
 def lock_path_for(out: str | os.PathLike[str], folder: bool | None = None) -> Path:
-    """The lock file of output ``out``: ``out/.lock`` for a folder (an existing directory, or
-    ``folder=True``), ``out.lock`` beside it for a file."""
-    p = Path(out)
-    if folder is None:
-        folder = p.is_dir()
-    return p / LOCK_NAME if folder else p.with_name(p.name + ".lock")
+    """The lock file of output ``out``: ``.NAME.lock`` beside it (``out`` resolved, so ``a/../b`` and
+    ``b`` share one lock). ``folder`` is accepted for older callers; files and folders lock alike."""
+    p = Path(out).resolve()
+    return p.with_name(f".{p.name}{LOCK_SUFFIX}")
 
 
 def read_holder(lock_file: str | os.PathLike[str]) -> dict[str, Any]:
@@ -72,14 +77,14 @@ def _command() -> str:
 def output_lock(out: str | os.PathLike[str], *, folder: bool | None = None, what: str = "output") -> Iterator[Path]:
     """Hold the exclusive lock of the output ``out`` (see the module docstring) while the block runs.
 
-    ``folder``: whether ``out`` is a folder (created when missing) or a file; default: a folder
-    when it exists as one. ``what`` names the output in the refusal, e.g. ``"run directory"``.
-    Raises :class:`LockedError` at once when another process holds it. Yields the lock file.
+    The lock is taken before anything at ``out`` is created. ``folder=True``: ``out`` is a folder the
+    block writes into; it is created once the lock is held, and removed again on release when it was
+    created here and is still empty. ``what`` names the output in the refusal, e.g. ``"run directory"``.
+    Raises :class:`LockedError` at once when another process holds it, :class:`OutputNotWritableError`
+    when its folder cannot be written. Yields the lock file.
     """
-    path = lock_path_for(out, folder)
-    created = path.name == LOCK_NAME and not path.parent.exists()  # a folder output we make here
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = os.path.abspath(path)
+    path = lock_path_for(out)
+    key = str(path)
     with _guard:
         if key in _held:
             _held[key][1] += 1
@@ -96,24 +101,46 @@ def output_lock(out: str | os.PathLike[str], *, folder: bool | None = None, what
     try:
         import fcntl  # noqa: PLC0415
     except ImportError:  # pragma: no cover - not POSIX: no inter-process lock
-        yield path
-        return
-    fh = _acquire(path, fcntl, what, out)
+        fcntl = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = _acquire(path, fcntl, what, out) if fcntl else None
+    except (PermissionError, OSError) as e:
+        if isinstance(e, UserError) or not _is_permission(e):
+            raise
+        raise _not_writable(out, e) from None
     with _guard:
         _held[key] = [fh, 1]
+    created = False
     try:
+        if folder:
+            target = Path(out)
+            created = not target.exists()
+            try:
+                target.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                if not _is_permission(e):
+                    raise
+                raise _not_writable(out, e) from None
         yield path
     finally:
         with _guard:
             _held.pop(key, None)
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        with contextlib.suppress(OSError):
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-        fh.close()
-        if created:  # refused before anything was written: leave no empty folder behind
+        if created:  # nothing was written: leave no empty folder behind
             with contextlib.suppress(OSError):
-                path.parent.rmdir()
+                Path(out).rmdir()
+        if fh is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            with contextlib.suppress(OSError):
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            fh.close()
+
+
+def _is_permission(e: OSError) -> bool:
+    import errno  # noqa: PLC0415
+
+    return isinstance(e, PermissionError) or e.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 def _acquire(path: Path, fcntl: Any, what: str, out: Any) -> Any:

@@ -19,6 +19,11 @@ def normalize_name(name: str) -> str:
     return "".join(ch for ch in str(name).lower() if ch.isalnum())
 
 
+#: characters a file-system-safe video id replaces by ``_`` (``actionhub extract``'s ids; the
+#: matching of published video lists, :mod:`actionhub.features.listed`, does the same)
+UNSAFE_ID_CHARS = re.compile(r"[^\w.\-+=,@()\[\]]", re.UNICODE)
+
+
 def listing(shown: Sequence[str], total: int | None = None) -> str:
     """A short list for a message: ``"a, b, c and 7 more"`` -- the ``shown`` items, then how many
     of ``total`` (default: as many as shown) were left out."""

@@ -37,7 +37,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +48,10 @@ from actionhub.features import VIDEO_EXTENSIONS
 from actionhub.utils.device import check_device
 from actionhub.utils.errors import UserError, disk_full_as, disk_full_message
 from actionhub.utils.io import PathLike, atomic_path, atomic_write_json, atomic_write_text
+from actionhub.utils import jsontext
 from actionhub.utils.lock import locks_output
+from actionhub.utils.names import UNSAFE_ID_CHARS, listing
+from actionhub.utils.outputs import check_no_overlap
 from actionhub.utils.parallel import get_backend
 from actionhub.utils.progress import progress_bar
 from actionhub.utils.runinfo import now, package_versions
@@ -64,7 +66,10 @@ __all__ = [
     "VideoEntry",
     "extract_features",
     "encode_videos",
+    "decode_videos",
+    "encode_decoded",
     "list_videos",
+    "read_jsonl",
     "video_id",
     "STORE_FORMAT",
 ]
@@ -72,7 +77,6 @@ __all__ = [
 STORE_FORMAT = "actionhub.features.er/1"
 FLUSH_SECONDS = 30.0
 MAX_ID_LENGTH = 200
-_UNSAFE = re.compile(r"[^\w.\-+=,@()\[\]]", re.UNICODE)
 
 
 class ExtractError(UserError):
@@ -133,7 +137,7 @@ def video_id(rel_path: str, ids: str = "relpath") -> str:
     if ext.lower() in VIDEO_EXTENSIONS and root:
         parts[-1] = root
     parts = ["up" if p == ".." else p for p in parts]
-    vid = "__".join(_UNSAFE.sub("_", p) for p in parts).lstrip(".") or "_"
+    vid = "__".join(UNSAFE_ID_CHARS.sub("_", p) for p in parts).lstrip(".") or "_"
     # load_features strips one video extension from listed names: never end in one.
     root, ext = os.path.splitext(vid)
     if ext.lower() in VIDEO_EXTENSIONS:
@@ -276,31 +280,42 @@ def _failure(vid: str, kind: str, reason: str) -> dict[str, Any]:
 def _run_task(task: _Task) -> list[dict[str, Any]]:
     """Decode + encode the task's videos; per-video failures come back as data, never raised."""
     bb = get_backbone(task.backbone, task.device, task.frame_batch)
-    sampling = parse_sampling(task.sampling)
-    results: list[dict[str, Any] | None] = []
-    decoded: list[tuple[int, np.ndarray]] = []
-    for vid, path in task.videos:
+    return encode_decoded(bb, decode_videos(task.videos, parse_sampling(task.sampling), bb.short_side))
+
+
+def decode_videos(videos: Sequence[tuple[str, str]], sampling: Any, short_side: int | None) -> list[dict[str, Any]]:
+    """Sampled frames of ``videos`` (``(video_id, path)`` pairs) with a :class:`~actionhub.video.decode.Sampling`:
+    one dict per video, ``{"video_id", "frames"}`` or a failure (``ok`` False, ``kind``, ``reason``).
+    Never raises for a bad file (the first half of a work item; :func:`encode_decoded` is the second)."""
+    out: list[dict[str, Any]] = []
+    for vid, path in videos:
         try:
-            frames = read_video(path, sampling, short_side=bb.short_side).frames
+            out.append({"video_id": vid, "frames": read_video(path, sampling, short_side=short_side).frames})
         except DecodeError as e:
-            results.append(_failure(vid, e.kind, e.detail))
-            continue
+            out.append(_failure(vid, e.kind, e.detail))
         except Exception as e:  # noqa: BLE001 - one bad file must not end the batch
-            results.append(_failure(vid, "error", f"unexpected error while decoding: {type(e).__name__}: {e}"))
-            continue
-        decoded.append((len(results), frames))
-        results.append(None)
-    if decoded:
-        feats = _encode_isolated(bb, [f for _, f in decoded], [task.videos[i][0] for i, _ in decoded])
-        for (slot, frames), (feat, err) in zip(decoded, feats):
-            vid = task.videos[slot][0]
+            out.append(_failure(vid, "error", f"unexpected error while decoding: {type(e).__name__}: {e}"))
+    return out
+
+
+def encode_decoded(bb: Any, decoded: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Encode the videos :func:`decode_videos` gave with backbone ``bb`` (anything with ``encode``, ``dim``
+    and ``name``): ``{"video_id", "ok": True, "feature" (D,), "frames"}`` per video, failures kept (a video
+    whose encoding fails or gives NaN/inf fails alone, as ``encode_error``)."""
+    results: list[dict[str, Any]] = list(decoded)
+    slots = [i for i, r in enumerate(decoded) if "ok" not in r]   # decoded, not yet encoded
+    if slots:
+        frames = [decoded[i]["frames"] for i in slots]
+        feats = _encode_isolated(bb, frames, [decoded[i]["video_id"] for i in slots])
+        for slot, f, (feat, err) in zip(slots, frames, feats):
+            vid = decoded[slot]["video_id"]
             if err is not None:
                 results[slot] = _failure(vid, "encode_error", err)
             elif not np.isfinite(feat).all():
                 results[slot] = _failure(vid, "encode_error", "the backbone returned NaN/inf features")
             else:
-                results[slot] = {"video_id": vid, "ok": True, "feature": feat, "frames": int(frames.shape[0])}
-    return [r for r in results if r is not None]
+                results[slot] = {"video_id": vid, "ok": True, "feature": feat, "frames": int(f.shape[0])}
+    return results
 
 
 def _encode_isolated(bb: Any, frames: list[np.ndarray], ids: list[str]) -> list[tuple[np.ndarray | None, str | None]]:
@@ -323,14 +338,14 @@ def _encode_isolated(bb: Any, frames: list[np.ndarray], ids: list[str]) -> list[
 # --------------------------------------------------------------------------- the store
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Records of a JSONL file; a torn last line (killed writer) is ignored."""
     if not path.is_file():
         return []
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
-            rec = json.loads(line)
+            rec = jsontext.loads(line)
         except json.JSONDecodeError:
             continue
         if isinstance(rec, dict):
@@ -342,6 +357,42 @@ def _jsonl(records: Sequence[dict[str, Any]]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
 
 
+_OWN_FILES = ("meta.json", "index.jsonl", "metas.jsonl", "failures.jsonl")
+
+
+def _check_input(out: Path, entries: list[VideoEntry], input_path: PathLike, overwrite: bool) -> None:
+    """Refuse to extract into a folder that holds features of videos of another input that this input
+    does not list (their labels would be dropped from the lists, their files orphaned); resuming the same
+    input, or one that lists every video already extracted, goes on. ``overwrite``: that earlier
+    extraction is removed first (its .npy files and lists; other files are kept)."""
+    meta_path = out / "meta.json"
+    if not meta_path.is_file():
+        return
+    try:
+        old = jsontext.loads(meta_path.read_text(encoding="utf-8"))
+    except (ValueError, OSError):
+        return   # refused with its own message by _check_store
+    old = old if isinstance(old, dict) else {}
+    before = str(old.get("input_path") or Path(str(old.get("input", ""))).resolve())
+    if before == str(Path(input_path).resolve()):
+        return
+    done = {name[:-4] for name in os.listdir(out) if name.endswith(".npy") and not name.startswith(".")}
+    gone = sorted(done - {e.video_id for e in entries})
+    if not gone:
+        return
+    if overwrite:
+        log.warning("%s: removing the extraction of %s (%d videos) to extract %s", out, old.get("input"), len(done),
+                    input_path)
+        for name in [f"{v}.npy" for v in done] + list(_OWN_FILES):
+            (out / name).unlink(missing_ok=True)
+        return
+    raise ExtractError(
+        f"{out} holds the features of {len(done)} videos extracted from another input, {old.get('input')!r} "
+        f"({meta_path}); {len(gone)} of them are not in {input_path}, e.g. {listing(gone[:3], len(gone))}, and "
+        "extracting it there would drop their labels and orphan their files: give a new --out folder, or pass "
+        "--overwrite to replace that extraction")
+
+
 def _check_store(out: Path, meta_path: Path, bb_meta: dict[str, Any], sampling: str) -> dict[str, Any] | None:
     if not meta_path.is_file():
         if any(out.glob("*.npy")):
@@ -350,9 +401,12 @@ def _check_store(out: Path, meta_path: Path, bb_meta: dict[str, Any], sampling: 
                 "extract into a new --out directory")
         return None
     try:
-        old = json.loads(meta_path.read_text(encoding="utf-8"))
+        old = jsontext.loads(meta_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ExtractError(f"{meta_path} is not valid JSON ({e}); fix or delete it, or use a new --out directory") from None
+    if not isinstance(old, dict):
+        raise ExtractError(f"{meta_path} must hold a JSON object, not a {type(old).__name__}; fix or delete it, or "
+                           "use a new --out directory")
     want = {"backbone": bb_meta.get("backbone"), "sampling": sampling, "dim": bb_meta.get("dim")}
     diff = {k: (old.get(k), v) for k, v in want.items() if old.get(k) != v}
     if diff:
@@ -408,6 +462,7 @@ def extract_features(
     progress: bool = True,
     extra_meta: dict[str, Any] | None = None,
     on_video: Callable[[str, bool], None] | None = None,
+    overwrite: bool = False,
 ) -> ExtractResult:
     """Extract one feature vector per video of ``input_path`` into the store ``out_dir``.
 
@@ -425,6 +480,7 @@ def extract_features(
         progress: show a tqdm bar.
         extra_meta: JSON-able entries added to ``meta.json`` (e.g. ``{"synthetic": True}``).
         on_video: called as ``on_video(video_id, ok)`` after each video is recorded.
+        overwrite: replace an extraction of another input in ``out_dir`` (refused without it).
 
     Returns:
         An :class:`ExtractResult`.  Per-video failures are recorded, not raised.
@@ -432,10 +488,12 @@ def extract_features(
     if batch_size < 1 or frame_batch < 1:
         raise ExtractError(f"batch sizes must be positive, got batch_size={batch_size}, frame_batch={frame_batch}")
     smp = parse_sampling(sampling)
+    check_no_overlap({"--out": out_dir}, {"INPUT": input_path})
     entries = list_videos(input_path, ids)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ExtractError(f"--out {out} exists and is not a directory; pass a directory for the feature store")
+    _check_input(out, entries, input_path, overwrite)
     if backend == "inprocess":
         check_device(device)   # on a cluster the workers' devices count, not this machine's
     be = backend if not isinstance(backend, str) else get_backend(backend, scheduler)
@@ -463,6 +521,7 @@ def _extract(entries: list[VideoEntry], input_path: PathLike, out: Path, meta_pa
         "sampling": sampling,
         "frames_per_video": frames_per_video,
         "input": str(input_path),
+        "input_path": str(Path(input_path).resolve()),
         "video_ids": ids,
         **extra_meta,
         "created_at": (old or {}).get("created_at", now()),
@@ -477,7 +536,7 @@ def _extract(entries: list[VideoEntry], input_path: PathLike, out: Path, meta_pa
     by_id = {e.video_id: e for e in entries}
     # Failures of earlier runs stay on record until their video is retried.
     failures: dict[str, dict[str, Any]] = {}
-    for rec in _read_jsonl(out / "failures.jsonl"):
+    for rec in read_jsonl(out / "failures.jsonl"):
         vid = rec.get("video_id")
         if isinstance(vid, str) and vid in by_id and vid not in done:
             failures[vid] = rec
@@ -564,4 +623,4 @@ def _write_lists(out: Path, entries: list[VideoEntry], done: set[str], failures:
 
 def iter_failures(out_dir: PathLike) -> Iterator[dict[str, Any]]:
     """The failure records of a store (``failures.jsonl``)."""
-    yield from _read_jsonl(Path(out_dir) / "failures.jsonl")
+    yield from read_jsonl(Path(out_dir) / "failures.jsonl")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from actionhub.utils import jsontext
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_write_json
 
@@ -184,9 +185,7 @@ class Budget:
         self.session = 0
         if path is not None and path.exists():
             try:
-                import json  # noqa: PLC0415
-
-                self.used = int(json.loads(path.read_text(encoding="utf-8")).get("requests", 0))
+                self.used = int(jsontext.loads(path.read_text(encoding="utf-8")).get("requests", 0))
             except (OSError, ValueError, TypeError):
                 log.warning("unreadable request ledger %s; counting from 0", path)
 

@@ -25,7 +25,11 @@ intersection of sorted lists for ``"all"``, a merge for ``"any"``) and a partial
 best results; a query is scored once and its ranked candidates are kept for its next pages. The
 index is cached as ``.<corpus name>.bm25-<key>.npz`` next to the corpus (or in ``cache_dir``),
 keyed by the corpus file's path, size and modification time, the columns and the index version;
-a changed corpus is re-indexed.
+a changed corpus is re-indexed, and a cache file that is truncated or damaged (its structure is
+checked on loading, with the CRC-32s of its arrays) is rebuilt with a warning. The posting lists are memory-mapped from the cache,
+not copied. Beside it, ``.<corpus name>.columns-<key>.arrow`` keeps the corpus's id and caption
+columns (Arrow IPC, memory-mapped when read), so a later search of a cached corpus does not parse
+the whole file again.
 """
 from __future__ import annotations
 
@@ -45,7 +49,7 @@ from actionhub.dataset.collect.generic import GENERIC_MODES
 if TYPE_CHECKING:  # pragma: no cover
     from actionhub.dataset.collect.variants import QueryPlan
 
-__all__ = ["BM25Index", "LocalProvider", "read_corpus", "corpus_column_names"]
+__all__ = ["BM25Index", "LocalProvider", "read_corpus", "corpus_column_names", "MAX_CAPTION_CHARS"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,7 @@ RELAX_BELOW = 10  # with "most", a query with fewer matches also gets the captio
 RELAX_MAX = 1000  # at most this many of those, best by BM25
 INDEX_CHUNK_ROWS = 1 << 20  # captions tokenised at once while indexing
 FORMATS = ("csv", "jsonl", "parquet")
+MAX_CAPTION_CHARS = 5000  # a longer caption in a CSV corpus means broken quoting (WebVid's longest: ~300)
 
 
 def _format_of(path: Path, fmt: Optional[str]) -> str:
@@ -75,13 +80,21 @@ def _format_of(path: Path, fmt: Optional[str]) -> str:
 
 
 def read_corpus(path: str | os.PathLike[str], id_column: str = "videoid", caption_column: str = "name",
-                fmt: Optional[str] = None) -> tuple[pa.Array, pa.Array]:
-    """``(ids, captions)`` of a corpus file as string arrays, rows with a null id or caption dropped."""
+                fmt: Optional[str] = None, max_caption_chars: int = MAX_CAPTION_CHARS) -> tuple[pa.Array, pa.Array]:
+    """``(ids, captions)`` of a corpus file as string arrays, rows with a null id or caption dropped.
+
+    A corpus that lies is refused, naming the file and what is wrong: a caption column of another type
+    than text (lists, bytes, objects), a JSONL line nested too deeply to parse, and a CSV whose quoting
+    is broken (a caption longer than ``max_caption_chars``, or far fewer rows than lines: a stray quote
+    merged lines into one field), with the line the offending field starts on."""
+    from actionhub.utils.columns import ID, TEXT, check_columns  # noqa: PLC0415
+
     p = Path(path)
     if not p.is_file():
         raise ProviderConfigError(f"caption corpus not found: {p}")
     fmt = _format_of(p, fmt)
     cols = [id_column, caption_column]
+    parse = None
     try:
         if fmt == "csv":
             import pyarrow.csv as pcsv  # noqa: PLC0415
@@ -94,6 +107,13 @@ def read_corpus(path: str | os.PathLike[str], id_column: str = "videoid", captio
         elif fmt == "jsonl":
             import pyarrow.json as pjson  # noqa: PLC0415
 
+            from actionhub.utils.jsontext import MAX_DEPTH, deep_lines  # noqa: PLC0415
+
+            deep = deep_lines(p)   # pyarrow's reader would crash the process on them
+            if deep:
+                raise ProviderConfigError(f"the caption corpus {p}: line {deep[0]} nests JSON deeper than {MAX_DEPTH} "
+                                          f"levels ({len(deep)} such line(s)); a corpus line is one flat object "
+                                          f"with the {id_column!r} and {caption_column!r} fields")
             t = pjson.read_json(p)
             _check_columns(p, t.column_names, cols)
         else:
@@ -103,6 +123,9 @@ def read_corpus(path: str | os.PathLike[str], id_column: str = "videoid", captio
             t = pq.read_table(p, columns=cols)
     except (pa.ArrowInvalid, OSError) as e:
         raise ProviderConfigError(f"could not read the caption corpus {p} as {fmt}: {e}") from None
+    check_columns(t.schema, {caption_column: TEXT, id_column: ID}, f"the caption corpus {p}", ProviderConfigError)
+    if parse is not None:
+        _check_csv_rows(p, t, caption_column, parse, max_caption_chars)
     ids = pc.cast(t.column(id_column), pa.string()).combine_chunks()
     caps = pc.cast(t.column(caption_column), pa.string()).combine_chunks()
     ok = pc.and_(pc.is_valid(ids), pc.is_valid(caps))
@@ -136,6 +159,52 @@ def corpus_column_names(path: str | os.PathLike[str], fmt: Optional[str] = None)
         return list(pjson.read_json(p).column_names)
     except (pa.ArrowInvalid, OSError) as e:
         raise ProviderConfigError(f"could not read the caption corpus {p} as {fmt}: {e}") from None
+
+
+def _count_lines(p: Path) -> int:
+    """Lines of a (possibly compressed) text file, counted in chunks."""
+    n, last = 0, b"\n"
+    with pa.input_stream(str(p), compression="detect") as f:
+        while True:
+            chunk = f.read(1 << 24)
+            if not chunk:
+                break
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (last != b"\n")
+
+
+def _check_csv_rows(p: Path, t: pa.Table, caption_column: str, parse: Any, max_chars: int) -> None:
+    """Refuse a CSV corpus whose quoting is broken (see :func:`read_corpus`), naming the line where the
+    field that swallowed the following lines starts."""
+    caps = t.column(caption_column)
+    longest = pc.max(pc.utf8_length(caps)).as_py() if t.num_rows else 0
+    data_lines = _count_lines(p) - 1
+    too_long = bool(longest and longest > max_chars)
+    too_few = data_lines - t.num_rows >= 10 and t.num_rows < data_lines / 2
+    if not (too_long or too_few):
+        return
+    import pyarrow.csv as pcsv  # noqa: PLC0415
+
+    # every column as text, to find the line each row starts on (a field may span lines)
+    full = pcsv.read_csv(p, parse_options=parse, convert_options=pcsv.ConvertOptions(
+        column_types={c: pa.string() for c in pcsv.open_csv(p, parse_options=parse).schema.names}))
+    spans = np.zeros(full.num_rows, np.int64)
+    for col in full.columns:
+        spans += pc.fill_null(pc.count_substring(col, "\n"), 0).to_numpy(zero_copy_only=False)
+    lengths = pc.fill_null(pc.utf8_length(full.column(caption_column)), 0).to_numpy(zero_copy_only=False)
+    row = int(np.argmax(lengths)) if too_long else int(np.argmax(spans))
+    line = 2 + row + int(spans[:row].sum())
+    what = (f"a {caption_column!r} of {longest:,} characters (more than --max-caption-chars {max_chars:,})"
+            if too_long else f"{t.num_rows:,} rows in {data_lines:,} lines")
+    if not spans[row]:
+        raise ProviderConfigError(f"the caption corpus {p} holds {what} on line {line}; raise --max-caption-chars if "
+                                  "captions really are that long")
+    raise ProviderConfigError(
+        f"the caption corpus {p} reads as {what}: the field that starts on line {line} opens a quote (\") that the "
+        f"CSV reader closes only {int(spans[row]):,} line(s) later, swallowing them. Fix the quoting there (double a "
+        "quote inside a quoted field, or remove the stray one), or raise --max-caption-chars if captions really are "
+        "that long")
 
 
 def _check_columns(p: Path, have: list[str], need: list[str]) -> None:
@@ -355,18 +424,112 @@ class BM25Index:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], key: str = "") -> Optional["BM25Index"]:
-        """The index at ``path`` if it exists and matches ``key`` and this version; else None."""
+        """The index at ``path`` if it exists and matches ``key`` and this version; else None.
+
+        The file verifies itself: every array is read whole, so the CRC-32 the .npz (zip) format keeps of
+        each one is checked, and the arrays must form a valid index (shapes, offsets, term ids, finite
+        weights). A truncated or damaged file is reported in one warning and None is returned, so the
+        caller rebuilds it."""
         import scipy.sparse as sp  # noqa: PLC0415
 
+        if not os.path.exists(path):
+            return None
         try:
             with np.load(path, allow_pickle=False) as z:
                 if int(z["version"]) != INDEX_VERSION or str(z["key"]) != key:
                     return None
-                w = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(int(v) for v in z["shape"]))
-                k1, b = (float(v) for v in z["params"])
-                return cls([str(v) for v in z["vocab"]], w, k1, b)
-        except (OSError, ValueError, KeyError):
+                arrays = {n: z[n] for n in ("indptr", "shape", "vocab", "params")}
+                for n in ("data", "indices"):   # memory-mapped in place where stored uncompressed
+                    member = _npz_member(path, n)
+                    arrays[n] = z[n] if member is None else member
+            shape = tuple(int(v) for v in arrays["shape"])
+            problem = _index_problem(arrays, shape)
+            if problem:
+                raise ValueError(problem)
+            w = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape)
+            k1, b = (float(v) for v in arrays["params"])
+            return cls([str(v) for v in arrays["vocab"]], w, k1, b)
+        except Exception as e:  # noqa: BLE001 - zipfile, zlib and numpy raise many kinds for a damaged file
+            log.warning("the BM25 index cache %s is damaged (%s: %s); rebuilding it", path, type(e).__name__, e)
             return None
+
+
+def _index_problem(a: dict[str, np.ndarray], shape: tuple[int, ...]) -> str:
+    """What is wrong with the arrays of a cached index ('' when they form a valid CSR term-by-document matrix)."""
+    indptr, indices, data = a["indptr"], a["indices"], a["data"]
+    if len(shape) != 2 or min(shape) < 0 or len(a["vocab"]) != shape[0] or a["params"].shape != (2,):
+        return f"shape {shape} does not fit its vocabulary of {len(a['vocab'])} terms"
+    if indptr.ndim != 1 or len(indptr) != shape[0] + 1 or indptr[0] != 0 or indptr[-1] != len(indices) \
+            or len(indices) != len(data) or np.any(np.diff(indptr) < 0):
+        return "its posting-list offsets do not fit its postings"
+    if len(indices) and (indices.min() < 0 or indices.max() >= shape[1]):
+        return "a posting names a document outside the corpus"
+    if not np.isfinite(data).all():
+        return "a weight is not a finite number"
+    return ""
+
+
+def _npz_member(path: str | os.PathLike[str], name: str) -> Optional[np.ndarray]:
+    """Array ``name`` of an ``.npz`` memory-mapped in place (the posting lists of a 10M-caption index are
+    not copied into memory, only the pages a query reads are), or None when it is stored compressed."""
+    import struct  # noqa: PLC0415
+    import zipfile  # noqa: PLC0415
+    import zlib  # noqa: PLC0415
+
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(f"{name}.npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        return None
+    with open(path, "rb") as fh:
+        fh.seek(info.header_offset)
+        local = fh.read(30)
+        if local[:4] != b"PK\x03\x04":
+            raise ValueError(f"{path}: bad zip member header for {name}")
+        start = info.header_offset + 30 + sum(struct.unpack("<HH", local[26:30]))
+        fh.seek(start)
+        version = np.lib.format.read_magic(fh)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read(fh)
+        offset = fh.tell()
+    if dtype.hasobject or not shape:
+        return None
+    if info.file_size and zlib.crc32(np.memmap(path, dtype=np.uint8, mode="r", offset=start,
+                                               shape=(info.file_size,))) != info.CRC:
+        raise ValueError(f"{name}.npy fails its CRC-32 check")
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
+
+
+def _save_columns(path: Path, key: str, ids: pa.Array, captions: pa.Array) -> None:
+    """Write the corpus's id and caption columns as an Arrow IPC file (atomic; ``key`` in its metadata)."""
+    import pyarrow.ipc as ipc  # noqa: PLC0415
+
+    from actionhub.utils.io import atomic_path  # noqa: PLC0415
+
+    table = pa.table({"id": ids, "caption": captions}).replace_schema_metadata({"actionhub.key": key})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        with ipc.new_file(str(tmp), table.schema) as writer:
+            writer.write_table(table)   # one record batch: a take on it reads only the rows it needs
+
+
+def _load_columns(path: Path, key: str) -> Optional[tuple[Any, Any]]:
+    """``(ids, captions)`` memory-mapped from a file :func:`_save_columns` wrote for ``key``; else None."""
+    import pyarrow.ipc as ipc  # noqa: PLC0415
+
+    try:
+        reader = ipc.open_file(pa.memory_map(str(path), "r"))
+        if (reader.schema.metadata or {}).get(b"actionhub.key") != key.encode():
+            return None
+        table = reader.read_all()
+    except FileNotFoundError:
+        return None
+    except (OSError, pa.ArrowInvalid) as e:
+        log.warning("the corpus column cache %s is damaged (%s); reading the corpus again", path, e)
+        return None
+    ids, caps = table.column("id"), table.column("caption")
+    if ids.num_chunks == 1:
+        ids, caps = ids.chunk(0), caps.chunk(0)
+    return ids, caps
 
 
 def top_order(scores: np.ndarray, need: int) -> np.ndarray:
@@ -401,7 +564,7 @@ class LocalProvider(Provider):
                  caption_column: str = "name", fmt: Optional[str] = None, cache_dir: str | os.PathLike[str] | None = None,
                  page_size: int = 100_000, k1: float = 1.2, b: float = 0.75, name: Optional[str] = None,
                  use_cache: bool = True, match: str = "most", aliases: Optional[dict[str, list[str]]] = None,
-                 generic: str = "fix", relax_below: int = RELAX_BELOW):
+                 generic: str = "fix", relax_below: int = RELAX_BELOW, max_caption_chars: int = MAX_CAPTION_CHARS):
         if corpus is None:
             raise ProviderConfigError("the local provider needs a caption corpus: --corpus FILE "
                                       "(CSV/JSONL/Parquet with a video id and a caption column)")
@@ -420,15 +583,19 @@ class LocalProvider(Provider):
         self.generic: dict[str, Any] = {}  # query -> GenericQuery, found by prepare()
         self.relax_below = int(relax_below)
         self.matched: dict[str, dict[str, int]] = {}  # query -> {"strict", "relaxed"} captions
+        self.max_caption_chars = max_caption_chars
         self.page_size = int(page_size)
         if self.page_size < 1:
             raise ProviderConfigError(f"page_size must be >= 1, got {page_size}")
         if name:
             self.name = name
-        self.ids, self.captions = read_corpus(self.corpus, id_column, caption_column, fmt)
+        if not self.corpus.is_file():
+            raise ProviderConfigError(f"caption corpus not found: {self.corpus}")
         key = self._cache_key(k1, b)
         cache = Path(cache_dir) if cache_dir else self.corpus.parent
         self.cache_path = cache / f".{self.corpus.name}.bm25-{key[:16]}.npz"
+        self.columns_path = cache / f".{self.corpus.name}.columns-{key[:16]}.arrow"
+        self.ids, self.captions = self._read_columns(key, use_cache)
         self.index: Optional[BM25Index] = BM25Index.load(self.cache_path, key) if use_cache else None
         self.index_from_cache = self.index is not None
         if self.index is None or self.index.num_docs != len(self.ids):
@@ -443,6 +610,23 @@ class LocalProvider(Provider):
                     log.warning("could not cache the BM25 index at %s (%s); it will be rebuilt next time",
                                 self.cache_path, e)
         self._last: tuple[str, np.ndarray, np.ndarray, np.ndarray] | None = None  # query, docs, scores, order
+
+    def _read_columns(self, key: str, use_cache: bool) -> tuple[Any, Any]:
+        """The corpus's ids and captions: from the cached Arrow copy beside the index (memory-mapped, so a
+        10M-caption corpus opens in a moment and a search reads only the rows it returns) when it is there
+        and of the same key, else parsed from the corpus file and then cached."""
+        if use_cache:
+            cols = _load_columns(self.columns_path, key)
+            if cols is not None:
+                return cols
+        ids, caps = read_corpus(self.corpus, self.id_column, self.caption_column, self.fmt, self.max_caption_chars)
+        if use_cache:
+            try:
+                _save_columns(self.columns_path, key, ids, caps)
+            except OSError as e:
+                log.warning("could not cache the corpus columns at %s (%s); the corpus is read again next time",
+                            self.columns_path, e)
+        return ids, caps
 
     def _cache_key(self, k1: float, b: float) -> str:
         st = self.corpus.stat()

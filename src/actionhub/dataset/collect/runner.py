@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 
 from actionhub.dataset.collect.base import Budget, BudgetExhausted, Provider, RateLimited, RequestError, TransientError
 from actionhub.dataset.store import Store, utc_now
+from actionhub.utils import jsontext
 from actionhub.utils.errors import disk_full_as
 from actionhub.utils.io import atomic_write_json
 
@@ -89,10 +90,15 @@ def collect(queries: Iterable[str], provider: Provider, store: str | Path | Stor
     A full disk raises :class:`DiskFullError`: the parts and the resume state already written stay,
     so the same call resumes once there is space.
     """
+    from actionhub.utils.lock import output_lock  # noqa: PLC0415
+
     where = store.path if isinstance(store, Store) else Path(store)
-    with disk_full_as(lambda e: f"the disk is full (no space left on device while writing to the store {where}); "
-                      "the store keeps every description written before, and the next run resumes from there: "
-                      "free some space and rerun the same command"):
+    def full(e: OSError) -> str:
+        return (f"the disk is full (no space left on device while writing to the store {where}); the store keeps "
+                "every description written before, and the next run resumes from there: free some space and rerun "
+                "the same command")
+
+    with output_lock(where, what="store"), disk_full_as(full):   # the lock before the store is created
         return _collect(queries, provider, store, per_query=per_query, budget=budget, progress=progress,
                         flush_rows=flush_rows, flush_seconds=flush_seconds, note=note,
                         min_descriptions=min_descriptions, clock=clock)
@@ -267,7 +273,7 @@ def _load_state(path: Path, provider: Provider) -> dict:
     if not path.exists():
         return fresh
     try:
-        state = json.loads(path.read_text(encoding="utf-8"))
+        state = jsontext.loads(path.read_text(encoding="utf-8"))
         if not isinstance(state.get("queries"), dict):
             raise ValueError("no 'queries' object")
     except (OSError, ValueError, AttributeError) as e:
