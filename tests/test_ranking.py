@@ -13,7 +13,14 @@ from actionhub.cli import main
 from actionhub.dataset.quality import action_quality
 from actionhub.dataset.siblings import overlaps, query_words
 from actionhub.dataset.store import Store, StoreError
-from actionhub.text.ranking import rank_descriptions, sibling_rows
+from actionhub.text.ranking import (
+    lexical_matches,
+    near_duplicates,
+    object_only,
+    rank_descriptions,
+    sibling_rows,
+    unclaim_last,
+)
 
 from conftest import offline_env
 
@@ -138,3 +145,41 @@ def test_one_actions_descriptions_by_a_class_name(store, capsys):
     assert main(["stats", str(store), "--action", "WallPushups"]) == 0
     printed = capsys.readouterr().out
     assert "action 'wall pushup' ('WallPushups' resolves to it through the vocabulary): 1 descriptions" in printed
+
+
+def test_object_only_is_relative_to_the_actions_clearest_agent_signal():
+    # action 0: a clear agent (0.40) makes 0.08 object-only (<= a quarter of it); action 1's best is 0.04,
+    # so its 0.03 stays (a vague prompt's scale); a negative signal is object-only whatever the best
+    agent = np.array([0.40, 0.08, 0.15, 0.04, 0.03, -0.01], np.float32)
+    group = np.array([0, 0, 0, 1, 1, 1])
+    assert object_only(agent, group).tolist() == [False, True, False, False, False, True]
+    # a description another action claims does not set the bar
+    claimed = np.array([True, False, False, False, False, False])
+    assert object_only(agent, group, claimed=claimed).tolist() == [False, False, False, False, False, True]
+
+
+def test_near_duplicates_keep_the_best_of_each_group_of_the_same_text():
+    unit = np.array([[1, 0], [1, 0], [0.6, 0.8], [1, 0], [0.999, 0.0447]], np.float32)
+    group = np.array([0, 0, 0, 1, 0])
+    key = np.array([0.5, 0.9, 0.7, 0.3, np.nan])   # row 4 is already left out: never compared
+    # action 0: row 1 (best) is kept, row 0 says the same (cosine 1), row 2 differs; action 1 alone
+    assert near_duplicates(group, key, unit).tolist() == [True, False, False, False, False]
+
+
+def test_claims_are_undone_for_an_action_that_would_lose_every_own_description():
+    claimed_by = np.array([5, 5, -1, 7, 5])
+    group = np.array([0, 0, 1, 1, 2])
+    own = np.array([True, True, True, True, False])
+    # action 0 would lose both of its own: undone; action 1 keeps one, so its claim stands; action 2's
+    # only description is not its own (a relaxed match): the claim stands
+    assert unclaim_last(claimed_by, group, own).tolist() == [-1, -1, -1, 7, 5]
+
+
+def test_relaxed_matches_hold_all_but_one_word_of_the_query():
+    from actionhub.dataset.collect.local import BM25Index
+
+    idx = BM25Index.build(["man throws a curveball pitch", "man throws a curveball", "a pitch of grass", "a cat"])
+    # all three words, and two of them; "pitch" alone is one word of three
+    assert sorted(idx.relaxed("throw curveball pitch")[0].tolist()) == [0, 1]
+    assert idx.relaxed("pitch")[0].size == 0   # one word: nothing to relax
+    assert set(lexical_matches(["Man throws the curveball"], ["throw curveball pitch", "cat"]).toarray()[0]) == {True, False}

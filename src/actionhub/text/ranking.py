@@ -24,11 +24,11 @@ general query (``exclude``), put after every other description of it (``last``),
 classes (UCF101's PushUps and WallPushups: two different actions by design) and puts last where
 the overlap is between datasets (Kinetics' "surfing water" inside "surf"); ``glove`` keeps them.
 
-**Cut-off** (``--min-relevance``): ``auto`` (the MiniLM rankers' default) keeps a description when
-it is closer to its action's prompt than to the action's object prompts (``rel > obj``: it shows
-the action being done, not an object at rest), and, per action, drops the lower group of a
-clearly two-group score distribution (:func:`auto_threshold`); a number keeps scores at or above it;
-``none`` keeps everything (the paper; ``glove``'s default). What was cut is in the report.
+**Cut-off** (``--min-relevance``): ``auto`` (the MiniLM rankers' default) keeps, per action, the
+descriptions within :data:`AUTO_WINDOW` of the action's best score (:func:`auto_threshold`), and with
+``minilm-agent`` first drops the object-only ones (:func:`object_only`: no clear agent signal, "Kayak
+on the shore"); a number keeps scores at or above it; ``none`` keeps everything (the paper;
+``glove``'s default). What was cut is in the report.
 
 The report (Parquet schema metadata ``actionhub``, :class:`actionhub.dataset.rank.RankReport`)
 adds ``ranker``, ``candidates``, ``min_relevance``, ``siblings`` and ``per_action``: for every
