@@ -31,6 +31,20 @@ _ARROW_POSSESSIVE = "['\u2019]s\\b"
 _ARROW_SEPARATOR = r"[^\pL\pN]+"
 
 
+def as_text_array(texts: Any) -> Any:
+    """``texts`` (a pyarrow array or chunked array, dictionary-encoded or not, or any sequence of str)
+    as one plain pyarrow string array."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if not isinstance(texts, pa.Array):
+        texts = pa.array(list(texts), type=pa.large_string())
+    if pa.types.is_dictionary(texts.type):
+        texts = texts.dictionary_decode()
+    return texts
+
+
 def arrow_tokenize(texts: Any) -> Any:
     """Vectorised :func:`tokenize` for free text: a ``pyarrow`` list<string> array, one list per text.
 
@@ -43,12 +57,7 @@ def arrow_tokenize(texts: Any) -> Any:
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.compute as pc  # noqa: PLC0415
 
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks()
-    if not isinstance(texts, pa.Array):
-        texts = pa.array(list(texts), type=pa.large_string())
-    if pa.types.is_dictionary(texts.type):
-        texts = texts.dictionary_decode()
+    texts = as_text_array(texts)
     texts = pc.fill_null(texts, "")
     lower = pc.utf8_lower(texts)
     # Fast path: split at white space (cheap), then run the regexes only on the few words that
@@ -214,12 +223,7 @@ class WordVectors:
         import pyarrow.compute as pc  # noqa: PLC0415
         from scipy import sparse  # noqa: PLC0415
 
-        if isinstance(texts, pa.ChunkedArray):
-            texts = texts.combine_chunks()
-        if not isinstance(texts, pa.Array):
-            texts = pa.array(list(texts), type=pa.large_string())
-        if pa.types.is_dictionary(texts.type):
-            texts = texts.dictionary_decode()
+        texts = as_text_array(texts)
         n = len(texts)
         words = pc.utf8_split_whitespace(pc.utf8_lower(pc.fill_null(texts, "")))
         flat = pc.list_flatten(words)
