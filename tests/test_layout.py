@@ -1,5 +1,6 @@
-"""The package layout keeps its promises: no import cycles, the library never imports the CLI,
-and importing the package (or the report) loads nothing heavy."""
+"""The package layout keeps its promises: the layer order of docs/architecture.md, no import cycles,
+no private names imported across modules, one PathLike, the library never imports the CLI, and
+importing the package (or the report) loads nothing heavy."""
 from __future__ import annotations
 
 import ast
@@ -100,6 +101,61 @@ def test_the_library_never_imports_the_cli():
     offenders = {m: sorted(d for d in deps if d.startswith("actionhub.cli"))
                  for m, deps in graph.items() if not m.startswith("actionhub.cli")}
     assert {m: d for m, d in offenders.items() if d} == {}
+
+
+ARCHITECTURE = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
+
+
+def _layers(text: str) -> list[list[str]]:
+    """The layer block of docs/architecture.md (first fenced block after "### Layers"), top layer first."""
+    section = text[text.index("### Layers"):]
+    block = section[section.index("```text") + len("```text"):]
+    block = block[:block.index("```")]
+    return [line.split() for line in block.strip().splitlines() if line.strip()]
+
+
+def _package(module: str) -> str:
+    """actionhub.engine.trainer -> engine; actionhub.api -> api."""
+    return module.split(".")[1]
+
+
+def _layer_violations(graph: dict[str, set[str]], layers: list[list[str]]) -> list[str]:
+    level = {pkg: i for i, line in enumerate(reversed(layers)) for pkg in line}
+    bad = []
+    for mod, deps in graph.items():
+        if mod == "actionhub":
+            continue
+        for dep in deps:
+            a, b = _package(mod), _package(dep)
+            if a != b and level[b] >= level[a]:
+                bad.append(f"{mod} imports {dep} ({a} may use only layers below its own)")
+    return sorted(bad)
+
+
+def test_layer_check_catches_an_upward_import():
+    layers = [["engine"], ["models", "protocols"], ["utils"]]
+    graph = {"actionhub.utils.io": {"actionhub.engine.trainer"}, "actionhub.engine.trainer": {"actionhub.utils.io"},
+             "actionhub.models.x": {"actionhub.protocols.y"}, "actionhub.protocols.y": set()}
+    assert _layer_violations(graph, layers) == [
+        "actionhub.models.x imports actionhub.protocols.y (models may use only layers below its own)",
+        "actionhub.utils.io imports actionhub.engine.trainer (utils may use only layers below its own)"]
+
+
+def test_every_package_sits_in_the_documented_layer_order():
+    layers = _layers(ARCHITECTURE.read_text(encoding="utf-8"))
+    placed = [pkg for line in layers for pkg in line]
+    assert len(placed) == len(set(placed)), "a package is named twice in the layer block"
+    modules = _modules()
+    present = {_package(m) for m in modules if m != "actionhub"}
+    assert present - set(placed) == set(), "place these packages in the layer block of docs/architecture.md"
+    assert _layer_violations(_import_graph(modules), layers) == []
+
+
+def test_path_like_is_defined_once():
+    defined = sorted(str(p.relative_to(SRC)) for p in SRC.rglob("*.py")
+                     if any(isinstance(n, ast.Assign) and any(getattr(t, "id", None) == "PathLike" for t in n.targets)
+                            for n in ast.parse(p.read_text(encoding="utf-8")).body))
+    assert defined == ["utils/types.py"]
 
 
 def _loaded_after(statement: str) -> set[str]:

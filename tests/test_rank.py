@@ -52,20 +52,30 @@ ROWS = [  # (action, video_id, description)
 
 
 def write_store(directory, rows=ROWS, parts=2):
-    """A description store in the first layout (schema version 1, one table with an action column),
-    split over ``parts`` Parquet files; opening it migrates it to the per-action layout."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """A description store written as part files directly (each table split over ``parts`` files),
+    as a collection writes it -- including a hit without an action, which readers must skip. Each
+    action's rank is its rows' order."""
+    for kind in ("descriptions", "hits"):
+        (directory / kind).mkdir(parents=True, exist_ok=True)
+    (directory / "_state").mkdir(exist_ok=True)
+    seen = {}
+    ranks = [seen.setdefault(r[0], []).append(r) or len(seen[r[0]]) - 1 for r in rows]
+    size = math.ceil(len(rows) / parts)
     for p in range(parts):
-        size = math.ceil(len(rows) / parts)
-        chunk = rows[p * size:(p + 1) * size]
+        chunk, rank = rows[p * size:(p + 1) * size], ranks[p * size:(p + 1) * size]
         pq.write_table(pa.table({
-            "action": pa.array([r[0] for r in chunk], pa.string()),
             "provider": pa.array(["fake"] * len(chunk), pa.string()),
             "video_id": pa.array([r[1] for r in chunk], pa.string()),
             "description": pa.array([r[2] for r in chunk], pa.string()),
             "num_sentences": pa.array([1] * len(chunk), pa.int32()),
             "collected_at": pa.array(["2024-01-01T00:00:00Z"] * len(chunk), pa.string()),
-        }), directory / f"part-{p:03d}.parquet")
+        }), directory / "descriptions" / f"part-{p:03d}.parquet")
+        pq.write_table(pa.table({
+            "action": pa.array([r[0] for r in chunk], pa.string()),
+            "provider": pa.array(["fake"] * len(chunk), pa.string()),
+            "video_id": pa.array([r[1] for r in chunk], pa.string()),
+            "rank": pa.array(rank, pa.int32()),
+        }), directory / "hits" / f"part-{p:03d}.parquet")
     return directory
 
 
@@ -189,7 +199,7 @@ def test_user_errors(tmp_path, capsys, problem):
         args[args.index(str(vec))] = str(tmp_path / "none.txt")
     else:
         empty = tmp_path / "empty.parquet"
-        pq.write_table(pq.read_table(store).slice(0, 0), empty)
+        pq.write_table(read_store(store).slice(0, 0), empty)
         args[1] = str(empty)
     try:
         code = main(args)

@@ -96,76 +96,19 @@ def test_a_video_found_by_two_actions_is_stored_once_and_listed_by_both(tmp_path
     assert read_store(s).filter(ds.field("video_id") == "1").column("rank").to_pylist() == [7, 0]
 
 
-def _v1_store(path, rows_):
-    """A store as the first version wrote it: one table with an action column in STORE/part-*.parquet."""
+def test_a_store_of_the_pre_release_layout_is_refused_and_left_alone(tmp_path):
+    """Part files at the top of the store (the layout before the per-action store, which no release
+    wrote) are named in one error; nothing is changed."""
     import pyarrow.parquet as pq
-    path.mkdir(parents=True)
-    (path / "_state").mkdir()
-    (path / "_state" / "store.json").write_text(json.dumps({"schema_version": 1, "created_at": "x", "note": "old"}))
-    t = pa.Table.from_pylist(rows_)
-    t = t.append_column("num_sentences", pa.array([2] * t.num_rows, pa.int32()))
-    t = t.append_column("collected_at", pa.array(["2024-01-01T00:00:00Z"] * t.num_rows))
-    half = t.num_rows // 2
-    pq.write_table(t.slice(0, half), path / "part-20240101T000000000000Z-aaaa.parquet")
-    pq.write_table(t.slice(half), path / "part-20240101T000001000000Z-bbbb.parquet")
-    return sorted(path.glob("part-*.parquet"))
 
-
-def test_a_store_of_the_first_layout_is_migrated_in_place(tmp_path, caplog):
     s = tmp_path / "old"
-    old = _v1_store(s, rows("run", "p", [1, 2, 3]) + rows("jump", "p", [4, 5]))
-    st = Store(s)
-    assert not any(p.exists() for p in old) and st.meta()["schema_version"] == 2 and st.note == "old"
-    view = read_store(s)
-    assert [(r["action"], r["video_id"], r["rank"]) for r in view.to_pylist()] == [
-        ("jump", "4", 0), ("jump", "5", 1), ("run", "1", 0), ("run", "2", 1), ("run", "3", 2)]
-    assert set(view.column("num_sentences").to_pylist()) == {2}
-    assert "migrated the store" in caplog.text
-    # the migrated store takes new rows with the new semantics
-    assert append(s, rows("walk", "p", [1])) == 1 and Store(s).num_descriptions() == 5
-
-
-def test_collecting_again_into_a_migrated_store_gives_each_action_the_videos_it_lost(tmp_path):
-    """Under the first layout "ride camel" lost its shared video to "ride horse"; after the
-    migration, rerunning the collection restarts the queries and gives it back (SYNTHETIC captions)."""
-    from actionhub.dataset.collect import collect
-    from actionhub.dataset.collect.local import LocalProvider
-
-    corpus = tmp_path / "captions.csv"
-    corpus.write_text("videoid,name\n1,man riding a horse\n2,riding a horse and a camel\n3,woman riding a camel\n")
-    s = tmp_path / "old"
-    _v1_store(s, [{"action": "ride horse", "provider": "local", "video_id": v, "description": d}
-                  for v, d in (("2", "riding a horse and a camel"), ("1", "man riding a horse"))]
-              + [{"action": "ride camel", "provider": "local", "video_id": "3", "description": "woman riding a camel"}])
-    (s / "_state" / "collect-local.json").write_text(json.dumps({
-        "provider": "local", "fingerprint": LocalProvider(corpus, match="all").fingerprint(),
-        "queries": {q: {"cursor": None, "exhausted": True, "pages": 1} for q in ("ride horse", "ride camel")}}))
-    assert Store(s).counts() == {"ride horse": 2, "ride camel": 1}
-    assert (s / "_state" / "collect-local.json.v1").exists() and not (s / "_state" / "collect-local.json").exists()
-    summary = collect(["ride horse", "ride camel"], LocalProvider(corpus, match="all"), s)
-    assert summary["added"] == 1 and summary["new_descriptions"] == 0  # video 2, now listed by both
-    assert {a: sorted(v.to_pylist()) for a, v in Store(s).action_videos("local").items()} == {
-        "ride horse": ["1", "2"], "ride camel": ["2", "3"]}
-
-    # crash after the new files were written but before store.json switched: redone from the old files
-    s2 = tmp_path / "crash1"
-    old = _v1_store(s2, rows("run", "p", [1, 2]))
-    (s2 / "hits").mkdir()
-    (s2 / "hits" / "part-1-migrated.parquet").write_bytes(b"half written")
-    (s2 / "_state" / "migrate.json").write_text(json.dumps({"old": [p.name for p in old],
-                                                            "new": ["hits/part-1-migrated.parquet"]}))
-    assert read_store(s2).column("video_id").to_pylist() == ["1", "2"]
-    assert not (s2 / "hits" / "part-1-migrated.parquet").exists() and not (s2 / "_state" / "migrate.json").exists()
-
-    # crash after store.json switched but before the old files were deleted: they go
-    s3 = tmp_path / "crash2"
-    old = _v1_store(s3, rows("run", "p", [1, 2]))
-    kept = {p: p.read_bytes() for p in old}
-    Store(s3)
-    for p, data in kept.items():  # the old parts are back, as if their deletion had not happened
-        p.write_bytes(data)
-    (s3 / "_state" / "migrate.json").write_text(json.dumps({"old": [p.name for p in old], "new": []}))
-    assert read_store(s3).column("video_id").to_pylist() == ["1", "2"] and not any(p.exists() for p in old)
+    (s / "_state").mkdir(parents=True)
+    old = s / "part-20240101T000000000000Z-aaaa.parquet"
+    pq.write_table(pa.Table.from_pylist(rows("run", "p", [1, 2])), old)
+    before = old.read_bytes()
+    with pytest.raises(StoreError, match="pre-release layout .*part-20240101T000000000000Z-aaaa.parquet.*new store"):
+        Store(s)
+    assert old.read_bytes() == before and sorted(p.name for p in s.iterdir()) == ["_state", old.name]
 
 
 def test_store_errors(tmp_path):

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from actionhub.config import TrainConfig, with_overrides
 from actionhub.recipes import Recipe, RecipeError, load_recipe
 from actionhub.utils.errors import UserError
+from actionhub.utils.types import PathLike
 
 if TYPE_CHECKING:  # pragma: no cover
     from actionhub.dataset.store import Store
@@ -34,7 +35,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["train", "evaluate", "open_store", "resolve_run", "ResolvedRun", "run_inputs"]
 
-PathLike = str | Path
 _UNSET = object()
 
 

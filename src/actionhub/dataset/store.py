@@ -1,54 +1,17 @@
 """The ActionHub description store: every description once, and every action's own list of videos.
 
-A video found by the queries of several actions (a "ride camel" clip that also matches "ride
-horse") is one *description* and several *hits*: each action keeps every video its query
-returned, with the rank the provider gave it, so what an action gets never depends on the order
-in which the queries ran.
-
-Layout of a store directory ``STORE/`` (schema version 2)::
-
-    descriptions/part-<UTC time>-<random>.parquet  one row per description (:data:`DESCRIPTION_SCHEMA`),
-                                                   unique by (provider, video_id)
-    hits/part-<UTC time>-<random>.parquet          one row per (action, video) (:data:`HIT_SCHEMA`),
-                                                   unique by (action, provider, video_id)
-    _state/store.json                  {"schema_version": 2, "created_at", "note", "collections"}
-    _state/collect-<provider>.json     resume state of `actionhub collect` (actionhub.dataset.collect.runner)
-    _state/budget-<provider>.json      request ledger of a provider (actionhub.dataset.collect.base.Budget)
-    _state/compact.json                journal of an unfinished compaction (see :meth:`Store.compact`)
-    _state/migrate.json                journal of an unfinished migration from schema version 1
-    _index/                            caches (e.g. BM25 indexes), never read as data
-
-One writer at a time holds the store's lock (``.STORE.lock`` beside it, :mod:`actionhub.utils.lock`).
-Each part file is written atomically; a batch writes its descriptions part before its hits
-part, so a crash in between leaves at most descriptions that no action lists yet (invisible to
-every reader; the rerun adds their hits). ``pyarrow.dataset.dataset(STORE / "hits")`` and
-``(STORE / "descriptions")`` read the tables directly (names starting with ``_`` or ``.``,
-such as unfinished atomic writes, are ignored). :meth:`Store.read` gives the per-action view:
-hits joined with their descriptions (:data:`SCHEMA`).
-
-Columns: ``action`` (the query the video was returned for), ``rank`` (int32, the provider's
-0-based rank of the video for that query; for imports the order in the file), ``provider``,
-``video_id``, ``description``, ``num_sentences`` (int32, :func:`count_sentences`) and
-``collected_at`` (ISO-8601 UTC, e.g. ``2024-05-01T12:00:00Z``).
-
-Stores of schema version 1 (one ``part-*.parquet`` table in ``STORE/`` whose rows belonged to
-the first query that found a video) are migrated in place when opened: every row becomes one
-description and one hit, crash-safely (a journal names the old and the new files; a crash at
-any point leaves either the old layout or the new one, and the next opening finishes the job).
-Their collection cursors are set aside (``collect-<provider>.json.v1``), so collecting again
-starts every query over and gives each action the videos an earlier query took from it.
-
-Sentences are counted by a simple vectorised rule (:func:`count_sentences`): every run of
-``.``, ``!`` or ``?`` (optionally followed by closing quotes/brackets) that is followed by
-white space or the end of the text ends a sentence, and trailing text without a terminator is
-one more sentence. Decimal points ("3.5") do not count; abbreviations followed by a space
-("e.g. ", "Mr. ") do.
+``STORE/descriptions/`` holds one row per description (:data:`DESCRIPTION_SCHEMA`, unique by provider
++ video id), ``STORE/hits/`` one row per (action, video) with the provider's rank (:data:`HIT_SCHEMA`):
+what an action gets never depends on the order in which the queries ran. Part files are written
+atomically, descriptions before hits; one writer at a time holds the lock (:mod:`actionhub.utils.lock`).
+:meth:`Store.read` gives the per-action view (:data:`SCHEMA`). Sentence counts: :mod:`.sentences`;
+row keys and the dedupe check: :mod:`.store_keys`.
+Docs: docs/dataset.md#3-the-store
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import hashlib
 import logging
 import os
 import uuid
@@ -59,8 +22,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from actionhub.dataset.sentences import count_sentences
+from actionhub.dataset.store_keys import StoredKeys, first_new, group_ranks, key_column, synthetic_video_id
+from actionhub.dataset.store_schema import (
+    COLUMNS,
+    DESCRIPTION_SCHEMA,
+    HIT_SCHEMA,
+    KINDS,
+    SCHEMA,
+    SCHEMAS,
+    STORE_SCHEMA_VERSION,
+    StoreError,
+    as_table,
+)
 from actionhub.utils import jsontext
-from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_path, atomic_write_json
 
 __all__ = [
@@ -81,80 +56,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_TYPES = {"action": pa.string(), "rank": pa.int32(), "provider": pa.string(), "video_id": pa.string(),
-          "description": pa.string(), "num_sentences": pa.int32(), "collected_at": pa.string()}
-
-
-def _schema(*names: str) -> pa.Schema:
-    return pa.schema([(n, _TYPES[n]) for n in names])
-
-
-DESCRIPTION_SCHEMA = _schema("provider", "video_id", "description", "num_sentences", "collected_at")
-HIT_SCHEMA = _schema("action", "provider", "video_id", "rank")
-#: the per-action view of :meth:`Store.read`: one row per (action, description)
-SCHEMA = _schema("action", "rank", "provider", "video_id", "description", "num_sentences", "collected_at")
-COLUMNS = tuple(SCHEMA.names)
-STORE_SCHEMA_VERSION = 2
-_V1_SCHEMA = _schema("action", "provider", "video_id", "description", "num_sentences", "collected_at")
-_KINDS = ("descriptions", "hits")
-_SCHEMAS = {"descriptions": DESCRIPTION_SCHEMA, "hits": HIT_SCHEMA}
-_SEP = "\x1f"  # joins key parts; never in a provider name, an action or a video id worth keeping
-
-_SENTENCE_END = r"[.!?]+['\")\]]*(\s|$)"
-_ENDS_WITH_TERMINATOR = r"[.!?]['\")\]]*$"
-
-
-class StoreError(UserError):
-    """A store directory or an input file for it is missing or malformed."""
-
-
 def utc_now() -> str:
     """The current time as ISO-8601 UTC with a ``Z`` suffix, to the second."""
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def count_sentences(texts: Any) -> pa.Array:
-    """Sentences per text (int32), vectorised; see the module docstring for the rule.
-
-    ``texts``: a pyarrow string array or chunked array, or a sequence of str (None counts 0).
-    ``"A man runs. He jumps"`` -> 2, ``"Slow motion."`` -> 1, ``"3.5 km run"`` -> 1, ``""`` -> 0.
-    """
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks()
-    if not isinstance(texts, pa.Array):
-        texts = pa.array(list(texts), type=pa.string())
-    t = pc.utf8_trim_whitespace(pc.fill_null(texts, ""))
-    ends = pc.count_substring_regex(t, _SENTENCE_END)
-    nonempty = pc.greater(pc.utf8_length(t), 0)
-    trailing = pc.and_(nonempty, pc.invert(pc.match_substring_regex(t, _ENDS_WITH_TERMINATOR)))
-    return pc.cast(pc.add(ends, pc.cast(trailing, pa.int32())), pa.int32())
-
-
-def synthetic_video_id(action: str, description: str) -> str:
-    """A stable id for a description without one: sha1 of ``action + "\\x1f" + description``, 20 hex digits."""
-    return hashlib.sha1(f"{action}\x1f{description}".encode("utf-8")).hexdigest()[:20]
-
-
-def key_column(*columns: Any) -> pa.Array:
-    """One string key per row from several string columns (``provider``, ``video_id``, ...)."""
-    cols = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
-    if len(cols) == 1:
-        return pc.cast(cols[0], pa.string())
-    return pc.binary_join_element_wise(*[pc.cast(c, pa.string()) for c in cols], _SEP)
-
-
-def _first_new(keys: pa.Array, known: pa.Array | None) -> np.ndarray:
-    """(n,) bool: the first occurrence of each key within ``keys`` that is not in ``known``."""
-    n = len(keys)
-    if n == 0:
-        return np.zeros(0, bool)
-    codes = pc.dictionary_encode(keys).indices.to_numpy(zero_copy_only=False)
-    _, first = np.unique(codes, return_index=True)
-    keep = np.zeros(n, bool)
-    keep[first] = True
-    if known is not None and len(known):
-        keep &= ~pc.is_in(keys, value_set=known).to_numpy(zero_copy_only=False)
-    return keep
 
 
 def _safe_name(name: str) -> str:
@@ -165,43 +69,17 @@ def _stamp() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-class _Keys:
-    """The keys already stored, loaded on first use while a writer holds the lock (Arrow arrays, so
-    a batch is checked with one vectorised ``is_in``)."""
-
-    def __init__(self, store: "Store"):
-        self.store = store
-        self.chunks: dict[str, list[pa.Array]] = {}
-
-    def get(self, kind: str) -> pa.Array:
-        if kind not in self.chunks:
-            if kind == "descriptions":
-                t = self.store.read_descriptions(["provider", "video_id"])
-                self.chunks[kind] = [key_column(t.column("provider"), t.column("video_id"))]
-            else:
-                t = self.store.read_hits(["action", "provider", "video_id"])
-                self.chunks[kind] = [key_column(t.column("action"), t.column("provider"), t.column("video_id"))]
-        parts = self.chunks[kind]
-        if len(parts) > 1:
-            parts[:] = [pa.concat_arrays(parts)]
-        return parts[0]
-
-    def add(self, kind: str, keys: pa.Array) -> None:
-        if kind in self.chunks and len(keys):
-            self.chunks[kind].append(keys)
-
-
 class Store:
     """A description store directory (see the module docstring for its layout).
 
     ``Store(path)`` opens an existing store (a directory with part files or ``_state/``);
-    ``Store(path, create=True)`` creates it when missing. Opening migrates a schema-1 store and
-    finishes a compaction or migration that a crash interrupted (when no other process holds it).
+    ``Store(path, create=True)`` creates it when missing. Opening finishes a compaction that a crash
+    interrupted (when no other process holds the lock).
     """
 
     def __init__(self, path: str | os.PathLike[str], create: bool = False, note: str | None = None):
         self.path = Path(path)
-        self._keys: _Keys | None = None
+        self._keys: StoredKeys | None = None
         if self.path.exists() and not self.path.is_dir():
             raise StoreError(f"{self.path} is a file, not a store directory; give a directory for the store")
         if not self.path.exists():
@@ -209,11 +87,12 @@ class Store:
                 raise StoreError(f"store not found: {self.path} (create one with `actionhub collect ... --out "
                                  f"{self.path}` or `actionhub import FILE --out {self.path}`)")
             self.path.mkdir(parents=True, exist_ok=True)
-        old_layout = bool(self._v1_parts())
-        if not create and not (self.state_dir.is_dir() or self.parts() or old_layout):
+        old = sorted(self.path.glob("part-*.parquet"))
+        if old:  # the layout before the per-action store, which no release wrote
+            raise StoreError(f"{self.path} holds part files of a pre-release layout ({old[0].name}, ...) that this "
+                             "version does not read; collect or import into a new store, or move those files away")
+        if not create and not (self.state_dir.is_dir() or self.parts()):
             raise StoreError(f"{self.path} is not an ActionHub store (no part files, no _state/)")
-        if old_layout or (self.state_dir / "migrate.json").exists():
-            self._migrate_v1()
         if create or note:
             self.state_dir.mkdir(exist_ok=True)
             meta = self.meta()
@@ -223,9 +102,11 @@ class Store:
             elif note and meta.get("note") != note:
                 self.update_meta(note=note)
         if (self.state_dir / "compact.json").exists():
+            from actionhub.dataset.compaction import recover  # noqa: PLC0415
+
             with self.lock(blocking=False) as got:
                 if got:
-                    self._recover_compaction()
+                    recover(self)
 
     # -- layout ---------------------------------------------------------------------------
     @property
@@ -245,11 +126,8 @@ class Store:
 
     def parts(self, kind: str | None = None) -> list[Path]:
         """The part files of ``kind`` ("descriptions" or "hits"; None: both), oldest first."""
-        kinds = _KINDS if kind is None else (kind,)
+        kinds = KINDS if kind is None else (kind,)
         return [p for k in kinds for p in sorted((self.path / k).glob("part-*.parquet"))]
-
-    def _v1_parts(self) -> list[Path]:
-        return sorted(self.path.glob("part-*.parquet"))
 
     def meta(self) -> dict:
         """``_state/store.json`` (empty dict when missing, unreadable or not an object)."""
@@ -303,7 +181,7 @@ class Store:
     def _read(self, kind: str, columns: Sequence[str] | None = None, filter: Any = None) -> pa.Table:
         import pyarrow.dataset as ds  # noqa: PLC0415
 
-        schema = _SCHEMAS[kind]
+        schema = SCHEMAS[kind]
         cols = list(columns) if columns is not None else list(schema.names)
         parts = self.parts(kind)
         if not parts:
@@ -446,10 +324,17 @@ class Store:
         return {a: ids.slice(int(s), int(e - s)) for a, s, e in zip(names, starts, ends)}
 
     # -- writing ----------------------------------------------------------------------------
-    def _known(self) -> _Keys:
+    def _known(self) -> StoredKeys:
         if self._keys is None:
-            self._keys = _Keys(self)
+            self._keys = StoredKeys(self._stored_keys)
         return self._keys
+
+    def _stored_keys(self, kind: str) -> pa.Array:
+        if kind == "descriptions":
+            t = self.read_descriptions(["provider", "video_id"])
+            return key_column(t.column("provider"), t.column("video_id"))
+        t = self.read_hits(["action", "provider", "video_id"])
+        return key_column(t.column("action"), t.column("provider"), t.column("video_id"))
 
     def add(self, rows: pa.Table | Mapping[str, Sequence] | Sequence[Mapping[str, Any]],
             check_hits: bool = True) -> tuple[int, int]:
@@ -465,7 +350,7 @@ class Store:
         ``check_hits=False``: the caller guarantees that no row repeats a stored or another hit (the
         collector checks each action's own videos), which spares a look-up in every stored hit.
         """
-        t = _as_table(rows)
+        t = as_table(rows)
         if t.num_rows == 0:
             return 0, 0
         desc = pc.utf8_trim_whitespace(t.column("description"))
@@ -475,10 +360,10 @@ class Store:
             return 0, 0
         known = self._known()
         dkeys = key_column(t.column("provider"), t.column("video_id"))
-        new_d = _first_new(dkeys, known.get("descriptions"))
+        new_d = first_new(dkeys, known.get("descriptions"))
         if check_hits:
             hkeys = key_column(t.column("action"), t.column("provider"), t.column("video_id"))
-            new_h = _first_new(hkeys, known.get("hits"))
+            new_h = first_new(hkeys, known.get("hits"))
         else:
             hkeys, new_h = None, np.ones(t.num_rows, bool)
         if "rank" not in t.column_names:
@@ -497,7 +382,7 @@ class Store:
             if hkeys is not None:
                 known.add("hits", hkeys.filter(pa.array(new_h)))
             else:
-                known.chunks.pop("hits", None)  # unchecked rows: reload the stored hits when next needed
+                known.forget("hits")  # unchecked rows: reload the stored hits when next needed
         return n_d, n_h
 
     def append(self, rows: pa.Table | Mapping[str, Sequence] | Sequence[Mapping[str, Any]]) -> int:
@@ -512,12 +397,8 @@ class Store:
         stored = self._stored_counts()
         base = np.array([stored.get(g, 0) for g in names], dtype=np.int64)
         ranks = np.zeros(len(codes), np.int64)
-        idx = np.flatnonzero(new)
-        order = idx[np.argsort(codes[idx], kind="stable")]
-        c = codes[order]
-        starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]]) if len(c) else np.zeros(0, np.int64)
-        within = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-        ranks[order] = base[c] + within
+        order, within = group_ranks(codes, np.flatnonzero(new))
+        ranks[order] = base[codes[order]] + within
         return ranks
 
     def _stored_counts(self) -> dict[str, int]:
@@ -531,153 +412,30 @@ class Store:
     def _write_part(self, kind: str, t: pa.Table) -> Path:
         import pyarrow.parquet as pq  # noqa: PLC0415
 
-        schema = _SCHEMAS[kind]
-        folder = self.path / kind
-        folder.mkdir(exist_ok=True)
-        dest = folder / f"part-{_stamp()}-{uuid.uuid4().hex[:8]}.parquet"
+        schema = SCHEMAS[kind]
+        dest = self.new_part_path(kind)
         with atomic_path(dest) as tmp:
             pq.write_table(t.select(list(schema.names)).cast(schema), tmp, compression="zstd")
         return dest
 
+    def new_part_path(self, kind: str) -> Path:
+        """Where the next part file of ``kind`` goes (``STORE/<kind>/part-<UTC time>-<random>.parquet``)."""
+        folder = self.path / kind
+        folder.mkdir(exist_ok=True)
+        return folder / f"part-{_stamp()}-{uuid.uuid4().hex[:8]}.parquet"
+
     def compact(self, min_parts: int = 2) -> int:
-        """Rewrite the part files of each table as one (crash-safe); returns the number of files merged.
+        """Rewrite the part files of each table as one, crash-safely (:func:`.compaction.compact`);
+        returns the number of files merged."""
+        from actionhub.dataset.compaction import compact  # noqa: PLC0415
 
-        A journal (``_state/compact.json``) names the new file and the old ones before anything
-        changes; a crash at any point leaves either the old files or the new one, and the next
-        :class:`Store` opening finishes the deletion. Holds the writer lock.
-        """
-        import pyarrow.parquet as pq  # noqa: PLC0415
-
-        merged = 0
-        with self.lock():
-            self._recover_compaction()
-            for kind in _KINDS:
-                parts = self.parts(kind)
-                if len(parts) < max(2, min_parts):
-                    continue
-                table = self._read(kind)
-                new = self.path / kind / f"part-{_stamp()}-{uuid.uuid4().hex[:8]}.parquet"
-                journal = self.state_dir / "compact.json"
-                atomic_write_json(journal, {"new": f"{kind}/{new.name}", "old": [f"{kind}/{p.name}" for p in parts]})
-                with atomic_path(new) as tmp:
-                    pq.write_table(table, tmp, compression="zstd")
-                self._recover_compaction()
-                log.info("compacted %d %s part files of %s into %s", len(parts), kind, self.path, new.name)
-                merged += len(parts)
-        return merged
-
-    def _recover_compaction(self) -> None:
-        journal = self.state_dir / "compact.json"
-        if not journal.exists():
-            return
-        try:
-            j = jsontext.loads(journal.read_text(encoding="utf-8"))
-            new, old = j["new"], list(j["old"])
-        except (OSError, ValueError, KeyError, TypeError):
-            log.warning("ignoring an unreadable compaction journal %s", journal)
-            journal.unlink(missing_ok=True)
-            return
-        if (self.path / new).exists():  # the merged file is complete: the old ones go
-            for name in old:
-                if name != new:
-                    (self.path / name).unlink(missing_ok=True)
-        journal.unlink(missing_ok=True)
-
-    # -- migration from schema version 1 -----------------------------------------------------
-    def _migrate_v1(self) -> None:
-        """Turn a schema-1 store (rows in ``STORE/part-*.parquet``) into descriptions + hits, in place.
-
-        Journal ``_state/migrate.json`` = {"old": [...], "new": [...]} is written before the new
-        files; ``store.json`` switches to version 2 once they are complete, then the old files go.
-        Reopening after a crash either redoes the migration (still version 1: the new files of the
-        attempt are removed first) or finishes the deletion (version 2).
-        """
-        import pyarrow.dataset as ds  # noqa: PLC0415
-        import pyarrow.parquet as pq  # noqa: PLC0415
-
-        with self.lock(blocking=False) as got:
-            if not got:
-                raise StoreError(f"{self.path} is a store of an older ActionHub version and must be migrated, but "
-                                 "another process is writing to it; rerun when it has finished")
-            journal = self.state_dir / "migrate.json"
-            done = int(self.meta().get("schema_version", 1)) >= 2
-            if journal.exists():
-                try:
-                    j = jsontext.loads(journal.read_text(encoding="utf-8"))
-                    old, new = list(j["old"]), list(j["new"])
-                except (OSError, ValueError, KeyError, TypeError):
-                    old, new = [], []
-                if done:
-                    for name in old:
-                        (self.path / name).unlink(missing_ok=True)
-                else:
-                    for name in new:
-                        (self.path / name).unlink(missing_ok=True)
-                journal.unlink(missing_ok=True)
-            old_parts = self._v1_parts()
-            if not old_parts:
-                return
-            if done:  # version 2 with stray old parts and no journal: never ours to delete silently
-                raise StoreError(f"{self.path} holds both the new layout and old part files "
-                                 f"({', '.join(p.name for p in old_parts[:3])}); move those files away")
-            try:
-                t = ds.dataset([str(p) for p in old_parts], schema=_V1_SCHEMA, format="parquet").to_table()
-            except (pa.ArrowInvalid, OSError) as e:
-                raise StoreError(f"could not read the old-layout store {self.path} to migrate it: {e}") from None
-            # Rank = order of the rows of an (action, provider) in the old files (their collection order).
-            group = key_column(t.column("action"), t.column("provider"))
-            codes = pc.dictionary_encode(group).indices.to_numpy(zero_copy_only=False)
-            order = np.argsort(codes, kind="stable")
-            c = codes[order]
-            starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]]) if len(c) else np.zeros(0, np.int64)
-            rank = np.zeros(len(codes), np.int32)
-            rank[order] = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-            t = t.append_column("rank", pa.array(rank, pa.int32()))
-            stamp = _stamp()
-            new_names = [f"{kind}/part-{stamp}-migrated.parquet" for kind in _KINDS]
-            atomic_write_json(journal, {"old": [p.name for p in old_parts], "new": new_names})
-            for kind, name in zip(_KINDS, new_names):
-                (self.path / kind).mkdir(exist_ok=True)
-                schema = _SCHEMAS[kind]
-                with atomic_path(self.path / name) as tmp:
-                    pq.write_table(t.select(list(schema.names)).cast(schema), tmp, compression="zstd")
-            self.update_meta(schema_version=STORE_SCHEMA_VERSION, migrated_from=1, migrated_at=utc_now())
-            for p in old_parts:
-                p.unlink(missing_ok=True)
-            # The old cursors skipped past the videos a query lost to an earlier one: start every query
-            # over (what an action already lists is not stored twice), keeping the old state beside.
-            for state in self.state_dir.glob("collect-*.json"):
-                state.replace(state.with_name(state.name + ".v1"))
-            journal.unlink(missing_ok=True)
-            log.warning("migrated the store %s to the per-action layout (schema version %d): %d descriptions, "
-                        "each now listed by its action", self.path, STORE_SCHEMA_VERSION, t.num_rows)
+        return compact(self, min_parts)
 
 
 def _num_rows(p: Path) -> int:
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     return pq.ParquetFile(p).metadata.num_rows
-
-
-def _as_table(rows: pa.Table | Mapping[str, Sequence] | Sequence[Mapping[str, Any]]) -> pa.Table:
-    if isinstance(rows, pa.Table):
-        t = rows
-    elif isinstance(rows, Mapping):
-        t = pa.table(dict(rows))
-    else:
-        rows = list(rows)
-        t = pa.Table.from_pylist(rows) if rows else SCHEMA.empty_table()
-    missing = [c for c in ("action", "provider", "video_id", "description") if c not in t.column_names]
-    if missing:
-        raise StoreError(f"rows for the store lack column(s) {missing}; needed: action, provider, video_id, description")
-    cols = {c: pc.cast(t.column(c), pa.string()) for c in ("action", "provider", "video_id", "description")}
-    if "num_sentences" in t.column_names:
-        cols["num_sentences"] = pc.cast(t.column("num_sentences"), pa.int32())
-    if "collected_at" in t.column_names:
-        cols["collected_at"] = pc.cast(t.column("collected_at"), pa.string())
-    if "rank" in t.column_names:
-        cols["rank"] = pc.cast(t.column("rank"), pa.int32())
-    return pa.table(cols)
 
 
 def read_store(path: str | os.PathLike[str], columns: Sequence[str] | None = None) -> pa.Table:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from actionhub.features import FeatureError, FeatureSet, load_features
-from actionhub.features.labels import _resolve_labels
+from actionhub.features.labels import resolve_labels
 from actionhub.features.listed import select_listed
 from actionhub.protocols import Benchmark, normalize_name
 from actionhub.text.class_text import ClassText, load_class_text
@@ -50,14 +50,14 @@ class RunInputs:
     seen_test: FeatureSet | None = None
 
 
-def _load(path: str | Path | FeatureSet, bench: Benchmark, video_list: str | Path | None, labels: str | Path | None,
+def load_benchmark_features(path: str | Path | FeatureSet, bench: Benchmark, video_list: str | Path | None, labels: str | Path | None,
           missing: str = "error") -> FeatureSet:
     if isinstance(path, FeatureSet):
         # Already in memory: only map its labels onto the benchmark's class names, as loading does.
         if video_list is not None or labels is not None:
             raise FeatureError("a FeatureSet carries its own labels: drop video_list/labels for it")
         where = f"{path.source or 'the FeatureSet'}'s labels"
-        return FeatureSet(path.features, _resolve_labels(path.labels, list(bench.classes), where), path.videos,
+        return FeatureSet(path.features, resolve_labels(path.labels, list(bench.classes), where), path.videos,
                           path.source, dict(path.meta))
     return load_features(path, labels=labels, video_list=video_list, classes=list(bench.classes), missing=missing)
 
@@ -77,7 +77,7 @@ def data_paths(features: Any, eval_features: Any, text_features: str | None, cim
             "cim_pool": str(cim_pool) if cim_pool else "unseen classes of the split"}
 
 
-def _eval_video_list(bench: Benchmark, split: int | Sequence[int], tmpdir: Path,
+def write_eval_video_list(bench: Benchmark, split: int | Sequence[int], tmpdir: Path,
                      subsets: Sequence[str] = ("val", "test")) -> Path | None:
     """For benchmarks that publish their evaluation videos (kinetics-zsar), a metas file
     of the split's (or splits') val and test videos, to read an ER-style directory of .npy files."""
@@ -132,7 +132,7 @@ def build_inputs(
     labels are mapped onto the benchmark's classes); ``text_features`` a file or a :class:`ClassText`.
     """
     sp = bench.split(split)
-    full = _load(features, bench, video_list, labels)
+    full = load_benchmark_features(features, bench, video_list, labels)
     train = full.subset(sp.seen)
     if len(train) == 0:
         raise FeatureError(f"{_name(features)} holds no videos of the {len(sp.seen)} seen classes of {bench.name} "
@@ -146,11 +146,11 @@ def build_inputs(
             missing = "error"
             if (eval_video_list is None and not isinstance(eval_features, FeatureSet) and Path(eval_features).is_dir()
                     and not bench.listed_test_videos):
-                eval_video_list = _eval_video_list(bench, split, Path(td))
+                eval_video_list = write_eval_video_list(bench, split, Path(td))
                 # The published lists name every video of the protocol; some are no longer
                 # downloadable, so videos without features are dropped with a warning.
                 missing = "skip" if eval_video_list is not None else "error"
-            ev = _load(eval_features, bench, eval_video_list, eval_labels, missing)
+            ev = load_benchmark_features(eval_features, bench, eval_video_list, eval_labels, missing)
     eval_source = eval_features if eval_features is not None else features
     test = ev.subset(sp.unseen)
     if len(test) == 0:

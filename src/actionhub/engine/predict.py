@@ -35,17 +35,16 @@ import logging
 import os
 from collections import Counter
 from pathlib import Path
-from typing import Any, Mapping, Sequence, Union
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from actionhub.utils.errors import UserError
 from actionhub.utils.names import normalize_name
 from actionhub.utils.textfile import read_text_file
+from actionhub.utils.types import PathLike
 
 log = logging.getLogger(__name__)
-
-PathLike = Union[str, Path]
 
 __all__ = [
     "PredictError",

@@ -27,7 +27,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence, Union
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -37,7 +37,7 @@ __all__ = ["VideoInput", "FeatureInputs", "expand_videos", "feature_inputs", "re
 
 log = logging.getLogger(__name__)
 
-PathLike = Union[str, "os.PathLike[str]"]
+from actionhub.utils.types import PathLike
 
 READ_THREADS = 16   # feature files read at once
 

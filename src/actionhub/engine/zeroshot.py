@@ -146,15 +146,15 @@ def text_variant(meta: dict[str, Any], class_text: str, k: int, alpha: float) ->
 def _load(bench: Benchmark, features: Any, video_list: Any, labels: Any, splits: Sequence[int]) -> FeatureSet:
     """The features, labels mapped onto the benchmark's classes. An ER-style folder of ``.npy`` files
     without its own video list is read through the benchmark's published test lists."""
-    from actionhub.engine.inputs import _eval_video_list
-    from actionhub.engine.inputs import _load as load_for_benchmark
+    from actionhub.engine.inputs import write_eval_video_list
+    from actionhub.engine.inputs import load_benchmark_features as load_for_benchmark
     from actionhub.features.video_lists import DEFAULT_VIDEO_LISTS
 
     if (video_list is None and labels is None and isinstance(features, (str, Path)) and Path(features).is_dir()
             and not any((Path(features) / n).is_file() for n in DEFAULT_VIDEO_LISTS)
             and not bench.listed_test_videos and bench.video_loader is not None):
         with tempfile.TemporaryDirectory() as td:
-            metas = _eval_video_list(bench, splits, Path(td), subsets=("test",))
+            metas = write_eval_video_list(bench, splits, Path(td), subsets=("test",))
             return load_for_benchmark(features, bench, metas, None, missing="skip")
     return load_for_benchmark(features, bench, video_list, labels)
 

@@ -38,13 +38,13 @@ import re
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence, Union
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
 from actionhub.features.featureset import FeatureError, FeatureSet
-from actionhub.features.labels import LabelsArg, _read_labels_arg, _resolve_labels
-from actionhub.features.video_lists import _drop_missing, _find_video_list, _read_video_list
+from actionhub.features.labels import LabelsArg, read_labels_arg, resolve_labels
+from actionhub.features.video_lists import drop_missing, find_video_list, read_video_list
 from actionhub.utils import jsontext
 from actionhub.utils.io import atomic_path, json_default
 from actionhub.utils.names import listing
@@ -54,7 +54,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["FeatureSet", "FeatureError", "load_features", "save_features"]
 
-PathLike = Union[str, "os.PathLike[str]"]
+from actionhub.utils.types import PathLike
 
 #: Suffixes of the single-file layouts.
 NPY_SUFFIXES = (".npy",)
@@ -222,7 +222,7 @@ def _finalize(src: Path, raw: _Raw, classes: Sequence[str] | None, check_finite:
     raw_labels = raw.labels
     if raw.videos is not None:
         feats, raw_labels, videos = _drop_duplicate_videos(src, feats, raw_labels, videos)
-    labels = _resolve_labels(raw_labels, classes, raw.label_source)
+    labels = resolve_labels(raw_labels, classes, raw.label_source)
     if check_finite:
         _check_finite(feats, videos, src)
     meta = dict(raw.meta)
@@ -307,9 +307,9 @@ def _load_one_npy(path: Path) -> np.ndarray:
 
 def _load_directory(directory: Path, video_list: PathLike | None, missing: str) -> _Raw:
     """Stack ``<dir>/<id>.npy`` files ``(1, D)``/``(D,)`` into one ``(N, D)`` float32 array."""
-    list_path = _find_video_list(directory, video_list)
-    ids, labels = _read_video_list(list_path)
-    ids, labels = _drop_missing(directory, ids, labels, list_path, missing)
+    list_path = find_video_list(directory, video_list)
+    ids, labels = read_video_list(list_path)
+    ids, labels = drop_missing(directory, ids, labels, list_path, missing)
     if not ids:
         raise FeatureError(f"{list_path} lists no videos with features in {directory}; nothing to load")
     _refuse_outside(directory, ids, list_path)
@@ -379,13 +379,13 @@ def _load_npy(path: Path, labels: LabelsArg, video_list: PathLike | None, mmap: 
     if labels is not None and video_list is not None:
         raise FeatureError(f"{path}: pass either --labels or --video-list, not both")
     if labels is not None:
-        lab, where = _read_labels_arg(labels)
+        lab, where = read_labels_arg(labels)
         return _Raw(feats, lab, None, where, {})
     if video_list is not None:
         list_path = Path(video_list)
         if not list_path.is_file():
             raise FeatureError(f"video list {list_path} does not exist; pass the video list whose rows match {path}")
-        ids, lab = _read_video_list(list_path)
+        ids, lab = read_video_list(list_path)
         return _Raw(feats, np.asarray(lab, dtype=object), np.asarray(ids, dtype=object), str(list_path), {})
     raise FeatureError(
         f"{path} holds features only; pass --labels <text file with one label per line, in row order> "
@@ -417,7 +417,7 @@ def _load_npz(path: Path, labels: LabelsArg) -> _Raw:
         raise FeatureError(f"{path} is truncated or corrupt, cannot read it ({exc or type(exc).__name__}); "
                            "save or copy it again") from None
     if labels is not None:
-        lab, where = _read_labels_arg(labels)
+        lab, where = read_labels_arg(labels)
         if stored is not None:
             logger.info("%s: using the labels argument instead of the stored labels", path)
         return _Raw(feats, lab, videos, where, meta)
@@ -501,7 +501,7 @@ def _load_parquet(path: Path, labels: LabelsArg) -> _Raw:
     meta_raw = (schema.metadata or {}).get(PARQUET_META_KEY)
     meta = _parse_meta(meta_raw.decode("utf-8"), path) if meta_raw else {}
     if labels is not None:
-        lab, where = _read_labels_arg(labels)
+        lab, where = read_labels_arg(labels)
         return _Raw(feats, lab, videos, where, meta)
     return _Raw(feats, _label_column(table, path), videos, str(path), meta)
 

@@ -12,13 +12,13 @@ import numpy as np
 from actionhub.features.featureset import FeatureError
 from actionhub.utils.names import normalize_name
 from actionhub.utils.textfile import read_text_file
+from actionhub.utils.types import PathLike
 
-PathLike = Union[str, "os.PathLike[str]"]
 LabelsArg = Union[PathLike, Sequence[Union[str, int]], np.ndarray, None]
 _MAX_LISTED_LABELS = 10
 
 
-def _read_labels_arg(labels: LabelsArg) -> tuple[np.ndarray, str]:
+def read_labels_arg(labels: LabelsArg) -> tuple[np.ndarray, str]:
     """``labels=`` as an ``(N,)`` array plus a description of where it came from."""
     if isinstance(labels, (str, os.PathLike)):
         path = Path(labels)
@@ -32,7 +32,7 @@ def _read_labels_arg(labels: LabelsArg) -> tuple[np.ndarray, str]:
     return arr, "the labels argument"
 
 
-def _resolve_labels(raw: np.ndarray, classes: Sequence[str] | None, where: str) -> np.ndarray:
+def resolve_labels(raw: np.ndarray, classes: Sequence[str] | None, where: str) -> np.ndarray:
     """Map raw labels ``(N,)`` to class names ``(N,)`` (object array of str).
 
     Integer labels (and all-digit strings not themselves class names) index into

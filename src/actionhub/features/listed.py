@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from actionhub.features.featureset import FeatureError, FeatureSet
-from actionhub.features.video_lists import _strip_video_ext
+from actionhub.features.video_lists import strip_video_ext
 from actionhub.utils.names import UNSAFE_ID_CHARS, listing
 
 __all__ = ["video_key", "select_listed"]
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 def video_key(name: str) -> str:
     """The matching key of a video file name or id: the last path part, no video extension, the
     characters ``actionhub extract`` replaces replaced by ``_``, lower case."""
-    base = _strip_video_ext(str(name).replace("\\", "/").rsplit("/", 1)[-1])
+    base = strip_video_ext(str(name).replace("\\", "/").rsplit("/", 1)[-1])
     return UNSAFE_ID_CHARS.sub("_", base).lstrip(".").lower()
 
 

@@ -7,7 +7,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from actionhub.features.featureset import FeatureError
 from actionhub.utils import jsontext
@@ -16,7 +16,8 @@ from actionhub.utils.textfile import open_text_file
 
 logger = logging.getLogger(__name__)
 
-PathLike = Union[str, "os.PathLike[str]"]
+from actionhub.utils.types import PathLike
+
 #: Video-list files looked up inside a per-video directory, in this order.
 DEFAULT_VIDEO_LISTS = ("metas.jsonl", "videos.txt")
 #: File extensions stripped from video names to get the video id.
@@ -26,12 +27,12 @@ VIDEO_EXTENSIONS = frozenset(
 _MAX_LISTED = 5
 
 
-def _strip_video_ext(name: str) -> str:
+def strip_video_ext(name: str) -> str:
     root, ext = os.path.splitext(name)
     return root if ext.lower() in VIDEO_EXTENSIONS else name
 
 
-def _find_video_list(directory: Path, video_list: PathLike | None) -> Path:
+def find_video_list(directory: Path, video_list: PathLike | None) -> Path:
     if video_list is not None:
         path = Path(video_list)
         if not path.is_file():
@@ -64,7 +65,7 @@ def _read_metas_jsonl(path: Path) -> tuple[list[str], list[Any]]:
                 raise FeatureError(f"{path}:{lineno}: not valid JSON ({exc.msg}); each line must be one JSON object") from None
             if not isinstance(obj, dict) or "videoname" not in obj or "label" not in obj:
                 raise FeatureError(f"{path}:{lineno}: each line needs 'videoname' and 'label' keys")
-            ids.append(_strip_video_ext(str(obj["videoname"])))
+            ids.append(strip_video_ext(str(obj["videoname"])))
             labels.append(obj["label"])
     return ids, labels
 
@@ -88,18 +89,18 @@ def _read_video_txt(path: Path) -> tuple[list[str], list[str]]:
                         f"labels with spaces), got {line!r}"
                     )
                 vid, label = parts[0], parts[-1]
-            ids.append(_strip_video_ext(vid.strip()))
+            ids.append(strip_video_ext(vid.strip()))
             labels.append(label.strip())
     return ids, labels
 
 
-def _read_video_list(path: Path) -> tuple[list[str], list[Any]]:
+def read_video_list(path: Path) -> tuple[list[str], list[Any]]:
     if path.suffix.lower() in (".jsonl", ".json"):
         return _read_metas_jsonl(path)
     return _read_video_txt(path)
 
 
-def _drop_missing(directory: Path, ids: list[str], labels: list[Any], list_path: Path,
+def drop_missing(directory: Path, ids: list[str], labels: list[Any], list_path: Path,
                   missing: str) -> tuple[list[str], list[Any]]:
     """Check every listed video has ``<dir>/<id>.npy``; raise or drop the ones that don't."""
     exists = [(directory / f"{v}.npy").is_file() for v in ids]

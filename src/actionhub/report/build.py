@@ -105,7 +105,7 @@ def _qualitative_models(records: Sequence[dict[str, Any]]) -> tuple[tuple[str, i
     :data:`tables.BENCH_ORDER` and the lowest split."""
     import json as _json
 
-    from actionhub.report.tables import _bench_key
+    from actionhub.report.tables import bench_key
 
     ad_only: dict[str, dict[str, Any]] = {}
     groups: dict[tuple[str, float, int], dict[str, Any]] = {}
@@ -137,7 +137,7 @@ def _qualitative_models(records: Sequence[dict[str, Any]]) -> tuple[tuple[str, i
     def rank(item: tuple[tuple[str, float, int], dict[str, Any]]) -> tuple:
         (_, alpha, k), g = item
         from_sweep = sum("point" in r for r in g["models"].values())
-        return (-len(g["models"]), -from_sweep, abs(alpha - 0.5) + abs(k - 100) / 100, _bench_key(g["bench"]), g["split"])
+        return (-len(g["models"]), -from_sweep, abs(alpha - 0.5) + abs(k - 100) / 100, bench_key(g["bench"]), g["split"])
 
     best = sorted(groups.items(), key=rank)[0][1]
     return (best["bench"], best["split"]), {lab: best["models"][lab] for lab, _, _ in QUALITATIVE if lab in best["models"]}

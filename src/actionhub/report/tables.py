@@ -64,7 +64,7 @@ def md_table(head: Sequence[str], body: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def _bench_key(b: str) -> tuple[int, str]:
+def bench_key(b: str) -> tuple[int, str]:
     return (BENCH_ORDER.index(b) if b in BENCH_ORDER else len(BENCH_ORDER), b)
 
 
@@ -83,7 +83,7 @@ def method_table(rows: Sequence[dict[str, Any]]) -> str:
     """Tables 2-3: one row per method/variant, per benchmark top-1 and top-5 (mean ± std, n splits).
 
     rows: summary rows of :func:`actionhub.evaluation.results.summarize` (or of a results file)."""
-    benches = sorted({r["benchmark"] for r in rows}, key=_bench_key)
+    benches = sorted({r["benchmark"] for r in rows}, key=bench_key)
     by_key: dict[tuple[str, str], dict[str, dict[str, Any]]] = defaultdict(dict)
     order: list[tuple[str, str]] = []
     for r in sorted(rows, key=_method_key):
@@ -114,7 +114,7 @@ def protocol_table(rows: Sequence[dict[str, Any]]) -> str:
     head = ["Benchmark", "Method", "Variant", "Splits", "Classes seen/val/unseen", "Video features",
             "Text features (encoder)", "Class text", "Model selection"]
     body = []
-    for r in sorted(rows, key=lambda r: (_bench_key(r["benchmark"]), _method_key(r))):
+    for r in sorted(rows, key=lambda r: (bench_key(r["benchmark"]), _method_key(r))):
         p = r.get("protocol", {})
         first = next(iter(p.get("classes", {}).values()), {})
         counts = "/".join(str(len(first.get(k, []))) for k in ("seen", "val", "unseen")) if first else "?"
@@ -139,7 +139,7 @@ def gzsl_table(rows: Sequence[dict[str, Any]]) -> str | None:
         return None
     head = ["Method", "Variant", "Benchmark", "Splits", "seen (%)", "unseen (%)", "H (%)", "calibration"]
     body = []
-    for r in sorted(rows, key=lambda r: (_bench_key(r["benchmark"]), _method_key(r))):
+    for r in sorted(rows, key=lambda r: (bench_key(r["benchmark"]), _method_key(r))):
         g = r["summary"]["gzsl"]
         body.append([method_title(r["method"]), r["variant"], r["benchmark"], str(g["h"]["n"]), pm(g["acc_seen"]),
                      pm(g["acc_unseen"]), pm(g["h"]), ", ".join(f"{c:g}" for c in g.get("calibration", []))])

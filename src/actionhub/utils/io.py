@@ -14,13 +14,13 @@ import os
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Union
+from typing import Any, Iterator
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
 
-PathLike = Union[str, "os.PathLike[str]"]
+from actionhub.utils.types import PathLike
 
 __all__ = [
     "atomic_write_bytes",

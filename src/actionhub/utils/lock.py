@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 from actionhub.utils.errors import UserError
 
-__all__ = ["LockedError", "OutputNotWritableError", "output_lock", "lock_path_for", "read_holder"]
+__all__ = ["LockedError", "OutputNotWritableError", "output_lock", "lock_path_for", "read_holder", "command_line"]
 
 LOCK_SUFFIX = ".lock"
 
@@ -67,7 +67,7 @@ def _describe(rec: dict[str, Any]) -> str:
             + (f", since {rec['since']}" if rec.get("since") else ""))
 
 
-def _command() -> str:
+def command_line() -> str:
     args = [os.path.basename(sys.argv[0])] + sys.argv[1:] if sys.argv and sys.argv[0] else sys.argv[1:]
     text = " ".join(args)
     return text if len(text) <= 300 else text[:297] + "..."
@@ -161,7 +161,7 @@ def _acquire(path: Path, fcntl: Any, what: str, out: Any) -> Any:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
             fh.close()
             continue
-        rec = {"pid": os.getpid(), "host": socket.gethostname(), "command": _command(),
+        rec = {"pid": os.getpid(), "host": socket.gethostname(), "command": command_line(),
                "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         try:
             fh.seek(0)

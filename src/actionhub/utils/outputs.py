@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Iterator, Mapping, Optional, Union
 
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_path, atomic_write_json
-from actionhub.utils.lock import _command, output_lock
+from actionhub.utils.lock import command_line, output_lock
 
 __all__ = ["MANIFEST", "OutputExistsError", "OutputOverlapError", "staged_folder", "stages_folder", "staged_file",
            "check_new_file", "check_new_folder", "check_no_overlap", "output_state"]
@@ -33,7 +33,7 @@ __all__ = ["MANIFEST", "OutputExistsError", "OutputOverlapError", "staged_folder
 log = logging.getLogger(__name__)
 
 MANIFEST = ".actionhub-outputs.json"
-PathLike = Union[str, "os.PathLike[str]"]
+from actionhub.utils.types import PathLike
 
 
 class OutputExistsError(UserError):
@@ -92,7 +92,7 @@ def _clear_leftovers(out: Path) -> None:
 
 
 def _record(kind: str, files: list[str], state: str) -> dict:
-    return {"files": files, "state": state, "command": _command(),
+    return {"files": files, "state": state, "command": command_line(),
             "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 

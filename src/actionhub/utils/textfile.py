@@ -8,16 +8,16 @@ not UTF-8, and the command that converts the file. Standard library only (cheap 
 from __future__ import annotations
 
 import codecs
-import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator, Optional, Union
+from typing import IO, Iterator, Optional
 
 from actionhub.utils.errors import UserError
 
 __all__ = ["NotUtf8Error", "first_non_utf8", "not_utf8_error", "open_text_file", "read_text_file"]
 
-PathLike = Union[str, "os.PathLike[str]"]
+from actionhub.utils.types import PathLike
+
 _CHUNK = 1 << 20
 
 

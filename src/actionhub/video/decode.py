@@ -37,7 +37,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +45,7 @@ from actionhub.utils.errors import UserError
 
 log = logging.getLogger(__name__)
 
-PathLike = Union[str, Path]
+from actionhub.utils.types import PathLike
 
 __all__ = [
     "DecodeError",
