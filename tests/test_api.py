@@ -42,39 +42,28 @@ def _readme_example() -> str:
     return code
 
 
-def _write_files(where: Path, bench: str, per_class: int = 8, folder: bool = False) -> None:
-    """SYNTHETIC features of every class of ``bench`` and their class text, as a user brings them:
-    an ``.npz`` matrix, or (``folder``) a directory of ``<video>.npy`` with the ``metas.jsonl`` that
-    ``actionhub extract`` writes."""
+def _write_files(where: Path, bench: str, per_class: int = 8) -> None:
+    """SYNTHETIC features of every class of ``bench`` (an ``.npz`` matrix) and their class text, as a
+    user brings them."""
     b = get_benchmark(bench)
     world = SyntheticWorld(b.classes, SMALL)
-    fs = world.videos(b.classes, per_class, seed=1)
-    if folder:
-        d = where / f"{bench}_features"
-        d.mkdir()
-        for vid, row in zip(fs.videos, fs.features):
-            np.save(d / f"{vid}.npy", row[None])
-        (d / "metas.jsonl").write_text("".join(json.dumps({"videoname": f"{v}.mp4", "label": str(c)}) + "\n"
-                                              for v, c in zip(fs.videos, fs.labels)))
-    else:
-        save_features(where / f"{bench}_features.npz", fs)
+    save_features(where / f"{bench}_features.npz", world.videos(b.classes, per_class, seed=1))
     world.class_text().save(where / f"{bench}_text.npz")
 
 
-def test_the_readme_example_runs_verbatim(tmp_path, monkeypatch, capsys):
+def test_the_readme_example_runs_verbatim_on_shipped_data_and_marks_synthetic(tmp_path, monkeypatch, capsys):
     code = _readme_example()
     assert len(code.strip().splitlines()) <= 10           # a notebook cell, not a script
-    assert re.findall(r'"(\w+_(?:features/|text\.npz))"', code) == ["ucf101_features/", "ucf101_text.npz"]
-    _write_files(tmp_path, "ucf101", folder=True)  # the files the example reads, as `actionhub extract` writes them
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)                            # an empty folder: no feature or text files
     exec(compile(code, str(README), "exec"), {})
-    out = capsys.readouterr().out
-    assert re.search(r"top-1 \d+\.\d on 50 unseen classes", out)
-    res = json.loads((tmp_path / "results.json").read_text())
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert re.fullmatch(r"top-1 \d+\.\d on 50 unseen classes \[SYNTHETIC\]", lines[0])
+    assert lines[-1].endswith("[SYNTHETIC]")               # the summary is marked too
+    res = json.loads((tmp_path / "runs" / "readme" / "results.json").read_text())
     (row,) = res["rows"]
     assert row["benchmark"] == "ucf101" and row["synthetic"] is True and row["summary"]["top1"]["n"] == 1
-    run = json.loads((tmp_path / "runs" / "ucf101" / "split0" / "run.json").read_text())
-    assert run["recipe"]["name"] == "table3/coco-ucf101" and run["config"]["optim"]["epochs"] == 5
+    run = json.loads((tmp_path / "runs" / "readme" / "split0" / "run.json").read_text())
+    assert run["recipe"]["name"] == "demo/ucf101" and run["config"]["optim"]["epochs"] == 2
 
 
 @pytest.fixture(scope="module")

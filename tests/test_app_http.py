@@ -111,7 +111,8 @@ def test_marking_in_the_app_is_honoured_by_rank_and_can_be_undone(served, tmp_pa
     assert m["by"] == "tester" and m["video_id"] == "junk1" and m["action"] == "play guitar"
     status, d = api(url, "/api/store/0/action?name=play%20guitar&page=3")
     assert d["rows"][-1]["mark"]["id"] == m["id"]
-    assert main(["rank", str(store), "--out", str(tmp_path / "topk.parquet"), "--k", "200", "--no-progress"]) == 0
+    assert main(["rank", str(store), "--out", str(tmp_path / "topk.parquet"), "--k", "200", "--no-progress",
+                 "--ranker", "glove"]) == 0
     t = pq.read_table(tmp_path / "topk.parquet")
     assert "junk1" not in t.column("video_id").to_pylist() and t.num_rows == 183
     status, d = api(url, "/api/store/0")

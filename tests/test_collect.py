@@ -326,9 +326,13 @@ def test_local_provider_ranks_lemmatised_matches_and_caches_its_index(tmp_path, 
     assert set(ids) == {"v0", "v1", "v4", "v7"}  # "riding", "rides horses", "horse", "riding"
     assert ids.index("v0") < ids.index("v4") and ids[-1] == "v7"
     assert page.next_cursor is None
-    every = LocalProvider(corpus)  # second use: loaded, not rebuilt; default: every content word
+    every = LocalProvider(corpus, match="all")  # second use: loaded, not rebuilt; every content word
     assert every.index_from_cache and every.match == "all"
     assert [h.video_id for h in every.search("ride horse", None, None, None).hits] == ["v0", "v1"]
+    # the default ("most"): a query with fewer than 10 such captions also gets those with all but one word, after
+    most = LocalProvider(corpus)
+    assert most.match == "most"
+    assert [h.video_id for h in most.search("ride horse", None, None, None).hits] == ["v0", "v1", "v4", "v7"]
     time.sleep(0.01)
     write_corpus(corpus, CAPTIONS + [("v8", "Horse riding lesson")])
     changed = LocalProvider(corpus)

@@ -87,14 +87,15 @@ def test_rank_stats_and_export_honour_the_marks_and_ignore_curation_keeps_them(s
                  "--every-action"]) == 0
     capsys.readouterr()
 
-    assert main(["rank", str(store.path), "--out", str(tmp_path / "topk.parquet"), "--no-progress"]) == 0
+    assert main(["rank", str(store.path), "--out", str(tmp_path / "topk.parquet"), "--no-progress",
+                 "--ranker", "glove"]) == 0
     assert "curation: left out 6 description listing(s)" in capsys.readouterr().out
     t = pq.read_table(tmp_path / "topk.parquet")
     kept = set(zip(t.column("action").to_pylist(), t.column("video_id").to_pylist()))
     assert ("play guitar", "junk") not in kept and ("play guitar", "g0") not in kept
     assert ("strum guitar", "g0") not in kept and ("strum guitar", "g1") in kept
     assert "ride horse" not in set(t.column("action").to_pylist())
-    assert main(["rank", str(store.path), "--out", str(tmp_path / "all.parquet"), "--no-progress",
+    assert main(["rank", str(store.path), "--out", str(tmp_path / "all.parquet"), "--no-progress", "--ranker", "glove",
                  "--ignore-curation"]) == 0
     assert pq.read_table(tmp_path / "all.parquet").num_rows == 11
     capsys.readouterr()
@@ -116,7 +117,8 @@ def test_rank_stats_and_export_honour_the_marks_and_ignore_curation_keeps_them(s
     # undo: the next rank has them again
     ids = [m["id"] for m in load_curation(store).marks]
     assert main(["curate", "undo", str(store.path), *ids]) == 0
-    assert main(["rank", str(store.path), "--out", str(tmp_path / "again.parquet"), "--no-progress"]) == 0
+    assert main(["rank", str(store.path), "--out", str(tmp_path / "again.parquet"), "--no-progress",
+                 "--ranker", "glove"]) == 0
     assert pq.read_table(tmp_path / "again.parquet").num_rows == 11
 
 
@@ -125,7 +127,8 @@ def test_marks_made_after_ranking_are_honoured_by_text_features(store, tmp_path,
 
     from actionhub.text import build as build_mod
 
-    assert main(["rank", str(store.path), "--out", str(tmp_path / "topk.parquet"), "--no-progress"]) == 0
+    assert main(["rank", str(store.path), "--out", str(tmp_path / "topk.parquet"), "--no-progress",
+                 "--ranker", "glove"]) == 0
     mark_descriptions(store, "play guitar", [("local", "junk"), ("local", "g3")])
     encoded: list[str] = []
 

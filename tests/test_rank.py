@@ -93,7 +93,8 @@ def test_rank_cli_hand_made_case(tmp_path, capsys, caplog):
     vec = write_vectors(tmp_path / "tiny.txt")
     out = tmp_path / "topk.parquet"
     with caplog.at_level(logging.WARNING):
-        assert main(["rank", str(store), "--k", "4", "--out", str(out), "--word-vectors", str(vec), "--no-progress"]) == 0
+        assert main(["rank", str(store), "--k", "4", "--out", str(out), "--word-vectors", str(vec), "--no-progress",
+                     "--ranker", "glove"]) == 0
     printed = capsys.readouterr().out
     assert "ranked 10 descriptions of 3 actions" in printed
     assert "1 row(s) without an action were skipped" in printed

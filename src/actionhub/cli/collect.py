@@ -21,10 +21,18 @@ def _provider_options(a: argparse.Namespace) -> dict:
                 "timeout": a.timeout, "max_retries": a.max_retries, "max_pages": a.max_pages}
     if a.provider == "local":
         return {"corpus": a.corpus, "id_column": a.id_column, "caption_column": a.caption_column,
-                "fmt": a.corpus_format, "cache_dir": a.index_cache, "match": a.match, "memory_gb": a.memory_gb,
-                "backend": a.backend, "scheduler": a.scheduler, "progress": not a.no_progress,
-                "max_caption_chars": a.max_caption_chars}
+                "fmt": a.corpus_format, "cache_dir": a.index_cache, "match": a.match, "aliases": _aliases(a),
+                "generic": a.generic, "memory_gb": a.memory_gb, "backend": a.backend, "scheduler": a.scheduler,
+                "progress": not a.no_progress, "max_caption_chars": a.max_caption_chars}
     return {}
+
+
+def _aliases(a: argparse.Namespace) -> dict | None:
+    if not a.aliases:
+        return None
+    from actionhub.dataset.aliases import read_aliases
+
+    return read_aliases(a.aliases)
 
 
 def run(a: argparse.Namespace) -> int:
@@ -34,10 +42,14 @@ def run(a: argparse.Namespace) -> int:
     from actionhub.dataset.vocab import read_queries
     from actionhub.utils.outputs import check_no_overlap
 
-    if a.match != "all" and a.provider != "local":
-        raise CliError(f"--match applies to the local provider only (the {a.provider} site decides how it matches)")
-    if a.provider != "local" and (a.memory_gb is not None or a.backend != "inprocess"):
-        raise CliError(f"--memory-gb and --backend apply to the local provider only (not to {a.provider})")
+    if a.provider != "local":
+        given = [f for f, v in (("--match", a.match), ("--aliases", a.aliases), ("--generic", a.generic),
+                                ("--memory-gb", a.memory_gb)) if v is not None]
+        if a.backend != "inprocess":
+            given.append("--backend")
+        if given:
+            raise CliError(f"{', '.join(given)} apply to the local provider only (the {a.provider} site decides "
+                           "how it matches)")
     check_no_overlap({"--out": a.out}, {"--queries": a.queries, "--corpus": a.corpus})
     queries = read_queries(a.queries)
     provider = get_provider(a.provider, **_provider_options(a))
@@ -133,8 +145,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--backend", choices=("inprocess", "dask"), default="inprocess",
                    help="build the index and answer the queries here (default) or on a Dask cluster (--scheduler)")
     g.add_argument("--scheduler", help="Dask scheduler address for --backend dask, e.g. tcp://10.0.0.1:8786")
-    g.add_argument("--match", choices=("all", "any"), default="all",
-                   help="all (default): a caption must hold every content word of the query (lemmatised, stop "
-                        "words left out), as a stock-footage search does; any: one of them is enough. Ranked by "
-                        "BM25 either way; recorded in the store")
+    g.add_argument("--match", choices=("most", "all", "any"), default=None,
+                   help="most (default): a caption must hold every content word of the query (lemmatised, stop "
+                        "words left out, compounds and agent nouns of the corpus count: 'breaststroke' for 'breast "
+                        "stroke', 'pitcher' for 'pitch'), as a stock-footage search does, and a query with fewer than "
+                        "10 such captions also gets those holding all but one word, after its own; all: every word, "
+                        "never relaxed; any: one word is enough. Ranked by BM25; recorded in the store")
+    g.add_argument("--aliases", type=Path, metavar="FILE",
+                   help="extra queries per action, stored under the action: JSON {\"BaseballPitch\": [\"pitcher "
+                        "throws\"]} or 'NAME: alias | alias' lines; NAME is a query or a class name")
+    g.add_argument("--generic", choices=("fix", "drop", "keep"), default=None,
+                   help="one-word queries too generic for the corpus ('close' of 'close-up', 'empty' of 'empty "
+                        "road'; listed by `actionhub vocab check`): fix (default) keeps the captions where the word is "
+                        "a verb form ('closing'), drop leaves them out, keep searches them as they are")
     p.set_defaults(func=run)

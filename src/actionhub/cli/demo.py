@@ -31,8 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the whole plan: every split of every recipe and the full sweeps (default: the plan's "
                         "[quick] part, the first split of each, in minutes; a later --full reuses its runs)")
     d.add_argument("--epochs", type=int, help="training epochs per run (default: the plan's recipes, 8)")
-    d.add_argument("--corpus", help="caption file (CSV/JSONL/Parquet with videoid/name columns) for class "
-                                    "descriptions (default: $ACTIONHUB_DEMO_CORPUS; none: AD-only)")
+    d.add_argument("--corpus", help="caption file (CSV/JSONL/Parquet with a video id column such as videoid or id "
+                                    "and a caption column such as name, caption or text) for class descriptions "
+                                    "(default: $ACTIONHUB_DEMO_CORPUS; none: AD-only)")
     d.add_argument("--no-report", action="store_true", help="skip the report step")
     d.add_argument("--no-predict", action="store_true", help="skip the prediction step")
     add_progress_flag(d)

@@ -45,7 +45,8 @@ def run(a: argparse.Namespace) -> int:
                 ct = build_benchmark_prompt_text(a.benchmark, a.out, a.prompt, **common)
             else:
                 ct = build_benchmark_class_text(a.benchmark, a.out,
-                                                template=a.template or DEFAULT_DEFINITION_TEMPLATE, **common)
+                                                template=a.template or DEFAULT_DEFINITION_TEMPLATE,
+                                                class_report=a.class_report, **common)
     except ImportError as e:
         raise CliError(str(e)) from None
     finally:
@@ -64,7 +65,19 @@ def run(a: argparse.Namespace) -> int:
         mt = m["matched"]
         print(f"descriptions for {m['num_with_descriptions']} classes ({m['num_descriptions']:,} texts, top {m['k']}); "
               f"matched {mt['exact']} exactly, {mt['name']} by name key, {mt['normalize_action']} by normalize_action")
+        r = m.get("ranked")
+        if r:
+            what = [f"{r['cut']:,} below the relevance cut-off ({r['min_relevance'] or 'none'})"]
+            if r["siblings"]:
+                what.append(f"{r['siblings']:,} of more specific queries ({r.get('siblings_mode') or 'siblings'})")
+            if r["claimed"]:
+                what.append(f"{r['claimed']:,} that fit another action better")
+            print(f"ranked by {r['ranker']}: of {r['rows']:,} stored descriptions of the {r['actions']} matched actions, "
+                  f"{r['candidates']:,} scored, {r['kept']:,} kept; cut: " + ", ".join(what)
+                  + f"; {r['object_only']:,} scored as object-only")
         print("check: " + format_quality(m["quality"]))
+        if m.get("class_report"):
+            print(f"every class with its descriptions, what was cut and why: {m['class_report']}")
         if curation_line(m.get("curation")):
             print(curation_line(m.get("curation")))
     print(f"wrote {a.out}")
@@ -90,6 +103,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "hf-clip:<path-or-name> / hf-xclip:<path-or-name> (the text tower of the CLIP / X-CLIP model "
                         "of --backbone hf-clip:/hf-xclip:; 77 tokens, longer texts truncated with a warning)")
     p.add_argument("--out", required=True, type=Path, help="output file, .npz or .parquet")
+    p.add_argument("--class-report", type=Path, metavar="FILE",
+                   help="per-class table (status none/few/ok, descriptions kept, matched actions, what ranking cut, "
+                        "a sample), tab-separated (default: --out with .classes.tsv)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--template", help="how a definition is encoded (default: '{name}: {definition}'); '{name}' encodes the class "
                         "names alone (no definitions needed: ER's GCN node inputs)")

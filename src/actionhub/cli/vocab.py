@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from actionhub.cli.common import non_negative_int
+from actionhub.cli.common import CliError, non_negative_int
 
 
 def _vocabulary(a: argparse.Namespace):
@@ -27,8 +27,59 @@ def _print_query(q) -> None:
         print(f"    {s.dataset:20s} {s.name}")
 
 
+def _benchmark_queries(v, benchmark: str) -> list[str]:
+    from actionhub.protocols import get_benchmark
+
+    try:
+        bench = get_benchmark(benchmark)
+    except (KeyError, ValueError) as e:
+        raise CliError(str(e).strip("'\"")) from None
+    return list(dict.fromkeys(v.query_for(c) for c in bench.classes))
+
+
+def run_overlaps(a: argparse.Namespace, v) -> int:
+    from actionhub.dataset.siblings import format_overlaps, overlaps
+
+    queries = [q.query for q in v]
+    pairs = overlaps(queries)
+    if a.benchmark:
+        mine = set(_benchmark_queries(v, a.benchmark))
+        pairs = [o for o in pairs if o.general in mine and (o.specific in mine or a.all)]
+    if a.json:
+        print(json.dumps([o.to_json() for o in pairs], indent=1, ensure_ascii=False))
+        return 0
+    where = f" among the classes of {a.benchmark}" if a.benchmark and not a.all else ""
+    print(f"{len({o.general for o in pairs})} queries{where} whose words are all in a more specific query "
+          f"({len(pairs)} pairs; `rank` keeps the specific query's captions out of the general one):")
+    for line in format_overlaps(pairs):
+        print("  " + line)
+    return 0
+
+
+def run_check(a: argparse.Namespace, v) -> int:
+    from actionhub.dataset.collect.generic import generic_queries
+    from actionhub.dataset.collect.local import LocalProvider
+
+    queries = _benchmark_queries(v, a.benchmark) if a.benchmark else [q.query for q in v]
+    p = LocalProvider(a.corpus, id_column=a.id_column, caption_column=a.caption_column, fmt=a.corpus_format,
+                      cache_dir=a.index_cache)
+    flagged = generic_queries(queries, p.index)
+    if a.json:
+        print(json.dumps([g.to_json() for g in flagged], indent=1, ensure_ascii=False))
+        return 0
+    print(f"{len(flagged)} of {len(queries)} queries are too generic for {a.corpus} ({p.index.num_docs:,} captions); "
+          "`collect --generic fix` (the default) keeps only the captions where the word is a verb form:")
+    for g in flagged:
+        print("  " + g.describe())
+    return 0
+
+
 def run(a: argparse.Namespace) -> int:
     v = _vocabulary(a)
+    if a.action == "overlaps":
+        return run_overlaps(a, v)
+    if a.action == "check":
+        return run_check(a, v)
     if a.action == "build":
         if a.out:
             from actionhub.utils.outputs import check_no_overlap, staged_file
@@ -90,4 +141,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("query", nargs="*", help="queries or action names to look up")
     s.add_argument("--vocab", type=Path, help="a vocabulary file written by `vocab build --out` (default: build it)")
     s.add_argument("--limit", type=non_negative_int, default=0, help="list at most this many merges (default: all)")
+    o = ps.add_parser("overlaps", help="list the queries whose words are all in a more specific query",
+                      description="Sibling queries: a general query ('push up', 'ski') whose words are all in a more "
+                                  "specific one ('wall pushup', 'skijet'). `actionhub rank` keeps a caption of the "
+                                  "specific query out of the general one. A word starting many queries ('play', 'ride') "
+                                  "and particles ('out') do not make a query more specific.")
+    o.add_argument("--benchmark", metavar="NAME|FILE.json", help="only the queries of this benchmark's classes")
+    o.add_argument("--all", action="store_true", help="with --benchmark: also more specific queries of other datasets")
+    o.add_argument("--vocab", type=Path, help="a vocabulary file written by `vocab build --out` (default: build it)")
+    o.add_argument("--datasets", nargs="+", metavar="NAME", help="label lists to build it from (default: the seven)")
+    o.add_argument("--json", action="store_true", help='print [{"general", "specific", "extra"}]')
+    c = ps.add_parser("check", help="flag the queries too generic for a caption corpus ('close', 'empty')",
+                      description="A one-word query whose word is frequent in the corpus and mostly a fixed phrase "
+                                  "('close' of 'close-up') or an adjective ('empty road') takes captions that show nothing "
+                                  "of the action; `collect --provider local` fixes such queries by default (verb forms "
+                                  "only: 'closing').")
+    c.add_argument("--corpus", required=True, type=Path, help="caption corpus (CSV/JSONL/Parquet), as for collect")
+    c.add_argument("--id-column", default="videoid", help="video id column (default: videoid)")
+    c.add_argument("--caption-column", default="name", help="caption column (default: name)")
+    c.add_argument("--corpus-format", choices=("csv", "jsonl", "parquet"), help="corpus format (default: from the suffix)")
+    c.add_argument("--index-cache", type=Path, help="directory for the BM25 index cache (default: next to the corpus)")
+    c.add_argument("--benchmark", metavar="NAME|FILE.json", help="only the queries of this benchmark's classes")
+    c.add_argument("--vocab", type=Path, help="a vocabulary file written by `vocab build --out` (default: build it)")
+    c.add_argument("--datasets", nargs="+", metavar="NAME", help="label lists to build it from (default: the seven)")
+    c.add_argument("--json", action="store_true", help='print [{"query", "reason", "captions", "share", "phrase", "fix"}]')
     p.set_defaults(func=run)

@@ -83,6 +83,13 @@ class RankReport:
     seconds: float = 0.0
     store: str | None = None
     out: str | None = None
+    ranker: str = "glove"
+    encoder: str | None = None  # the sentence encoder of the MiniLM rankers (actionhub.text.ranking)
+    candidates: int | None = None  # descriptions per action they encode
+    min_relevance: float | str | None = None  # the cut-off: a number, "auto" or None (none)
+    siblings: str = "keep"  # how descriptions of more specific queries were treated
+    overlaps: list[dict] = field(default_factory=list)  # the sibling pairs: {"general", "specific", "extra"}
+    per_action: dict[str, dict] = field(default_factory=dict)  # rows, siblings, candidates, cut, kept, ...
     curation: dict | None = None   # the curation marks honoured (actionhub.dataset.curation), if any
 
     @property
@@ -98,18 +105,94 @@ class RankReport:
 # --------------------------------------------------------------------------- inputs
 class _StoreView:
     """A description store directory seen as the rows ``rank`` reads: one row per (action,
-    description), in the order the hits were stored (two passes give the same order)."""
+    description) -- every hit whose description is stored -- in the order the hits were stored.
+
+    The hits are joined with the descriptions once (one hash of the description keys), and
+    :meth:`scan` scores every stored description once, streaming the description texts in file
+    order: a description that several actions list is tokenised once, and no per-batch join is made.
+    """
 
     def __init__(self, store: Any) -> None:
         self.store = store
         self.names = list(STORE_COLUMNS)
+        self._joined: tuple[Any, np.ndarray] | None = None
+
+    def joined(self) -> tuple[Any, np.ndarray]:
+        """``(hits table (action, provider, video_id, rank), description row (n,) int64)``."""
+        if self._joined is None:
+            import pyarrow.compute as pc  # noqa: PLC0415
+
+            from actionhub.dataset.store import key_column  # noqa: PLC0415
+
+            hits = self.store.read_hits(["action", "provider", "video_id", "rank"])
+            desc = self.store.read_descriptions(["provider", "video_id"])
+            where = pc.index_in(key_column(hits.column("provider"), hits.column("video_id")),
+                                value_set=key_column(desc.column("provider"), desc.column("video_id")))
+            found = pc.is_valid(where)
+            if not pc.all(found).as_py():  # descriptions a crash left unlisted, or hits without text
+                hits, where = hits.filter(found), where.filter(found)
+            self._joined = (hits, np.asarray(where.to_numpy(zero_copy_only=False), np.int64))
+        return self._joined
 
     def count_rows(self) -> int:
-        return len(self.store)
+        return len(self.joined()[1])
 
     def to_batches(self, columns: list[str], batch_size: int, use_threads: bool = True) -> Iterator[Any]:
         for t in self.store.iter_batches(columns, batch_size):
             yield from t.to_batches()
+
+    def _description_batches(self, batch_size: int) -> Iterator[tuple[int, Any]]:
+        import pyarrow.dataset as ds  # noqa: PLC0415
+
+        from actionhub.dataset.store import DESCRIPTION_SCHEMA  # noqa: PLC0415
+
+        parts = self.store.parts("descriptions")
+        if not parts:
+            return
+        lo = 0
+        for b in ds.dataset([str(p) for p in parts], schema=DESCRIPTION_SCHEMA, format="parquet").to_batches(
+                columns=["description"], batch_size=batch_size):
+            yield lo, b.column(0)
+            lo += b.num_rows
+
+    def scan(self, scorer: "_Scorer", batch_size: int, bar: Any = None) -> None:
+        """Score every row into ``scorer`` (hits order), each description tokenised once."""
+        hits, where = self.joined()
+        aid = scorer._action_ids(hits.column("action"))
+        order = np.argsort(where, kind="stable")
+        sorted_where = where[order]
+        scores = np.full(len(where), np.nan, np.float32)
+        zero = np.zeros(len(where), bool)
+        for lo, texts in self._description_batches(batch_size):
+            a, b = np.searchsorted(sorted_where, [lo, lo + len(texts)])
+            if b > a:
+                rows = order[a:b]
+                sums, _ = scorer.wv.sum_tokens(texts)
+                sc, empty = scorer.score(aid[rows], sums[where[rows] - lo])
+                scores[rows], zero[rows] = sc, empty
+            if bar is not None:
+                bar.update(int(b - a))
+        scorer.aids.append(aid.astype(np.int32))
+        scorer.scores.append(scores)
+        scorer.unscored += int((zero & (aid >= 0)).sum())
+        scorer.null_actions += int((aid < 0).sum())
+
+    def fetch(self, rows: np.ndarray) -> Any:
+        """``provider``, ``video_id``, ``description`` of ``rows`` (hits order), in that order."""
+        import pyarrow as pa  # noqa: PLC0415
+        import pyarrow.dataset as ds  # noqa: PLC0415
+
+        from actionhub.dataset.store import DESCRIPTION_SCHEMA  # noqa: PLC0415
+
+        hits, where = self.joined()
+        idx = pa.array(np.asarray(rows, np.int64))
+        if not len(rows):
+            return _empty_fetched()
+        texts = ds.dataset([str(p) for p in self.store.parts("descriptions")], schema=DESCRIPTION_SCHEMA,
+                           format="parquet").take(pa.array(where[np.asarray(rows, np.int64)]), columns=["description"])
+        return pa.table({"provider": _as_string(hits.column("provider").take(idx)),
+                         "video_id": _as_string(hits.column("video_id").take(idx)),
+                         "description": _as_string(texts.column("description"))})
 
 
 def open_store(path: str | Path) -> Any:
@@ -205,16 +288,21 @@ class _Scorer:
         idx = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         return table[idx]  # -1 indexes the trailing -1
 
-    def add(self, actions: Any, descriptions: Any) -> None:
-        aid = self._action_ids(actions)
-        sums, _ = self.wv.sum_tokens(descriptions)
+    def score(self, aid: np.ndarray, sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(scores (n,), no word (n,) bool)``: cosine of each row's summed word vectors ``sums``
+        ``(n, D)`` with its action ``aid`` ``(n,)`` (NaN where undefined)."""
         norms = np.linalg.norm(sums, axis=1)
         safe = np.maximum(aid, 0)
         dots = np.einsum("ij,ij->i", sums, self.unit[safe]) if len(self.unit) else np.zeros(len(aid), np.float32)
         scores = np.full(len(aid), np.nan, np.float32)
         ok = (norms > 0) & (aid >= 0) & (self.has_vector[safe] if len(self.unit) else False)
         scores[ok] = dots[ok] / norms[ok]
-        self.unscored += int(((norms == 0) & (aid >= 0)).sum())
+        return scores, norms == 0
+
+    def add(self, actions: Any, descriptions: Any) -> None:
+        aid = self._action_ids(actions)
+        scores, empty = self.score(aid, self.wv.sum_tokens(descriptions)[0])
+        self.unscored += int((empty & (aid >= 0)).sum())
         self.null_actions += int((aid < 0).sum())
         self.aids.append(aid.astype(np.int32))
         self.scores.append(scores)
@@ -388,11 +476,9 @@ def rank_store(
     start = time.perf_counter()
     scorer = _Scorer(wv)
     with progress_bar(enabled=progress, total=total, desc="ranking", unit="desc", unit_scale=True) as bar:
-        for batch in _iter_batches(dataset, ["action", "description"], batch_size):
-            scorer.add(batch.column("action"), batch.column("description"))
-            bar.update(batch.num_rows)
+        scan(dataset, scorer, batch_size, bar)
     rows, group, rank, score = _select(scorer, k)
-    fetched = _fetch_rows(dataset, rows, batch_size, total, store)
+    fetched = fetch_rows(dataset, rows, batch_size, total, store)
     report = RankReport(k=k, word_vectors=wv.name, num_descriptions=total - scorer.null_actions, num_actions=len(scorer.names),
                         num_selected=len(rows), no_vector_actions=_warn_no_vector(scorer, wv),
                         unscored_descriptions=scorer.unscored, skipped_null_action=scorer.null_actions,
@@ -416,12 +502,25 @@ def _path_or_none(value: Any) -> Any:
     return value if isinstance(value, (str, Path)) else None
 
 
-def _fetch_rows(dataset: Any, rows: np.ndarray, batch_size: int, total: int, store: Any) -> Any:
+def scan(dataset: Any, scorer: _Scorer, batch_size: int, bar: Any = None) -> None:
+    """Score every row of ``dataset`` (:func:`open_store`) into ``scorer``, in row order."""
+    if isinstance(dataset, _StoreView):
+        dataset.scan(scorer, batch_size, bar)
+        return
+    for batch in _iter_batches(dataset, ["action", "description"], batch_size):
+        scorer.add(batch.column("action"), batch.column("description"))
+        if bar is not None:
+            bar.update(batch.num_rows)
+
+
+def fetch_rows(dataset: Any, rows: np.ndarray, batch_size: int, total: int, store: Any) -> Any:
     """provider, video_id, description of the global ``rows`` (in that order), in one pass."""
     import pyarrow as pa  # noqa: PLC0415
 
     if len(rows) == 0:
         return _empty_fetched()
+    if isinstance(dataset, _StoreView):
+        return dataset.fetch(rows)
     order = np.argsort(rows, kind="stable")
     wanted = rows[order]
     pieces, offset = [], 0

@@ -68,8 +68,18 @@ def format_stats(stats: dict, note: Optional[str] = None, top: Optional[int] = N
               f"median {s['per_action']['median_sentences']:g} sentences"]
     for name, c in sorted((s.get("collections") or {}).items()):
         if c.get("match"):
-            lines.append(f"collected from {name}: a caption matches a query when it holds "
-                         f"{'every' if c['match'] == 'all' else 'any'} content word of it (--match {c['match']})")
+            how = {"all": "every content word of it", "any": "any content word of it",
+                   "most": f"every content word of it (a query with fewer than {c.get('relax_below', 10)} such "
+                           "captions: all but one)"}.get(c["match"], c["match"])
+            lines.append(f"collected from {name}: a caption matches a query when it holds {how} (--match {c['match']})"
+                         + ("; compounds and agent nouns of the corpus count" if c.get("variants") else ""))
+        generic = (c.get("generic") or {}).get("queries") or []
+        if generic:
+            lines.append(f"  {len(generic)} queries too generic for the corpus ({(c.get('generic') or {}).get('mode')}): "
+                         + ", ".join(f"{g['query']} ({g['fix']})" for g in generic[:6]))
+        if c.get("aliases"):
+            lines.append(f"  aliases for {len(c['aliases'])} queries: "
+                         + "; ".join(f"{q}: {' | '.join(v)}" for q, v in list(c["aliases"].items())[:4]))
     if s.get("curation"):
         c = s["curation"]
         lines.append(f"curation: {c['dropped_hits']:,} description listing(s) left out by {c['marks']} mark(s) in "

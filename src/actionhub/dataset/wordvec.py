@@ -31,6 +31,20 @@ _ARROW_POSSESSIVE = "['\u2019]s\\b"
 _ARROW_SEPARATOR = r"[^\pL\pN]+"
 
 
+def as_text_array(texts: Any) -> Any:
+    """``texts`` (a pyarrow array or chunked array, dictionary-encoded or not, or any sequence of str)
+    as one plain pyarrow string array."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if not isinstance(texts, pa.Array):
+        texts = pa.array(list(texts), type=pa.large_string())
+    if pa.types.is_dictionary(texts.type):
+        texts = texts.dictionary_decode()
+    return texts
+
+
 def arrow_tokenize(texts: Any) -> Any:
     """Vectorised :func:`tokenize` for free text: a ``pyarrow`` list<string> array, one list per text.
 
@@ -43,12 +57,7 @@ def arrow_tokenize(texts: Any) -> Any:
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.compute as pc  # noqa: PLC0415
 
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks()
-    if not isinstance(texts, pa.Array):
-        texts = pa.array(list(texts), type=pa.large_string())
-    if pa.types.is_dictionary(texts.type):
-        texts = texts.dictionary_decode()
+    texts = as_text_array(texts)
     texts = pc.fill_null(texts, "")
     lower = pc.utf8_lower(texts)
     # Fast path: split at white space (cheap), then run the regexes only on the few words that
@@ -200,37 +209,60 @@ class WordVectors:
     def sum_tokens(self, texts: Any) -> tuple[np.ndarray, np.ndarray]:
         """Vectorised sums of in-vocabulary token vectors, for many sentences at once.
 
-        ``texts``: ``(n,)`` pyarrow string array or sequence of str, tokenised by
-        :func:`arrow_tokenize`. Returns ``sums`` ``(n, D)`` float32 (the sum of the text's
+        ``texts``: ``(n,)`` pyarrow string array or sequence of str, tokenised as
+        :func:`arrow_tokenize` does. Returns ``sums`` ``(n, D)`` float32 (the sum of the text's
         in-vocabulary token vectors, a zero row if it has none) and ``counts`` ``(n,)`` int64
         (how many in-vocabulary tokens were summed). Repeated tokens count every time.
 
-        Per text there is no Python work: the tokens are dictionary-encoded (one vocabulary
-        lookup per *distinct* token), and the sums are one sparse ``(n, V) @ (V, D)`` product.
+        Per text there is no Python work: the lower-cased texts are split at white space and the
+        words dictionary-encoded; each *distinct* word is tokenised (possessive, punctuation) and
+        looked up once, giving a ``(words, D)`` matrix of its tokens' vector sums; the texts' sums
+        are then one sparse ``(n, words) @ (words, D)`` product.
         """
+        import pyarrow as pa  # noqa: PLC0415
         import pyarrow.compute as pc  # noqa: PLC0415
         from scipy import sparse  # noqa: PLC0415
 
-        lists = arrow_tokenize(texts)
-        n = len(lists)
-        lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False)
-        tokens = pc.list_flatten(lists)
-        if len(tokens) == 0:
+        texts = as_text_array(texts)
+        n = len(texts)
+        words = pc.utf8_split_whitespace(pc.utf8_lower(pc.fill_null(texts, "")))
+        flat = pc.list_flatten(words)
+        if len(flat) == 0:
             return np.zeros((n, self.dim), np.float32), np.zeros(n, np.int64)
-        encoded = tokens.dictionary_encode()
-        table = np.fromiter(
-            (self.vocab.get(tok, -1) for tok in encoded.dictionary.to_pylist()),
-            dtype=np.int64, count=len(encoded.dictionary),
-        )
-        ids = table[encoded.indices.to_numpy(zero_copy_only=False)]
-        valid = ids >= 0
-        rows = np.repeat(np.arange(n), lengths)
-        counts = np.bincount(rows[valid], minlength=n).astype(np.int64)
-        indptr = np.concatenate([[0], np.cumsum(counts)])
-        matrix = sparse.csr_matrix(
-            (np.ones(int(valid.sum()), np.float32), ids[valid], indptr), shape=(n, len(self.vectors))
-        )
-        sums = np.asarray(matrix @ self.vectors, dtype=np.float32)
+        enc = pc.dictionary_encode(flat)
+        if isinstance(enc, pa.ChunkedArray):
+            enc = enc.combine_chunks()
+        # each distinct word -> its tokens' vocabulary rows (a sparse (words, V) count matrix)
+        distinct = enc.dictionary
+        clean = np.asarray(pc.fill_null(pc.utf8_is_alnum(distinct), False).to_numpy(zero_copy_only=False), bool)
+        word_rows, vocab_rows = [], []
+        vocab = self.vocab
+        ids = np.fromiter((vocab.get(w, -1) if c else -1 for w, c in zip(distinct.to_pylist(), clean)),
+                          dtype=np.int64, count=len(distinct))
+        hit = np.flatnonzero(ids >= 0)
+        word_rows.append(hit)
+        vocab_rows.append(ids[hit])
+        dirty = np.flatnonzero(~clean)
+        if dirty.size:
+            pieces = pc.split_pattern_regex(pc.replace_substring_regex(
+                distinct.take(pa.array(dirty)), pattern=_ARROW_POSSESSIVE, replacement=""), pattern=_ARROW_SEPARATOR)
+            lengths = np.asarray(pc.list_value_length(pieces).to_numpy(zero_copy_only=False), np.int64)
+            piece_ids = np.fromiter((vocab.get(t, -1) for t in pc.list_flatten(pieces).to_pylist()), dtype=np.int64,
+                                    count=int(lengths.sum()))
+            owner = np.repeat(dirty, lengths)
+            ok = piece_ids >= 0
+            word_rows.append(owner[ok])
+            vocab_rows.append(piece_ids[ok])
+        wr, vr = np.concatenate(word_rows), np.concatenate(vocab_rows)
+        per_word = sparse.csr_matrix((np.ones(len(wr), np.float32), (wr, vr)), shape=(len(distinct), len(self.vectors)))
+        word_sums = np.asarray(per_word @ self.vectors, dtype=np.float32)  # (words, D)
+        word_counts = np.bincount(wr, minlength=len(distinct)).astype(np.float32)
+        codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), np.int64)
+        lengths = np.asarray(pc.fill_null(pc.list_value_length(words), 0).to_numpy(zero_copy_only=False), np.int64)
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        text_words = sparse.csr_matrix((np.ones(len(codes), np.float32), codes, indptr), shape=(n, len(distinct)))
+        sums = np.asarray(text_words @ word_sums, dtype=np.float32)
+        counts = np.rint(text_words @ word_counts).astype(np.int64)
         return sums, counts
 
     def embed_many(self, texts: Any) -> np.ndarray:

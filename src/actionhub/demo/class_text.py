@@ -40,11 +40,33 @@ def demo_class_text(benchmark_name: str, corpus: str | None, say: Callable[[str]
     return ct
 
 
+#: column names a demo corpus may use, in order of preference (WebVid's first)
+ID_COLUMNS = ("videoid", "video_id", "id", "clip_id", "youtube_id")
+CAPTION_COLUMNS = ("name", "caption", "description", "text", "title", "sentence")
+
+
+def corpus_columns(corpus: str | Path) -> tuple[str, str]:
+    """The ``(id, caption)`` columns of a demo caption corpus: the first of :data:`ID_COLUMNS` and of
+    :data:`CAPTION_COLUMNS` it has. A corpus with neither is a :class:`UserError` listing its columns
+    (the demo takes no column flags; ``actionhub collect`` does)."""
+    from actionhub.dataset.collect.local import corpus_column_names  # noqa: PLC0415
+
+    have = corpus_column_names(corpus)
+    id_col = next((c for c in ID_COLUMNS if c in have), None)
+    cap_col = next((c for c in CAPTION_COLUMNS if c in have), None)
+    if id_col is None or cap_col is None:
+        raise UserError(f"the demo's caption corpus {corpus} needs a video id column ({', '.join(ID_COLUMNS)}) and a "
+                        f"caption column ({', '.join(CAPTION_COLUMNS)}); it has {', '.join(have)}. Rename the "
+                        "columns, or build the descriptions with `actionhub collect --provider local --corpus FILE "
+                        "--id-column ... --caption-column ...` and `actionhub rank`")
+    return id_col, cap_col
+
+
 def _local_descriptions(classes: Sequence[str], corpus: str, k: int, say: Callable[[str], None]) -> Any:
     """Ranked top-k descriptions per class from a caption corpus, or None (said why) when unusable.
 
     Each class's text name is searched in the corpus with the ``local`` provider of
-    :mod:`actionhub.dataset.collect` (BM25; WebVid-style columns ``videoid`` and ``name``), the best
+    :mod:`actionhub.dataset.collect` (BM25; columns found by :func:`corpus_columns`), the best
     ``4 * k`` captions are kept, and :func:`actionhub.dataset.rank.rank_table` keeps the top ``k`` by
     word-vector relevance, as for a collected store.
     """
@@ -57,11 +79,8 @@ def _local_descriptions(classes: Sequence[str], corpus: str, k: int, say: Callab
         return None
     from actionhub.dataset.rank import rank_table  # noqa: PLC0415
 
-    try:
-        provider = LocalProvider(corpus)
-    except UserError as e:
-        say(f"caption corpus {corpus} is unusable ({e}): AD-only class text")
-        return None
+    id_col, cap_col = corpus_columns(corpus)  # a corpus the user gave is never silently ignored
+    provider = LocalProvider(corpus, id_column=id_col, caption_column=cap_col)
     cols: dict[str, list[str]] = {"action": [], "provider": [], "video_id": [], "description": []}
     try:
         for c in classes:

@@ -106,6 +106,10 @@ def run_demo(
     whole = plan if isinstance(plan, DemoPlan) else load_plan(plan)
     plan = whole if full else whole.quick()
     corpus = corpus or os.environ.get("ACTIONHUB_DEMO_CORPUS") or None
+    if corpus and plan.real_text is not None:  # a corpus it cannot read fails now, not after the training
+        from actionhub.demo.class_text import corpus_columns
+
+        corpus_columns(corpus)
     scope = "the whole plan" if plan is whole else "quick: --full runs the whole plan"
     say(f"[1/4] CoCo on the shipped protocols with SYNTHETIC features (plan: {plan.path}; {scope})")
     run_dirs = []

@@ -29,6 +29,16 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
     return RunDir.of(run_dir).load_finished(ResultsError)
 
 
+def class_text_used(rec: dict[str, Any]) -> str:
+    """The class text a run trained with: its config's ``class_text``, but ``"ad"`` when its class text
+    features hold no description at all (VC falls back to AD for every class: a definition-only run)."""
+    ct = rec["config"]["model"]["class_text"]
+    meta = (rec.get("data") or {}).get("text_meta") or {}
+    if ct != "ad" and meta.get("num_with_descriptions") == 0:
+        return "ad"
+    return ct
+
+
 def variant_of(rec: dict[str, Any]) -> str:
     """Short label of the ablation settings that differ from the paper's CoCo."""
     m = rec["config"]["model"]
@@ -36,7 +46,8 @@ def variant_of(rec: dict[str, Any]) -> str:
     if rec.get("training_free"):
         # A training-free row (evaluate --zero-shot) is its text and its backbone, in words.
         return rec["config"]["zero_shot"]["variant"]
-    parts = [m["class_text"].upper().replace("+", "+")]
+    used = class_text_used(rec)
+    parts = [used.upper() + (" (no descriptions)" if used != m["class_text"] else "")]
     if method == "coco":
         parts.append("CIM" if m["cim"] else "no-CIM")
         parts.append(f"k={m['k']}")
@@ -127,7 +138,7 @@ def summarize(records: Sequence[dict[str, Any]], benchmark: str | None = None) -
                 "text_encoder": sorted({str(r["data"].get("text_meta", {}).get("encoder")) for r in runs}),
                 "backbone": sorted({str(r["data"].get("backbone") or r["data"].get("feature_meta", {}).get("backbone"))
                                     for r in runs}),
-                "class_text": runs[0]["config"]["model"]["class_text"],
+                "class_text": class_text_used(runs[0]),
                 "epoch_selection": sorted({str(r["protocol"].get("epoch_selection")) for r in runs}),
                 **({"gzsl": runs[0]["protocol"]["gzsl"]} if "gzsl" in runs[0]["protocol"] else {}),
                 "classes": {str(r["split"]): {"seen": r["protocol"]["seen"], "val": r["protocol"]["val"],

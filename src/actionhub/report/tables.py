@@ -152,6 +152,21 @@ def gzsl_table(rows: Sequence[dict[str, Any]]) -> str | None:
     return md_table(head, body) + note
 
 
+def _class_text(rec: dict[str, Any]) -> str:
+    """The class text label of a run: "AD-only" for a definition-only run even when it asked for AD + VC."""
+    from actionhub.evaluation.results import class_text_used  # noqa: PLC0415
+
+    used, asked = class_text_used(rec), rec["config"]["model"]["class_text"]
+    label = CLASS_TEXT_LABEL.get(used, used)
+    return label if used == asked else f"{label} (no descriptions in its text features)"
+
+
+def _epochs(rec: dict[str, Any]) -> Any:
+    """Epochs a run trained: what it recorded as done (the config's 0 means "the auto schedule")."""
+    done = rec.get("epochs_done") or (rec.get("schedule") or {}).get("epochs")
+    return done if done else rec["config"]["optim"]["epochs"]
+
+
 def protocol_line(records: Sequence[dict[str, Any]], extra: str = "") -> str:
     """One sentence with the protocol of a set of runs (benchmark, splits, features, text, class text)."""
     def uniq(vals: Iterable[Any]) -> str:
@@ -164,9 +179,9 @@ def protocol_line(records: Sequence[dict[str, Any]], extra: str = "") -> str:
         f"video features {uniq(r['data'].get('features') for r in records)}",
         f"text features {uniq(r['data'].get('text_features') for r in records)} "
         f"(encoder {uniq(r['data'].get('text_meta', {}).get('encoder') for r in records)})",
-        f"class text {uniq(CLASS_TEXT_LABEL.get(r['config']['model']['class_text']) for r in records)}",
+        f"class text {uniq(_class_text(r) for r in records)}",
         f"model selection {uniq(r['protocol'].get('epoch_selection') for r in records)}",
-        f"epochs {uniq(r['config']['optim']['epochs'] for r in records)}",
+        f"epochs {uniq(_epochs(r) for r in records)}",
     ]
     line = "Protocol: " + "; ".join(parts) + (f"; {extra}" if extra else "") + "."
     if synthetic:

@@ -38,6 +38,7 @@ from actionhub.dataset.curation import filter_ranked
 from actionhub.text.base import DEFAULT_ENCODER, TextEncoder
 from actionhub.text.cache import TextCache
 from actionhub.text.class_text import ClassText
+from actionhub.text.coverage import class_coverage, ranked_report, write_class_report
 from actionhub.text.encode import encode_texts
 from actionhub.text.encoders import encoder_id
 from actionhub.utils.errors import UserError
@@ -54,6 +55,7 @@ __all__ = [
     "build_benchmark_class_text",
     "description_quality",
     "format_quality",
+    "class_report_path",
 ]
 
 log = logging.getLogger(__name__)
@@ -224,15 +226,17 @@ def _examples(pairs: list[tuple[str, Any]], show: int) -> list[list[Any]]:
 
 
 def description_quality(classes: Sequence[str], rows: Sequence[np.ndarray], table: Any, minimum: int,
-                        show: int = 5) -> dict[str, Any]:
+                        show: int = 5, coverage: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """Which classes' descriptions deserve a look, as counts plus a few examples each.
 
     * ``without``: classes with no description (their class text falls back to AD only);
     * ``few``: classes with at least one but fewer than ``minimum`` descriptions;
-    * ``low_relevance``: classes whose mean relevance score (``actionhub rank``'s cosine, when the
-      table has a ``score`` column) is an outlier on the low side among the classes: below
-      ``Q1 - 1.5 * IQR`` of the class means (Tukey's fence), e.g. descriptions retrieved through an
-      unrelated word.
+    * ``noisy`` (a ranked file whose report has ``per_action``, i.e. from this version's ``rank``):
+      classes whose actions the quality report warns about (:mod:`actionhub.dataset.quality`:
+      object-only captions, relaxed matches only, a weak best score), most likely noisy first;
+    * ``low_relevance`` (older ranked files only): classes whose mean relevance score is below
+      ``Q1 - 1.5 * IQR`` of the class means (Tukey's fence). GloVe scores favour short object-only
+      captions, so this flag can point the wrong way; rank again to get ``noisy``.
     """
     num = [len(r) for r in rows]
     without = [c for c, n in zip(classes, num) if n == 0]
@@ -242,8 +246,13 @@ def description_quality(classes: Sequence[str], rows: Sequence[np.ndarray], tabl
         "without": {"count": len(without), "examples": without[:show]},
         "few": {"count": len(few), "examples": _examples(few, show)},
         "low_relevance": {"count": 0, "examples": [], "threshold": None},
+        "noisy": {"count": 0, "examples": []},
     }
-    if "score" in table.column_names and any(num):
+    if coverage is not None and any(r.get("noise") is not None for r in coverage):
+        flagged = sorted(((r["class"], r["noise"]) for r in coverage if r.get("warnings") and r["descriptions"]),
+                         key=lambda x: (-x[1], x[0]))
+        out["noisy"] = {"count": len(flagged), "examples": _examples(flagged, show)}
+    elif "score" in table.column_names and any(num):
         import pyarrow.compute as pc  # noqa: PLC0415
 
         score = pc.fill_null(table.column("score"), float("nan")).to_numpy().astype(np.float64)
@@ -269,6 +278,8 @@ def format_quality(q: Mapping[str, Any]) -> str:
         bits.append(f"{q['without']['count']} without any (AD only): {names(q['without'], False)}")
     if q["few"]["count"]:
         bits.append(f"{q['few']['count']} with fewer than {q['minimum']}: {names(q['few'], True)}")
+    if q.get("noisy", {}).get("count"):
+        bits.append(f"{q['noisy']['count']} whose descriptions look noisy (likely-noise score): {names(q['noisy'], True)}")
     if q["low_relevance"]["count"]:
         bits.append(f"{q['low_relevance']['count']} with unusually low relevance (mean score below "
                     f"{q['low_relevance']['threshold']}): {names(q['low_relevance'], True)}")
@@ -335,11 +346,14 @@ def build_class_text(
     num = np.array([len(r) for r in rows], dtype=np.int64)
     fallback = [c for c, n in zip(classes, num) if n == 0]
     quality = None
+    coverage: list[dict[str, Any]] = []
     if descriptions is None:
         log.warning("no descriptions given: AD-only class text for all %d classes", len(classes))
     else:
-        quality = description_quality(classes, rows, descriptions, k if min_descriptions is None else min_descriptions)
-        if quality["without"]["count"] or quality["few"]["count"] or quality["low_relevance"]["count"]:
+        minimum = k if min_descriptions is None else min_descriptions
+        coverage = class_coverage(classes, matches, rows, descriptions, minimum)
+        quality = description_quality(classes, rows, descriptions, minimum, coverage=coverage)
+        if any(quality[key]["count"] for key in ("without", "few", "low_relevance", "noisy")):
             log.warning("class descriptions: %s", format_quality(quality))
 
     start = time.perf_counter()
@@ -360,6 +374,8 @@ def build_class_text(
         "num_descriptions": int(num.sum()),
         "fallback": fallback,
         "quality": quality,
+        "coverage": coverage,
+        "ranked": _ranked_summary(descriptions, matches) if descriptions is not None else None,
         **({"curation": curated} if curated else {}),
         "matches": {c: a for c, a in matches.items() if a != [text_name(c)] and a != [c]},
         "encode_seconds": round(time.perf_counter() - start, 2),
@@ -371,6 +387,19 @@ def build_class_text(
     return ClassText(classes, feats[:len(classes)], feats[len(classes):], offsets, info)
 
 
+def _ranked_summary(table: Any, matches: Mapping[str, list[str]]) -> dict[str, Any] | None:
+    """How the ranked file was made and what its ranking cut from the benchmark's actions."""
+    report = ranked_report(table)
+    if not report:
+        return None
+    per = report.get("per_action") or {}
+    used = sorted({a for acts in matches.values() for a in acts if a in per})
+    totals = {key: sum(int(per[a].get(key, 0)) for a in used)
+              for key in ("rows", "candidates", "cut", "object_only", "siblings", "claimed", "kept")}
+    return {"ranker": report.get("ranker", "glove"), "min_relevance": report.get("min_relevance"),
+            "siblings_mode": report.get("siblings"), "actions": len(used), **totals}
+
+
 @locks_output("out", folder=False, what="output file")
 def build_benchmark_class_text(
     benchmark: str,
@@ -378,12 +407,14 @@ def build_benchmark_class_text(
     descriptions: str | Path | None = None,
     encoder: str = DEFAULT_ENCODER,
     k: int = 100,
+    class_report: str | Path | None = None,
     overwrite: bool = False,
     **kwargs: Any,
 ) -> ClassText:
     """:func:`build_class_text` for every class of the benchmark ``benchmark``; saved to ``out``
     (``.npz`` or ``.parquet``) when given: atomically, an existing file only with ``overwrite``, never
-    over the ``descriptions`` it reads."""
+    over the ``descriptions`` it reads; with the per-class table (:mod:`actionhub.text.coverage`) in
+    ``class_report`` (default: :func:`class_report_path`) when there are descriptions."""
     from actionhub.protocols import get_benchmark  # noqa: PLC0415
     from actionhub.utils.outputs import check_new_file, check_no_overlap  # noqa: PLC0415
 
@@ -399,8 +430,17 @@ def build_benchmark_class_text(
     ct = build_class_text(bench.classes, bench.definitions, descriptions, encoder, k,
                           meta={"benchmark": bench.name}, **kwargs)
     if out is not None:
+        if ct.meta.get("coverage"):
+            report = Path(class_report) if class_report is not None else class_report_path(out)
+            Path(report).parent.mkdir(parents=True, exist_ok=True)
+            ct.meta["class_report"] = str(write_class_report(report, ct.meta["coverage"]))
         save_class_text(ct, out)
     return ct
+
+
+def class_report_path(out: str | Path) -> Path:
+    """Where ``text-features`` writes its per-class table by default: ``OUT`` with ``.classes.tsv``."""
+    return Path(out).with_suffix(".classes.tsv")
 
 
 def save_class_text(ct: ClassText, out: str | Path) -> None:

@@ -57,14 +57,17 @@ def _looks_like_path(arg: str) -> bool:
 
 
 def local_dir(arg: str) -> Path | None:
-    """``arg`` as an existing model directory, None for a hub name; an error for a missing path."""
+    """``arg`` as an existing model directory, None for a hub name; an error for a missing path
+    (also ``models/nothere`` beside a ``models/`` folder: :func:`actionhub.utils.hf.looks_like_missing_folder`)."""
+    from actionhub.utils.hf import looks_like_missing_folder  # noqa: PLC0415
+
     path = Path(arg).expanduser()
     if path.is_dir():
         from actionhub.utils.hf import refuse_pickled_weights  # noqa: PLC0415
 
         refuse_pickled_weights(path, TextEncoderError)
         return path.resolve()
-    if _looks_like_path(arg):
+    if _looks_like_path(arg) or looks_like_missing_folder(arg):
         raise TextEncoderError(f"text encoder model directory not found: {arg}. Pass a directory that holds "
                                "config.json, the weights and the tokenizer files, or a Hugging Face model name.")
     return None

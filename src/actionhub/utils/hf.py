@@ -12,13 +12,27 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HF_MODEL_CLASSES", "PICKLE_SUFFIXES", "refuse_pickled_weights", "resolve_source", "load_model",
-           "load_tokenizer", "processor_config", "pooled"]
+__all__ = ["HF_MODEL_CLASSES", "PICKLE_SUFFIXES", "refuse_pickled_weights", "looks_like_missing_folder",
+           "resolve_source", "load_model", "load_tokenizer", "processor_config", "pooled"]
 
 #: registry prefix -> transformers model class name
 HF_MODEL_CLASSES = {"hf-clip": "CLIPModel", "hf-xclip": "XCLIPModel"}
 _EXAMPLES = {"hf-clip": "openai/clip-vit-base-patch16", "hf-xclip": "microsoft/xclip-base-patch32"}
 _HUB_NAME = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
+
+
+def looks_like_missing_folder(arg: str) -> bool:
+    """True for a model argument that names a local folder that does not exist: a path that cannot be a
+    Hub id (``./x``, ``/x``, ``~/x``, ``a/b/c``), or ``org/name`` whose ``org`` is a folder here
+    (``models/nothere`` next to a ``models/`` folder) -- rather than a Hub id to download, which would
+    spend half a minute retrying the Hub before failing."""
+    arg = str(arg).strip()
+    path = Path(arg).expanduser()
+    if not arg or path.exists():
+        return False
+    if _HUB_NAME.fullmatch(arg) is None:
+        return True
+    return "/" in arg and Path(arg.split("/", 1)[0]).is_dir()
 
 
 #: weight files that are Python pickles: loading one can run code
@@ -49,7 +63,7 @@ def resolve_source(kind: str, arg: str, error: type[Exception]) -> tuple[str, bo
     if path.is_dir():
         refuse_pickled_weights(path, error)
         return str(path.resolve()), True
-    if _HUB_NAME.fullmatch(arg) is None:
+    if looks_like_missing_folder(arg):
         raise error(f"{kind}:{arg}: no such model folder. Pass a Hugging Face model id (e.g. {kind}:{_EXAMPLES[kind]}) "
                     "or a folder written by save_pretrained (config.json, weights, tokenizer and "
                     "preprocessor_config.json)")

@@ -126,6 +126,14 @@ class Provider:
         are not reused."""
         return {}
 
+    def prepare(self, queries: list[str]) -> None:
+        """Called once with every query before the first search (e.g. to resolve aliases)."""
+
+    def notes(self) -> dict:
+        """How this provider matched the queries, kept with the store's record of the collection
+        (``store.json`` "collections"); not part of :meth:`fingerprint`."""
+        return {}
+
     def close(self) -> None:
         """Release resources (connections, indexes)."""
 

@@ -29,14 +29,14 @@ class CorpusText:
     ``read(path, id_column, caption_column, fmt) -> (ids, captions)``; ``format_of(path, fmt) ->
     fmt`` (raises ProviderConfigError for an unknown one); ``caption_terms(captions, vocabulary) ->
     (doc, term)``; ``vocabulary()``: a new, empty term vocabulary (its ``vocab`` lists the terms by
-    id); ``query_term_ids(query, term_id) -> (term ids, whether the corpus holds every term)``.
+    id); ``query_words(query) -> [its content words as index terms]``.
     """
 
     read: Callable[..., Any]
     format_of: Callable[..., str]
     caption_terms: Callable[..., Any]
     vocabulary: Callable[[], Any]
-    query_term_ids: Callable[..., Any]
+    query_words: Callable[[str], list[str]]
 
 
 def is_glob(spec: str | os.PathLike[str]) -> bool:

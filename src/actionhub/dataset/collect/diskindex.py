@@ -115,7 +115,8 @@ def _same_source(meta: dict[str, Any], job: SegmentJob) -> bool:
 @dataclass(frozen=True)
 class QueryTask:
     """A batch of queries for one segment (a work item). ``queries``: per query its key, its terms
-    (rarest first) with their corpus-wide idf, and how many of its best results to return."""
+    with their corpus-wide idf and document frequency, its :class:`~.variants.QueryPlan` in
+    positions of those terms, and how many of its best results to return."""
 
     segment: str
     offset: int  # corpus position of the segment's first caption
@@ -123,7 +124,7 @@ class QueryTask:
     k1: float
     b: float
     avgdl: float
-    queries: tuple[tuple[str, tuple[str, ...], tuple[float, ...], int], ...]
+    queries: tuple[tuple[str, tuple[str, ...], tuple[float, ...], tuple[float, ...], Any, int], ...]
 
 
 _OPEN: dict[str, Any] = {}  # segments opened by answer_queries in this process (a worker's cache)
@@ -135,14 +136,15 @@ def answer_queries(task: QueryTask) -> list[dict[str, Any]]:
     seg = _OPEN.get(task.segment)
     if seg is None or seg.meta["shard"] != _footer_shard(task.segment):  # first use, or rebuilt since
         seg = _OPEN[task.segment] = open_segment(task.segment)
-    terms = pa.array([t for _, ts, _, _ in task.queries for t in ts], pa.string())
+    terms = pa.array([t for _, ts, *_ in task.queries for t in ts], pa.string())
     local = pc.fill_null(pc.index_in(terms, value_set=seg.vocab()), -1).to_numpy(zero_copy_only=False)
     out, at = [], 0
     try:
-        for key, ts, idfs, need in task.queries:
+        for key, ts, idfs, dfs, plan, need in task.queries:
             ids = local[at:at + len(ts)]
             at += len(ts)
-            docs, sc = _segment_candidates(seg, ids, idfs, task.match, task.k1, task.b, task.avgdl)
+            docs, sc = _segment_candidates(seg, plan, ids, idfs, np.asarray(dfs), task.match, task.k1, task.b,
+                                           task.avgdl)
             order = bm25.top_order(sc, need)
             out.append({"key": key, "docs": docs[order] + task.offset, "scores": sc[order], "count": int(docs.size)})
     finally:
@@ -157,15 +159,20 @@ def _footer_shard(path: str) -> Any:
         return None
 
 
-def _segment_candidates(seg: Any, local: Any, idfs: Sequence[float], match: str, k1: float, b: float,
-                        avgdl: float) -> tuple[np.ndarray, np.ndarray]:
-    """Candidates of one query in one segment; ``local``: its terms' ids in the segment (rarest
-    first; null or negative where the segment lacks the term)."""
-    present = np.flatnonzero(np.asarray(local) >= 0)
-    if not present.size or (match == "all" and present.size < len(local)):
-        return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    postings = seg.postings([int(local[i]) for i in present], [idfs[int(i)] for i in present], k1, b, avgdl)
-    return bm25.combine(postings, match)
+def _segment_candidates(seg: Any, plan: Any, local: Any, idfs: Any, dfs: np.ndarray, match: str, k1: float,
+                        b: float, avgdl: float) -> tuple[np.ndarray, np.ndarray]:
+    """Candidates of one query in one segment. ``plan``: its :class:`~.variants.QueryPlan` in some
+    numbering of terms; ``local``, ``idfs``, ``dfs``: per term of that numbering, its id in the
+    segment (negative where the segment lacks it), corpus-wide idf and document frequency."""
+    from actionhub.dataset.collect.variants import run_plan  # noqa: PLC0415
+
+    def posting(t: int) -> bm25.Posting:
+        lt = int(local[t])
+        if lt < 0:
+            return bm25.Posting(np.zeros(0, np.int64), lambda at: np.zeros(0 if at is None else len(at), np.float32))
+        return seg.postings([lt], [idfs[t]], k1, b, avgdl)[0]
+
+    return run_plan(plan, posting, match, dfs)
 
 
 class DiskBM25Index:
@@ -195,6 +202,7 @@ class DiskBM25Index:
             at += len(v)
         self._segments: list[Any] = [None] * len(infos)
         self._local: list[Optional[np.ndarray]] = [None] * len(infos)
+        self._derived: Optional[dict[str, list[str]]] = None
         self.from_cache = bool(infos) and not any(r["built"] for r in infos)
 
     # ------------------------------------------------------------------------------------- opening
@@ -256,17 +264,34 @@ class DiskBM25Index:
     def num_docs(self) -> int:
         return self.n
 
-    def query_terms(self, query: str) -> tuple[list[int], bool]:
-        """Term ids of the query's content words found in the corpus, and whether all were found."""
-        return self.text.query_term_ids(query, self.term_id)
+    @property
+    def derived(self) -> dict[str, list[str]]:
+        """``{word: [agent/derived nouns of it in this corpus]}`` (:func:`.variants.derived_forms`), built once."""
+        if self._derived is None:
+            from actionhub.dataset.collect.variants import derived_forms  # noqa: PLC0415
 
-    def _query(self, query: str, match: str) -> Optional[list[int]]:
-        """The query's term ids, rarest first (as every index orders them), or None: no match."""
+            self._derived = derived_forms(self.vocab)
+        return self._derived
+
+    def plan(self, query: str) -> Any:
+        """How ``query`` matches in this corpus (:func:`.variants.plan_query`), as in every index."""
+        from actionhub.dataset.collect.variants import plan_query  # noqa: PLC0415
+
+        return plan_query(self.text.query_words(query), self.term_id, self.derived)
+
+    def query_terms(self, query: str) -> tuple[list[int], bool]:
+        """Term ids of the query's content words found in the corpus as they are, and whether the
+        query can match as a whole (every word found, itself or through a variant)."""
+        plan = self.plan(query)
+        return [self.term_id[t] for t in plan.words if t in self.term_id], plan.complete
+
+    def _query(self, query: str, match: str) -> Any:
+        """The query's plan, or None: it matches nothing."""
         bm25.check_match(match)
-        ids, complete = self.query_terms(query)
-        if not ids or (match == "all" and not complete):
+        plan = self.plan(query)
+        if not plan.segmentations or (match == "all" and not plan.complete):
             return None
-        return sorted(ids, key=lambda t: self.df[t])
+        return plan
 
     def _segment(self, i: int) -> Any:
         if self._segments[i] is None:
@@ -278,18 +303,36 @@ class DiskBM25Index:
 
     def candidates(self, query: str, match: str = "all") -> tuple[np.ndarray, np.ndarray]:
         """Captions matching ``query`` (sorted corpus positions, int64) and their BM25 scores (float32)."""
-        ids = self._query(query, match)
-        if ids is None:
+        plan = self._query(query, match)
+        if plan is None:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        idfs = self.idf[ids]
         docs, scores = [], []
         for i in range(len(self.segment_paths)):
             seg = self._segment(i)
-            d, s = _segment_candidates(seg, self._local[i][ids], idfs, match, self.k1, self.b, self.avgdl)
+            d, s = _segment_candidates(seg, plan, self._local[i], self.idf, self.df, match, self.k1, self.b,
+                                       self.avgdl)
             docs.append(d + self.offsets[i])
             scores.append(s)
         self._release()
         return np.concatenate(docs), np.concatenate(scores)
+
+    def relaxed(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """Captions holding all but one of the content words of ``query`` (:func:`.variants.relaxed`)."""
+        from actionhub.dataset.collect.variants import relaxed  # noqa: PLC0415
+
+        return relaxed(self, query)
+
+    def term_docs(self, t: int) -> np.ndarray:
+        """Corpus positions of the captions holding term ``t`` (sorted)."""
+        out = []
+        for i in range(len(self.segment_paths)):
+            seg = self._segment(i)
+            lt = int(self._local[i][t])
+            if lt >= 0:
+                out.append(np.asarray(seg.postings([lt], [0.0], self.k1, self.b, self.avgdl)[0].docs, np.int64)
+                           + self.offsets[i])
+        self._release()
+        return np.concatenate(out) if out else np.zeros(0, np.int64)
 
     def scores(self, query: str, match: str = "any") -> np.ndarray:
         """BM25 score of every caption for ``query``: ``(N,)`` float32, 0 where it does not match."""
@@ -347,13 +390,18 @@ class DiskBM25Index:
         out: dict[str, dict[str, Any]] = {}
         live = []
         for q, need in wanted.items():
-            ids = self._query(q, match)
+            plan = self._query(q, match)
             out[q] = _empty()
-            if ids is not None and need > 0:
-                live.append((q, tuple(self.vocab[t] for t in ids), tuple(float(v) for v in self.idf[ids]), int(need)))
+            if plan is not None and need > 0:
+                from actionhub.dataset.collect.variants import plan_terms, remap_plan  # noqa: PLC0415
+
+                ids = plan_terms(plan)
+                pos = {t: i for i, t in enumerate(ids)}
+                live.append((q, tuple(self.vocab[t] for t in ids), tuple(float(v) for v in self.idf[ids]),
+                             tuple(float(v) for v in self.df[ids]), remap_plan(plan, pos.__getitem__), int(need)))
         if not live:
             return out
-        need_of = {q: n for q, _, _, n in live}
+        need_of = {q: item[-1] for q, *item in live}
         tasks = [QueryTask(p, int(self.offsets[i]), match, self.k1, self.b, self.avgdl, tuple(live[g:g + TASK_QUERIES]))
                  for g in range(0, len(live), TASK_QUERIES) for i, p in enumerate(self.segment_paths)]
         for _, answers in backend.map(answer_queries, tasks):

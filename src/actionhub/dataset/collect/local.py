@@ -6,14 +6,20 @@ defaults fit a WebVid-style CSV (``videoid``, ``name``). Captions are tokenised 
 :func:`actionhub.dataset.wordvec.arrow_tokenize` (vectorised), stop words are dropped and every
 distinct word is lemmatised once (:func:`actionhub.dataset.vocab.lemmatize_word`), so the query
 "ride horse" matches "a man riding horses". Every index turns captions into terms with
-:func:`caption_terms` and queries with :func:`query_term_ids`.
+:func:`caption_terms` and queries with :func:`query_words` (then
+:func:`actionhub.dataset.collect.variants.plan_query`).
 
 Which captions match a query (``match``, recorded in the store):
 
-* ``"all"`` (default): the caption holds every content word of the query (its words minus stop
-  words, lemmatised), as a stock-footage site's search does -- "baby waking up" does not return
-  push-ups through the word "up", "shot put" does not return "Shot on RED";
+* ``"most"`` (default): ``"all"``, and a query of two words or more with fewer than
+  :data:`RELAX_BELOW` such captions also gets (after its own) those holding all but one of its words;
+* ``"all"``: the caption holds every content word of the query (its words minus stop words,
+  lemmatised, or their compounds and agent nouns in the corpus: :mod:`.variants`), as a
+  stock-footage site's search does -- "baby waking up" does not return push-ups through "up";
 * ``"any"``: the caption holds at least one of them (plain BM25 retrieval).
+
+Per-action aliases add queries under an action; one-word queries too generic for the corpus
+(:mod:`.generic`) keep only the captions where the word is a verb form (``generic="fix"``).
 
 Matches are ranked by Okapi BM25 (Robertson & Zaragoza, 2009; :mod:`actionhub.dataset.collect.bm25`):
 
@@ -42,23 +48,30 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from actionhub.dataset.collect import bm25
-from actionhub.dataset.collect.bm25 import MATCH_MODES, check_match, top_order
+from actionhub.dataset.collect.bm25 import check_match, top_order
 from actionhub.dataset.collect.base import Charge, Page, Provider, ProviderConfigError
 from actionhub.dataset.collect.corpus import CorpusText
+from actionhub.dataset.collect.generic import GENERIC_MODES
 
-__all__ = ["BM25Index", "LocalProvider", "read_corpus", "caption_terms", "query_term_ids", "top_order", "TEXT",
-           "MAX_CAPTION_CHARS"]
+if TYPE_CHECKING:  # pragma: no cover
+    from actionhub.dataset.collect.variants import QueryPlan
+
+__all__ = ["BM25Index", "LocalProvider", "read_corpus", "corpus_column_names", "caption_terms",
+           "query_words", "top_order", "TEXT", "MAX_CAPTION_CHARS"]
 
 log = logging.getLogger(__name__)
 
 INDEX_VERSION = 2  # of a BM25Index saved as .npz
+PROVIDER_MATCH_MODES = ("most", "all", "any")  # "most": "all", relaxed for a query with few matches
+RELAX_BELOW = 10  # with "most", a query with fewer matches also gets the captions holding all but one of its words
+RELAX_MAX = 1000  # at most this many of those, best by BM25
 INDEX_CHUNK_ROWS = 1 << 20  # captions tokenised at once while indexing
 FORMATS = ("csv", "jsonl", "parquet")
 MAX_CAPTION_CHARS = 5000  # a longer caption in a CSV corpus means broken quoting (WebVid's longest: ~300)
@@ -139,6 +152,29 @@ def read_corpus(path: str | os.PathLike[str], id_column: str = "videoid", captio
     return ids, caps
 
 
+def corpus_column_names(path: str | os.PathLike[str], fmt: Optional[str] = None) -> list[str]:
+    """The column names of a corpus file (its header, schema, or first JSON line)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ProviderConfigError(f"caption corpus not found: {p}")
+    fmt = _format_of(p, fmt)
+    try:
+        if fmt == "csv":
+            import pyarrow.csv as pcsv  # noqa: PLC0415
+
+            parse = pcsv.ParseOptions(delimiter="\t" if p.suffix.lower() == ".tsv" else ",", newlines_in_values=True)
+            return list(pcsv.open_csv(p, parse_options=parse).schema.names)
+        if fmt == "parquet":
+            import pyarrow.parquet as pq  # noqa: PLC0415
+
+            return list(pq.read_schema(p).names)
+        import pyarrow.json as pjson  # noqa: PLC0415
+
+        return list(pjson.read_json(p).column_names)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise ProviderConfigError(f"could not read the caption corpus {p} as {fmt}: {e}") from None
+
+
 def _count_lines(p: Path) -> int:
     """Lines of a (possibly compressed) text file, counted in chunks."""
     n, last = 0, b"\n"
@@ -192,22 +228,13 @@ def _check_columns(p: Path, have: list[str], need: list[str]) -> None:
                                   "name the id and caption columns with --id-column / --caption-column")
 
 
-def _query_terms(text: str) -> list[str]:
+def query_words(text: str) -> list[str]:
     """The content words of a query, lemmatised like the captions (stop words dropped)."""
     from actionhub.dataset.vocab import lemmatize_word, stop_words  # noqa: PLC0415
     from actionhub.dataset.wordvec import tokenize  # noqa: PLC0415
 
     stops = stop_words()
     return list(dict.fromkeys(lemmatize_word(t, first=True) for t in tokenize(text) if t and t not in stops))
-
-
-def query_term_ids(query: str, term_id: Mapping[str, int]) -> tuple[list[int], bool]:
-    """Term ids (``term_id``: an index's term -> id) of the query's content words that the corpus
-    holds, and whether it holds them all. Every index of the local provider turns queries into
-    terms here (and captions in :func:`caption_terms`), so they match alike."""
-    terms = _query_terms(query)
-    ids = [term_id[t] for t in terms if t in term_id]
-    return ids, bool(terms) and len(ids) == len(terms)
 
 
 def caption_terms(captions: pa.Array, lemmas: "_Lemmas") -> tuple[np.ndarray, np.ndarray]:
@@ -269,6 +296,7 @@ class BM25Index:
         self.term_id = {t: i for i, t in enumerate(self.vocab)}
         self.weights = weights  # scipy.sparse.csr_matrix (T, N) float32, sorted indices
         self.k1, self.b = k1, b
+        self._derived: dict[str, list[str]] | None = None
 
     @property
     def num_docs(self) -> int:
@@ -317,9 +345,27 @@ class BM25Index:
         weights.sort_indices()
         return cls(lemmas.vocab, weights, k1, b)
 
+    @property
+    def derived(self) -> dict[str, list[str]]:
+        """``{word: [agent/derived nouns of it in this corpus]}`` (:func:`variants.derived_forms`), built once."""
+        if self._derived is None:
+            from actionhub.dataset.collect.variants import derived_forms  # noqa: PLC0415
+
+            self._derived = derived_forms(self.vocab)
+        return self._derived
+
+    def plan(self, query: str) -> "QueryPlan":
+        """How ``query`` matches in this corpus: its content words with their compounds and derived
+        forms (:mod:`actionhub.dataset.collect.variants`)."""
+        from actionhub.dataset.collect.variants import plan_query  # noqa: PLC0415
+
+        return plan_query(query_words(query), self.term_id, self.derived)
+
     def query_terms(self, query: str) -> tuple[list[int], bool]:
-        """Term ids of the query's content words found in the corpus, and whether all were found."""
-        return query_term_ids(query, self.term_id)
+        """Term ids of the query's content words found in the corpus as they are, and whether the
+        query can match as a whole (every word found, itself or through a variant)."""
+        plan = self.plan(query)
+        return [self.term_id[t] for t in plan.words if t in self.term_id], plan.complete
 
     def _posting(self, t: int) -> bm25.Posting:
         w = self.weights
@@ -330,14 +376,23 @@ class BM25Index:
     def candidates(self, query: str, match: str = "all") -> tuple[np.ndarray, np.ndarray]:
         """Documents matching ``query`` (sorted ids, int64) and their BM25 scores (float32).
 
-        Touches only the posting lists of the query's terms, never all N documents.
+        A word matches its lemma and the variants the corpus holds (compounds both ways, agent
+        nouns: :mod:`actionhub.dataset.collect.variants`). Touches only the posting lists of the
+        query's terms and their variants, never all N documents.
         """
+        from actionhub.dataset.collect.variants import run_plan  # noqa: PLC0415
+
         check_match(match)
-        ids, complete = self.query_terms(query)
-        if not ids or (match == "all" and not complete):
+        plan = self.plan(query)
+        if not plan.segmentations or (match == "all" and not plan.complete):
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        df = np.diff(self.weights.indptr)
-        return bm25.combine([self._posting(t) for t in sorted(ids, key=lambda t: df[t])], match)
+        return run_plan(plan, self._posting, match, np.diff(self.weights.indptr))
+
+    def relaxed(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """Documents holding all but one of the content words of ``query`` (:func:`variants.relaxed`)."""
+        from actionhub.dataset.collect.variants import relaxed  # noqa: PLC0415
+
+        return relaxed(self, query)
 
     def scores(self, query: str, match: str = "any") -> np.ndarray:
         """BM25 score of every document for ``query``: ``(N,)`` float32, 0 where it does not match
@@ -448,7 +503,7 @@ def _npz_member(path: str | os.PathLike[str], name: str) -> Optional[np.ndarray]
 #: how the local provider reads corpus shards and turns captions and queries into terms, for its
 #: out-of-core index (which does not import this module)
 TEXT = CorpusText(read=read_corpus, format_of=_format_of, caption_terms=caption_terms, vocabulary=_Lemmas,
-                  query_term_ids=query_term_ids)
+                  query_words=query_words)
 
 
 class LocalProvider(Provider):
@@ -472,22 +527,35 @@ class LocalProvider(Provider):
     def __init__(self, corpus: str | os.PathLike[str] | None = None, id_column: str = "videoid",
                  caption_column: str = "name", fmt: Optional[str] = None, cache_dir: str | os.PathLike[str] | None = None,
                  page_size: int = 100_000, k1: float = 1.2, b: float = 0.75, name: Optional[str] = None,
-                 use_cache: bool = True, match: str = "all", memory_gb: Optional[float] = None,
+                 use_cache: bool = True, match: Optional[str] = "most", aliases: Optional[dict[str, list[str]]] = None,
+                 generic: Optional[str] = "fix", relax_below: int = RELAX_BELOW, memory_gb: Optional[float] = None,
                  backend: Any = "inprocess", scheduler: Any = None, progress: bool = False,
                  max_caption_chars: int = MAX_CAPTION_CHARS):
         from actionhub.dataset.collect.diskindex import DiskBM25Index  # noqa: PLC0415
         from actionhub.utils.parallel import get_backend  # noqa: PLC0415
 
+        match = match or "most"
+        generic = generic or "fix"
         if corpus is None:
             raise ProviderConfigError("the local provider needs a caption corpus: --corpus FILE, FOLDER or GLOB "
                                       "(CSV/JSONL/Parquet with a video id and a caption column)")
-        if match not in MATCH_MODES:
-            raise ProviderConfigError(f"unknown --match {match!r}; choose one of {', '.join(MATCH_MODES)}")
+        if match not in PROVIDER_MATCH_MODES:
+            raise ProviderConfigError(f"unknown --match {match!r}; choose one of {', '.join(PROVIDER_MATCH_MODES)}")
+        if generic not in GENERIC_MODES:
+            raise ProviderConfigError(f"unknown --generic {generic!r}; choose one of {', '.join(GENERIC_MODES)}")
+        if relax_below < 0:
+            raise ProviderConfigError(f"relax_below must be >= 0, got {relax_below}")
         if memory_gb is not None and not memory_gb > 0:
             raise ProviderConfigError(f"--memory-gb must be above 0, got {memory_gb}")
         self.corpus = Path(corpus)
         self.id_column, self.caption_column, self.fmt = id_column, caption_column, fmt
         self.match = match
+        self.aliases_given = {str(k): [str(a) for a in v] for k, v in (aliases or {}).items()}
+        self.aliases: dict[str, list[str]] = {}  # query -> aliases, resolved by prepare()
+        self.generic_mode = generic
+        self.generic: dict[str, Any] = {}  # query -> GenericQuery, found by prepare()
+        self.relax_below = int(relax_below)
+        self.matched: dict[str, dict[str, int]] = {}  # query -> {"strict", "relaxed"} captions
         self.max_caption_chars = max_caption_chars
         self.page_size = int(page_size)
         if self.page_size < 1:
@@ -513,10 +581,94 @@ class LocalProvider(Provider):
         self._last: tuple[str, np.ndarray, np.ndarray, np.ndarray] | None = None  # query, docs, scores, order
         self._plan: dict[str, tuple[int, int]] = {}  # query -> (position in the plan, results its first page needs)
         self._answers: dict[str, dict[str, Any]] = {}  # a cluster's answers for the current batch of queries
+        self._here: set[str] = set()  # queries answered in this process even on a cluster (see prepare)
 
     def fingerprint(self) -> dict:
-        return {"corpus": str(self.corpus.resolve()), "id_column": self.id_column, "caption_column": self.caption_column,
-                "match": self.match}
+        fp = {"corpus": str(self.corpus.resolve()), "id_column": self.id_column, "caption_column": self.caption_column,
+              "match": self.match}
+        if self.aliases_given:
+            fp["aliases"] = self.aliases_given
+        if self.generic_mode != "fix":
+            fp["generic"] = self.generic_mode
+        if self.relax_below != RELAX_BELOW:
+            fp["relax_below"] = self.relax_below
+        return fp
+
+    def prepare(self, queries: list[str]) -> None:
+        """Resolve the aliases to ``queries``, find the queries too generic for this corpus and, with
+        ``match="most"``, the queries that are relaxed. On a cluster, those queries are answered in
+        this process (from the shared index folder) and every other one on the workers."""
+        from actionhub.dataset.aliases import resolve_aliases  # noqa: PLC0415
+        from actionhub.dataset.collect.generic import generic_queries  # noqa: PLC0415
+
+        self.aliases = resolve_aliases(self.aliases_given, queries) if self.aliases_given else {}
+        self.generic = {} if self.generic_mode == "keep" else {
+            g.query: g for g in generic_queries(queries, self.index)}
+        for g in self.generic.values():
+            log.warning("query %s", g.describe() if self.generic_mode == "fix" else
+                        g.describe().rsplit(";", 1)[0] + "; left out (--generic drop)")
+        self._here = {q for q in queries if q in self.generic or self.aliases.get(q)}
+        if self.match != "most":
+            return
+        counts = {}
+        if self.on_cluster:  # the strict counts from the workers; only the few relaxed queries run here
+            plain = [q for q in queries if q not in self._here]
+            counts = {q: r["count"] for q, r in self.index.search_many([(q, 1) for q in plain], "all",
+                                                                       self._backend).items()}
+        for q in queries:
+            if q in counts and not self._relaxes(q, counts[q]):
+                self.matched[q] = {"strict": counts[q], "relaxed": 0}
+            else:
+                self._matches(q)
+                if self.matched[q]["relaxed"]:
+                    self._here.add(q)
+
+    def _relaxes(self, query: str, strict: int) -> bool:
+        """Does ``match="most"`` add the captions holding all but one word of ``query`` (``strict``
+        captions of its own)?"""
+        return (self.match == "most" and strict < self.relax_below and query not in self.generic
+                and len(self.index.plan(query).words) >= 2)
+
+    def notes(self) -> dict:
+        """How queries matched, for the store's record: variants, aliases, generic queries."""
+        return {"variants": "compounds, agent and derived nouns from the corpus (actionhub.dataset.collect.variants)",
+                "aliases": self.aliases, "relax_below": self.relax_below,
+                "generic": {"mode": self.generic_mode, "queries": [g.to_json() for g in self.generic.values()]},
+                # query -> its own captions (ranks 0 .. n-1); the later ranks hold all but one of its words
+                "relaxed": {q: m["strict"] for q, m in self.matched.items() if m["relaxed"]}}
+
+    def _matches(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """Every caption of ``query`` and its sort key: the query's own matches and its aliases' by BM25,
+        then (when they are fewer than ``relax_below``) the captions holding all but one of its words."""
+        from actionhub.dataset.collect.variants import union_best  # noqa: PLC0415
+
+        mode = "any" if self.match == "any" else "all"
+        g = self.generic.get(query)
+        if g is not None and (self.generic_mode == "drop" or not g.fix.startswith("verb forms")):
+            docs, sc = np.zeros(0, np.int64), np.zeros(0, np.float32)
+        else:
+            docs, sc = self.index.candidates(query, mode)
+            if g is not None:  # keep the captions where the word is a verb form ("closing", not "close-up")
+                from actionhub.dataset.collect.generic import verb_form_pattern  # noqa: PLC0415
+
+                forms = g.fix.split(":", 1)[1].strip().split("|")
+                ok = pc.match_substring_regex(self.index.documents(docs)[1], verb_form_pattern(forms))
+                keep = np.asarray(pc.fill_null(ok, False).to_numpy(zero_copy_only=False), bool)
+                docs, sc = docs[keep], sc[keep]
+        parts = [(docs, sc)] + [self.index.candidates(a, mode) for a in self.aliases.get(query, [])]
+        docs, sc = union_best(parts)
+        strict = int(docs.size)
+        relaxed = (np.zeros(0, np.int64), np.zeros(0, np.float32))
+        if self._relaxes(query, strict):
+            rd, rs = self.index.relaxed(query)
+            new = ~np.isin(rd, docs)
+            rd, rs = rd[new], rs[new]
+            best = top_order(rs, RELAX_MAX)
+            relaxed = (rd[best], rs[best])
+        self.matched[query] = {"strict": strict, "relaxed": int(relaxed[0].size)}
+        # one sort key: strict matches first (by BM25), then the relaxed ones
+        key = np.concatenate([sc.astype(np.float64), relaxed[1].astype(np.float64) - 1e9])
+        return np.concatenate([docs, relaxed[0]]).astype(np.int64), key
 
     def plan(self, wants: Any) -> None:
         for i, (q, cursor, want) in enumerate(wants):
@@ -529,7 +681,7 @@ class LocalProvider(Provider):
         The query is scored once; its candidates are kept, so the next page only extends the sort.
         """
         if self._last is None or self._last[0] != query:
-            docs, sc = self.index.candidates(query, self.match)
+            docs, sc = self._matches(query)
             self._last = (query, docs, sc, np.zeros(0, np.int64))
         _, docs, sc, order = self._last
         if order.size < min(need, docs.size):
@@ -550,16 +702,16 @@ class LocalProvider(Provider):
             if i > at and q not in self._answers and len(batch) < self.batch_queries:
                 batch.append((q, n))
         self._answers = {q: v for q, v in self._answers.items() if self._plan.get(q, (-1, 0))[0] > at}
-        self._answers.update(self.index.search_many(batch, self.match, self._backend))
+        self._answers.update(self.index.search_many(batch, "any" if self.match == "any" else "all", self._backend))
         return self._answers[query]
 
     def search(self, query: str, cursor: Any, want: Optional[int], charge: Charge) -> Page:
         offset = _offset(cursor)
         k = min(self.page_size, want) if want else self.page_size
-        if self.on_cluster:
-            r = self._answer(query, offset + k)
+        r = self._answer(query, offset + k) if self.on_cluster and query not in self._here else None
+        if r is not None and not (query not in self.matched and self._relaxes(query, r["count"])):
             docs, total = r["docs"][offset:offset + k], r["count"]
-        else:
+        else:  # here: in-process, or a query with aliases, a generic fix or relaxed matching
             docs, _, total = self.ranked(query, offset + k)
             docs = docs[offset:offset + k]
         ids, caps = self.index.documents(docs)

@@ -123,8 +123,9 @@ def _collect(queries: Iterable[str], provider: Provider, store: str | Path | Sto
     with st.lock(), _sigterm_as_interrupt():
         state_path = st.state_file("collect", pname)
         state = _load_state(state_path, provider)
+        provider.prepare(qs)
         collections = dict(st.meta().get("collections") or {})
-        collections[pname] = json.loads(json.dumps(provider.fingerprint()))
+        collections[pname] = json.loads(json.dumps({**provider.fingerprint(), **provider.notes()}))
         st.update_meta(collections=collections)
         ledger = Budget(st.state_file("budget", pname) if provider.uses_requests else None,
                         budget if provider.uses_requests else None, pname)
