@@ -178,3 +178,19 @@ def test_import_report_loads_no_trainer_sweep_or_demo():
     assert "actionhub.report.build" in loaded
     assert not {"actionhub.engine.trainer", "actionhub.engine.sweep"} & loaded
     assert not any(m.startswith("actionhub.demo") for m in loaded)
+def _private_imports(path: Path) -> list[str]:
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] == "actionhub"):
+            out += [f"{path.name}:{node.lineno} {a.name}" for a in node.names
+                     if a.name.startswith("_") and not a.name.startswith("__")]
+    return out
+
+
+def test_no_module_imports_another_modules_private_names(tmp_path):
+    planted = tmp_path / "m.py"
+    planted.write_text("from actionhub.utils.io import _secret, public\n", encoding="utf-8")
+    assert _private_imports(planted) == ["m.py:1 _secret"]
+    assert [hit for p in SRC.rglob("*.py") for hit in _private_imports(p)] == []
+
+

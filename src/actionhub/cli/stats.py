@@ -67,7 +67,7 @@ def run_action(a: argparse.Namespace) -> int:
 def _benchmark_table(a: argparse.Namespace, store_actions: list[str], table, report) -> dict:
     from actionhub.dataset.siblings import overlaps
     from actionhub.protocols import get_benchmark
-    from actionhub.text.build import _class_rows, match_classes
+    from actionhub.text.build import class_rows, match_classes
     from actionhub.text.coverage import class_coverage
 
     try:
@@ -79,7 +79,7 @@ def _benchmark_table(a: argparse.Namespace, store_actions: list[str], table, rep
     if table is not None:
         ranked_actions = table.column("action").combine_chunks().unique().drop_null().to_pylist()
         matches, _ = match_classes(bench.classes, ranked_actions)
-        rows = _class_rows(table, matches, bench.classes, 10 ** 9)
+        rows = class_rows(table, matches, bench.classes, 10 ** 9)
     else:
         matches, _ = match_classes(bench.classes, store_actions)
         rows = [np.zeros(0, np.int64)] * len(bench.classes)

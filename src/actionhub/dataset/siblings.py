@@ -46,9 +46,9 @@ class Overlap:
 
 
 def _english(w: str) -> bool:
-    from actionhub.dataset.vocab import _lemminflect  # noqa: PLC0415
+    from actionhub.dataset.vocab import lemminflect_module  # noqa: PLC0415
 
-    return len(w) >= 3 and bool(_lemminflect().getAllLemmas(w))
+    return len(w) >= 3 and bool(lemminflect_module().getAllLemmas(w))
 
 
 def query_words(query: str, known: Iterable[str] = ()) -> list[str]:

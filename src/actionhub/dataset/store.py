@@ -264,33 +264,10 @@ class Store:
         return sum(_num_rows(p) for p in self.parts("descriptions"))
 
     def resolve_action(self, name: str) -> str:
-        """The store action ``name`` means: itself, the same words in another spelling, or -- for a
-        class name of any benchmark or label list (``"PlayingGuitar"``, ``"playing guitar"``) -- its
-        vocabulary query (:meth:`actionhub.dataset.vocab.Vocabulary.query_for`). A name that
-        matches no action is a :class:`StoreError` naming the closest actions."""
-        actions = self.read_hits(["action"]).column("action").unique().to_pylist()
-        if name in actions:
-            return name
-        from actionhub.dataset.vocab import action_key, build_vocabulary  # noqa: PLC0415
+        """The store action ``name`` means (:func:`.store_names.resolve_action`)."""
+        from actionhub.dataset.store_names import resolve_action  # noqa: PLC0415
 
-        def key(a: str) -> str:
-            return "".join(ch for ch in a.lower() if ch.isalnum())
-
-        by_key = {key(a): a for a in actions}
-        for cand in (name, build_vocabulary().query_for(name)):
-            hit = by_key.get(key(cand))
-            if hit is not None:
-                return hit
-        by_action_key = {action_key(a): a for a in actions}
-        hit = by_action_key.get(action_key(name))
-        if hit is not None:
-            return hit
-        import difflib  # noqa: PLC0415
-
-        close = difflib.get_close_matches(name.lower(), actions, n=5, cutoff=0.5)
-        hint = f"; the closest: {', '.join(close)}" if close else ""
-        raise StoreError(f"no action {name!r} in the store {self.path} ({len(actions)} actions{hint}); "
-                         "`actionhub stats STORE --json` lists them")
+        return resolve_action(name, self.read_hits(["action"]).column("action").unique().to_pylist(), self.path)
 
     def descriptions(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
         """One action's descriptions (the per-action view, :data:`SCHEMA`, by provider and rank).

@@ -80,7 +80,8 @@ def stop_words() -> frozenset[str]:
     return frozenset(w for w in words if w)
 
 
-def _lemminflect():
+def lemminflect_module():
+    """The ``lemminflect`` module (imported on first use), or an ImportError that names the extra."""
     try:
         import lemminflect  # noqa: PLC0415
     except ImportError as e:  # pragma: no cover - installed with the text extra
@@ -103,7 +104,7 @@ def lemmatize_word(word: str, first: bool = True) -> str:
         or word.endswith("ed")
     if not inflected:  # every rule below returns such a word unchanged: skip the dictionary look-up
         return word
-    lm = _lemminflect()
+    lm = lemminflect_module()
     lemmas = lm.getAllLemmas(word)
     if word.endswith("ing") and len(word) > 4:
         verb = lemmas.get("VERB")

@@ -182,7 +182,7 @@ def match_classes(classes: Sequence[str], actions: Sequence[str]) -> tuple[dict[
     return found, counts
 
 
-def _class_rows(table: Any, matches: Mapping[str, list[str]], classes: Sequence[str], k: int) -> list[np.ndarray]:
+def class_rows(table: Any, matches: Mapping[str, list[str]], classes: Sequence[str], k: int) -> list[np.ndarray]:
     """Per class, up to ``k`` row indices of ``table`` in rank order (merged actions: by score)."""
     import pyarrow.compute as pc  # noqa: PLC0415
 
@@ -340,7 +340,7 @@ def build_class_text(
     if descriptions is not None and descriptions.num_rows:
         actions = descriptions.column("action").combine_chunks().unique().drop_null().to_pylist()
         matches, counts = match_classes(classes, actions)
-        rows = _class_rows(descriptions, matches, classes, k)
+        rows = class_rows(descriptions, matches, classes, k)
         all_rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
         desc_texts = [str(t).strip() for t in descriptions.column("description").take(all_rows).to_pylist()]
     num = np.array([len(r) for r in rows], dtype=np.int64)

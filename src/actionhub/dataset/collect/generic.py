@@ -57,9 +57,9 @@ class GenericQuery:
 
 def verb_forms(word: str) -> list[str]:
     """The "-ing" and third-person forms of a verb (lemminflect), [] for a word that is no verb."""
-    from actionhub.dataset.vocab import _lemminflect  # noqa: PLC0415
+    from actionhub.dataset.vocab import lemminflect_module  # noqa: PLC0415
 
-    lm = _lemminflect()
+    lm = lemminflect_module()
     if "VERB" not in lm.getAllLemmas(word):
         return []
     forms = [f for tag in ("VBG", "VBZ") for f in (lm.getInflection(word, tag) or ())]
@@ -77,7 +77,7 @@ def generic_queries(queries: Sequence[str], index) -> list[GenericQuery]:
     ``term_docs`` and ``documents``)."""
     import pyarrow.compute as pc  # noqa: PLC0415
 
-    from actionhub.dataset.vocab import _lemminflect, lemmatize_word  # noqa: PLC0415
+    from actionhub.dataset.vocab import lemminflect_module, lemmatize_word  # noqa: PLC0415
     from actionhub.dataset.wordvec import arrow_tokenize  # noqa: PLC0415
 
     n = index.num_docs
@@ -116,6 +116,6 @@ def generic_queries(queries: Sequence[str], index) -> list[GenericQuery]:
         fix = f"verb forms only: {'|'.join(forms)}" if forms else "left out (no verb forms)"
         if phrase_share >= PHRASE_SHARE and verb_share < PHRASE_SHARE:
             out.append(GenericQuery(q, "phrase", int(docs.size), phrase_share, phrase, fix))
-        elif "ADJ" in _lemminflect().getAllLemmas(word) and verb_share < VERB_SHARE:
+        elif "ADJ" in lemminflect_module().getAllLemmas(word) and verb_share < VERB_SHARE:
             out.append(GenericQuery(q, "adjective", int(docs.size), 1.0 - verb_share, "", fix))
     return out

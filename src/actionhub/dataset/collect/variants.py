@@ -34,9 +34,9 @@ MIN_SPLIT_WORD = 5  # shortest query word that is tried as two corpus words
 
 
 def _pos(word: str) -> dict:
-    from actionhub.dataset.vocab import _lemminflect  # noqa: PLC0415
+    from actionhub.dataset.vocab import lemminflect_module  # noqa: PLC0415
 
-    return _lemminflect().getAllLemmas(word)
+    return lemminflect_module().getAllLemmas(word)
 
 
 def _stems(term: str) -> list[tuple[str, str]]:
@@ -66,9 +66,9 @@ def derived_forms(vocab: Sequence[str]) -> dict[str, list[str]]:
     "gymnastics": ["gymnast"]}`` ("shower" is a verb itself; "-ics" names the discipline of a noun
     ending in "-ist"/"-ast": "gymnast" -> gymnastics).
     """
-    from actionhub.dataset.vocab import GERUND_SPORTS, _lemminflect  # noqa: PLC0415
+    from actionhub.dataset.vocab import GERUND_SPORTS, lemminflect_module  # noqa: PLC0415
 
-    lm = _lemminflect()
+    lm = lemminflect_module()
     known = set(vocab)
     out: dict[str, list[str]] = {}
     for term in vocab:
