@@ -276,11 +276,11 @@ def agreement(ours: list[np.ndarray], theirs: list[np.ndarray], k: int, our_term
     """Mean Jaccard of the top-k sets per query, overall and split by whether our match set was
     complete (< k: the whole set of matching captions) or cut at k (ranking matters)."""
     jac = np.empty(len(ours))
-    for i, (x, y) in enumerate(zip(ours, theirs)):
+    for i, (x, y) in enumerate(zip(ours, theirs, strict=True)):
         union = np.union1d(x, y).size
         jac[i] = np.intersect1d(x, y).size / union if union else 1.0
     complete = np.array([len(x) < k for x in ours])
-    same_count = np.array([len(a) == len(b) for a, b in zip(our_terms, their_terms)])
+    same_count = np.array([len(a) == len(b) for a, b in zip(our_terms, their_terms, strict=True)])
     worst = np.argsort(jac, kind="stable")[:3]
 
     def mean(mask: np.ndarray) -> float | None:
@@ -386,7 +386,7 @@ def main() -> None:
         table.append([row["engine"], row["match"], f"{row['build_s']:.1f}", f"{row['query_s']:.1f}", f"{row['total_s']:.1f}",
                       f"{row['peak_rss_gb']:.2f}", f"{row['disk_mb']:.0f}", f"{row['returned']:,}", jc, ident, split])
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
-    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in table]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in table]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     date = datetime.date.today().isoformat()
     title = (f"SYNTHETIC corpus, {n_docs:,} captions, {len(queries):,} queries, top-{a.k:,}; {machine}; {date}")

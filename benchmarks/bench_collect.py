@@ -196,7 +196,7 @@ def per_action_lists(store: Path) -> dict[str, list[str]]:
     acts = t.column("action").to_pylist()
     vids = t.column("video_id").to_pylist()
     out: dict[str, list[str]] = {}
-    for a, v in zip(acts, vids):
+    for a, v in zip(acts, vids, strict=True):
         out.setdefault(a, []).append(v)
     return out
 

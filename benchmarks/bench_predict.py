@@ -178,7 +178,7 @@ def part_c(a: argparse.Namespace, work: Path) -> None:
     get_backbone("efficientnet-lite0", "cpu")   # loaded once, outside the timings
     names = ["riding a horse", "playing guitar", "eating", "running", "dancing"]
     rows = []
-    for rep in range(a.repeat):
+    for _ in range(a.repeat):
         with tempfile.TemporaryDirectory() as td:
             ex = extract_features(clips, Path(td) / "f", sampling=sampling, batch_size=a.batch_size, progress=False)
             rows.append(("extract", ex.videos_per_second))

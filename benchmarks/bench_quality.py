@@ -88,7 +88,7 @@ def run_chain(corpus: Path, work: Path, benchmark: str, ranker: str, datasets: l
     rows = _class_rows(table, matches, bench.classes, k)
     vids = table.column("video_id").to_pylist()
     scores = table.column("score").to_pylist()
-    return {c: [(vids[i], scores[i]) for i in r] for c, r in zip(bench.classes, rows)}, times
+    return {c: [(vids[i], scores[i]) for i in r] for c, r in zip(bench.classes, rows, strict=True)}, times
 
 
 def score(per_class: dict[str, list[str]], label_of: dict[str, str], classes: list[str]) -> dict:
@@ -143,8 +143,8 @@ def main() -> None:
                 corpora.append((f"SYNTHETIC family {fam}" + (" (held out)" if fam in ("B", "C") else ""), path))
         for name, path in corpora:
             ids, caps, labels = read_labelled(path)
-            label_of = dict(zip(ids.to_pylist(), [x or "" for x in labels.to_pylist()])) if labels is not None else {}
-            text_of = dict(zip(ids.to_pylist(), caps.to_pylist()))
+            label_of = dict(zip(ids.to_pylist(), [x or "" for x in labels.to_pylist()], strict=True)) if labels is not None else {}
+            text_of = dict(zip(ids.to_pylist(), caps.to_pylist(), strict=True))
             work = Path(tmp) / name.replace(" ", "_").replace("(", "").replace(")", "")
             work.mkdir()
             for ranker in a.rankers.split(","):

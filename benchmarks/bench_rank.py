@@ -47,7 +47,7 @@ def synthetic_store(path: Path, n: int, num_actions: int, wv: WordVectors, seed:
     common = np.array([w for w in vocab[100:3000] if w.isalpha()], dtype=object)
     names = [" ".join(rng.choice(common, size=rng.integers(1, 4))) for _ in range(num_actions)]
     store = Store(path, create=True, note="SYNTHETIC: bench_rank")
-    for part, lo in enumerate(range(0, n, rows_per_part)):
+    for lo in range(0, n, rows_per_part):
         m = min(rows_per_part, n - lo)
         lengths = rng.integers(5, 30, size=m)  # words per description
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)

@@ -54,7 +54,7 @@ def main() -> None:
     pages = [("overview", "/store/0"), ("action, first page", f"/store/0/action?name={q(action)}"),
              ("action, page 10 of 25-row pages", f"/store/0/action?name={q(action)}&page=10&per=25"),
              ("full-text search (every word)", "/store/0/search?q=" + q(" ".join(action.split()[:2]))),
-             ("full-text search (any word)", f"/store/0/search?q=man%20dog%20water&match=any"),
+             ("full-text search (any word)", "/store/0/search?q=man%20dog%20water&match=any"),
              ("action names", "/store/0/actions?q=play")]
     with running(create_app(state)) as url:
         print(f"| page | first request | median of {a.repeat} more | bytes |")

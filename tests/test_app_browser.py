@@ -22,17 +22,17 @@ if not (Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file()):
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
 pytest.importorskip("starlette")
 
+from appdata import TEXT, make_runs, make_store  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.support.ui import Select  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait as _WebDriverWait  # noqa: E402
 
 from actionhub.app import make_state  # noqa: E402
 from actionhub.app.server import create_app, running  # noqa: E402
 from actionhub.dataset.rank import rank_store  # noqa: E402
-from appdata import TEXT, make_runs, make_store  # noqa: E402
 
 
 def WebDriverWait(driver, timeout):  # noqa: N802 - selenium's name

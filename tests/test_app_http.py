@@ -14,12 +14,13 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
+from appdata import make_runs, make_store  # noqa: E402
+
 from actionhub.app import is_local_host, make_state  # noqa: E402
 from actionhub.app.server import bind, create_app, running  # noqa: E402
 from actionhub.cli import main  # noqa: E402
 from actionhub.dataset.curation import curation_path, load_curation  # noqa: E402
 from actionhub.utils.errors import UserError  # noqa: E402
-from appdata import make_runs, make_store  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -69,7 +69,7 @@ def test_counts(name: str, num_classes, num_splits: int, sizes) -> None:
         assert len(bench.classes) == num_classes
     for split in bench.splits:
         got = (len(split.seen), len(split.val), len(split.unseen))
-        assert all(want is None or g == want for g, want in zip(got, sizes)), got
+        assert all(want is None or g == want for g, want in zip(got, sizes, strict=True)), got
         assert len(set(split.seen)) == len(split.seen) and len(set(split.unseen)) == len(split.unseen)
 
 

@@ -388,7 +388,7 @@ def test_extract_text_features_train_predict_cli(models, clips, env, kind, capsy
                  "--json", "--no-progress"]) == 0
     zs = {p["action"]: p["score"] for p in json.loads(capsys.readouterr().out)[0]["predictions"]}
     t = get_encoder(spec).encode(actions)
-    for name, vec in zip(actions, t):
+    for name, vec in zip(actions, t, strict=True):
         assert zs[name] == pytest.approx(_cos(real_feat, vec), abs=2e-4)
     # the same scores from the features extract wrote (the model read from their meta.json), for every clip
     assert main(["predict", "--features", str(out / "features"), "--zero-shot", "clip", "--actions", ", ".join(actions),

@@ -295,7 +295,7 @@ def _by_hand(store: Path, text_file: Path, split: int, alpha: float | None = Non
     unit = lambda m: m / np.linalg.norm(m, axis=1, keepdims=True)  # noqa: E731 - a one-line helper
     emb = unit(ad) if alpha is None else unit(alpha * unit(ad) + (1 - alpha) * unit(vc))
     pred = np.argmax(unit(x) @ emb.T, axis=1)
-    return 100.0 * float(np.mean([classes[p] == c for p, c in zip(pred, y)]))
+    return 100.0 * float(np.mean([classes[p] == c for p, c in zip(pred, y, strict=True)]))
 
 
 @pytest.mark.slow

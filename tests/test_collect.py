@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from actionhub.cli import main
@@ -39,7 +38,7 @@ def provider(api, sleeps=None, **kw):
 
 def keys(store):
     t = read_store(store)
-    return list(zip(t.column("action").to_pylist(), t.column("video_id").to_pylist()))
+    return list(zip(t.column("action").to_pylist(), t.column("video_id").to_pylist(), strict=True))
 
 
 def expected(queries, per_query, total, shared_every=10):

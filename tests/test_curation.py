@@ -91,7 +91,7 @@ def test_rank_stats_and_export_honour_the_marks_and_ignore_curation_keeps_them(s
                  "--ranker", "glove"]) == 0
     assert "curation: left out 6 description listing(s)" in capsys.readouterr().out
     t = pq.read_table(tmp_path / "topk.parquet")
-    kept = set(zip(t.column("action").to_pylist(), t.column("video_id").to_pylist()))
+    kept = set(zip(t.column("action").to_pylist(), t.column("video_id").to_pylist(), strict=True))
     assert ("play guitar", "junk") not in kept and ("play guitar", "g0") not in kept
     assert ("strum guitar", "g0") not in kept and ("strum guitar", "g1") in kept
     assert "ride horse" not in set(t.column("action").to_pylist())

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.timeout(420)
 
 def store_rows(store: Path) -> list[tuple]:
     t = read_store(store)
-    return sorted(zip(*(t.column(c).to_pylist() for c in ("action", "provider", "video_id", "description", "rank"))))
+    return sorted(zip(*(t.column(c).to_pylist() for c in ("action", "provider", "video_id", "description", "rank")), strict=True))
 
 
 def kill_when(cluster, ready, worker: int = 0) -> dict:
@@ -78,7 +78,7 @@ def test_collect_on_a_cluster_equals_in_process_even_when_a_worker_dies(tmp_path
     here = sorted((tmp_path / "cache-here").glob("*/*"))
     there = sorted(index.glob("*/*"))
     assert [p.name for p in here] == [p.name for p in there] and len(here) == 13  # 12 segments + manifest, no temp file
-    for a, b in zip(here, there):
+    for a, b in zip(here, there, strict=True):
         if a.suffix == ".bin":
             assert a.read_bytes() == b.read_bytes()  # identical segments, wherever they were built
 

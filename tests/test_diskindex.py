@@ -99,7 +99,7 @@ def test_same_results_as_the_in_memory_index_over_shards_and_chunks(corpus, tmp_
     assert small_chunks["chunks"] > 20 and small_chunks["spills"] >= 3  # many chunks per shard, runs spilled
     assert len(idx.segment_paths) == 3 and idx.num_docs == ref.num_docs == len(ref_caps)
     big = DiskBM25Index.open(corpus, TEXT, tmp_path / "big", budget=1 << 40)
-    for a, b in zip(idx.segment_paths, big.segment_paths):  # a segment does not depend on the budget
+    for a, b in zip(idx.segment_paths, big.segment_paths, strict=True):  # a segment does not depend on the budget
         assert Path(a).read_bytes() == Path(b).read_bytes()
     rng = random.Random(7)
     queries = QUERIES + [" ".join(rng.sample(WORDS, rng.randint(1, 4))) for _ in range(300)]
@@ -236,7 +236,7 @@ def test_collect_from_a_folder_of_shards_equals_one_file(corpus, tmp_path, capsy
 
     def rows(store):
         t = read_store(store)
-        return sorted(zip(*(t.column(c).to_pylist() for c in ("action", "video_id", "description", "rank"))))
+        return sorted(zip(*(t.column(c).to_pylist() for c in ("action", "video_id", "description", "rank")), strict=True))
 
     assert rows(tmp_path / "a") == rows(tmp_path / "b") == rows(tmp_path / "c") and len(rows(tmp_path / "a")) > 1000
     with pytest.raises(SystemExit):

@@ -164,7 +164,7 @@ def test_load_dataset_reads_every_config(exported, offline_datasets):
     assert sorted_rows(h.data.table, ["action", "provider", "video_id"]) == hits0
     assert h.features["rank"].dtype == "int32"
     q = datasets.load_dataset(str(out), "queries", split="train", **kw)
-    assert dict(zip(q["action"], q["num_descriptions"]))["juggle fire"] == 0
+    assert dict(zip(q["action"], q["num_descriptions"], strict=True))["juggle fire"] == 0
     assert any(cache.rglob("*.arrow"))  # the cache went where we said
     assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "README.md", "actionhub.json", "descriptions", "hits",
                                                      "queries"]

@@ -33,7 +33,7 @@ def write_per_video_dir(root: Path, feats: np.ndarray, videos: list[str], labels
     for i, v in enumerate(videos):
         np.save(root / f"{v}.npy", feats[i] if flat else feats[i][None, :])
     if metas:
-        lines = [json.dumps({"videoname": f"{v}.mp4", "label": lab}) for v, lab in zip(videos, labels)]
+        lines = [json.dumps({"videoname": f"{v}.mp4", "label": lab}) for v, lab in zip(videos, labels, strict=True)]
         (root / "metas.jsonl").write_text("\n".join(lines) + "\n")
     return root
 
@@ -71,7 +71,7 @@ def test_per_video_dir_with_text_list_flat_vectors_and_tab_labels(tmp_path, data
 def test_per_video_dir_finds_videos_txt_with_last_token_label(tmp_path, data):
     feats, labels, videos = data
     d = write_per_video_dir(tmp_path / "feats", feats, videos, labels, metas=False)
-    (d / "videos.txt").write_text("".join(f"{v} 300 {lab}\n" for v, lab in zip(videos, labels)))
+    (d / "videos.txt").write_text("".join(f"{v} 300 {lab}\n" for v, lab in zip(videos, labels, strict=True)))
     assert_same(load_features(d), feats, labels, videos)
 
 

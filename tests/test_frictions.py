@@ -10,6 +10,7 @@ import time
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import offline_env
 
 from actionhub.cli import main
 from actionhub.evaluation.results import class_text_used, variant_of
@@ -17,8 +18,6 @@ from actionhub.report.tables import protocol_line
 from actionhub.text.base import TextEncoderError
 from actionhub.utils.errors import UserError
 from actionhub.utils.hf import looks_like_missing_folder
-
-from conftest import offline_env
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +90,7 @@ def test_the_demo_reads_a_corpus_with_other_column_names_and_refuses_one_it_cann
     assert corpus_columns(good) == ("id", "caption")
     said: list[str] = []
     ct = demo_class_text("hmdb51", str(good), say=said.append, k=5)
-    assert dict(zip(ct.classes, ct.num_descriptions().tolist()))["brush_hair"] == 2
+    assert dict(zip(ct.classes, ct.num_descriptions().tolist(), strict=True))["brush_hair"] == 2
     bad = tmp_path / "other.csv"
     bad.write_text("clip,words\n1,Woman brushing her hair\n", encoding="utf-8")
     with pytest.raises(UserError, match="needs a video id column .* it has clip, words") as e:

@@ -274,7 +274,7 @@ def collect_disk_full(c: Ctx) -> Case:
     args = ["collect", "--provider", "shutterstock", "--base-url", api.url, "--queries", str(q), "--per-query", "12",
             "--per-page", "5", "--flush-rows", "5", "--no-progress", "--out"]
     assert main(args + [str(c.tmp / "clean")]) == 0  # what an uninterrupted run stores
-    clean = sorted(zip(*read_store(c.tmp / "clean").select(["action", "video_id"]).to_pydict().values()))
+    clean = sorted(zip(*read_store(c.tmp / "clean").select(["action", "video_id"]).to_pydict().values(), strict=True))
 
     real, calls, written = Store._write_part, [], []
 
@@ -295,7 +295,7 @@ def collect_disk_full(c: Ctx) -> Case:
             assert main(args + [str(c.tmp / "store")]) == 0  # space again: the rerun resumes
         finally:
             api.__exit__()
-        again = sorted(zip(*read_store(c.tmp / "store").select(["action", "video_id"]).to_pydict().values()))
+        again = sorted(zip(*read_store(c.tmp / "store").select(["action", "video_id"]).to_pydict().values(), strict=True))
         assert again == clean  # nothing lost, nothing twice
     return Case(args + [str(c.tmp / "store")], "the disk is full (no space left on device while writing to the store",
                 after=after)

@@ -15,8 +15,15 @@ import pytest
 
 from actionhub.utils import lock as lockmod
 from actionhub.utils.lock import LockedError, OutputNotWritableError, lock_path_for, output_lock
-from actionhub.utils.outputs import (MANIFEST, OutputExistsError, OutputOverlapError, check_no_overlap,
-                                     output_state, staged_file, staged_folder)
+from actionhub.utils.outputs import (
+    MANIFEST,
+    OutputExistsError,
+    OutputOverlapError,
+    check_no_overlap,
+    output_state,
+    staged_file,
+    staged_folder,
+)
 
 HOLD = """
 import sys, time

@@ -92,7 +92,7 @@ def test_predict_json_shape_and_scores(run_dir, env, capsys):
     x = np.stack([r["feature"] for r in encode_videos([videos[0], videos[2]], sampling="segments:2")])
     with torch.no_grad():
         s = model.scores(torch.from_numpy(x), model.class_embeddings(torch.from_numpy(ad), torch.from_numpy(vc)))
-    for row, r in zip(s.numpy(), (out[0], out[2])):
+    for row, r in zip(s.numpy(), (out[0], out[2]), strict=True):
         best = np.argsort(-row)[:2]
         assert [p["action"] for p in r["predictions"]] == [actions[j] for j in best]
         np.testing.assert_allclose([p["score"] for p in r["predictions"]], row[best], atol=1e-4)
@@ -329,7 +329,7 @@ def test_features_from_extract_score_as_the_decoded_videos(run_dir, env, capsys)
     from_features = predict(features=feats, checkpoint=run_dir, actions=ALL, top=4)
     decoded = predict(env / "clips" / "list.txt", run_dir, ALL, top=4)
     assert len(from_features) == len(decoded) == 8
-    for f, d in zip(from_features, decoded):
+    for f, d in zip(from_features, decoded, strict=True):
         assert Path(d["video"]).name == Path(f["video"]).name and f["label"] == d["label"]
         assert [p["action"] for p in f["predictions"]] == [p["action"] for p in d["predictions"]]
         np.testing.assert_allclose([p["score"] for p in f["predictions"]], [p["score"] for p in d["predictions"]],

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from actionhub.cli import main
-from actionhub.dataset.store import read_store
 from actionhub.dataset.rank import RankError, rank_store, rank_table, topk_per_group
+from actionhub.dataset.store import read_store
 from actionhub.dataset.wordvec import WordVectors
 
 # A tiny 3-d vocabulary, written to a GloVe text file by the tests.

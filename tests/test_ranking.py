@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from conftest import offline_env
 
 from actionhub.cli import main
 from actionhub.dataset.quality import action_quality
@@ -21,8 +22,6 @@ from actionhub.text.ranking import (
     sibling_rows,
     unclaim_last,
 )
-
-from conftest import offline_env
 
 ROWS = [  # (action, video, description)
     ("push up", "p1", "Man doing push ups on the floor"),

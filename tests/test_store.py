@@ -51,7 +51,7 @@ def test_append_dedupes_by_provider_and_video_id(tmp_path):
     assert append(s, batch) == 2                                 # repeat within the batch, empty description
     t = read_store(s)
     assert t.schema.equals(SCHEMA) and tuple(t.column_names) == COLUMNS
-    keys = list(zip(t.column("provider").to_pylist(), t.column("video_id").to_pylist()))
+    keys = list(zip(t.column("provider").to_pylist(), t.column("video_id").to_pylist(), strict=True))
     assert len(keys) == len(set(keys)) == 8
     assert set(t.column("num_sentences").to_pylist()) == {2}
     assert all(v.endswith("Z") and "T" in v for v in t.column("collected_at").to_pylist())
@@ -160,7 +160,7 @@ def test_import_json_dict(tmp_path):
     s = import_released(f, tmp_path / "store", progress=False)
     assert s["added"] == 4 and s["skipped"] == 2 and s["duplicates"] == 0
     t = read_store(tmp_path / "store").sort_by("description")
-    d = dict(zip(t.column("description").to_pylist(), t.column("video_id").to_pylist()))
+    d = dict(zip(t.column("description").to_pylist(), t.column("video_id").to_pylist(), strict=True))
     assert d["Horse at sunset."] == "77"
     assert d["Riding a horse."] == synthetic_video_id("ride horse", "Riding a horse.")
     assert set(t.column("provider").to_pylist()) == {"released"}

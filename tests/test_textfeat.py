@@ -19,8 +19,14 @@ from actionhub import text as T
 from actionhub.cli import main
 from actionhub.demo.class_text import demo_class_text
 from actionhub.text import encode as text_encode
-from actionhub.text.build import (TextFeatError, build_class_text, definition_texts, description_quality, format_quality,
-                                  match_classes)
+from actionhub.text.build import (
+    TextFeatError,
+    build_class_text,
+    definition_texts,
+    description_quality,
+    format_quality,
+    match_classes,
+)
 from actionhub.text.class_text import load_class_text
 
 
@@ -240,7 +246,7 @@ def test_demo_class_text_with_a_caption_corpus(tmp_path):
                       "5,Man climbing a rock wall\n", encoding="utf-8")
     said: list[str] = []
     ct = demo_class_text("hmdb51", str(corpus), say=said.append, cache=tmp_path / "cache", k=5)
-    per_class = dict(zip(ct.classes, ct.num_descriptions().tolist()))
+    per_class = dict(zip(ct.classes, ct.num_descriptions().tolist(), strict=True))
     assert per_class["brush_hair"] == 2 and per_class["cartwheel"] == 1 and per_class["chew"] == 0
     assert ct.meta["corpus"] == str(corpus) and ct.meta["num_with_descriptions"] == sum(v > 0 for v in per_class.values())
     assert any("captions retrieved" in s for s in said) and "descriptions for" in said[-1]

@@ -18,13 +18,13 @@ VECS = np.array(
 
 def _write_text(path, header: bool) -> None:
     lines = [f"{len(WORDS)} {VECS.shape[1]}"] if header else []
-    lines += [w + " " + " ".join(repr(float(x)) for x in v) for w, v in zip(WORDS, VECS)]
+    lines += [w + " " + " ".join(repr(float(x)) for x in v) for w, v in zip(WORDS, VECS, strict=True)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _write_binary(path) -> None:
     out = f"{len(WORDS)} {VECS.shape[1]}\n".encode()
-    for w, v in zip(WORDS, VECS):
+    for w, v in zip(WORDS, VECS, strict=True):
         out += w.encode() + b" " + struct.pack(f"<{len(v)}f", *v) + b"\n"
     path.write_bytes(out)
 

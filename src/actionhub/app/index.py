@@ -269,7 +269,7 @@ class StoreIndex:
         want = set(keys)
         out: dict[tuple[str, str], list[str]] = {}
         for v, p, a in zip(t.column("video_id").to_pylist(), t.column("provider").to_pylist(),
-                           t.column("action").to_pylist()):
+                           t.column("action").to_pylist(), strict=True):
             if (p, v) in want:
                 out.setdefault((p, v), []).append(a)
         return out
@@ -279,7 +279,7 @@ class StoreIndex:
         if t.num_rows == 0:
             return {}
         g = t.group_by("provider").aggregate([("provider", "count")])
-        return dict(zip(g.column("provider").to_pylist(), g.column("provider_count").to_pylist()))
+        return dict(zip(g.column("provider").to_pylist(), g.column("provider_count").to_pylist(), strict=True))
 
     # -- full-text search ----------------------------------------------------------------------
     def search(self, query: str, match: str = "all", limit: int = 200) -> dict:
@@ -296,7 +296,7 @@ class StoreIndex:
         docs, scores = index.candidates(query, match)
         order = top_order(scores, limit)
         rows = self._docs(docs[order])
-        for r, s in zip(rows, scores[order]):
+        for r, s in zip(rows, scores[order], strict=True):
             r["score"] = round(float(s), 3)
         shared = self.sharing([(r["provider"], r["video_id"]) for r in rows])
         groups: dict[str, list[dict]] = {}
@@ -320,7 +320,7 @@ class StoreIndex:
         wanted = sorted(set(groups.tolist()))
         t = pf.read_row_groups(wanted)
         base = {g: int(sum(pf.metadata.row_group(w).num_rows for w in wanted[:i])) for i, g in enumerate(wanted)}
-        local = np.array([base[g] + int(i - starts[g]) for g, i in zip(groups, idx)], dtype=np.int64)
+        local = np.array([base[g] + int(i - starts[g]) for g, i in zip(groups, idx, strict=True)], dtype=np.int64)
         return t.take(pa.array(local)).to_pylist()
 
     # -- Fig. 6 ----------------------------------------------------------------------------------
@@ -356,7 +356,7 @@ class StoreIndex:
         for i, a in enumerate(v.actions if tables else []):
             if v.valid[i]:
                 out[a] = {by: [[v.actions[j], round(float(c), 3)] for j, c in
-                               zip(tables[f"{key}_idx"][i], tables[f"{key}_sim"][i]) if j >= 0]
+                               zip(tables[f"{key}_idx"][i], tables[f"{key}_sim"][i], strict=True) if j >= 0]
                           for by, key in (("name", "name"), ("descriptions", "desc"))}
         try:
             atomic_write_json(path, out)

@@ -346,8 +346,13 @@ def create_app(state: AppState) -> Any:
                     same=[(k, vals) for k, vals in table if len({repr(v) for v in vals}) == 1])
 
     def report(request: Request) -> Response:
-        from actionhub.report.build import cim_section, header_section, methods_section, sweep_curves_section, \
-            table4_section  # noqa: PLC0415
+        from actionhub.report.build import (  # noqa: PLC0415
+            cim_section,
+            header_section,
+            methods_section,
+            sweep_curves_section,
+            table4_section,
+        )
 
         view = state.runs.refresh()
         if view.collection is None:

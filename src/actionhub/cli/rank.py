@@ -5,7 +5,14 @@ import argparse
 import json
 from pathlib import Path
 
-from actionhub.cli.common import CliError, add_curation_flag, add_progress_flag, check_output_file, curation_line, positive_int
+from actionhub.cli.common import (
+    CliError,
+    add_curation_flag,
+    add_progress_flag,
+    check_output_file,
+    curation_line,
+    positive_int,
+)
 
 
 def run(a: argparse.Namespace) -> int:

@@ -17,9 +17,9 @@ def run_list(a: argparse.Namespace) -> int:
     rows = [(r.name, r.benchmark or "-", r.method or "coco", str(len(r.splits)) if r.splits else "any",
              r.paper or "") for r in recipes]
     head = ("recipe", "benchmark", "method", "splits", "paper row")
-    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
+    widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
     for row in (head, tuple("-" * w for w in widths), *rows):
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     print("\ntrain one: actionhub train --config NAME --split S [--features F --text-features T] --out DIR "
           "(demo/* recipes are SYNTHETIC and need no files);\nrun a training-free one (method clip-zs): actionhub "
           "evaluate --zero-shot clip --config NAME --features F --text-features T")

@@ -35,13 +35,13 @@ def run_action(a: argparse.Namespace) -> int:
     table, report = _ranked(a.ranked)
     out = {"name": a.action, "action": action, "descriptions": t.num_rows,
            "first": [{"rank": r, "provider": p, "video_id": v, "description": d} for r, p, v, d in zip(
-               *(t.column(c).to_pylist()[:a.samples] for c in ("rank", "provider", "video_id", "description")))]}
+               *(t.column(c).to_pylist()[:a.samples] for c in ("rank", "provider", "video_id", "description")), strict=True)]}
     if table is not None:
         from actionhub.dataset.quality import action_quality
 
         mine = table.filter(pc.equal(table.column("action"), action))
         out["ranked"] = [{"rank": r, "score": round(s, 4), "description": d} for r, s, d in zip(
-            *(mine.column(c).to_pylist()[:a.samples] for c in ("rank", "score", "description")))]
+            *(mine.column(c).to_pylist()[:a.samples] for c in ("rank", "score", "description")), strict=True)]
         out["kept"] = mine.num_rows
         out["quality"] = next((q for q in action_quality(report) if q["action"] == action), None)
     if a.json:

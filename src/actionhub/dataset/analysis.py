@@ -175,7 +175,7 @@ def description_vectors(
         inner = getattr(dataset, "store", None)
         note = getattr(inner, "note", "") or ""
     wv = word_vectors if isinstance(word_vectors, WordVectors) else load_word_vectors(word_vectors)
-    names_of = getattr(dataset, "names", None) or list(getattr(dataset, "schema").names)
+    names_of = getattr(dataset, "names", None) or list(dataset.schema.names)
     if "action" not in names_of or "description" not in names_of:
         raise AnalysisError(f"{store} lacks the columns action and description; pass a description store "
                             "or the top-k table of `actionhub rank`")
@@ -332,15 +332,15 @@ def neighbour_summary(vectors: DescriptionVectors, tables: dict[str, np.ndarray]
     name_idx, desc_idx = tables["name_idx"][rows], tables["desc_idx"][rows]
     top = int((name_idx[0] >= 0).sum()) if len(rows) else 0
     agree = name_idx[:, 0] == desc_idx[:, 0]
-    overlap = np.array([len(set(a[a >= 0]) & set(b[b >= 0])) for a, b in zip(name_idx, desc_idx)], np.float64)
+    overlap = np.array([len(set(a[a >= 0]) & set(b[b >= 0])) for a, b in zip(name_idx, desc_idx, strict=True)], np.float64)
     own = np.einsum("ij,ij->i", _unit(vectors.name[rows]), _unit(vectors.centre[rows]))
     to_centres = cosine_similarity(vectors.name[rows], vectors.centre[rows])
     own_first = np.argmax(to_centres, axis=1) == np.arange(len(rows))
     return {
         "actions": len(vectors.actions),
         "actions_compared": int(valid.sum()),
-        "actions_without_name_vector": [a for a, h in zip(vectors.actions, vectors.has_name) if not h],
-        "actions_without_descriptions": [a for a, u in zip(vectors.actions, vectors.used) if u == 0],
+        "actions_without_name_vector": [a for a, h in zip(vectors.actions, vectors.has_name, strict=True) if not h],
+        "actions_without_descriptions": [a for a, u in zip(vectors.actions, vectors.used, strict=True) if u == 0],
         "descriptions_used": int(vectors.used.sum()),
         "descriptions_without_vector": int((vectors.read - vectors.used).sum()),
         "top": top,

@@ -53,7 +53,7 @@ def _tag(note: str) -> str:
 
 def _neighbours(v: DescriptionVectors, tables: dict[str, np.ndarray], i: int, by: str) -> list[tuple[str, float]]:
     idx, sim = tables[f"{by}_idx"][i], tables[f"{by}_sim"][i]
-    return [(v.actions[j], float(s)) for j, s in zip(idx, sim) if j >= 0]
+    return [(v.actions[j], float(s)) for j, s in zip(idx, sim, strict=True) if j >= 0]
 
 
 def analyze_descriptions(
@@ -241,7 +241,7 @@ def _figure(v: DescriptionVectors, chosen: Sequence[str], rows: list[dict[str, A
     grid = fig.add_gridspec(2, 1, height_ratios=[7, 0.3 * (k + 1)])
     ax = fig.add_subplot(grid[0])
     start = 0
-    for c, (i, p) in enumerate(zip(ids, pts)):
+    for c, p in enumerate(pts):
         color = COLORS[c % len(COLORS)]
         seg = rest[start:start + len(p)]
         start += len(p)
@@ -256,7 +256,7 @@ def _figure(v: DescriptionVectors, chosen: Sequence[str], rows: list[dict[str, A
     ax.set_xlabel(f"{PROJECTION} 1 ({100 * explained[0]:.0f}% of variance)")
     ax.set_ylabel(f"{PROJECTION} 2 ({100 * explained[1]:.0f}% of variance)")
     handles = [Line2D([], [], color=COLORS[c % len(COLORS)], marker="o", linestyle="", markersize=9,
-                      label=f"{a} ({int(v.used[i])} desc.)") for c, (a, i) in enumerate(zip(chosen, ids))]
+                      label=f"{a} ({int(v.used[i])} desc.)") for c, (a, i) in enumerate(zip(chosen, ids, strict=True))]
     handles += [Line2D([], [], color="gray", marker=m, linestyle="", markersize=9, label=lab)
                 for m, lab in (("x", "name"), ("v", "description"), ("o", "centre of descriptions"))]
     ax.legend(handles=handles, fontsize=8, loc="best", framealpha=0.85)

@@ -247,7 +247,7 @@ def mark_descriptions(store: str | os.PathLike[str] | Store, action: str | None,
     if action is not None:
         flt = flt & (pc.field("action") == action)
     hits = st.read_hits(["provider", "video_id"], filter=flt)
-    have = set(zip(hits.column("provider").to_pylist(), hits.column("video_id").to_pylist()))
+    have = set(zip(hits.column("provider").to_pylist(), hits.column("video_id").to_pylist(), strict=True))
     missing = [f"{p}:{v}" for p, v in keys if (p, v) not in have]
     if missing:
         raise CurationError(f"{', '.join(missing[:5])}: not a description {'of ' + repr(action) + ' in' if action else 'in'}"

@@ -102,7 +102,7 @@ def describe_actions(names: Sequence[str], *, corpus: str | Path | None = None, 
     table = _rank(hits, queries, k, word_vectors)
     seconds["rank"] = time.perf_counter() - t0
     per_query_hits = dict(zip(*np.unique(np.asarray(hits.column("action").to_pylist(), dtype=object),
-                                         return_counts=True))) if hits.num_rows else {}
+                                         return_counts=True), strict=True)) if hits.num_rows else {}
     counts = {n: int(per_query_hits.get(q, 0)) for n, q in queries.items()}
     log.info("descriptions of %d action(s) from %s: %s", len(names), source,
              ", ".join(f"{n} ({queries[n]!r}: {c})" for n, c in counts.items()))
@@ -154,7 +154,7 @@ def _read_store(queries: dict[str, str], store: Path) -> Any:
     query = np.asarray([by_query[a] for a in t.column("action").to_pylist()], dtype=object)
     # two store actions of one query (e.g. "push up", "pushup") may list the same video: keep it once
     keys = np.asarray([f"{q}\0{p}\0{v}" for q, p, v in zip(query, t.column("provider").to_pylist(),
-                                                             t.column("video_id").to_pylist())], dtype=object)
+                                                             t.column("video_id").to_pylist(), strict=True)], dtype=object)
     first = np.sort(np.unique(keys, return_index=True)[1])
     t = t.take(pa.array(first, pa.int64()))
     return t.set_column(0, "action", pa.array(query[first].tolist(), pa.string()))

@@ -157,7 +157,7 @@ class _Shards:
         self._close_file()
         n = len(self.files)
         final = [p.with_name(f"{SPLIT}-{i:05d}-of-{n:05d}.parquet") for i, p in enumerate(self.files)]
-        for old, new in zip(self.files, final):
+        for old, new in zip(self.files, final, strict=True):
             old.rename(new)
         self.files = final
         return final
@@ -474,11 +474,11 @@ def _providers(st: Store, hits: pa.Table, dates: list[pa.Table]) -> dict:
         d = pa.concat_tables(dates).group_by("provider").aggregate(
             [("collected_at_min", "min"), ("collected_at_max", "max"), ("provider_count", "sum")])
         for p, lo, hi, n in zip(*(d.column(c).to_pylist() for c in ("provider", "collected_at_min_min",
-                                                                     "collected_at_max_max", "provider_count_sum"))):
+                                                                     "collected_at_max_max", "provider_count_sum")), strict=True):
             out[p] = {"descriptions": int(n), "first_collected": lo, "last_collected": hi}
     h = hits.select(["provider", "action"]).group_by("provider").aggregate(
         [("action", "count"), ("action", "count_distinct")])
-    for p, n, a in zip(*(h.column(c).to_pylist() for c in ("provider", "action_count", "action_count_distinct"))):
+    for p, n, a in zip(*(h.column(c).to_pylist() for c in ("provider", "action_count", "action_count_distinct")), strict=True):
         out.setdefault(p, {"descriptions": 0, "first_collected": None, "last_collected": None})
         out[p].update(hits=int(n), actions=int(a))
     collections = st.meta().get("collections") or {}

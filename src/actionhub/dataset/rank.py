@@ -379,7 +379,7 @@ def _select(scorer: _Scorer, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def _warn_no_vector(scorer: _Scorer, wv: WordVectors) -> list[str]:
-    missing = sorted(n for n, h in zip(scorer.names, scorer.has_vector) if not h)
+    missing = sorted(n for n, h in zip(scorer.names, scorer.has_vector, strict=True) if not h)
     if missing:
         log.warning("%d action name(s) have no word in the %s vocabulary; their descriptions keep the "
                     "store's order with score NaN: %s", len(missing), wv.name, ", ".join(missing))

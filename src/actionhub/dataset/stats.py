@@ -41,7 +41,7 @@ def _histogram(values: np.ndarray, with_zero: bool) -> list[dict]:
     edges = hist_edges(int(values.max()) if values.size else 0, with_zero)
     counts, _ = np.histogram(values, bins=np.asarray(edges, dtype=np.float64))
     bins = [{"bin": _bin_label(lo, hi), "lo": lo, "hi": hi, "actions": int(c)}
-            for lo, hi, c in zip(edges[:-1], edges[1:], counts)]
+            for lo, hi, c in zip(edges[:-1], edges[1:], counts, strict=False)]
     first = next((i for i, b in enumerate(bins) if b["actions"] or (with_zero and b["lo"] == 0)), len(bins))
     return bins[first:]
 
@@ -89,7 +89,7 @@ def compute_stats(store: str | os.PathLike[str] | Store, queries: Iterable[str] 
         num_desc = per_key.num_rows
         shared = int(pc.sum(pc.greater_equal(per_key.column("key_count"), 2)).as_py() or 0)
         pg = per_key.group_by("provider").aggregate([("provider", "count")])
-        providers = dict(zip(pg.column("provider").to_pylist(), pg.column("provider_count").to_pylist()))
+        providers = dict(zip(pg.column("provider").to_pylist(), pg.column("provider_count").to_pylist(), strict=True))
         # Sentences of each description once (Sec. 3.3 counts the dataset, not the per-action lists).
         used = pc.is_in(dkey, value_set=hkey)
         total_sent = int(pc.sum(desc.column("num_sentences").filter(used)).as_py() or 0)
@@ -131,7 +131,7 @@ def compute_stats(store: str | os.PathLike[str] | Store, queries: Iterable[str] 
     rows = [[actions[i], int(ndesc[i]), int(nsent[i])] for i in order]
     out["top"] = rows[:top]
     out["bottom"] = sorted(rows, key=lambda r: (r[1], r[0]))[:bottom]
-    out["descriptions_per_action"] = {a: int(n) for a, n in sorted(zip(actions, ndesc.tolist()))}
+    out["descriptions_per_action"] = {a: int(n) for a, n in sorted(zip(actions, ndesc.tolist(), strict=True))}
     out["few"] = few_descriptions(out["descriptions_per_action"], min_descriptions)
     return out
 

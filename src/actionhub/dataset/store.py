@@ -284,7 +284,7 @@ class Store:
         if t.num_rows == 0:
             return {}
         g = t.group_by("action").aggregate([("action", "count")])
-        return dict(zip(g.column("action").to_pylist(), g.column("action_count").to_pylist()))
+        return dict(zip(g.column("action").to_pylist(), g.column("action_count").to_pylist(), strict=True))
 
     def action_videos(self, provider: str) -> dict[str, pa.Array]:
         """``{action: video ids}`` of the hits of ``provider`` (vectorised: one sort, no row loop)."""
@@ -298,7 +298,7 @@ class Store:
         ends = runs.run_ends.to_numpy()
         starts = np.concatenate([[0], ends[:-1]])
         names = runs.values.to_pylist()
-        return {a: ids.slice(int(s), int(e - s)) for a, s, e in zip(names, starts, ends)}
+        return {a: ids.slice(int(s), int(e - s)) for a, s, e in zip(names, starts, ends, strict=True)}
 
     # -- writing ----------------------------------------------------------------------------
     def _known(self) -> StoredKeys:
@@ -384,7 +384,7 @@ class Store:
             return {}
         g = pa.table({"g": key_column(h.column("action"), h.column("provider"))}).group_by("g").aggregate(
             [("g", "count")])
-        return dict(zip(g.column("g").to_pylist(), g.column("g_count").to_pylist()))
+        return dict(zip(g.column("g").to_pylist(), g.column("g_count").to_pylist(), strict=True))
 
     def _write_part(self, kind: str, t: pa.Table) -> Path:
         import pyarrow.parquet as pq  # noqa: PLC0415

@@ -283,7 +283,7 @@ class Vocabulary:
         for r in rows:
             ds = [d.strip() for d in (r.get("datasets") or "").split(" | ")] if r.get("datasets") else []
             names = [n.strip() for n in (r.get("names") or "").split(" | ")] if r.get("names") else []
-            out.append(Query(r["query"], [SourceName(d, n) for d, n in zip(ds, names)]))
+            out.append(Query(r["query"], [SourceName(d, n) for d, n in zip(ds, names, strict=True)]))
         return cls(out)
 
 

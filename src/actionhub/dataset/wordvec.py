@@ -237,7 +237,7 @@ class WordVectors:
         clean = np.asarray(pc.fill_null(pc.utf8_is_alnum(distinct), False).to_numpy(zero_copy_only=False), bool)
         word_rows, vocab_rows = [], []
         vocab = self.vocab
-        ids = np.fromiter((vocab.get(w, -1) if c else -1 for w, c in zip(distinct.to_pylist(), clean)),
+        ids = np.fromiter((vocab.get(w, -1) if c else -1 for w, c in zip(distinct.to_pylist(), clean, strict=True)),
                           dtype=np.int64, count=len(distinct))
         hit = np.flatnonzero(ids >= 0)
         word_rows.append(hit)
@@ -336,7 +336,7 @@ def _parse_text(data: bytes) -> tuple[list[str], np.ndarray]:
     try:
         values = pc.cast(pc.list_flatten(fields), pa.float32()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, ValueError):
-        for number, rest in zip(numbers, rests):  # find the offending line for the message
+        for number, rest in zip(numbers, rests, strict=True):  # find the offending line for the message
             try:
                 [float(x) for x in rest.split(" ")]
             except ValueError:

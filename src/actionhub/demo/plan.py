@@ -134,7 +134,7 @@ def load_plan(path: str | Path | None = None) -> DemoPlan:
         raise RecipeError(f"{where}[report] sweep_split must be a split index, got {sweep_split!r}")
     sweep_recipe = None
     if report.get("sweep_recipe") is not None:
-        sweep_recipe = dict(zip(names, runs)).get(report["sweep_recipe"])
+        sweep_recipe = dict(zip(names, runs, strict=True)).get(report["sweep_recipe"])
         if sweep_recipe is None:
             raise RecipeError(f"{where}[report] sweep_recipe must be one of runs {names}, got "
                               f"{report['sweep_recipe']!r}")

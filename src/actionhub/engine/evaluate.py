@@ -41,7 +41,7 @@ def select_text(text: ClassText, classes: Sequence[str], k: int) -> tuple[np.nda
     vc, missing = cache[key]
     idx = text.indices(classes)
     missing_set = set(missing)
-    return text.ad[idx], vc[idx], [c for c, i in zip(classes, idx) if text.classes[i] in missing_set]
+    return text.ad[idx], vc[idx], [c for c, i in zip(classes, idx, strict=True) if text.classes[i] in missing_set]
 
 
 def text_tensors(text: ClassText, classes: Sequence[str], k: int, device: str) -> tuple[torch.Tensor, torch.Tensor, list[str]]:

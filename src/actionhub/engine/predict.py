@@ -30,6 +30,7 @@
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -540,7 +541,7 @@ def _score(method: str, plan: Mapping[str, Any], names: list[str], defs: dict[st
             _check_visual_dim(run_dir, visual_dim, plan["backbone"], bb_dim, plan)
             video_dim = bb_dim
         space = scoring.checkpoint_space(model, ct, names, k, int(visual_dim or video_dim or 0), device)
-        encoder_of_videos = (lambda: get_backbone(plan["backbone"], device))
+        encoder_of_videos = functools.partial(get_backbone, plan["backbone"], device)
     elif method == "clip":
         from actionhub.video.backbones import get_backbone
 
@@ -551,14 +552,14 @@ def _score(method: str, plan: Mapping[str, Any], names: list[str], defs: dict[st
                                f"{plan['encoder']!r} gives {ct.dim}-d text features; zero-shot clip needs the video "
                                "and text towers of one model")
         space = scoring.clip_space(ct, names, k, source.given)
-        encoder_of_videos = (lambda: get_backbone(plan["backbone"], device))
+        encoder_of_videos = functools.partial(get_backbone, plan["backbone"], device)
     else:
         from actionhub.video.conse import ConSE
 
         head = ConSE(encoder=plan["encoder"], device=device, cache=cache, progress=progress)
         space = scoring.conse_space(head, ct, names, k, source.given)
-        encoder_of_videos = (lambda: _ConSEVideos(head))
-        imagenet = (lambda probs: head.top_imagenet(probs, 3))
+        encoder_of_videos = functools.partial(_ConSEVideos, head)
+        imagenet = functools.partial(head.top_imagenet, n=3)
         video_dim = 1000
     if explain and space.cannot_explain:
         raise PredictError(f"--explain is not available for this checkpoint: {space.cannot_explain}")

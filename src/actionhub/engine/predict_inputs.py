@@ -21,12 +21,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from actionhub.features import VIDEO_EXTENSIONS
+from actionhub.utils.types import PathLike
 
 __all__ = ["VideoInput", "FeatureInputs", "expand_videos", "feature_inputs", "read_feature_files"]
 
 log = logging.getLogger(__name__)
 
-from actionhub.utils.types import PathLike
 
 READ_THREADS = 16   # feature files read at once
 
@@ -169,7 +169,7 @@ def read_feature_files(paths: Sequence[str], dim: int) -> tuple[np.ndarray, list
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:   # one slice of the files per thread
         raws = [r for part in pool.map(_read_all, [paths[i:i + step] for i in range(0, len(paths), step)])
                 for r in part]
-    for i, (p, raw) in enumerate(zip(paths, raws)):
+    for i, (p, raw) in enumerate(zip(paths, raws, strict=True)):
         if isinstance(raw, OSError):
             errors[i] = f"unreadable feature file {p}: {raw.strerror or raw}"
             continue

@@ -41,7 +41,7 @@ class RowMaker:
     def rows(self, videos: Sequence[Any], feats: np.ndarray, errors: Sequence[str | None]) -> list[dict[str, Any]]:
         """One row per video of ``videos`` (:class:`~actionhub.engine.predict_inputs.VideoInput`); ``feats``
         ``(n, F)`` (rows of failed videos are ignored), ``errors[i]`` None for a good video."""
-        out = [self._base(v, e) for v, e in zip(videos, errors)]
+        out = [self._base(v, e) for v, e in zip(videos, errors, strict=True)]
         ok = [i for i, e in enumerate(errors) if e is None]
         if not ok:
             return out
@@ -53,10 +53,10 @@ class RowMaker:
         top_imagenet = self.imagenet(x) if self.imagenet is not None else None
         top_scores = np.round(np.take_along_axis(scores, order, 1).astype(np.float64), 4).tolist()
         names = self.names
-        for r, (i, js) in enumerate(zip(ok, order.tolist())):
-            preds = [{"action": names[j], "score": sc} for j, sc in zip(js, top_scores[r])]
+        for r, (i, js) in enumerate(zip(ok, order.tolist(), strict=True)):
+            preds = [{"action": names[j], "score": sc} for j, sc in zip(js, top_scores[r], strict=True)]
             if expl is not None:
-                for p, e in zip(preds, expl[r]):
+                for p, e in zip(preds, expl[r], strict=True):
                     p.update(e)
             out[i]["predictions"] = preds
             if ranks is not None and ranks[r]:
@@ -146,7 +146,7 @@ def score_features(videos: Sequence[Any], dim: int, maker: RowMaker, sink: Any, 
         feats = np.zeros((len(chunk), dim), np.float32)
         errors: list[str | None] = [v.error for v in chunk]
         x, errs = read_feature_files([chunk[i].path for i in readable], dim)
-        for i, row, err in zip(readable, x, errs):
+        for i, row, err in zip(readable, x, errs, strict=True):
             feats[i], errors[i] = row, err
         sink.add(maker.rows(chunk, feats, errors))
         bar.update(len(chunk))

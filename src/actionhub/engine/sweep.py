@@ -84,7 +84,7 @@ def expand_grid(params: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, A
     names = [n for n, _ in params]
     if len(set(names)) != len(names):
         raise SweepError(f"a parameter is given twice: {names}")
-    return [dict(zip(names, combo)) for combo in itertools.product(*(v for _, v in params))]
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(v for _, v in params))]
 
 
 def apply_point(cfg: TrainConfig, point: Mapping[str, Any]) -> TrainConfig:
@@ -179,7 +179,7 @@ def run_sweep(
     total, done_count = len(grid) * len(splits), 0
     for split in splits:
         inputs: RunInputs | None = None
-        for point, cfg in zip(grid, configs):
+        for point, cfg in zip(grid, configs, strict=True):
             name = point_name(point)
             run_dir = out / "runs" / f"split{split}" / name
             entry = {"split": split, "name": name, "params": {n: _fmt(v) for n, v in point.items()},

@@ -137,8 +137,8 @@ def text_variant(meta: dict[str, Any], class_text: str, k: int, alpha: float) ->
 def _load(bench: Benchmark, features: Any, video_list: Any, labels: Any, splits: Sequence[int]) -> FeatureSet:
     """The features, labels mapped onto the benchmark's classes. An ER-style folder of ``.npy`` files
     without its own video list is read through the benchmark's published test lists."""
-    from actionhub.engine.inputs import write_eval_video_list
     from actionhub.engine.inputs import load_benchmark_features as load_for_benchmark
+    from actionhub.engine.inputs import write_eval_video_list
     from actionhub.features.video_lists import DEFAULT_VIDEO_LISTS
 
     if (video_list is None and labels is None and isinstance(features, (str, Path)) and Path(features).is_dir()

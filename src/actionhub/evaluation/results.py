@@ -210,8 +210,8 @@ def format_table(summary: dict[str, Any], markdown: bool = False, gzsl: bool = F
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(r) + " |" for r in body]
     else:
-        widths = [max(len(x) for x in col) for col in zip(head, *body)]
-        fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+        widths = [max(len(x) for x in col) for col in zip(head, *body, strict=True)]
+        fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()  # noqa: E731
         lines = [fmt(head), "  ".join("-" * w for w in widths)] + [fmt(r) for r in body]
     if gzsl:
         cal = sorted({c for r in summary["rows"] for c in r["summary"].get("gzsl", {}).get("calibration", [])})

@@ -29,12 +29,12 @@ from actionhub.utils import jsontext
 from actionhub.utils.io import atomic_path, json_default
 from actionhub.utils.names import listing
 from actionhub.utils.progress import progress_bar
+from actionhub.utils.types import PathLike
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["FeatureSet", "FeatureError", "load_features", "save_features"]
 
-from actionhub.utils.types import PathLike
 
 #: Suffixes of the single-file layouts.
 NPY_SUFFIXES = (".npy",)

@@ -49,7 +49,7 @@ def select_listed(fs: FeatureSet, listed: Sequence[tuple[str, str]], what: str) 
     for name, cls in listed:
         want.setdefault(video_key(name), cls)
     keep, mislabelled, found = [], [], set()
-    for row, (vid, label) in enumerate(zip(fs.videos, fs.labels)):
+    for row, (vid, label) in enumerate(zip(fs.videos, fs.labels, strict=True)):
         key = next((k for k in _keys_of_id(vid) if k in want), None)
         if key is None:
             continue

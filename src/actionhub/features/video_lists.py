@@ -13,10 +13,10 @@ from actionhub.features.featureset import FeatureError
 from actionhub.utils import jsontext
 from actionhub.utils.names import listing
 from actionhub.utils.textfile import open_text_file
+from actionhub.utils.types import PathLike
 
 logger = logging.getLogger(__name__)
 
-from actionhub.utils.types import PathLike
 
 #: Video-list files looked up inside a per-video directory, in this order.
 DEFAULT_VIDEO_LISTS = ("metas.jsonl", "videos.txt")
@@ -104,7 +104,7 @@ def drop_missing(directory: Path, ids: list[str], labels: list[Any], list_path: 
                   missing: str) -> tuple[list[str], list[Any]]:
     """Check every listed video has ``<dir>/<id>.npy``; raise or drop the ones that don't."""
     exists = [(directory / f"{v}.npy").is_file() for v in ids]
-    absent = [v for v, ok in zip(ids, exists) if not ok]
+    absent = [v for v, ok in zip(ids, exists, strict=True) if not ok]
     if not absent:
         return ids, labels
     if missing == "error":

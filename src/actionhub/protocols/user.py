@@ -93,11 +93,11 @@ def check_benchmark_json(data: Any) -> list[str]:
                 errs.append(f"{where}.{part} is empty: a split needs at least one {part} class")
             keys = [normalize_name(v) for v in vals]
             times = Counter(keys)   # one pass: a file of 50,000 classes is checked in linear time
-            dup = sorted({v for v, k in zip(vals, keys) if times[k] > 1})
+            dup = sorted({v for v, k in zip(vals, keys, strict=True) if times[k] > 1})
             if dup:
                 errs.append(f"{where}.{part}: duplicate class(es) {', '.join(map(repr, dup))}")
             if known is not None:
-                out = [v for v, k in zip(vals, keys) if k not in known]
+                out = [v for v, k in zip(vals, keys, strict=True) if k not in known]
                 if out:
                     errs.append(f"{where}.{part}: {len(out)} class(es) not in \"classes\": "
                                 + ", ".join(map(repr, out[:5])) + (" ..." if len(out) > 5 else ""))

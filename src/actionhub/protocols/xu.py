@@ -44,7 +44,7 @@ def xu_benchmark(name: str) -> Benchmark:
             val=(),
             unseen=tuple(classes[j - 1] for j in te),
         )
-        for tr, te in zip(train, test)
+        for tr, te in zip(train, test, strict=True)
     )
     dups = _duplicate_rows(test)
     distinct = len(splits) - len(dups)

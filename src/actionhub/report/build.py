@@ -76,7 +76,7 @@ def _series(sweep: Sweep, x: str) -> dict[str, dict[Any, dict[str, Any]]]:
     others = [v for v in sweep.varied if v != x]
     out: dict[str, dict[Any, dict[str, Any]]] = {}
     for key, recs in sorted(group_by(sweep.records, others + [x]).items(), key=lambda kv: str(kv[0])):
-        name = ", ".join(fmt_value(o, v) for o, v in zip(others, key[:-1])) or "CoCo"
+        name = ", ".join(fmt_value(o, v) for o, v in zip(others, key[:-1], strict=False)) or "CoCo"
         out.setdefault(name, {})[key[-1]] = cell_stats(recs)
     return out
 

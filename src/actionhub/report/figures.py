@@ -83,7 +83,7 @@ def cim_bars(path: str | Path, title: str, groups: dict[str, dict[str, dict[str,
         pos = x - 0.4 + width * (j + 0.5)
         ax.bar(pos, mean, width * 0.92, yerr=std if np.nan_to_num(std).any() else None, capsize=3,
                color=["#9ecae1", "#08519c", "#fdae6b", "#a63603"][j % 4], label=b)
-        for p_, m_ in zip(pos, mean):
+        for p_, m_ in zip(pos, mean, strict=True):
             if np.isfinite(m_):
                 ax.text(p_, m_, f"{m_:.1f}", ha="center", va="bottom", fontsize=9)
         tops.append(np.nanmax(mean + std))
@@ -114,7 +114,7 @@ def draw_tsne(title: str, panels: Sequence[dict[str, Any]], classes: Sequence[st
     fig = _figure(4.3 * n + 2.6, 4.9)
     axes = fig.subplots(1, n, squeeze=False)[0]
     C = len(classes)
-    for ax, panel in zip(axes, panels):
+    for ax, panel in zip(axes, panels, strict=True):
         pts = np.asarray(panel["points"])
         labels = np.asarray(panel["labels"])
         N = len(labels)

@@ -197,7 +197,7 @@ def class_rows(table: Any, matches: Mapping[str, list[str]], classes: Sequence[s
     keys = None
     if "provider" in table.column_names and "video_id" in table.column_names:
         keys = np.asarray([f"{p}\0{v}" for p, v in zip(table.column("provider").to_pylist(),
-                                                        table.column("video_id").to_pylist())], dtype=object)
+                                                        table.column("video_id").to_pylist(), strict=True)], dtype=object)
     valid = np.flatnonzero((aid >= 0) & desc_ok)
     order = valid[np.lexsort((valid, rank[valid], aid[valid]))]  # by action, then rank, then position
     bounds = np.searchsorted(aid[order], np.arange(len(names) + 1))
@@ -239,8 +239,8 @@ def description_quality(classes: Sequence[str], rows: Sequence[np.ndarray], tabl
       captions, so this flag can point the wrong way; rank again to get ``noisy``.
     """
     num = [len(r) for r in rows]
-    without = [c for c, n in zip(classes, num) if n == 0]
-    few = sorted(((c, n) for c, n in zip(classes, num) if 0 < n < minimum), key=lambda x: (x[1], x[0]))
+    without = [c for c, n in zip(classes, num, strict=True) if n == 0]
+    few = sorted(((c, n) for c, n in zip(classes, num, strict=True) if 0 < n < minimum), key=lambda x: (x[1], x[0]))
     out: dict[str, Any] = {
         "minimum": int(minimum),
         "without": {"count": len(without), "examples": without[:show]},
@@ -256,7 +256,7 @@ def description_quality(classes: Sequence[str], rows: Sequence[np.ndarray], tabl
         import pyarrow.compute as pc  # noqa: PLC0415
 
         score = pc.fill_null(table.column("score"), float("nan")).to_numpy().astype(np.float64)
-        means = {c: float(np.nanmean(score[r])) for c, r in zip(classes, rows)
+        means = {c: float(np.nanmean(score[r])) for c, r in zip(classes, rows, strict=True)
                  if len(r) and not np.all(np.isnan(score[r]))}
         if len(means) >= 4:
             q1, q3 = np.percentile(list(means.values()), [25, 75])
@@ -344,7 +344,7 @@ def build_class_text(
         all_rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
         desc_texts = [str(t).strip() for t in descriptions.column("description").take(all_rows).to_pylist()]
     num = np.array([len(r) for r in rows], dtype=np.int64)
-    fallback = [c for c, n in zip(classes, num) if n == 0]
+    fallback = [c for c, n in zip(classes, num, strict=True) if n == 0]
     quality = None
     coverage: list[dict[str, Any]] = []
     if descriptions is None:

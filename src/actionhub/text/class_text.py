@@ -94,7 +94,7 @@ class ClassText:
             start = self.desc_offsets[:-1]
             sums = csum[start + counts] - csum[start]
             out[has] = (sums[has] / counts[has, None]).astype(np.float32)
-        missing = [c for c, h in zip(self.classes, has) if not h]
+        missing = [c for c, h in zip(self.classes, has, strict=True) if not h]
         return out, missing
 
     def select(self, classes: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -104,7 +104,7 @@ class ClassText:
         idx = self.indices(classes)
         vc, missing = self.vc(k)
         missing_set = set(missing)
-        fallback = [c for c, i in zip(classes, idx) if self.classes[i] in missing_set]
+        fallback = [c for c, i in zip(classes, idx, strict=True) if self.classes[i] in missing_set]
         return self.ad[idx], vc[idx], fallback
 
     def indices(self, classes: Sequence[str]) -> np.ndarray:
@@ -202,9 +202,8 @@ def _save_parquet(ct: ClassText, path: Path, meta: dict) -> None:
 
 
 def _load_parquet(path: Path) -> ClassText:
-    import pyarrow.parquet as pq
-
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
     from actionhub.utils.columns import INTEGER, TEXT, check_columns
 

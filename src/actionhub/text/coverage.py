@@ -47,7 +47,7 @@ def class_coverage(classes: Sequence[str], matches: Mapping[str, Sequence[str]],
     quality = {q["action"]: q for q in action_quality(report)} if per else {}
     texts = table.column("description") if table is not None else None
     out = []
-    for c, r in zip(classes, rows):
+    for c, r in zip(classes, rows, strict=True):
         acts = list(matches.get(c, []))
         recs = [per[a] for a in acts if a in per]
         n = int(len(r))

@@ -257,12 +257,11 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     from actionhub.dataset import rank as glove_rank  # noqa: PLC0415
+    from actionhub.dataset.curation import curated_view  # noqa: PLC0415
     from actionhub.dataset.store import key_column  # noqa: PLC0415
     from actionhub.dataset.wordvec import WordVectors  # noqa: PLC0415
     from actionhub.utils.io import atomic_path  # noqa: PLC0415
     from actionhub.utils.progress import progress_bar  # noqa: PLC0415
-
-    from actionhub.dataset.curation import curated_view  # noqa: PLC0415
 
     semantic = ranker != "glove"
     dataset = curated_view(glove_rank.open_store(store), curation)
@@ -368,7 +367,7 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
             by = rec.setdefault("claimed_by", {})
             by[names[claimed_by[i]]] = by.get(names[claimed_by[i]], 0) + 1
     kept_scores: dict[int, list[float]] = {}
-    for g, sc, rx in zip(sel_group, score[sel], relaxed[rows[sel]]):
+    for g, sc, rx in zip(sel_group, score[sel], relaxed[rows[sel]], strict=True):
         kept_scores.setdefault(int(g), []).append(float(sc))
         if rx:
             per_action[names[g]]["kept_relaxed"] = per_action[names[g]].get("kept_relaxed", 0) + 1
@@ -578,7 +577,7 @@ def _claimed_relaxed(names: Sequence[str], aids: np.ndarray, codes: np.ndarray, 
         return out
     known = {w for a in names for w in a.split()}
     words = [frozenset(query_words(a, known)) for a in names]
-    for i, listers in zip(todo, _listed_by(todo, aids, codes, ~relaxed)):
+    for i, listers in zip(todo, _listed_by(todo, aids, codes, ~relaxed), strict=True):
         mine = words[aids[i]]
         out[i] = any(words[g] < mine for g in listers)
     return out
@@ -592,7 +591,7 @@ def _listed_by(rows: np.ndarray, aids: np.ndarray, codes: np.ndarray, own: np.nd
     lo = np.searchsorted(sc, codes[rows], "left")
     hi = np.searchsorted(sc, codes[rows], "right")
     out = []
-    for r, a, b in zip(rows, lo, hi):
+    for r, a, b in zip(rows, lo, hi, strict=True):
         others = aids[order[a:b]]
         out.append(np.unique(others[others != aids[r]]) if b - a > 1 else np.zeros(0, np.int64))
     return out

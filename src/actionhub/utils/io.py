@@ -18,9 +18,10 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from actionhub.utils.types import PathLike
+
 logger = logging.getLogger(__name__)
 
-from actionhub.utils.types import PathLike
 
 __all__ = [
     "atomic_write_bytes",

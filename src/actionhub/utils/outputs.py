@@ -24,6 +24,7 @@ from typing import Callable, Iterable, Iterator, Mapping, Optional, Union
 from actionhub.utils.errors import UserError
 from actionhub.utils.io import atomic_path, atomic_write_json
 from actionhub.utils.lock import command_line, output_lock
+from actionhub.utils.types import PathLike
 
 __all__ = ["MANIFEST", "OutputExistsError", "OutputOverlapError", "staged_folder", "stages_folder", "staged_file",
            "check_new_file", "check_new_folder", "check_no_overlap", "output_state"]
@@ -31,7 +32,6 @@ __all__ = ["MANIFEST", "OutputExistsError", "OutputOverlapError", "staged_folder
 log = logging.getLogger(__name__)
 
 MANIFEST = ".actionhub-outputs.json"
-from actionhub.utils.types import PathLike
 
 
 class OutputExistsError(UserError):

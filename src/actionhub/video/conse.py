@@ -117,7 +117,7 @@ class ConSE:
         """The ``n`` most probable ImageNet classes of each row of ``probs (B, 1000)``."""
         names = imagenet_class_names()
         order = np.argsort(-probs, axis=1, kind="stable")[:, :n]
-        return [[(names[j], float(p[j])) for j in row] for p, row in zip(probs, order)]
+        return [[(names[j], float(p[j])) for j in row] for p, row in zip(probs, order, strict=True)]
 
     @staticmethod
     def scores(video_emb: np.ndarray, action_emb: np.ndarray) -> np.ndarray:

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from actionhub.utils.errors import UserError
+from actionhub.utils.types import PathLike
 
 log = logging.getLogger(__name__)
 
-from actionhub.utils.types import PathLike
 
 __all__ = [
     "DecodeError",

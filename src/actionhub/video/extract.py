@@ -23,10 +23,10 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from actionhub.features import VIDEO_EXTENSIONS
+from actionhub.utils import jsontext
 from actionhub.utils.device import check_device
 from actionhub.utils.errors import UserError, disk_full_as, disk_full_message
 from actionhub.utils.io import PathLike, atomic_path, atomic_write_json, atomic_write_text
-from actionhub.utils import jsontext
 from actionhub.utils.lock import locks_output
 from actionhub.utils.names import UNSAFE_ID_CHARS, listing
 from actionhub.utils.outputs import check_no_overlap
@@ -285,7 +285,7 @@ def encode_decoded(bb: Any, decoded: list[dict[str, Any]]) -> list[dict[str, Any
     if slots:
         frames = [decoded[i]["frames"] for i in slots]
         feats = _encode_isolated(bb, frames, [decoded[i]["video_id"] for i in slots])
-        for slot, f, (feat, err) in zip(slots, frames, feats):
+        for slot, f, (feat, err) in zip(slots, frames, feats, strict=True):
             vid = decoded[slot]["video_id"]
             if err is not None:
                 results[slot] = _failure(vid, "encode_error", err)
@@ -308,7 +308,7 @@ def _encode_isolated(bb: Any, frames: list[np.ndarray], ids: list[str]) -> list[
             return [(None, f"{type(e).__name__}: {e}")]
         log.warning("encoding a batch of %d videos failed (%s); retrying one by one", len(frames), e)
         res: list[tuple[np.ndarray | None, str | None]] = []
-        for f, vid in zip(frames, ids):
+        for f, vid in zip(frames, ids, strict=True):
             res.extend(_encode_isolated(bb, [f], [vid]))
         return res
 

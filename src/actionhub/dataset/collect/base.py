@@ -72,7 +72,7 @@ class Page:
         if self._hits is None:
             t = self.as_table()
             self._hits = [Hit(str(v), str(d)) for v, d in zip(t.column("video_id").to_pylist(),
-                                                              t.column("description").to_pylist())]
+                                                              t.column("description").to_pylist(), strict=True)]
         return self._hits
 
     def __len__(self) -> int:

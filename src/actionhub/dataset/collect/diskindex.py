@@ -22,7 +22,6 @@ in corpus order, so the results equal those of
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -37,7 +36,7 @@ import pyarrow.compute as pc
 
 from actionhub.dataset.collect import bm25
 from actionhub.dataset.collect.corpus import CorpusText
-from actionhub.dataset.collect.segment import SegmentError, read_footer, build_segment, open_segment, shard_identity
+from actionhub.dataset.collect.segment import SegmentError, build_segment, open_segment, read_footer, shard_identity
 
 __all__ = ["DiskBM25Index", "SegmentJob", "ensure_segment", "check_segment", "QueryTask", "answer_queries", "INDEX_FORMAT"]
 
@@ -232,7 +231,7 @@ class DiskBM25Index:
         # every segment that looks current is verified first, without the lock (reading needs none);
         # what is stale, broken or gone is then rebuilt or removed under the lock
         looks = [_looks_current(j) for j in jobs]
-        checked = _ensure_all(be, [j for j, ok in zip(jobs, looks) if ok], build=False)
+        checked = _ensure_all(be, [j for j, ok in zip(jobs, looks, strict=True) if ok], build=False)
         found = {r["shard"]: r for r in checked if r["usable"]}
         todo = [j for j in jobs if j.shard not in found]
         gone = sorted(set(listed) - {j.shard for j in jobs})

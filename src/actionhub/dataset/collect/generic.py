@@ -77,7 +77,7 @@ def generic_queries(queries: Sequence[str], index) -> list[GenericQuery]:
     ``term_docs`` and ``documents``)."""
     import pyarrow.compute as pc  # noqa: PLC0415
 
-    from actionhub.dataset.vocab import lemminflect_module, lemmatize_word  # noqa: PLC0415
+    from actionhub.dataset.vocab import lemmatize_word, lemminflect_module  # noqa: PLC0415
     from actionhub.dataset.wordvec import arrow_tokenize  # noqa: PLC0415
 
     n = index.num_docs

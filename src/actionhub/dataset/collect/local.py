@@ -48,15 +48,15 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from actionhub.dataset.collect import bm25
-from actionhub.dataset.collect.bm25 import check_match, top_order
 from actionhub.dataset.collect.base import Charge, Page, Provider, ProviderConfigError
+from actionhub.dataset.collect.bm25 import check_match, top_order
 from actionhub.dataset.collect.corpus import CorpusText
 from actionhub.dataset.collect.generic import GENERIC_MODES
 
@@ -326,7 +326,7 @@ class BM25Index:
         num_terms = max(1, len(lemmas.vocab))
         indptr = np.zeros(n + 1, np.int64)
         at = 0
-        for (ip, _, _), lo in zip(chunks, range(0, max(n, 1), chunk_rows)):
+        for (ip, _, _), lo in zip(chunks, range(0, max(n, 1), chunk_rows), strict=False):
             rows = len(ip) - 1
             indptr[lo + 1:lo + rows + 1] = ip[1:] + at
             at += int(ip[-1])

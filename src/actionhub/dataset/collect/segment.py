@@ -203,7 +203,7 @@ class _Runs:
             bounds.append(min(num_terms, max(t, bounds[-1] + 1)))
         for key, dtype in (("docs", np.dtype(np.uint32)), ("tf", self.tf_dtype)):
             w.begin("post_doc" if key == "docs" else "post_tf", dtype)
-            for t0, t1 in zip(bounds[:-1], bounds[1:]):
+            for t0, t1 in zip(bounds[:-1], bounds[1:], strict=False):
                 out = np.empty(int(ptr[t1] - ptr[t0]), dtype)
                 fill = ptr[t0:t1] - ptr[t0]  # where the next run's postings of each term go
                 for run in self.runs:
@@ -465,7 +465,7 @@ class Segment:
         on demand from the corpus-wide ``term_idf`` and ``avgdl``."""
         ptr, docs_all, tf_all, dl = self.a["term_ptr"], self.a["post_doc"], self.a["post_tf"], self.a["dl"]
         out = []
-        for t, w_idf in zip(terms, term_idf):
+        for t, w_idf in zip(terms, term_idf, strict=True):
             lo, hi = int(ptr[t]), int(ptr[t + 1])
             docs, tf = docs_all[lo:hi], tf_all[lo:hi]
             self.touched += (hi - lo) * (4 + tf.itemsize)

@@ -140,14 +140,14 @@ def plan_query(words: Sequence[str], term_id: Mapping[str, int], derived: Mappin
         return tuple(dict.fromkeys(alts))
 
     units = [unit(w) for w in words]
-    missing = tuple(w for w, u in zip(words, units) if not u)
+    missing = tuple(w for w, u in zip(words, units, strict=True) if not u)
     # adjacent words written as one corpus word: "breast stroke" ~ "breaststroke"
     joins = [i for i in range(len(words) - 1) if words[i].isalpha() and words[i + 1].isalpha()
              and term_set(words[i] + words[i + 1])]  # "sky dive": "skydive", or "skydiver" only
     segs = []
     for mask in range(1 << len(joins)):
         chosen = [joins[j] for j in range(len(joins)) if mask >> j & 1]
-        if any(b - a < 2 for a, b in zip(chosen, chosen[1:])):  # overlapping joins
+        if any(b - a < 2 for a, b in zip(chosen, chosen[1:], strict=False)):  # overlapping joins
             continue
         seg, i = [], 0
         while i < len(words):
