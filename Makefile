@@ -22,6 +22,7 @@ demo: $(STAMP)
 	$(VENV)/bin/actionhub demo --out runs/demo
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)

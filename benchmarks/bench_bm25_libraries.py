@@ -23,7 +23,8 @@ Each engine runs in its own subprocess (its peak RSS and CPU time come from ``os
 the corpus (:func:`actionhub.dataset.collect.local.read_corpus`, the same for all, not in the
 build time), builds its index once, runs the queries at top-``--k`` for each match mode, and writes
 the index to disk once to measure its size (for ``actionhub``, the provider's on-disk segment,
-:mod:`actionhub.dataset.collect.segment`: its postings and terms, without the captions it also keeps). The parent compares each engine's top-k sets with ours
+:mod:`actionhub.dataset.collect.segment`: its postings and terms, without the captions it also
+keeps). The parent compares each engine's top-k sets with ours
 for the same mode (mean Jaccard; also split into queries whose whole match set fits in k, where a
 difference means a different set of matching captions -- tokenisation, stemming vs lemmas, stop
 words -- and queries cut at k, where it also reflects ranking: length normalisation, ties).
@@ -98,7 +99,8 @@ def run_actionhub(caps, queries: list[str], k: int, modes: list[str], tmp: Path)
             res.append(docs[order[:k]])
             matches.append(int(docs.size))
             if docs.size > k:  # does the cut at k fall inside a run of equal scores?
-                tied += int(np.count_nonzero(sc == sc[order[k - 1]]) > np.count_nonzero(sc[order[:k]] == sc[order[k - 1]]))
+                last = sc[order[k - 1]]
+                tied += int(np.count_nonzero(sc == last) > np.count_nonzero(sc[order[:k]] == last))
         out["modes"][mode] = {"query_s": time.perf_counter() - t1, "results": res, "matches": matches,
                               "queries_cut_inside_a_tie": tied}
     stops = stop_words()
@@ -209,7 +211,8 @@ def run_tantivy(caps, queries: list[str], k: int, modes: list[str], tmp: Path) -
             query = index.parse_query(q, ["text"], conjunction_by_default=(mode == "all"))
             hits = searcher.search(query, limit=k, count=True)
             addrs = [a for _, a in hits.hits]
-            res.append(np.asarray(searcher.fast_field_values("row", addrs), np.int64) if addrs else np.zeros(0, np.int64))
+            res.append(np.asarray(searcher.fast_field_values("row", addrs), np.int64) if addrs
+                       else np.zeros(0, np.int64))
             matches.append(int(hits.count))
         out["modes"][mode] = {"query_s": time.perf_counter() - t1, "results": res, "matches": matches}
     analyzer = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).filter(tantivy.Filter.remove_long(40))
@@ -361,7 +364,8 @@ def main() -> None:
         for mode in a.match:
             m = r["modes"][mode]
             lists = r["lists"][mode]
-            row = {"engine": engine, "match": mode, "build_s": round(r["build_s"], 1), "query_s": round(m["query_s"], 1),
+            row = {"engine": engine, "match": mode, "build_s": round(r["build_s"], 1),
+                   "query_s": round(m["query_s"], 1),
                    "total_s": round(r["build_s"] + m["query_s"], 1), "peak_rss_gb": round(r["peak_rss_gb"], 2),
                    "disk_mb": round(r["disk_bytes"] / 1e6, 1), "returned": int(sum(len(x) for x in lists))}
             if ref is not None:
@@ -383,7 +387,8 @@ def main() -> None:
         ident = "-" if v is None else f"{v['identical_sets']}/{len(queries)}"
         split = "-" if v is None else " / ".join("-" if v[g]["mean_jaccard"] is None else f"{v[g]['mean_jaccard']:.3f}"
                                                  for g in ("complete", "cut_at_k"))
-        table.append([row["engine"], row["match"], f"{row['build_s']:.1f}", f"{row['query_s']:.1f}", f"{row['total_s']:.1f}",
+        table.append([row["engine"], row["match"], f"{row['build_s']:.1f}", f"{row['query_s']:.1f}",
+                      f"{row['total_s']:.1f}",
                       f"{row['peak_rss_gb']:.2f}", f"{row['disk_mb']:.0f}", f"{row['returned']:,}", jc, ident, split])
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in table]
@@ -397,7 +402,8 @@ def main() -> None:
               "queries cut at k (also ranking: length normalisation, ties).")
         for mode in a.match:
             print(f"  ours, match={mode}: {ref['modes'][mode]['queries_cut_inside_a_tie']} of "
-                  f"{sum(len(x) >= a.k for x in ref['lists'][mode])} cut queries have their cut inside a run of equal scores")
+                  f"{sum(len(x) >= a.k for x in ref['lists'][mode])} cut queries have their cut inside a run of equal "
+                  "scores")
     for engine, r in runs.items():
         print(f"{engine}: {r['analysis']}; corpus read {r['read_s']:.1f} s (not in build), CPU {r['cpu_s']:.0f} s "
               f"for {r['wall_s']:.0f} s wall")
@@ -407,7 +413,8 @@ def main() -> None:
                 continue
             same, diff = v["same_number_of_query_terms"], v["different_number_of_query_terms"]
             print(f"  match={row['match']}: {same['queries']} queries analysed to as many terms as ours "
-                  f"(Jaccard {same['mean_jaccard']}), {diff['queries']} to a different number (Jaccard {diff['mean_jaccard']}); "
+                  f"(Jaccard {same['mean_jaccard']}), {diff['queries']} to a different number (Jaccard "
+                  f"{diff['mean_jaccard']}); "
                   "worst: " + "; ".join(f"{w['query']!r} {w['jaccard']} (ours {w['our_terms']} {w['ours']}, "
                                         f"theirs {w['their_terms']} {w['theirs']})" for w in v["worst"]))
     out = a.workdir / f"bench_bm25_libraries_{n_docs}.json"

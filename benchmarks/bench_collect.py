@@ -324,19 +324,22 @@ def main() -> None:
         run = {"exit": code, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "captions_per_s": round(a.n / wall),
                "queries_per_s":
                round(len(queries) / wall, 1), "peak_rss_gb": round(rss, 2),
-               "worker_peak_rss_gb": [round(r, 2) for r, _ in workers], "worker_cpu_s": [round(c, 1) for _, c in workers],
+               "worker_peak_rss_gb": [round(r, 2) for r, _ in workers],
+               "worker_cpu_s": [round(c, 1) for _, c in workers],
                "load_average_at_start": round(load, 1),
                "index_gb": round(sum(f.stat().st_size for f in cache.rglob("*") if f.is_file()) / 1e9, 2),
                "actions_0": int((n_of == 0).sum()), "actions_lt_100": int((n_of < 100).sum()),
                "actions_ge_per_query": int((n_of >= a.per_query).sum()), "median": float(np.median(n_of)),
-               "queries_with_matches": int((want > 0).sum()), "with_matches_but_none": int(((want > 0) & (n_of == 0)).sum()),
+               "queries_with_matches": int((want > 0).sum()),
+               "with_matches_but_none": int(((want > 0) & (n_of == 0)).sum()),
                "equal_to_min_per_query_matches": int((n_of == want).sum()),
                "within_1pct": int((np.abs(n_of - want) <= np.maximum(1, 0.01 * want)).sum()),
                "hits": int(n_of.sum())}
         if ref:
             run["ratio_to_plain_bm25"] = round(wall / ref["total_s"], 2)
             run["cpu_ratio_to_plain_bm25"] = round(cpu / ref["cpu_s"], 2)
-        print(f"--match {match}: exit {code}, {wall:.1f} s wall, {cpu:.0f} CPU s ({run['captions_per_s']:,} captions/s, "
+        print(f"--match {match}: exit {code}, {wall:.1f} s wall, {cpu:.0f} CPU s ({run['captions_per_s']:,} "
+              "captions/s, "
               f"{run['queries_per_s']} queries/s), peak RSS {rss:.2f} GB"
               + (f" (workers {', '.join(f'{r:.2f} GB, {c:.0f} CPU s' for r, c in workers)})" if workers else "")
               + f", index {run['index_gb']} GB on disk"
@@ -344,7 +347,8 @@ def main() -> None:
                  if ref else ""))
         print(f"  coverage: {run['actions_0']} actions with 0, {run['actions_lt_100']} with < 100, "
               f"{run['actions_ge_per_query']} with >= {a.per_query}; median {run['median']:g}; "
-              f"{run['with_matches_but_none']} of {run['queries_with_matches']} queries with matching captions got none; "
+              f"{run['with_matches_but_none']} of {run['queries_with_matches']} queries with matching captions got "
+              "none; "
               f"{run['equal_to_min_per_query_matches']} / {len(queries)} equal min({a.per_query}, matching captions) "
               f"({run['within_1pct']} within 1%)")
         alone = a.workdir / f"store_{a.n}_{match}"
@@ -355,9 +359,9 @@ def main() -> None:
         if a.kill_test and cluster is None:
             killed = a.workdir / f"store_{tag}_killed"
             shutil.rmtree(killed, ignore_errors=True)
-            code_k, wall_k, _, _ = run_collect([*cli[:cli.index("--out") + 1], str(killed), *cli[cli.index("--out") + 2:]],
-                                            kill_when=killed / "hits")
-            code_r, wall_r, _, _ = run_collect([*cli[:cli.index("--out") + 1], str(killed), *cli[cli.index("--out") + 2:]])
+            at = cli.index("--out")
+            code_k, wall_k, _, _ = run_collect([*cli[:at + 1], str(killed), *cli[at + 2:]], kill_when=killed / "hits")
+            code_r, wall_r, _, _ = run_collect([*cli[:at + 1], str(killed), *cli[at + 2:]])
             same = per_action_lists(killed) == lists
             run["kill_test"] = {"killed_after_s": round(wall_k, 1), "rerun_exit": code_r, "rerun_s": round(wall_r, 1),
                                 "identical_per_action_lists": same}

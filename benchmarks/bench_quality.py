@@ -113,11 +113,13 @@ def score(per_class: dict[str, list[str]], label_of: dict[str, str], classes: li
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", type=Path, help="labelled corpus (videoid, name, label); default: the SYNTHETIC families")
+    ap.add_argument("--corpus", type=Path, help="labelled corpus (videoid, name, label); default: the SYNTHETIC "
+                                                "families")
     ap.add_argument("--families", default="A,B", help="SYNTHETIC phrasing families to run: A (tuned on), B, C "
                     "(held out; C: stock-footage titles, quality_corpus_c.py) (default: A,B)")
     ap.add_argument("--benchmark", default="ucf101")
-    ap.add_argument("--rankers", default="glove,minilm,minilm-agent", help="comma-separated rankers ('default': rank's default)")
+    ap.add_argument("--rankers", default="glove,minilm,minilm-agent",
+                    help="comma-separated rankers ('default': rank's default)")
     ap.add_argument("--datasets", nargs="+", help="vocab build --datasets (default: the seven sources)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--show", metavar="CLASSES", help="print these classes' top 10 with their labels (comma-separated, "
@@ -143,7 +145,8 @@ def main() -> None:
                 corpora.append((f"SYNTHETIC family {fam}" + (" (held out)" if fam in ("B", "C") else ""), path))
         for name, path in corpora:
             ids, caps, labels = read_labelled(path)
-            label_of = dict(zip(ids.to_pylist(), [x or "" for x in labels.to_pylist()], strict=True)) if labels is not None else {}
+            label_of = ({} if labels is None else
+                        dict(zip(ids.to_pylist(), [x or "" for x in labels.to_pylist()], strict=True)))
             text_of = dict(zip(ids.to_pylist(), caps.to_pylist(), strict=True))
             work = Path(tmp) / name.replace(" ", "_").replace("(", "").replace(")", "")
             work.mkdir()
@@ -158,7 +161,8 @@ def main() -> None:
                         n_true = sum(1 for lab in label_of.values() if lab == c)
                         print(f"== {c} ({ranker}, {name}; {n_true} true captions in the corpus)")
                         for v, sc in got:
-                            print(f"   {sc:+.3f} {'+' if label_of.get(v) == c else '-'} {text_of[v][:90]}  [{label_of.get(v)}]")
+                            print(f"   {sc:+.3f} {'+' if label_of.get(v) == c else '-'} {text_of[v][:90]}  "
+                                  f"[{label_of.get(v)}]")
     if a.json:
         print(json.dumps(results, indent=1))
         return
@@ -166,7 +170,8 @@ def main() -> None:
     print("| corpus | ranker | covered (>= 1 correct in top 10) | precision@10 | mostly wrong | rank s |")
     print("|---|---|---|---|---|---|")
     for s in results:
-        print(f"| {s['corpus']} | {s['ranker']} | {s['covered']}/{s['classes_with_true']} ({100 * s['coverage']:.1f} %) "
+        print(f"| {s['corpus']} | {s['ranker']} | {s['covered']}/{s['classes_with_true']} ({100 * s['coverage']:.1f} "
+              "%) "
               f"| {s['precision_at_10']:.3f} | {len(s['mostly_wrong'])} | {s['seconds']['rank']} |")
     for s in results:
         if s["mostly_wrong"] or s["missed"]:

@@ -30,11 +30,12 @@ def test_lists(label_mat: Path) -> list[bytes]:
     """The bytes of testlist01..03.txt derived from ``label_mat``."""
     ucf = scipy.io.loadmat(str(label_mat), squeeze_me=True, struct_as_record=False)["VideoLabel"].UCF101
     classes = [str(c) for c in ucf.ClassName]
-    videos = sorted((int(label), str(name)) for name, label in zip(ucf.VideoName, ucf.Label))
+    videos = sorted((int(label), str(name)) for name, label in zip(ucf.VideoName, ucf.Label, strict=True))
     out = []
     for split in (1, 2, 3):
         groups = range(7 * split - 6, 7 * split + 1)
-        lines = [f"{classes[label - 1]}/{name}" for label, name in videos if int(_GROUP.search(name).group(1)) in groups]
+        lines = [f"{classes[label - 1]}/{name}" for label, name in videos
+                 if int(_GROUP.search(name).group(1)) in groups]
         out.append("\r\n".join(lines).encode("ascii"))
     return out
 
@@ -47,7 +48,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for n, data in enumerate(test_lists(args.label_mat), 1):
         (args.out / f"testlist0{n}.txt.gz").write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
-        print(f"testlist0{n}.txt: {data.count(b'/')} videos, {len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()}")
+        digest = hashlib.sha256(data).hexdigest()
+        print(f"testlist0{n}.txt: {data.count(b'/')} videos, {len(data)} bytes, sha256 {digest}")
 
 
 if __name__ == "__main__":

@@ -15,13 +15,16 @@ def make_store(path: Path, guitar: int = 130) -> Path:
     from actionhub.dataset.store import Store
 
     st = Store(path, create=True, note="SYNTHETIC: app test store")
-    rows = [{"action": "play guitar", "provider": "local", "video_id": f"g{i}", "description": f"{TEXT[i % 2]}, take {i}"}
+    rows = [{"action": "play guitar", "provider": "local", "video_id": f"g{i}",
+             "description": f"{TEXT[i % 2]}, take {i}"}
             for i in range(guitar)]
     rows.append({"action": "play guitar", "provider": "local", "video_id": "junk1",
                  "description": "stock footage loop background 4k"})
-    rows += [{"action": "ride horse", "provider": "local", "video_id": f"h{i}", "description": f"{TEXT[2 + i % 2]}, {i}"}
+    rows += [{"action": "ride horse", "provider": "local", "video_id": f"h{i}",
+              "description": f"{TEXT[2 + i % 2]}, {i}"}
              for i in range(40)]
-    rows += [{"action": "strum guitar", "provider": "local", "video_id": f"g{i}", "description": "x"} for i in range(10)]
+    rows += [{"action": "strum guitar", "provider": "local", "video_id": f"g{i}", "description": "x"}
+             for i in range(10)]
     rows += [{"action": "ride camel", "provider": "local", "video_id": "h3", "description": "x"},
              {"action": "ride camel", "provider": "local", "video_id": "c1", "description": "camel ride in the desert"},
              {"action": "yo yo", "provider": "local", "video_id": "y1", "description": "a boy doing yo yo tricks"}]

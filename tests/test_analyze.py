@@ -122,8 +122,8 @@ def test_per_action_takes_the_first_by_rank(tmp_path):
     assert list(v.used) == [1, 1, 1] and len(v.points) == 3
     every = description_vectors(tmp_path / "topk.parquet", WV, per_action=0, progress=False)
     np.testing.assert_allclose(every.centre[every.index("yo yo")],
-                               (np.mean([VOCAB["slow"]] * 2, axis=0) + np.mean([VOCAB["spin"], VOCAB["string"]],
-                                                                               axis=0)) / 2, rtol=1e-6)
+                               (np.mean([VOCAB["slow"]] * 2, axis=0)
+                                + np.mean([VOCAB["spin"], VOCAB["string"]], axis=0)) / 2, rtol=1e-6)
     assert list(every.used) == [1, 2, 2]
 
 

@@ -90,7 +90,8 @@ def test_train_in_memory_and_evaluate_records_and_directories(hmdb, tmp_path):
     assert [s["split"] for s in row["splits"]] == [0, 1]
     assert row["summary"]["top1"]["mean"] == pytest.approx((r0["metrics"]["test"]["top1"]
                                                             + r1["metrics"]["test"]["top1"]) / 2)
-    assert json.loads((tmp_path / "results.json").read_text())["rows"][0]["splits"][1]["run_dir"] == str(tmp_path / "s1")
+    rows = json.loads((tmp_path / "results.json").read_text())["rows"]
+    assert rows[0]["splits"][1]["run_dir"] == str(tmp_path / "s1")
     # a rerun returns the finished run
     assert ah.train("hmdb51", 0, features=fs, out=tmp_path / "s0", **common)["metrics"] == r0["metrics"]
 

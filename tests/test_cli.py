@@ -62,7 +62,8 @@ def test_train_then_evaluate_round_trip(hmdb_files, tmp_path, capsys):
 
 def test_train_errors_name_the_problem(hmdb_files, tmp_path, capsys):
     base = ["train", "--benchmark", "hmdb51", "--split", "0", "--out", str(tmp_path / "r"), "--no-progress"]
-    assert main(base + ["--features", str(tmp_path / "missing.npz"), "--text-features", str(hmdb_files / "text.npz")]) == 2
+    assert main(base + ["--features", str(tmp_path / "missing.npz"), "--text-features",
+                        str(hmdb_files / "text.npz")]) == 2
     assert "missing.npz" in capsys.readouterr().err
     assert main(base + ["--features", str(hmdb_files / "feats.npz"), "--text-features", str(tmp_path / "no.npz")]) == 2
     assert "no.npz" in capsys.readouterr().err

@@ -32,7 +32,8 @@ pytestmark = pytest.mark.timeout(60)
 def provider(api, sleeps=None, **kw):
     kw.setdefault("per_page", 10)
     kw.setdefault("timeout", 0.5)
-    return ShutterstockProvider(base_url=api.url, env=ENV, sleep=(sleeps.append if sleeps is not None else (lambda s: None)),
+    return ShutterstockProvider(base_url=api.url, env=ENV,
+                                sleep=(sleeps.append if sleeps is not None else (lambda s: None)),
                                 **kw)
 
 
@@ -335,7 +336,8 @@ def test_local_provider_ranks_lemmatised_matches_and_caches_its_index(tmp_path, 
     time.sleep(0.01)
     write_corpus(corpus, CAPTIONS + [("v8", "Horse riding lesson")])
     changed = LocalProvider(corpus)
-    assert not changed.index_from_cache and "v8" in [h.video_id for h in changed.search("ride horse", None, None, None).hits]
+    assert not changed.index_from_cache
+    assert "v8" in [h.video_id for h in changed.search("ride horse", None, None, None).hits]
 
 
 def test_local_provider_pages_and_errors(tmp_path):
@@ -346,7 +348,8 @@ def test_local_provider_pages_and_errors(tmp_path):
     second = p.search("play guitar", first.next_cursor, None, None)
     assert {h.video_id for h in first.hits + second.hits} == {"v2", "v3", "v5", "v7"}
     assert second.next_cursor is None  # exactly 4 matches: no empty third page
-    with pytest.raises(ProviderConfigError, match=r"c\.csv has no column\(s\) \['caption'\].*videoid, contentUrl, name"):
+    with pytest.raises(ProviderConfigError,
+                       match=r"c\.csv has no column\(s\) \['caption'\].*videoid, contentUrl, name"):
         LocalProvider(corpus, caption_column="caption")
     with pytest.raises(ProviderConfigError, match="needs a caption corpus"):
         get_provider("local")

@@ -35,7 +35,8 @@ def videos(tmp_path):
 
 
 def _read_failures(out):
-    return sorted((r["video_id"], r["kind"]) for r in map(json.loads, (out / "failures.jsonl").read_text().splitlines()))
+    return sorted((r["video_id"], r["kind"])
+                  for r in map(json.loads, (out / "failures.jsonl").read_text().splitlines()))
 
 
 @pytest.mark.slow

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.timeout(420)
 
 def store_rows(store: Path) -> list[tuple]:
     t = read_store(store)
-    return sorted(zip(*(t.column(c).to_pylist() for c in ("action", "provider", "video_id", "description", "rank")), strict=True))
+    return sorted(zip(*(t.column(c).to_pylist() for c in ("action", "provider", "video_id", "description", "rank")),
+                      strict=True))
 
 
 def kill_when(cluster, ready, worker: int = 0) -> dict:

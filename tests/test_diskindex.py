@@ -151,7 +151,8 @@ def test_changed_added_and_gone_shards_and_broken_segments_are_reindexed_with_on
     # a shard changed after indexing: that shard alone is re-indexed
     write_shard(corpus / "part-1.parquet", captions(3000, seed=11))
     idx, lines = reopen()
-    assert len(lines) == 1 and re.search(r"re-indexed the corpus shard .*part-1\.parquet: the corpus shard changed", lines[0])
+    assert len(lines) == 1
+    assert re.search(r"re-indexed the corpus shard .*part-1\.parquet: the corpus shard changed", lines[0])
     now = {Path(p).name: os.stat(p).st_mtime_ns for p in idx.segment_paths}
     assert [now[k] == segs[k] for k in sorted(now)].count(True) == 2  # the other two segments untouched
     seg1 = idx.segment_paths[1]
@@ -175,7 +176,8 @@ def test_changed_added_and_gone_shards_and_broken_segments_are_reindexed_with_on
     # a new shard, and a shard gone
     write_shard(corpus / "part-3.csv", captions(500, seed=3))
     idx, lines = reopen()
-    assert len(lines) == 1 and "indexed the new corpus shard" in lines[0] and idx.num_docs == reference(corpus)[0].num_docs
+    assert len(lines) == 1 and "indexed the new corpus shard" in lines[0]
+    assert idx.num_docs == reference(corpus)[0].num_docs
     (corpus / "part-0.csv").unlink()
     idx, lines = reopen()
     assert len(lines) == 1 and re.search(r"corpus shard .*part-0\.csv is gone since the index was built", lines[0])
@@ -189,7 +191,8 @@ def _footer(path: str) -> bytes:
 
 
 def test_a_budget_too_small_names_the_smallest_that_works(corpus, tmp_path):
-    with pytest.raises(ProviderConfigError, match=r"memory budget of 0\.1 GB is too small to index the corpus shard") as e:
+    with pytest.raises(ProviderConfigError,
+                       match=r"memory budget of 0\.1 GB is too small to index the corpus shard") as e:
         DiskBM25Index.open(corpus, TEXT, tmp_path / "c", budget=50 << 20)
     smallest = float(re.search(r"the smallest that works is about ([\d.]+) GB \(--memory-gb\)", str(e.value)).group(1))
     assert smallest > 0.05
@@ -236,7 +239,8 @@ def test_collect_from_a_folder_of_shards_equals_one_file(corpus, tmp_path, capsy
 
     def rows(store):
         t = read_store(store)
-        return sorted(zip(*(t.column(c).to_pylist() for c in ("action", "video_id", "description", "rank")), strict=True))
+        return sorted(zip(*(t.column(c).to_pylist() for c in ("action", "video_id", "description", "rank")),
+                          strict=True))
 
     assert rows(tmp_path / "a") == rows(tmp_path / "b") == rows(tmp_path / "c") and len(rows(tmp_path / "a")) > 1000
     with pytest.raises(SystemExit):

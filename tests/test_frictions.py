@@ -68,15 +68,16 @@ def _run(class_text="ad+vc", with_descriptions=0):
     return {"benchmark": "ucf101", "split": 0, "method": "coco", "epochs_done": 12,
             "config": {"model": {"class_text": class_text, "cim": True, "k": 100, "alpha": 0.5},
                        "optim": {"epochs": 0}},
-            "data": {"features": "f", "text_features": "t", "text_meta": {"encoder": "minilm",
-                                                                           "num_with_descriptions": with_descriptions}},
+            "data": {"features": "f", "text_features": "t",
+                     "text_meta": {"encoder": "minilm", "num_with_descriptions": with_descriptions}},
             "protocol": {"epoch_selection": "last"}}
 
 
 def test_definition_only_runs_are_labelled_ad_and_the_report_writes_the_epochs_trained():
     ad_only = _run()
     assert class_text_used(ad_only) == "ad" and variant_of(ad_only).startswith("AD (no descriptions)")
-    assert class_text_used(_run(with_descriptions=40)) == "ad+vc" and variant_of(_run(with_descriptions=40)).startswith("AD+VC")
+    with_vc = _run(with_descriptions=40)
+    assert class_text_used(with_vc) == "ad+vc" and variant_of(with_vc).startswith("AD+VC")
     line = protocol_line([ad_only])
     assert "class text AD-only (no descriptions in its text features)" in line and "epochs 12" in line
     assert "epochs 0" not in line
@@ -86,7 +87,8 @@ def test_the_demo_reads_a_corpus_with_other_column_names_and_refuses_one_it_cann
     from actionhub.demo.class_text import corpus_columns, demo_class_text
 
     good = tmp_path / "captions.csv"
-    good.write_text("id,caption\n1,Woman brushing her long hair\n2,Girl brushes hair in the morning\n", encoding="utf-8")
+    good.write_text("id,caption\n1,Woman brushing her long hair\n2,Girl brushes hair in the morning\n",
+                    encoding="utf-8")
     assert corpus_columns(good) == ("id", "caption")
     said: list[str] = []
     ct = demo_class_text("hmdb51", str(good), say=said.append, k=5)

@@ -194,7 +194,8 @@ def _bench_files(tmp_path: Path, name: str, visual_dim: int) -> tuple[Path, Path
         listed: dict[str, list[str]] = {}
         for video, cls in bench.eval_videos(0, "test"):
             listed.setdefault(cls, []).append(video)
-        fs.videos = np.array([listed[c].pop() if c in listed else v for v, c in zip(fs.videos, fs.labels, strict=True)], dtype=object)
+        fs.videos = np.array([listed[c].pop() if c in listed else v for v,
+                              c in zip(fs.videos, fs.labels, strict=True)], dtype=object)
     save_features(feats, fs)
     w.class_text().save(text)
     return feats, text

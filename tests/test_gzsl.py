@@ -131,8 +131,8 @@ def test_gzsl_run_records_metrics_and_recalibrates_from_disk(tmp_path, capsys):
     from actionhub.cli import main
 
     world, inp = _inputs()
-    cfg = TrainConfig(model=ModelConfig(dim=32, k=10), optim=replace(OptimConfig(), epochs=4, batch_size=64,
-                                                                             val_classes=0), method="devise")
+    cfg = TrainConfig(model=ModelConfig(dim=32, k=10),
+                      optim=replace(OptimConfig(), epochs=4, batch_size=64, val_classes=0), method="devise")
     rec = train_run(cfg, holdout_seen(inp), tmp_path / "g", progress=False, calibration=0.0)
     g = rec["metrics"]["gzsl"]
     assert g["num_seen_videos"] == 48 and g["num_unseen_videos"] == 80

@@ -230,7 +230,8 @@ def test_a_damaged_npz_is_a_clear_error(which, damage, files, tmp_path, capsys):
     assert str(bad) in err and ("corrupt" in err or "truncated" in err)
 
 
-BAD_NUMBERS = [("--lr", "nan"), ("--lr", "inf"), ("--epochs", "-3"), ("--steps", "-1"), ("--val-classes", "nan"), ("--batch-size", "0"),
+BAD_NUMBERS = [("--lr", "nan"), ("--lr", "inf"), ("--epochs", "-3"), ("--steps", "-1"), ("--val-classes", "nan"),
+               ("--batch-size", "0"),
                ("--tau", "nan"), ("--weight-decay", "-1"), ("--warmup-epochs", "nan"), ("--gamma", "nan"),
                ("--calibration", "nan")]
 

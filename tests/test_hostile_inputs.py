@@ -295,7 +295,8 @@ def collect_disk_full(c: Ctx) -> Case:
             assert main(args + [str(c.tmp / "store")]) == 0  # space again: the rerun resumes
         finally:
             api.__exit__()
-        again = sorted(zip(*read_store(c.tmp / "store").select(["action", "video_id"]).to_pydict().values(), strict=True))
+        again = sorted(zip(*read_store(c.tmp / "store").select(["action", "video_id"]).to_pydict().values(),
+                           strict=True))
         assert again == clean  # nothing lost, nothing twice
     return Case(args + [str(c.tmp / "store")], "the disk is full (no space left on device while writing to the store",
                 after=after)

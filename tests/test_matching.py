@@ -85,8 +85,8 @@ def test_most_relaxes_a_query_with_few_matches_and_records_it(tmp_path):
     s = collect(["tennis swing"], LocalProvider(corpus, cache_dir=tmp_path), tmp_path / "store")
     hits = Store(tmp_path / "store").descriptions("TennisSwing")
     assert hits.column("description").to_pylist()[0] == "Man swings a tennis racket"  # its own match first
-    assert set(hits.column("description").to_pylist()[1:]) == {"Tennis player hits a forehand", "Tennis ball on the court",
-                                                                "Girl on a playground swing"}
+    assert set(hits.column("description").to_pylist()[1:]) == {
+        "Tennis player hits a forehand", "Tennis ball on the court", "Girl on a playground swing"}
     rec = Store(tmp_path / "store").meta()["collections"]["local"]
     assert rec["match"] == "most" and rec["relaxed"] == {"tennis swing": 1} and s["added"] == 4
 
@@ -143,7 +143,8 @@ def test_aliases_add_captions_under_the_action(tmp_path):
     (tmp_path / "aliases.txt").write_text("# extra queries\nBaseballPitch: pitcher throws | curveball\n")
     aliases = read_aliases(tmp_path / "aliases.txt")
     assert aliases == {"BaseballPitch": ["pitcher throws", "curveball"]}
-    assert resolve_aliases(aliases, ["baseball pitch", "ride horse"]) == {"baseball pitch": ["pitcher throws", "curveball"]}
+    assert resolve_aliases(aliases,
+                           ["baseball pitch", "ride horse"]) == {"baseball pitch": ["pitcher throws", "curveball"]}
     with pytest.raises(AliasError, match="match none of the 1 queries: 'BaseballPitch'"):
         resolve_aliases(aliases, ["ride horse"])
     (tmp_path / "a.json").write_text(json.dumps({"BaseballPitch": "pitcher throws"}))

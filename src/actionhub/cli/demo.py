@@ -18,7 +18,8 @@ def run(a: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     d = sub.add_parser("demo", help="run the whole chain offline: protocols, real class text, report, prediction",
                        description="The main job, offline: train and evaluate CoCo on UCF101, HMDB51 and "
-                                   "Kinetics-ZSAR splits with SYNTHETIC features (the recipes of configs/demo) and print the "
+                                   "Kinetics-ZSAR splits with SYNTHETIC features (the recipes of configs/demo) and "
+                                   "print the "
                                    "summary table; "
                                    "encode the real Kinetics-ZSAR definitions with MiniLM and train on them; "
                                    "render the report with baselines and ablations; predict actions on a real "

@@ -12,7 +12,8 @@ def _splits(value: str) -> list[int]:
     try:
         out = [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"splits must be comma-separated split indices, e.g. 0,1,2; got {value!r}") from None
+        raise argparse.ArgumentTypeError(f"splits must be comma-separated split indices, e.g. 0,1,2; "
+                                         f"got {value!r}") from None
     if not out or min(out) < 0:
         raise argparse.ArgumentTypeError(f"splits must be split indices >= 0, e.g. 0,1,2; got {value!r}")
     return out
@@ -38,7 +39,8 @@ def run(a: argparse.Namespace) -> int:
             raise CliError("--gzsl/--calibration apply to trained runs (--runs), not to --zero-shot")
         summary = evaluate(None, a.out, benchmark=a.benchmark, zero_shot=a.zero_shot, features=a.features,
                            text_features=a.text_features, recipe=a.config, splits=a.splits, class_text=a.class_text,
-                           k=a.k, alpha=a.alpha, backbone=a.backbone, video_list=a.video_list, labels=a.labels, overwrite=a.overwrite)
+                           k=a.k, alpha=a.alpha, backbone=a.backbone, video_list=a.video_list, labels=a.labels,
+                           overwrite=a.overwrite)
     print(format_table(summary, markdown=a.markdown, gzsl=a.gzsl))
     if a.out:
         print(f"\nwrote {a.out}")

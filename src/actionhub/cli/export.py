@@ -51,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(the queries of the store's own collection state are always included)")
     p.add_argument("--max-shard-mb", type=positive_float, default=500, metavar="MB",
                    help="cut a shard at about this many MB of Parquet (default: 500)")
-    p.add_argument("--max-shard-rows", type=positive_int, metavar="N", help="and at most N rows per shard (default: no limit)")
+    p.add_argument("--max-shard-rows", type=positive_int, metavar="N",
+                   help="and at most N rows per shard (default: no limit)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an earlier export at --out: only the files an export wrote there are replaced, "
                         "other files in the folder are kept")

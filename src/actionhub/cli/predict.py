@@ -127,8 +127,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(default: all, as `collect`)")
     d.add_argument("--id-column", default="videoid", help="with --corpus: video id column (default: videoid)")
     d.add_argument("--caption-column", default="name", help="with --corpus: caption column (default: name)")
-    d.add_argument("--corpus-format", choices=("csv", "jsonl", "parquet"), help="with --corpus: format (default: "
-                                                                                 "from the suffix)")
+    d.add_argument("--corpus-format", choices=("csv", "jsonl", "parquet"),
+                   help="with --corpus: format (default: from the suffix)")
     d.add_argument("--index-cache", help="with --corpus: where the BM25 index is cached (default: next to the "
                                          "corpus, shared with `collect`)")
     o = p.add_argument_group("batch output")

@@ -22,7 +22,8 @@ def run(a: argparse.Namespace) -> int:
     try:
         rep = rank_descriptions(a.store, a.out, k=a.k, ranker=a.ranker, word_vectors=a.word_vectors,
                                 candidates=a.candidates, min_relevance=a.min_relevance or "default",
-                                siblings=a.siblings, encoder=a.encoder, cache=False if a.no_cache else (a.cache or True),
+                                siblings=a.siblings, encoder=a.encoder, cache=False if a.no_cache
+                                else (a.cache or True),
                                 batch_size=a.batch_size, threads=a.threads or None, progress=not a.no_progress,
                                 curation=not a.ignore_curation, overwrite=a.overwrite)
     except ImportError as e:
@@ -82,14 +83,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="relevance cut-off: auto (default for the MiniLM rankers: drop object-only descriptions and "
                         "those far below the action's best), none (keep all: the paper, glove's default) or a score")
     p.add_argument("--siblings", choices=SIBLING_MODES,
-                   help="descriptions of a more specific query ('wall push up' for 'push up'): exclude, last (after the "
+                   help="descriptions of a more specific query ('wall push up' for 'push up'): exclude, last (after "
+                        "the "
                         "others), keep, or auto (default for the MiniLM rankers: exclude where one label list names "
                         "both as classes, last otherwise; glove: keep)")
     p.add_argument("--candidates", type=positive_int, default=DEFAULT_CANDIDATES,
-                   help=f"MiniLM rankers: descriptions per action encoded, the best by GloVe (default: {DEFAULT_CANDIDATES})")
-    p.add_argument("--encoder", default="minilm", help="MiniLM rankers: the sentence encoder (default: minilm, offline)")
+                   help="MiniLM rankers: descriptions per action encoded, the best by GloVe (default: "
+                        f"{DEFAULT_CANDIDATES})")
+    p.add_argument("--encoder", default="minilm",
+                   help="MiniLM rankers: the sentence encoder (default: minilm, offline)")
     p.add_argument("--threads", type=int, default=1,
-                   help="torch threads while encoding (default: 1, the fastest on a few shared cores; 0: torch's default)")
+                   help="torch threads while encoding (default: 1, the fastest on a few shared cores; 0: torch's "
+                        "default)")
     p.add_argument("--cache", type=Path, metavar="DIR", help="encoded-text cache directory (default: as text-features)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the encoded-text cache")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")

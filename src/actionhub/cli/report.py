@@ -58,5 +58,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="videos per class in the t-SNE, drawn with --seed (default: 25)")
     g.add_argument("--cycle-class", action="append", metavar="NAME",
                    help="an unseen class for the cycle-attention table (repeatable; default: 2 drawn with --seed)")
-    g.add_argument("--seed", type=int, default=0, help="seed for the class and video choices and the t-SNE (default: 0)")
+    g.add_argument("--seed", type=int, default=0,
+                   help="seed for the class and video choices and the t-SNE (default: 0)")
     r.set_defaults(func=run)

@@ -35,7 +35,8 @@ def run_action(a: argparse.Namespace) -> int:
     table, report = _ranked(a.ranked)
     out = {"name": a.action, "action": action, "descriptions": t.num_rows,
            "first": [{"rank": r, "provider": p, "video_id": v, "description": d} for r, p, v, d in zip(
-               *(t.column(c).to_pylist()[:a.samples] for c in ("rank", "provider", "video_id", "description")), strict=True)]}
+               *(t.column(c).to_pylist()[:a.samples] for c in ("rank", "provider", "video_id", "description")),
+               strict=True)]}
     if table is not None:
         from actionhub.dataset.quality import action_quality
 
@@ -56,7 +57,8 @@ def run_action(a: argparse.Namespace) -> int:
     if table is not None:
         q = out["quality"] or {}
         print(f"ranked ({report.get('ranker', 'glove')}, {a.ranked}): {out['kept']} kept"
-              + (f"; {100 * q.get('cut', 0):.0f} % of the scored cut, {100 * q.get('object_only', 0):.0f} % object-only, "
+              + (f"; {100 * q.get('cut', 0):.0f} % of the scored cut, {100 * q.get('object_only', 0):.0f} % "
+                 "object-only, "
                  f"{100 * q.get('siblings', 0):.0f} % of a more specific query; likely noise {q.get('noise', 0):.2f}"
                  if q else "") + (f" ({'; '.join(q['warnings'])})" if q.get("warnings") else ""))
         for r in out["ranked"]:
@@ -163,20 +165,25 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "actions per description/sentence bin (Fig. 4) and the actions with the most and "
                                    "fewest descriptions (Fig. 5). An action counts every video its query returned, "
                                    "also those other actions list too; --json adds descriptions_per_action. Sentences: "
-                                   "runs of . ! ? followed by a space or the end, plus unterminated trailing text. With "
-                                   "--ranked (the output of `actionhub rank`): per action the share cut by the relevance "
+                                   "runs of . ! ? followed by a space or the end, plus unterminated trailing text. "
+                                   "With "
+                                   "--ranked (the output of `actionhub rank`): per action the share cut by the "
+                                   "relevance "
                                    "cut-off, the object-only share and the share of a more specific query, and the "
-                                   "actions to check, most likely noisy first. --benchmark: a table per class. --action: "
+                                   "actions to check, most likely noisy first. --benchmark: a table per class. "
+                                   "--action: "
                                    "one action's descriptions.")
     s.add_argument("store", type=Path, help="store directory")
-    s.add_argument("--ranked", type=Path, metavar="TOPK", help="the ranked descriptions of this store (`actionhub rank` output)")
+    s.add_argument("--ranked", type=Path, metavar="TOPK", help="the ranked descriptions of this store (`actionhub "
+                                                               "rank` output)")
     s.add_argument("--benchmark", metavar="NAME|FILE.json",
                    help="a table per class of this benchmark (shipped name or your benchmark file): queries used, "
                         "descriptions kept, share cut, a sample; and its overlapping queries")
     s.add_argument("--action", metavar="NAME",
                    help="one action's descriptions: an action of the store or a class name that resolves to one "
                         "(e.g. PlayingGuitar)")
-    s.add_argument("--samples", type=non_negative_int, default=10, help="descriptions shown with --action (default: 10)")
+    s.add_argument("--samples", type=non_negative_int, default=10,
+                   help="descriptions shown with --action (default: 10)")
     s.add_argument("--plots", type=Path, metavar="DIR",
                    help="write stats.txt, stats.json, fig4_histograms.png and fig5_top_bottom.png here")
     s.add_argument("--overwrite", action="store_true",

@@ -58,7 +58,8 @@ def run(a: argparse.Namespace) -> int:
     print()
     print(format_sweep(index))
     failed = [r for r in index["runs"] if r["status"] != "finished"]
-    print(f"\nwrote {Path(a.out) / 'sweep.json'}" + (f"; {len(failed)} run(s) failed (see sweep.json)" if failed else ""))
+    print(f"\nwrote {Path(a.out) / 'sweep.json'}"
+          + (f"; {len(failed)} run(s) failed (see sweep.json)" if failed else ""))
     return 1 if failed else 0
 
 

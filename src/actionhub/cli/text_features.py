@@ -72,7 +72,8 @@ def run(a: argparse.Namespace) -> int:
                 what.append(f"{r['siblings']:,} of more specific queries ({r.get('siblings_mode') or 'siblings'})")
             if r["claimed"]:
                 what.append(f"{r['claimed']:,} that fit another action better")
-            print(f"ranked by {r['ranker']}: of {r['rows']:,} stored descriptions of the {r['actions']} matched actions, "
+            print(f"ranked by {r['ranker']}: of {r['rows']:,} stored descriptions of the {r['actions']} matched "
+                  "actions, "
                   f"{r['candidates']:,} scored, {r['kept']:,} kept; cut: " + ", ".join(what)
                   + f"; {r['object_only']:,} scored as object-only")
         print("check: " + format_quality(m["quality"]))
@@ -107,7 +108,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="per-class table (status none/few/ok, descriptions kept, matched actions, what ranking cut, "
                         "a sample), tab-separated (default: --out with .classes.tsv)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
-    p.add_argument("--template", help="how a definition is encoded (default: '{name}: {definition}'); '{name}' encodes the class "
+    p.add_argument("--template", help="how a definition is encoded (default: '{name}: {definition}'); '{name}' encodes "
+                                      "the class "
                         "names alone (no definitions needed: ER's GCN node inputs)")
     p.add_argument("--prompt", action="append", metavar="TEMPLATE",
                    help="encode the class names in this prompt template instead of the definitions (repeatable: "

@@ -67,7 +67,8 @@ def run_one(a: argparse.Namespace) -> int:
         print(f"GZSL (calibration {g['calibration']:g}): seen {g['acc_seen']:.2f}  unseen {g['acc_unseen']:.2f}  "
               f"H {g['h']:.2f} (per-class mean top-1){tag}")
     if "recipe" in rec:
-        print(f"recipe: {rec['recipe']['name']}" + (f" ({rec['recipe']['paper']})" if rec["recipe"].get("paper") else ""))
+        print(f"recipe: {rec['recipe']['name']}"
+              + (f" ({rec['recipe']['paper']})" if rec["recipe"].get("paper") else ""))
     print(f"training: {rec.get('stop_reason', 'n/a')}; epoch selection: {rec['protocol']['epoch_selection']}")
     print(f"run directory: {a.out}" + (f" (curves: tensorboard --logdir {a.out / 'tb'})" if a.log else ""))
     print(selection_line(rec))

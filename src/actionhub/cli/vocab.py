@@ -129,7 +129,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--out", type=Path, help="write the queries: .csv (query,num_sources,datasets,names) or .json")
     b.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     b.add_argument("--json", action="store_true",
-                   help='print {"num_source_names", "num_queries", "queries": [{"query", "sources": [{"dataset","name"}]}]}')
+                   help='print {"num_source_names", "num_queries", '
+                        '"queries": [{"query", "sources": [{"dataset","name"}]}]}')
     b.add_argument("--datasets", nargs="+", metavar="NAME",
                    help="label lists to use (default: the seven sources: kinetics700 moments_in_time339 "
                         "activitynet200 ava80 hmdb51 ucf101 olympic_sports16)")
@@ -144,7 +145,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     o = ps.add_parser("overlaps", help="list the queries whose words are all in a more specific query",
                       description="Sibling queries: a general query ('push up', 'ski') whose words are all in a more "
                                   "specific one ('wall pushup', 'skijet'). `actionhub rank` keeps a caption of the "
-                                  "specific query out of the general one. A word starting many queries ('play', 'ride') "
+                                  "specific query out of the general one. A word starting many queries ('play', "
+                                  "'ride') "
                                   "and particles ('out') do not make a query more specific.")
     o.add_argument("--benchmark", metavar="NAME|FILE.json", help="only the queries of this benchmark's classes")
     o.add_argument("--all", action="store_true", help="with --benchmark: also more specific queries of other datasets")
@@ -153,16 +155,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--json", action="store_true", help='print [{"general", "specific", "extra"}]')
     c = ps.add_parser("check", help="flag the queries too generic for a caption corpus ('close', 'empty')",
                       description="A one-word query whose word is frequent in the corpus and mostly a fixed phrase "
-                                  "('close' of 'close-up') or an adjective ('empty road') takes captions that show nothing "
+                                  "('close' of 'close-up') or an adjective ('empty road') takes captions that show "
+                                  "nothing "
                                   "of the action; `collect --provider local` fixes such queries by default (verb forms "
                                   "only: 'closing').")
     c.add_argument("--corpus", required=True, type=Path, help="caption corpus (CSV/JSONL/Parquet), as for collect")
     c.add_argument("--id-column", default="videoid", help="video id column (default: videoid)")
     c.add_argument("--caption-column", default="name", help="caption column (default: name)")
-    c.add_argument("--corpus-format", choices=("csv", "jsonl", "parquet"), help="corpus format (default: from the suffix)")
+    c.add_argument("--corpus-format", choices=("csv", "jsonl", "parquet"),
+                   help="corpus format (default: from the suffix)")
     c.add_argument("--index-cache", type=Path, help="directory for the BM25 index cache (default: next to the corpus)")
     c.add_argument("--benchmark", metavar="NAME|FILE.json", help="only the queries of this benchmark's classes")
     c.add_argument("--vocab", type=Path, help="a vocabulary file written by `vocab build --out` (default: build it)")
     c.add_argument("--datasets", nargs="+", metavar="NAME", help="label lists to build it from (default: the seven)")
-    c.add_argument("--json", action="store_true", help='print [{"query", "reason", "captions", "share", "phrase", "fix"}]')
+    c.add_argument("--json", action="store_true",
+                   help='print [{"query", "reason", "captions", "share", "phrase", "fix"}]')
     p.set_defaults(func=run)

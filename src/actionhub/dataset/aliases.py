@@ -36,7 +36,8 @@ def read_aliases(path: str | Path) -> dict[str, list[str]]:
     """``{name: [alias, ...]}`` of an alias file (see the module docstring)."""
     p = Path(path)
     if not p.is_file():
-        raise AliasError(f"aliases file not found: {p} (JSON {{\"Name\": [\"alias\", ...]}} or 'Name: alias | alias' lines)")
+        raise AliasError(f"aliases file not found: {p} (JSON {{\"Name\": [\"alias\", ...]}} or 'Name: alias | alias' "
+                         "lines)")
     text = read_text_file(p, "aliases file")
     out: dict[str, list[str]] = {}
     if p.suffix.lower() == ".json" or text.lstrip().startswith("{"):

@@ -332,7 +332,8 @@ def neighbour_summary(vectors: DescriptionVectors, tables: dict[str, np.ndarray]
     name_idx, desc_idx = tables["name_idx"][rows], tables["desc_idx"][rows]
     top = int((name_idx[0] >= 0).sum()) if len(rows) else 0
     agree = name_idx[:, 0] == desc_idx[:, 0]
-    overlap = np.array([len(set(a[a >= 0]) & set(b[b >= 0])) for a, b in zip(name_idx, desc_idx, strict=True)], np.float64)
+    overlap = np.array([len(set(a[a >= 0]) & set(b[b >= 0])) for a, b in zip(name_idx, desc_idx, strict=True)],
+                       np.float64)
     own = np.einsum("ij,ij->i", _unit(vectors.name[rows]), _unit(vectors.centre[rows]))
     to_centres = cosine_similarity(vectors.name[rows], vectors.centre[rows])
     own_first = np.argmax(to_centres, axis=1) == np.arange(len(rows))

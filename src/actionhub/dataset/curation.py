@@ -250,7 +250,8 @@ def mark_descriptions(store: str | os.PathLike[str] | Store, action: str | None,
     have = set(zip(hits.column("provider").to_pylist(), hits.column("video_id").to_pylist(), strict=True))
     missing = [f"{p}:{v}" for p, v in keys if (p, v) not in have]
     if missing:
-        raise CurationError(f"{', '.join(missing[:5])}: not a description {'of ' + repr(action) + ' in' if action else 'in'}"
+        raise CurationError(f"{', '.join(missing[:5])}: not a description "
+                            f"{'of ' + repr(action) + ' in' if action else 'in'}"
                             f" the store {st.path}; give PROVIDER:VIDEO_ID as the store lists them")
     return _append(st, [_new("m", by, op="mark", target="description", action=action, provider=p, video_id=v,
                              reason=reason) for p, v in dict.fromkeys(keys)])

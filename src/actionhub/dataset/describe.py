@@ -154,7 +154,8 @@ def _read_store(queries: dict[str, str], store: Path) -> Any:
     query = np.asarray([by_query[a] for a in t.column("action").to_pylist()], dtype=object)
     # two store actions of one query (e.g. "push up", "pushup") may list the same video: keep it once
     keys = np.asarray([f"{q}\0{p}\0{v}" for q, p, v in zip(query, t.column("provider").to_pylist(),
-                                                             t.column("video_id").to_pylist(), strict=True)], dtype=object)
+                                                             t.column("video_id").to_pylist(), strict=True)],
+                                                             dtype=object)
     first = np.sort(np.unique(keys, return_index=True)[1])
     t = t.take(pa.array(first, pa.int64()))
     return t.set_column(0, "action", pa.array(query[first].tolist(), pa.string()))

@@ -474,11 +474,13 @@ def _providers(st: Store, hits: pa.Table, dates: list[pa.Table]) -> dict:
         d = pa.concat_tables(dates).group_by("provider").aggregate(
             [("collected_at_min", "min"), ("collected_at_max", "max"), ("provider_count", "sum")])
         for p, lo, hi, n in zip(*(d.column(c).to_pylist() for c in ("provider", "collected_at_min_min",
-                                                                     "collected_at_max_max", "provider_count_sum")), strict=True):
+                                                                     "collected_at_max_max", "provider_count_sum")),
+                                                                     strict=True):
             out[p] = {"descriptions": int(n), "first_collected": lo, "last_collected": hi}
     h = hits.select(["provider", "action"]).group_by("provider").aggregate(
         [("action", "count"), ("action", "count_distinct")])
-    for p, n, a in zip(*(h.column(c).to_pylist() for c in ("provider", "action_count", "action_count_distinct")), strict=True):
+    cols = ("provider", "action_count", "action_count_distinct")
+    for p, n, a in zip(*(h.column(c).to_pylist() for c in cols), strict=True):
         out.setdefault(p, {"descriptions": 0, "first_collected": None, "last_collected": None})
         out[p].update(hits=int(n), actions=int(a))
     collections = st.meta().get("collections") or {}

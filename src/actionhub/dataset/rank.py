@@ -438,7 +438,8 @@ def rank_table(table: Any, k: int = 100, word_vectors: WordVectors | None = None
         scorer.add(table.column("action"), table.column("description"))
     rows, group, rank, score = _select(scorer, k)
     fetched = table.select(["provider", "video_id", "description"]).take(rows) if len(rows) else _empty_fetched()
-    report = RankReport(k=k, word_vectors=wv.name, num_descriptions=table.num_rows - scorer.null_actions, num_actions=len(scorer.names),
+    report = RankReport(k=k, word_vectors=wv.name, num_descriptions=table.num_rows - scorer.null_actions,
+                        num_actions=len(scorer.names),
                         num_selected=len(rows), no_vector_actions=_warn_no_vector(scorer, wv),
                         unscored_descriptions=scorer.unscored, skipped_null_action=scorer.null_actions,
                         seconds=time.perf_counter() - start)
@@ -479,7 +480,8 @@ def rank_store(
         scan(dataset, scorer, batch_size, bar)
     rows, group, rank, score = _select(scorer, k)
     fetched = fetch_rows(dataset, rows, batch_size, total, store)
-    report = RankReport(k=k, word_vectors=wv.name, num_descriptions=total - scorer.null_actions, num_actions=len(scorer.names),
+    report = RankReport(k=k, word_vectors=wv.name, num_descriptions=total - scorer.null_actions,
+                        num_actions=len(scorer.names),
                         num_selected=len(rows), no_vector_actions=_warn_no_vector(scorer, wv),
                         unscored_descriptions=scorer.unscored, skipped_null_action=scorer.null_actions,
                         store=str(store), out=str(out), curation=getattr(dataset, "curated", None))

@@ -64,7 +64,8 @@ def query_words(query: str, known: Iterable[str] = ()) -> list[str]:
         parts = [(w[:i], w[i:]) for i in range(2, len(w) - 1)]
         found = next(((a, b) for a, b in parts if a in known and b in known), None)
         if found is None and not _english(w):
-            found = next(((a, b) for a, b in parts if (a in known or _english(a)) and (b in known or _english(b))), None)
+            found = next(((a, b) for a, b in parts if (a in known or _english(a)) and (b in known or _english(b))),
+                         None)
         return found
 
     out: list[str] = []

@@ -75,7 +75,8 @@ def format_stats(stats: dict, note: Optional[str] = None, top: Optional[int] = N
                          + ("; compounds and agent nouns of the corpus count" if c.get("variants") else ""))
         generic = (c.get("generic") or {}).get("queries") or []
         if generic:
-            lines.append(f"  {len(generic)} queries too generic for the corpus ({(c.get('generic') or {}).get('mode')}): "
+            lines.append(f"  {len(generic)} queries too generic for the corpus "
+                         f"({(c.get('generic') or {}).get('mode')}): "
                          + ", ".join(f"{g['query']} ({g['fix']})" for g in generic[:6]))
         if c.get("aliases"):
             lines.append(f"  aliases for {len(c['aliases'])} queries: "

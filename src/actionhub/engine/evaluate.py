@@ -44,7 +44,8 @@ def select_text(text: ClassText, classes: Sequence[str], k: int) -> tuple[np.nda
     return text.ad[idx], vc[idx], [c for c, i in zip(classes, idx, strict=True) if text.classes[i] in missing_set]
 
 
-def text_tensors(text: ClassText, classes: Sequence[str], k: int, device: str) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+def text_tensors(text: ClassText, classes: Sequence[str], k: int,
+                 device: str) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     ad, vc, fallback = select_text(text, classes, k)
     return torch.from_numpy(ad).to(device), torch.from_numpy(vc).to(device), fallback
 
@@ -59,14 +60,16 @@ def class_scores(model: nn.Module, fs: FeatureSet, classes: Sequence[str], text:
     emb = model.class_embeddings(ad, vc)
     return torch.cat(
         [
-            model.scores(torch.as_tensor(np.asarray(fs.features[i : i + EVAL_BATCH]), dtype=torch.float32, device=device), emb).cpu()
+            model.scores(torch.as_tensor(np.asarray(fs.features[i : i + EVAL_BATCH]), dtype=torch.float32,
+                                         device=device), emb).cpu()
             for i in range(0, len(fs), EVAL_BATCH)
         ]
     )
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, fs: FeatureSet, classes: Sequence[str], text: ClassText, k: int, device: str = "cpu") -> dict[str, float]:
+def evaluate(model: nn.Module, fs: FeatureSet, classes: Sequence[str], text: ClassText, k: int,
+             device: str = "cpu") -> dict[str, float]:
     """Zero-shot accuracy of ``fs`` over ``classes`` (Eq. 16-17): top-1/top-5 in %."""
     y = torch.from_numpy(label_indices(fs, classes))
     return topk_accuracy(class_scores(model, fs, classes, text, k, device), y, (1, 5))

@@ -50,7 +50,8 @@ class RunInputs:
     seen_test: FeatureSet | None = None
 
 
-def load_benchmark_features(path: str | Path | FeatureSet, bench: Benchmark, video_list: str | Path | None, labels: str | Path | None,
+def load_benchmark_features(path: str | Path | FeatureSet, bench: Benchmark, video_list: str | Path | None, labels: str
+                            | Path | None,
           missing: str = "error") -> FeatureSet:
     if isinstance(path, FeatureSet):
         # Already in memory: only map its labels onto the benchmark's class names, as loading does.

@@ -91,7 +91,8 @@ def read_definitions(path: PathLike) -> dict[str, str]:
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as e:
-            raise PredictError(f"{p}: not valid JSON ({e.msg} at line {e.lineno}); write {{\"name\": \"definition\"}}") from None
+            raise PredictError(f"{p}: not valid JSON ({e.msg} at line {e.lineno}); "
+                               'write {"name": "definition"}') from None
         if not isinstance(obj, dict):
             raise PredictError(f"{p}: expected a JSON object {{\"name\": \"definition\"}}, got {type(obj).__name__}")
         bad = [k for k, v in obj.items() if not isinstance(v, str)]
@@ -173,7 +174,8 @@ def resolve_actions(actions: str | Sequence[str] | None = None, *, actions_file:
 
 def _read_run(run_dir: Path) -> dict[str, Any]:
     if not run_dir.is_dir():
-        raise PredictError(f"checkpoint {run_dir} is not a directory; pass the run directory of `actionhub train --out`")
+        raise PredictError(f"checkpoint {run_dir} is not a directory; pass the run directory of "
+                           "`actionhub train --out`")
     return RunDir(run_dir).load(PredictError) or {}
 
 

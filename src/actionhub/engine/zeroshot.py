@@ -208,7 +208,8 @@ def zero_shot_records(
     for t in texts:
         check_joint_space(bb, t, fs.dim, where)
         if class_text != "ad" and not len(t.desc):
-            raise ZeroShotError(f"--class-text {class_text} needs descriptions, but {t.meta.get('path', 'the class text')} "
+            raise ZeroShotError(f"--class-text {class_text} needs descriptions, but "
+                                f"{t.meta.get('path', 'the class text')} "
                                 "holds none; build it with `actionhub text-features --descriptions topk.parquet`")
     fusion = {"ad": 1.0, "vc": 0.0}.get(class_text, alpha)
     feature_meta = {key: v for key, v in fs.meta.items() if isinstance(v, (str, int, float, bool))}
@@ -221,7 +222,8 @@ def zero_shot_records(
                                 f"split {s}; pass the features of its test videos")
         listed = None
         if bench.listed_test_videos:
-            test, listed = select_listed(test, bench.eval_videos(s, "test") or [], f"the test list of {bench.name} split {s}")
+            test, listed = select_listed(test, bench.eval_videos(s, "test") or [],
+                                         f"the test list of {bench.name} split {s}")
         absent = [c for c in sp.unseen if c not in set(test.classes)]
         if absent:
             log.warning("%d of the %d unseen classes of %s split %d have no test video in %s: %s", len(absent),

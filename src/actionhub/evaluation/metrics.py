@@ -85,7 +85,8 @@ def round_metrics(obj: Any, ndigits: int = METRIC_DIGITS, keep: Sequence[str] = 
 # (see :func:`gzsl_margins`), which is what a run stores to re-evaluate later.
 
 
-def gzsl_margins(scores: Tensor | np.ndarray, y: Tensor | np.ndarray, seen_mask: Tensor | np.ndarray) -> dict[str, np.ndarray]:
+def gzsl_margins(scores: Tensor | np.ndarray, y: Tensor | np.ndarray, seen_mask: Tensor
+                 | np.ndarray) -> dict[str, np.ndarray]:
     """Per-video summary of GZSL scores, sufficient for every calibration.
 
     scores: (N, C) over seen ∪ unseen classes; y: (N,) true class indices into C;

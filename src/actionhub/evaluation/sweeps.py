@@ -56,7 +56,8 @@ def format_sweep(index: Mapping[str, Any]) -> str:
         cells.append(f"{ms['mean']:.1f} ± {ms['std']:.1f}" if ms else "-")
         body.append(cells)
     widths = [max(len(x) for x in col) for col in zip(head, *body, strict=True)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in [head, ["-" * w for w in widths], *body]]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in [head, ["-" * w for w in widths], *body]]
     chosen = index.get("selected_on_val") or {}
     if chosen:
         lines += ["", "chosen on the val classes (never the unseen ones): " + "; ".join(

@@ -40,7 +40,8 @@ class FeatureSet:
 
     def __post_init__(self) -> None:
         if self.features.ndim != 2:
-            raise FeatureError(f"{self.source or 'FeatureSet'}: features must be (N, D), got shape {self.features.shape}")
+            raise FeatureError(f"{self.source or 'FeatureSet'}: features must be (N, D), got shape "
+                               f"{self.features.shape}")
         n = self.features.shape[0]
         if len(self.labels) != n or len(self.videos) != n:
             raise FeatureError(

@@ -379,7 +379,8 @@ def _load_npz(path: Path, labels: LabelsArg) -> _Raw:
         with np.load(path, allow_pickle=False) as z:
             keys = set(z.files)
             if "features" not in keys:
-                raise FeatureError(f"{path} has arrays {sorted(keys)} but no 'features'; save the (N, D) matrix as 'features'")
+                raise FeatureError(f"{path} has arrays {sorted(keys)} but no 'features'; save the (N, D) matrix as "
+                                   "'features'")
             feats = z["features"]
             stored = z["labels"] if "labels" in keys else None
             videos = z["videos"] if "videos" in keys else None

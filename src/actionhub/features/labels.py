@@ -23,7 +23,8 @@ def read_labels_arg(labels: LabelsArg) -> tuple[np.ndarray, str]:
     if isinstance(labels, (str, os.PathLike)):
         path = Path(labels)
         if not path.is_file():
-            raise FeatureError(f"labels file {path} does not exist; pass a text file with one label per line, in row order")
+            raise FeatureError(f"labels file {path} does not exist; pass a text file with one label per line, in row "
+                               "order")
         lines = [ln.strip() for ln in read_text_file(path, "labels file").splitlines()]
         return np.asarray([ln for ln in lines if ln], dtype=object), str(path)
     arr = np.asarray(labels)

@@ -62,7 +62,8 @@ def _read_metas_jsonl(path: Path) -> tuple[list[str], list[Any]]:
             try:
                 obj = jsontext.loads(line)
             except json.JSONDecodeError as exc:
-                raise FeatureError(f"{path}:{lineno}: not valid JSON ({exc.msg}); each line must be one JSON object") from None
+                raise FeatureError(f"{path}:{lineno}: not valid JSON ({exc.msg}); "
+                                   "each line must be one JSON object") from None
             if not isinstance(obj, dict) or "videoname" not in obj or "label" not in obj:
                 raise FeatureError(f"{path}:{lineno}: each line needs 'videoname' and 'label' keys")
             ids.append(strip_video_ext(str(obj["videoname"])))

@@ -114,7 +114,8 @@ for _name, _spec in BASELINES.items():
     register_method(Method(_name, _spec.title, _kind,
                            _spec.citation, _spec.summary, _spec.model, _spec.params, forced={"cim": False}))
 if set(METHODS) != set(METHOD_CHOICES):  # pragma: no cover - a developer error
-    raise RuntimeError(f"config.METHOD_CHOICES {METHOD_CHOICES} and actionhub.models.registry {tuple(METHODS)} disagree")
+    raise RuntimeError(f"config.METHOD_CHOICES {METHOD_CHOICES} and actionhub.models.registry "
+                       f"{tuple(METHODS)} disagree")
 
 # The row order of the paper's Table 2.
 TABLE_ORDER = ("devise", "ale", "sje", "dem", "eszsl", "gcn", "er-vse", "coco")

@@ -70,7 +70,8 @@ BENCHMARKS.register("ucf101-full", lambda: full_benchmark("ucf101-full"),
                     help="CLIP papers' protocol: all 101 UCF101 classes unseen, 3 official test lists")
 BENCHMARKS.register("hmdb51-full", lambda: full_benchmark("hmdb51-full"),
                     help="CLIP papers' protocol: all 51 HMDB51 classes unseen, 3 official test lists")
-BENCHMARKS.register("kinetics-664", kinetics664_benchmark, help="the cross-dataset training pool (not a test benchmark)")
+BENCHMARKS.register("kinetics-664", kinetics664_benchmark,
+                    help="the cross-dataset training pool (not a test benchmark)")
 _NOT_TESTS = {"kinetics-664"}
 BENCHMARKS.on_change(lambda name: _cached_benchmark.cache_clear())
 

@@ -104,7 +104,8 @@ def full_benchmark(name: str) -> Benchmark:
         definitions=MappingProxyType(definitions),
         source=(f"{XU_DATASETS[dataset]} ({CITE_UCF101 if dataset == 'ucf101' else CITE_HMDB51}) under "
                 f"{CLIP_PROTOCOL}: the three official test lists of the dataset's release. Seen pool: "
-                f"Kinetics-400 minus the classes near UCF101/HMDB51 by the rule of {CITE_E2E}, and minus those that name a "
+                f"Kinetics-400 minus the classes near UCF101/HMDB51 by the rule of {CITE_E2E}, and minus those that "
+                "name a "
                 f"UCF101/HMDB51 action. "
                 f"Definitions from {CITE_ER}."),
         notes=notes,

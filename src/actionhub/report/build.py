@@ -127,7 +127,8 @@ def _qualitative_models(records: Sequence[dict[str, Any]]) -> tuple[tuple[str, i
         if label == "AD-only":
             ad_only.setdefault(base, r)
         else:
-            g = groups.setdefault((base, m["alpha"], m["k"]), {"bench": r["benchmark"], "split": r["split"], "models": {}})
+            g = groups.setdefault((base, m["alpha"], m["k"]),
+                                  {"bench": r["benchmark"], "split": r["split"], "models": {}})
             g["models"].setdefault(label, r)
     for (base, _, _), g in groups.items():
         if base in ad_only:
@@ -141,10 +142,12 @@ def _qualitative_models(records: Sequence[dict[str, Any]]) -> tuple[tuple[str, i
     def rank(item: tuple[tuple[str, float, int], dict[str, Any]]) -> tuple:
         (_, alpha, k), g = item
         from_sweep = sum("point" in r for r in g["models"].values())
-        return (-len(g["models"]), -from_sweep, abs(alpha - 0.5) + abs(k - 100) / 100, bench_key(g["bench"]), g["split"])
+        return (-len(g["models"]), -from_sweep, abs(alpha - 0.5) + abs(k - 100) / 100, bench_key(g["bench"]),
+                g["split"])
 
     best = sorted(groups.items(), key=rank)[0][1]
-    return (best["bench"], best["split"]), {lab: best["models"][lab] for lab, _, _ in QUALITATIVE if lab in best["models"]}
+    models = best["models"]
+    return (best["bench"], best["split"]), {lab: models[lab] for lab, _, _ in QUALITATIVE if lab in models}
 
 
 def _clip_era_section(rows: Sequence[dict[str, Any]], published: Sequence[dict[str, Any]], synthetic: bool,
@@ -206,7 +209,8 @@ def header_section(coll: Collection, notes: Sequence[str] = ()) -> Section:
     md: list[str] = []
     if is_synthetic(coll):
         md += ["> **SYNTHETIC**: some or all numbers below were computed on generated features "
-               "(`actionhub.demo.synthetic`). They show that the machinery works, not how any method does on real video.",
+               "(`actionhub.demo.synthetic`). They show that the machinery works, not how any method does on real "
+               "video.",
                ""]
     md += [f"Generated {now()} by actionhub {package_versions().get('actionhub', '?')} from {len(coll.runs)} run(s), "
            f"{len(coll.sweeps)} sweep(s) and {len(coll.result_rows)} stored results row(s).", ""]
@@ -301,7 +305,8 @@ def sweep_curves_section(coll: Collection, out: Path, say: Callable[[str], None]
             name = f"fig{fig_no}_{x}" + (f"_{i + 1}" if i else "") + ".png"
             title = f"Fig. {fig_no}-style: top-1 vs {x} on {sw.benchmark}{_syn(sw.records)}"
             figures.line_figure(out / name, title, label, series, log_x=log_x, note=_splits_note(sw.records))
-            md += [f"![Fig. {fig_no}]({name})", "", series_table(x, series), "", protocol_line(sw.records, f"sweep {sw.dir}"), ""]
+            md += [f"![Fig. {fig_no}]({name})", "", series_table(x, series), "",
+                   protocol_line(sw.records, f"sweep {sw.dir}"), ""]
             sec.data[f"fig{fig_no}"] = {k: {str(xx): v for xx, v in pts.items()} for k, pts in series.items()}
             say(f"  wrote {name}")
     return sec

@@ -120,7 +120,8 @@ def protocol_table(rows: Sequence[dict[str, Any]]) -> str:
         counts = "/".join(str(len(first.get(k, []))) for k in ("seen", "val", "unseen")) if first else "?"
         body.append([r["benchmark"], method_title(r["method"], r.get("method_title")), r["variant"],
                      ",".join(map(str, p.get("splits", []))), counts, _features_cell(p),
-                     "; ".join(f"{t} ({e})" for t, e in zip(p.get("text_features", []), p.get("text_encoder", []), strict=True)),
+                     "; ".join(f"{t} ({e})" for t,
+                               e in zip(p.get("text_features", []), p.get("text_encoder", []), strict=True)),
                      CLASS_TEXT_LABEL.get(p.get("class_text"), str(p.get("class_text"))),
                      "; ".join(p.get("epoch_selection", ["?"]))])
     return md_table(head, body)

@@ -120,8 +120,8 @@ def _check_columns(table: Any, where: str) -> None:
 
     missing = [c for c in NEEDED_COLUMNS if c not in table.column_names]
     if missing:
-        raise TextFeatError(f"{where} lacks column(s) {missing}; it has {table.column_names}. Pass the "
-                            "output of `actionhub rank` (columns action, rank, score, provider, video_id, description).")
+        raise TextFeatError(f"{where} lacks column(s) {missing}; it has {table.column_names}. Pass the output of "
+                            "`actionhub rank` (columns action, rank, score, provider, video_id, description).")
     check_columns(table.schema, {"action": TEXT, "description": TEXT, "rank": INTEGER}, where, TextFeatError)
 
 
@@ -197,7 +197,8 @@ def class_rows(table: Any, matches: Mapping[str, list[str]], classes: Sequence[s
     keys = None
     if "provider" in table.column_names and "video_id" in table.column_names:
         keys = np.asarray([f"{p}\0{v}" for p, v in zip(table.column("provider").to_pylist(),
-                                                        table.column("video_id").to_pylist(), strict=True)], dtype=object)
+                                                        table.column("video_id").to_pylist(), strict=True)],
+                                                        dtype=object)
     valid = np.flatnonzero((aid >= 0) & desc_ok)
     order = valid[np.lexsort((valid, rank[valid], aid[valid]))]  # by action, then rank, then position
     bounds = np.searchsorted(aid[order], np.arange(len(names) + 1))
@@ -279,7 +280,8 @@ def format_quality(q: Mapping[str, Any]) -> str:
     if q["few"]["count"]:
         bits.append(f"{q['few']['count']} with fewer than {q['minimum']}: {names(q['few'], True)}")
     if q.get("noisy", {}).get("count"):
-        bits.append(f"{q['noisy']['count']} whose descriptions look noisy (likely-noise score): {names(q['noisy'], True)}")
+        bits.append(f"{q['noisy']['count']} whose descriptions look noisy (likely-noise score): "
+                    f"{names(q['noisy'], True)}")
     if q["low_relevance"]["count"]:
         bits.append(f"{q['low_relevance']['count']} with unusually low relevance (mean score below "
                     f"{q['low_relevance']['threshold']}): {names(q['low_relevance'], True)}")

@@ -59,7 +59,8 @@ class ClassText:
             raise ClassTextError(f"ad must have shape (C={C}, D), got {self.ad.shape}")
         if self.desc_offsets.shape != (C + 1,):
             raise ClassTextError(f"desc_offsets must have shape ({C + 1},), got {self.desc_offsets.shape}")
-        if self.desc_offsets[0] != 0 or self.desc_offsets[-1] != len(self.desc) or np.any(np.diff(self.desc_offsets) < 0):
+        offs = self.desc_offsets
+        if offs[0] != 0 or offs[-1] != len(self.desc) or np.any(np.diff(offs) < 0):
             raise ClassTextError("desc_offsets must start at 0, never decrease and end at len(desc)")
         if len(set(self.classes)) != C:
             seen: dict[str, int] = {}
@@ -186,7 +187,8 @@ def _save_parquet(ct: ClassText, path: Path, meta: dict) -> None:
     classes = np.asarray(ct.classes, dtype=object)
     names = np.concatenate([classes, np.repeat(classes, n_desc)])
     kinds = np.array(["ad"] * len(classes) + ["desc"] * len(ct.desc), dtype=object)
-    ranks = np.concatenate([np.zeros(len(classes), np.int64)] + [np.arange(n) for n in n_desc]) if len(classes) else np.zeros(0, np.int64)
+    ranks = (np.concatenate([np.zeros(len(classes), np.int64)] + [np.arange(n) for n in n_desc]) if len(classes)
+             else np.zeros(0, np.int64))
     feats = np.concatenate([ct.ad, ct.desc]).astype(np.float32)
     flat = pa.array(feats.reshape(-1))
     table = pa.table(

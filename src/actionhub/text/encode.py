@@ -78,7 +78,8 @@ def encode_texts(
         chunk = chunk_size or 16 * batch_size
         chunks = [missing[i:i + chunk] for i in range(0, len(missing), chunk)]
         n_batches = sum(math.ceil(len(c) / batch_size) for c in chunks)
-        log.info("%s: %d text(s), %d cached, %d to encode with %s", desc, len(unique), int(found.sum()), len(missing), spec)
+        log.info("%s: %d text(s), %d cached, %d to encode with %s", desc, len(unique), int(found.sum()), len(missing),
+                 spec)
         pending: list[int] = []
 
         def flush() -> None:
@@ -99,10 +100,12 @@ def encode_texts(
                     stream = backend.map(_encode_chunk, items)
                 for c, (status, value) in stream:
                     if status != "ok":
-                        raise TextEncoderError(f"encoding chunk {c} ({len(chunks[c])} texts) with {spec} failed: {value}")
+                        raise TextEncoderError(f"encoding chunk {c} ({len(chunks[c])} texts) with {spec} failed: "
+                                               f"{value}")
                     value = np.asarray(value, dtype=np.float32)
                     if value.shape[0] != len(chunks[c]):
-                        raise TextEncoderError(f"encoder {spec} returned {value.shape[0]} rows for {len(chunks[c])} texts")
+                        raise TextEncoderError(f"encoder {spec} returned {value.shape[0]} rows for {len(chunks[c])} "
+                                               "texts")
                     results[c] = value
                     pending.append(c)
                     if sum(len(chunks[p]) for p in pending) >= SHARD_FLUSH_ROWS:

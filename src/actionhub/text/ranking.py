@@ -279,7 +279,8 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
             hits, codes = dataset.joined()
             rank_col = np.asarray(hits.column("rank").to_numpy(), np.int64)
         else:
-            for batch in glove_rank._iter_batches(dataset, ["action", "provider", "video_id", "description"], batch_size):
+            for batch in glove_rank._iter_batches(dataset, ["action", "provider", "video_id", "description"],
+                                                  batch_size):
                 scorer.add(batch.column("action"), batch.column("description"))
                 keys.append(key_column(batch.column("provider"), batch.column("video_id")))
                 bar.update(batch.num_rows)
@@ -301,7 +302,8 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
     per_action: dict[str, dict[str, Any]] = {a: {"rows": 0, "relaxed": 0, "siblings": 0, "candidates": 0, "cut": 0,
                                                  "object_only": 0, "kept": 0} for a in names}
     valid = aids >= 0
-    for field_name, mask in (("rows", valid), ("relaxed", valid & relaxed), ("siblings", valid & (excluded | last) & ~claimed)):
+    masks = (("rows", valid), ("relaxed", valid & relaxed), ("siblings", valid & (excluded | last) & ~claimed))
+    for field_name, mask in masks:
         for i, n in enumerate(np.bincount(aids[mask], minlength=len(names))):
             per_action[names[i]][field_name] = int(n)
     tier = np.maximum(relaxed.astype(np.float64), 2.0 * last)  # own, relaxed, a sibling's: in this order
@@ -353,9 +355,8 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
     duplicate = near_duplicates(group, sort_key, unit) if semantic else np.zeros(len(rows), bool)
     keep &= ~duplicate
     sort_key[duplicate] = np.nan
-    sel, sel_group, sel_rank = glove_rank.topk_per_group(np.where(keep, group, -1), sort_key, k,
-                                                         group_order=np.argsort(np.asarray(names, dtype=object),
-                                                                                kind="stable"))
+    order = np.argsort(np.asarray(names, dtype=object), kind="stable")
+    sel, sel_group, sel_rank = glove_rank.topk_per_group(np.where(keep, group, -1), sort_key, k, group_order=order)
     for i, g in enumerate(group):
         rec = per_action[names[g]]
         rec["candidates"] += 1
@@ -415,7 +416,8 @@ def _semantic_scores(texts: list[str], group: np.ndarray, names: list[str], data
     aliases = _store_aliases(dataset)
     own = sorted(set(int(g) for g in group))
     classmates = _classmates(names, own)
-    used = sorted(set(own) | {int(b) for bs in listed_by for b in bs} | {int(b) for bs in classmates.values() for b in bs})
+    used = sorted(set(own) | {int(b) for bs in listed_by for b in bs}
+                  | {int(b) for bs in classmates.values() for b in bs})
     acts = [names[g] for g in used]
     local = np.full(len(names), -1, np.int64)
     local[used] = np.arange(len(used))

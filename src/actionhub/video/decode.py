@@ -256,7 +256,8 @@ def _decode_pass(path: Path, stream_index: int, wanted: np.ndarray, short_side: 
                     got[n] = rgb.to_ndarray()
                 n += 1
         except av.error.DecoderNotFoundError as e:
-            raise DecodeError(path, "unreadable", f"no decoder for its video codec in this FFmpeg build: {_short(e)}") from None
+            raise DecodeError(path, "unreadable",
+                              f"no decoder for its video codec in this FFmpeg build: {_short(e)}") from None
         except av.error.FFmpegError as e:
             where = f"after {n} good frame(s)" if n else "before the first frame"
             raise DecodeError(path, "corrupt", f"corrupt or truncated video data {where}: {_short(e)}") from None

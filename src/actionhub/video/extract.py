@@ -159,11 +159,13 @@ def list_videos(input_path: PathLike, ids: str = "relpath") -> list[VideoEntry]:
     """
     src = Path(os.path.abspath(input_path))
     if not src.exists():
-        raise ExtractError(f"input {src} does not exist; pass a directory of videos or a list file of 'path [label]' lines")
+        raise ExtractError(f"input {src} does not exist; pass a directory of videos or a list file of 'path [label]' "
+                           "lines")
     if src.is_dir():
         entries = _list_directory(src, ids)
         if not entries:
-            raise ExtractError(f"{src} holds no video files (looked for {', '.join(sorted(VIDEO_EXTENSIONS))}, recursively)")
+            raise ExtractError(f"{src} holds no video files (looked for {', '.join(sorted(VIDEO_EXTENSIONS))}, "
+                               "recursively)")
     else:
         entries = _list_file(src, ids)
         if not entries:
@@ -381,7 +383,8 @@ def _check_store(out: Path, meta_path: Path, bb_meta: dict[str, Any], sampling: 
     try:
         old = jsontext.loads(meta_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ExtractError(f"{meta_path} is not valid JSON ({e}); fix or delete it, or use a new --out directory") from None
+        raise ExtractError(f"{meta_path} is not valid JSON ({e}); fix or delete it, or use a new --out "
+                           "directory") from None
     if not isinstance(old, dict):
         raise ExtractError(f"{meta_path} must hold a JSON object, not a {type(old).__name__}; fix or delete it, or "
                            "use a new --out directory")
@@ -587,7 +590,8 @@ def _save_npy(path: Path, feature: np.ndarray) -> None:
 def _write_lists(out: Path, entries: list[VideoEntry], done: set[str], failures: dict[str, dict[str, Any]]) -> None:
     """Rewrite index.jsonl, metas.jsonl (when every extracted video has a label) and failures.jsonl."""
     ok = [e for e in entries if e.video_id in done]
-    atomic_write_text(out / "index.jsonl", _jsonl([{"video": e.video_id, "path": e.source, "label": e.label} for e in ok]))
+    atomic_write_text(out / "index.jsonl",
+                      _jsonl([{"video": e.video_id, "path": e.source, "label": e.label} for e in ok]))
     metas = out / "metas.jsonl"
     if ok and all(e.label is not None for e in ok):
         atomic_write_text(metas, _jsonl([{"videoname": e.video_id, "label": e.label} for e in ok]))

@@ -38,7 +38,8 @@ from actionhub.dataset.collect import bm25
 from actionhub.dataset.collect.corpus import CorpusText
 from actionhub.dataset.collect.segment import SegmentError, build_segment, open_segment, read_footer, shard_identity
 
-__all__ = ["DiskBM25Index", "SegmentJob", "ensure_segment", "check_segment", "QueryTask", "answer_queries", "INDEX_FORMAT"]
+__all__ = ["DiskBM25Index", "SegmentJob", "ensure_segment", "check_segment", "QueryTask", "answer_queries",
+           "INDEX_FORMAT"]
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,8 @@ def ensure_segment(job: SegmentJob, progress: Any = None, build: bool = True) ->
         if job.listed or str(e) != "missing":
             why = f"its index segment is {e}"
     built = seg is None
-    out = {"shard": job.shard, "segment": job.segment, "built": built and build, "why": why, "usable": not built or build}
+    out = {"shard": job.shard, "segment": job.segment, "built": built and build, "why": why, "usable": not built
+           or build}
     if not out["usable"]:
         return out
     if built:
@@ -256,7 +258,8 @@ class DiskBM25Index:
                     "id_column": id_column, "caption_column": caption_column, "corpus_format": fmt,
                     "shards": [{"shard": j.shard, "segment": Path(j.segment).name, "docs": found[j.shard]["docs"]}
                                for j in jobs]})
-        return cls(path, [found[j.shard] for j in jobs], text, k1, b, max(RELEASE_BYTES, (budget or default_budget()) // 4))
+        return cls(path, [found[j.shard] for j in jobs], text, k1, b,
+                   max(RELEASE_BYTES, (budget or default_budget()) // 4))
 
     # ------------------------------------------------------------------------------------- searching
     @property
@@ -380,9 +383,9 @@ class DiskBM25Index:
 
     def search_many(self, items: Sequence[tuple[str, int]], match: str, backend: Any) -> dict[str, dict[str, Any]]:
         """The best ``need`` results of each ``(query, need)`` on ``backend``'s workers: a task per
-        segment and group of :data:`TASK_QUERIES` queries, merged here. Per query ``{"docs", "scores", "count"}``: corpus
-        positions and scores, best first, ties in corpus order (what :meth:`search` returns), and how
-        many captions match; :meth:`documents` reads their texts."""
+        segment and group of :data:`TASK_QUERIES` queries, merged here. Per query ``{"docs",
+        "scores", "count"}``: corpus positions and scores, best first, ties in corpus order (what
+        :meth:`search` returns), and how many captions match; :meth:`documents` reads their texts."""
         wanted: dict[str, int] = {}
         for q, need in items:  # a query asked twice: once, for the larger need
             wanted[q] = max(need, wanted.get(q, 0))

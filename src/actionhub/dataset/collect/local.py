@@ -525,7 +525,8 @@ class LocalProvider(Provider):
     batch_queries = 256  # queries sent to a cluster's workers together
 
     def __init__(self, corpus: str | os.PathLike[str] | None = None, id_column: str = "videoid",
-                 caption_column: str = "name", fmt: Optional[str] = None, cache_dir: str | os.PathLike[str] | None = None,
+                 caption_column: str = "name", fmt: Optional[str] = None, cache_dir: str | os.PathLike[str]
+                 | None = None,
                  page_size: int = 100_000, k1: float = 1.2, b: float = 0.75, name: Optional[str] = None,
                  use_cache: bool = True, match: Optional[str] = "most", aliases: Optional[dict[str, list[str]]] = None,
                  generic: Optional[str] = "fix", relax_below: int = RELAX_BELOW, memory_gb: Optional[float] = None,

@@ -141,7 +141,8 @@ def _string_span(a: pa.Array) -> tuple[np.ndarray, Any]:
     if not (wide or pa.types.is_string(a.type)):
         a = a.cast(pa.string())
     bufs = a.buffers()
-    offs = np.frombuffer(bufs[1], np.int64 if wide else np.int32, count=len(a) + 1, offset=a.offset * (8 if wide else 4)) \
+    offs = np.frombuffer(bufs[1], np.int64 if wide else np.int32, count=len(a) + 1,
+                         offset=a.offset * (8 if wide else 4)) \
         if bufs[1] is not None else np.zeros(len(a) + 1, np.int64)
     return offs, bufs[2]
 
@@ -278,7 +279,8 @@ def build_segment(shard: Path, out: Path, text: CorpusText, id_column: str, capt
         raise ProviderConfigError(
             f"a memory budget of {gb(budget)} is too small to index the corpus shard {shard} "
             f"({shard.stat().st_size / 1e6:,.0f} MB; reading it takes about {gb(need_read)}): the smallest that "
-            f"works is about {gb(MARGIN * (base + need_read + MIN_CHUNK_ROWS * 1024))} (--memory-gb), or split the shard "
+            f"works is about {gb(MARGIN * (base + need_read + MIN_CHUNK_ROWS * 1024))} (--memory-gb), or split the "
+            "shard "
             "into smaller files")
     ids, caps = text.read(shard, id_column, caption_column, fmt)
     n = len(ids)
@@ -299,7 +301,8 @@ def build_segment(shard: Path, out: Path, text: CorpusText, id_column: str, capt
                 raise ProviderConfigError(
                     f"a memory budget of {gb(budget)} is too small to index the corpus shard {shard}: after reading "
                     f"it ({n:,} captions) this process holds {gb(held)}, and one chunk of {MIN_CHUNK_ROWS:,} captions "
-                    f"needs about {gb(smallest)} more; the smallest that works is about {gb(MARGIN * (held + smallest))} "
+                    f"needs about {gb(smallest)} more; the smallest that works is about "
+                    f"{gb(MARGIN * (held + smallest))} "
                     "(--memory-gb), or split the shard into smaller files")
             runs.budget = max(MIN_RUN_BUFFER, int(RUN_SHARE * (budget - held)))
             lemmas = text.vocabulary()

@@ -56,7 +56,8 @@ class ShutterstockProvider(Provider):
             raise ProviderConfigError(f"per_page must be within 1..{MAX_PER_PAGE} (the API's maximum), got {per_page}")
         self.base_url = (base_url or env.get("SHUTTERSTOCK_API_URL") or DEFAULT_BASE_URL).rstrip("/")
         if not self.base_url.startswith(("http://", "https://")):
-            raise ProviderConfigError(f"the Shutterstock base URL must start with http:// or https://, got {self.base_url!r}")
+            raise ProviderConfigError("the Shutterstock base URL must start with http:// or https://, got "
+                                      f"{self.base_url!r}")
         self.per_page, self.people, self.sort = int(per_page), people, sort
         self.max_pages = max_pages
         self.extra_params = dict(extra_params or {})

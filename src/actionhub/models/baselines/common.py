@@ -81,7 +81,8 @@ def parse_params(cls: type, overrides: Mapping[str, Any] | None, method: str) ->
                 value = value.lower() in ("1", "true", "on", "yes")
             kw[name] = typ(value)
         except (TypeError, ValueError):
-            raise MethodParamError(f"method {method!r}: parameter {name}={value!r} is not a valid {typ.__name__}") from None
+            raise MethodParamError(f"method {method!r}: parameter {name}={value!r} "
+                                   f"is not a valid {typ.__name__}") from None
     params = cls(**kw)
     check = getattr(params, "validate", None)
     if check is not None:
@@ -150,7 +151,8 @@ class BaselineModel(Fitting, nn.Module):
         return self.compatibility(self.prep_video(x), class_emb)
 
     def forward(self, x: Tensor, ad: Tensor, vc: Tensor, targets: Tensor | None = None,
-                pool_ad: Tensor | None = None, pool_vc: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor] | None]:
+                pool_ad: Tensor | None = None, pool_vc: Tensor
+                | None = None) -> tuple[Tensor, dict[str, Tensor] | None]:
         """Same signature as :meth:`actionhub.models.coco.model.CoCo.forward`; the pool is ignored."""
         xt, s = self.prep_video(x), self.class_text(ad, vc)
         f = self.compatibility(xt, s)

@@ -63,7 +63,8 @@ class Dem(BaselineModel):
         return -torch.cdist(self.prep_video(x), class_emb) ** 2
 
     def forward(self, x: Tensor, ad: Tensor, vc: Tensor, targets: Tensor | None = None,
-                pool_ad: Tensor | None = None, pool_vc: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor] | None]:
+                pool_ad: Tensor | None = None, pool_vc: Tensor
+                | None = None) -> tuple[Tensor, dict[str, Tensor] | None]:
         xt, emb = self.prep_video(x), self.embed(self.class_text(ad, vc))
         f = -torch.cdist(xt, emb) ** 2
         if targets is None:
