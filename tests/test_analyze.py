@@ -191,6 +191,7 @@ def test_analyze_writes_figure_and_tables(tmp_path):
     assert rec["summary"]["actions_compared"] == 4
 
 
+@pytest.mark.slow
 def test_cli_exit_codes_and_errors(tmp_path, capsys, monkeypatch):
     store = make_store(tmp_path / "store")
     vec = write_vectors(tmp_path / "tiny.txt")

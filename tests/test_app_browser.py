@@ -135,6 +135,7 @@ def test_mark_a_description_bad_and_rank_drops_it(app, browser, tmp_path):
     WebDriverWait(browser, 30).until(lambda d: not d.find_elements(By.ID, "marks"))
 
 
+@pytest.mark.slow
 def test_errors_are_pages_without_tracebacks(app, browser):
     url, _ = app
     browser.get(url + "/store/0/action?name=play%20guitarr")

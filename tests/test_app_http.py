@@ -70,6 +70,7 @@ def test_overview_counts_figures_and_quality(served):
     assert status == 200 and b"Fig. 4" in body and b"SYNTHETIC" in body
 
 
+@pytest.mark.slow
 def test_an_action_pages_by_relevance_with_the_actions_sharing_each_description(served):
     url, _, _ = served
     status, p1 = api(url, "/api/store/0/action?name=play%20guitar&per=50")

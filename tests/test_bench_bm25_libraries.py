@@ -35,6 +35,7 @@ def test_agreement_jaccard_and_split(bench) -> None:
     assert v["worst"][0]["query"] == "q1"
 
 
+@pytest.mark.slow
 def test_runs_with_our_index_only(bench, tmp_path, monkeypatch, capsys) -> None:
     corpus = tmp_path / "synthetic.csv"  # SYNTHETIC captions
     corpus.write_text('videoid,name\n0,a man riding horses on the beach\n1,horse grazing in a field\n'

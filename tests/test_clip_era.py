@@ -329,6 +329,7 @@ def test_zero_shot_clip_rows_differ_only_in_the_text(models, texts, stores, env,
     assert names["summary"]["top1"]["mean"] != defs["summary"]["top1"]["mean"]
 
 
+@pytest.mark.slow
 def test_zero_shot_with_descriptions_fuses_alpha(texts, stores, env):
     from actionhub.api import evaluate
 
@@ -380,6 +381,7 @@ def test_zero_shot_xclip_and_the_report_section(texts, stores, env):
     ("runs-and-zero-shot", "belong to --zero-shot"),
     ("no-features", "no features"),
 ])
+@pytest.mark.slow
 def test_zero_shot_refusals(case, message, models, texts, stores, env, capsys):
     feats, text, extra = str(stores["clip"]), str(texts["clip-names"]), []
     if case == "dim":

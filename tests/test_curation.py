@@ -78,6 +78,7 @@ def test_a_malformed_curation_file_is_refused_with_its_line(store, capsys):
         mark_action(store, "play guitar")
 
 
+@pytest.mark.slow
 def test_rank_stats_and_export_honour_the_marks_and_ignore_curation_keeps_them(store, tmp_path, capsys):
     assert main(["curate", "mark", str(store.path), "--action", "play guitar", "--description", "local:junk",
                  "--by", "ana"]) == 0

@@ -50,6 +50,7 @@ def kill_when(cluster, ready, worker: int = 0) -> dict:
     return seen
 
 
+@pytest.mark.slow
 def test_collect_on_a_cluster_equals_in_process_even_when_a_worker_dies(tmp_path, capsys):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -84,6 +85,7 @@ def test_collect_on_a_cluster_equals_in_process_even_when_a_worker_dies(tmp_path
             assert a.read_bytes() == b.read_bytes()  # identical segments, wherever they were built
 
 
+@pytest.mark.slow
 def test_extract_on_a_cluster_survives_a_killed_worker_and_a_rerun_is_identical(tmp_path):
     pytest.importorskip("av")
     from actionhub.demo.synthclips import write_clip

@@ -22,6 +22,7 @@ def test_queries_are_built_as_vocab_builds_them():
         action_queries(["riding a horse", "???"])
 
 
+@pytest.mark.slow
 def test_corpus_search_is_ranked_by_rank_and_shares_the_provider_cache(tmp_path, monkeypatch):
     corpus = write_corpus(tmp_path / "captions.csv")
     calls = []

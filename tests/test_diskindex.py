@@ -92,6 +92,7 @@ def small_chunks(monkeypatch):
     return calls
 
 
+@pytest.mark.slow
 def test_same_results_as_the_in_memory_index_over_shards_and_chunks(corpus, tmp_path, small_chunks):
     ref, ref_ids, ref_caps = reference(corpus)
     need = max(segmod.read_bytes_needed(p, TEXT.format_of(p, None)) for p in corpus.glob("part-*"))
@@ -127,6 +128,7 @@ def test_same_results_as_the_in_memory_index_over_shards_and_chunks(corpus, tmp_
     big.close()
 
 
+@pytest.mark.slow
 def test_changed_added_and_gone_shards_and_broken_segments_are_reindexed_with_one_line(corpus, tmp_path, caplog):
     cache = tmp_path / "cache"
     caplog.set_level(logging.WARNING)
@@ -226,6 +228,7 @@ def test_a_full_disk_while_writing_segments_is_one_line_and_a_rerun_completes(co
     assert np.array_equal(d, ref.candidates("ride horse", "any")[0])
 
 
+@pytest.mark.slow
 def test_collect_from_a_folder_of_shards_equals_one_file(corpus, tmp_path, capsys):
     _, ids, caps = reference(corpus)
     one = tmp_path / "one.parquet"

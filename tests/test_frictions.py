@@ -35,6 +35,7 @@ def _topk(path):
     return path
 
 
+@pytest.mark.slow
 def test_text_features_writes_every_class_without_or_with_few_descriptions_to_a_file(env, tmp_path, capsys):
     out = tmp_path / "hmdb_text.npz"
     assert main(["text-features", "--benchmark", "hmdb51", "--descriptions", str(_topk(tmp_path / "topk.parquet")),
@@ -83,6 +84,7 @@ def test_definition_only_runs_are_labelled_ad_and_the_report_writes_the_epochs_t
     assert "epochs 0" not in line
 
 
+@pytest.mark.slow
 def test_the_demo_reads_a_corpus_with_other_column_names_and_refuses_one_it_cannot(env, tmp_path):
     from actionhub.demo.class_text import corpus_columns, demo_class_text
 
@@ -100,6 +102,7 @@ def test_the_demo_reads_a_corpus_with_other_column_names_and_refuses_one_it_cann
     assert "--id-column" in str(e.value) and not any("AD-only" in s for s in said)  # no silent fallback
 
 
+@pytest.mark.slow
 def test_predict_reuses_the_encoded_descriptions(env, tmp_path, monkeypatch):
     from actionhub.demo.predict import demo_clip
     from actionhub.engine.predict import predict

@@ -425,7 +425,10 @@ CASES.update({
 })
 
 
-@pytest.mark.parametrize("name", list(CASES))
+SLOW_CASES = {"collect_trickling_server"}  # a server that sends a byte at a time until the timeout
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_CASES else n for n in CASES])
 def test_hostile_input(name, tmp_path, monkeypatch, caplog, capsys):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     case = CASES[name](Ctx(tmp_path, monkeypatch, caplog))
@@ -442,6 +445,7 @@ def test_hostile_input(name, tmp_path, monkeypatch, caplog, capsys):
         case.after(output)
 
 
+@pytest.mark.slow
 def test_the_real_command_prints_one_line_and_no_traceback(tmp_path):
     """Outside pytest: `actionhub import` of a Latin-1 file prints one error line, exit status 2."""
     bad = tmp_path / "released.jsonl"

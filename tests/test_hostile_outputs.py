@@ -315,6 +315,7 @@ def test_ctrl_c_while_the_command_starts_is_one_line(tmp_path):
 
 
 # ----------------------------------------------------------------------------- two real commands at once
+@pytest.mark.slow
 def test_two_exports_to_one_folder(tmp_path, capsys):
     """Before: both exited 0 and one silently replaced the other (or deleted a file put there meanwhile)."""
     store, out = imported(tmp_path), tmp_path / "hf"
@@ -330,6 +331,7 @@ def test_two_exports_to_one_folder(tmp_path, capsys):
     assert read_store(back).sort_by("video_id").equals(read_store(store).sort_by("video_id"))   # as exported
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("second", ["import", "collect"])
 def test_two_writers_starting_into_one_new_store(second, tmp_path, capsys, monkeypatch):
     """An import and an import (or a collect) start at once into a store that does not exist yet. Before:
@@ -365,6 +367,7 @@ def test_two_writers_starting_into_one_new_store(second, tmp_path, capsys, monke
                                                                          for i in range(5)}
 
 
+@pytest.mark.slow
 def test_kill_9_during_an_import_then_rerun(tmp_path, capsys):
     store = tmp_path / "store"
     src = released(tmp_path, extra=50)
@@ -482,6 +485,7 @@ def _overlap_cases(t: Path) -> dict[str, tuple[list, Path]]:
 
 @pytest.mark.parametrize("verb", ["rank", "text-features", "analyze", "stats", "export", "import", "collect",
                                   "vocab"])
+@pytest.mark.slow
 def test_an_output_that_is_an_input_is_refused(verb, tmp_path, capsys):
     """Before: `rank STORE.parquet --out sub/../STORE.parquet` replaced the store with its top-k, and
     `text-features --descriptions T --out T` replaced its input, both with exit 0."""
@@ -801,6 +805,7 @@ def test_a_metas_jsonl_line_nested_deep_is_one_line(tmp_path, capsys):
     assert rc == 2 and "Traceback" not in text and "metas.jsonl:2: not valid JSON" in text, text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("verb", ["rank", "analyze", "text-features"])
 @pytest.mark.parametrize("kind", ["list", "binary"])
 def test_a_topk_table_with_descriptions_of_another_type(verb, kind, tmp_path, capsys):

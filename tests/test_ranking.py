@@ -69,6 +69,7 @@ def test_overlapping_queries_are_siblings_unless_a_light_verb_or_particle_makes_
     assert ("blow candle", "blow out candle") not in pairs  # a particle
 
 
+@pytest.mark.slow
 def test_a_more_specific_querys_caption_is_kept_out_of_the_general_one(store, tmp_path, capsys):
     out = tmp_path / "topk.parquet"
     rep = rank_descriptions(store, out, ranker="glove", siblings="exclude", progress=False)
@@ -97,6 +98,7 @@ def test_a_number_cuts_below_it_and_the_report_says_what_was_cut(store, tmp_path
         rank_descriptions(store, out, ranker="glove", min_relevance="auto", progress=False, overwrite=True)
 
 
+@pytest.mark.slow
 def test_the_agent_ranker_puts_people_doing_it_first_and_cuts_objects_at_rest(env, store, tmp_path):
     out = tmp_path / "topk.parquet"
     rep = rank_descriptions(store, out, progress=False)  # the default: minilm-agent, auto cut-off, siblings auto

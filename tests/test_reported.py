@@ -151,6 +151,7 @@ def test_report_keeps_reported_rows_apart(runs, tmp_path):
         (tmp_path / "plain" / "report.json").read_text())
 
 
+@pytest.mark.slow
 def test_reported_results_file_as_input_and_cli(runs, tmp_path):
     from actionhub.protocols.shipped import data_file
 

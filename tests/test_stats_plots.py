@@ -45,6 +45,7 @@ def _bottom_panel(fig):
     return ax, labels, widths, text
 
 
+@pytest.mark.slow
 def test_all_zero_bottom_shows_the_fewest_described_actions(tmp_path, capture):
     # 12 actions with 1..12 descriptions; 25 queried actions have none, so the bottom-20 of
     # compute_stats is all zeros. The top list holds every described action, so the panel can
@@ -96,6 +97,7 @@ def test_partly_zero_bottom_keeps_the_described_ones_and_counts_the_rest(tmp_pat
     assert "2 queried action(s) with no description" in text and "2 more" in text
 
 
+@pytest.mark.slow
 def test_without_queries_the_bottom_list_is_drawn_as_it_is(tmp_path, capture):
     counts = {"a": 3, "b": 1, "c": 2}
     st = compute_stats(_store(tmp_path / "s", counts), bottom=2)

@@ -172,6 +172,7 @@ def test_unknown_or_missing_logger_is_one_line(files, capsys, monkeypatch):
     assert not (files / "r1").exists() and not (files / "r2" / "run.json").exists()   # refused before any work
 
 
+@pytest.mark.slow
 def test_report_of_one_run_draws_its_curves(files, capsys):
     pytest.importorskip("matplotlib")
     assert main(train_args(files, files / "r", "--steps", "40", "--no-progress")) == 0
@@ -195,6 +196,7 @@ def test_progress_in_steps_and_a_final_line_with_the_selected_step(files, capsys
                    f"{rec['metrics']['val']['top1']:.2f}"
 
 
+@pytest.mark.slow
 def test_a_diverging_run_stops_with_its_step_and_the_likely_setting(files, capsys):
     args = train_args(files, files / "r", "--lr", "1e30", "--steps", "50", "--no-progress")
     # as a user runs it (logging set up by the CLI): one line on stderr, exit 1
