@@ -7,8 +7,7 @@ The public Python API (train and evaluate CoCo on one split in a few lines)::
                    recipe="table3/coco-ucf101")
     summary = ah.evaluate([run])
 
-Every name below is imported on first use, so ``import actionhub`` stays light (no torch,
-numpy or pyarrow until a function needs them).
+Every name below loads on first use (no torch, numpy or pyarrow at import). Docs: README.md#use-from-python.
 """
 import importlib as _importlib
 import os as _os

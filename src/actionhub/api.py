@@ -1,17 +1,12 @@
 """The public entry points for scripts and notebooks: train one run, summarise runs, open a
 store -- the same code paths as ``actionhub train`` / ``evaluate`` (the CLI calls these).
 
-``import actionhub`` exposes them lazily (see ``actionhub.__all__``)::
+``import actionhub`` exposes them lazily (see ``actionhub.__all__``). How a run's settings are
+assembled, lowest to highest precedence: the paper's defaults (:class:`~actionhub.config.TrainConfig`),
+then the recipe (or ``config``), then ``method``, then the keyword overrides (config fields by name).
+``method_params`` are merged over the recipe's when the method is the recipe's.
 
-    import actionhub as ah
-    run = ah.train("ucf101", 0, features="feats.npz", text_features="text.npz", out="runs/s0",
-                   recipe="table3/coco-ucf101", epochs=5)
-    ah.evaluate([run], out="results.json")
-
-How a run's settings are assembled, lowest to highest precedence: the paper's defaults
-(:class:`~actionhub.config.TrainConfig`), then the recipe (or ``config``), then ``method``,
-then the keyword overrides (config fields by name). ``method_params`` are merged over the
-recipe's when the method is the recipe's.
+Docs: README.md#use-from-python, docs/recipes.md#precedence-flags-over-the-file.
 """
 from __future__ import annotations
 

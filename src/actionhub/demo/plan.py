@@ -1,32 +1,13 @@
 """What the demo runs, read from files: a plan directory (default: the packaged recipes
-``configs/demo/``) holds ``plan.toml`` and the recipes it lists. Each recipe is one protocol
-with its splits and a ``[data] features = "synthetic"`` section: real class lists and splits,
-generated (SYNTHETIC) video and text features. ``plan.toml`` says which recipes the demo trains,
-which one gets the real class text, and what the report adds (baselines, GZSL, sweeps)::
-
-    description = "..."
-    runs = ["ucf101", "hmdb51", "kinetics-zsar"]   # recipes of this directory, in order
-    real_text = "kinetics-zsar"                    # optional: step 2 on this recipe's first split
-
-    [report]
-    baselines = ["devise", "ale", "sje", "dem", "eszsl", "er-vse"]
-    sweep_recipe = "kinetics-zsar"                 # GZSL and sweeps run on one recipe ...
-    sweep_split = 0                                # ... and one split
-    [report.sweeps.k]                              # one sweep: setting -> values (a grid, in order)
-    k = [5, 10, 25, 50, 100, 200]
-    class-text = ["vc", "ad+vc"]
-
-    [quick]                                        # optional: what `actionhub demo` runs by default
-    splits = 1                                     # the first split of every recipe ...
-    [quick.sweeps.k]                               # ... and fewer points of these sweeps
-    k = [5, 25, 100]
-    class-text = ["vc", "ad+vc"]
-
-``actionhub demo --full`` runs the whole plan; a quick demo's runs are reused by a full one.
+``configs/demo/``) holds ``plan.toml`` and the recipes it lists, each one protocol with its splits
+and ``[data] features = "synthetic"`` (real class lists and splits, SYNTHETIC features).
+``plan.toml`` says which recipes the demo trains, which one gets the real class text, what the
+report adds (baselines, GZSL, sweeps) and what the quick default runs (``[quick]``).
 
 ``actionhub train --config configs/demo/ucf101.toml --split 0 --out DIR`` trains exactly the
-demo's run of that split (same SYNTHETIC inputs, same config): both build their inputs with
-:func:`recipe_inputs`.
+demo's run of that split: both build their inputs with :func:`recipe_inputs`.
+
+Docs: docs/recipes.md#how-the-demo-uses-them (the keys of ``plan.toml``).
 """
 from __future__ import annotations
 

@@ -1,19 +1,13 @@
 """The main job: the whole chain end to end on the shipped protocols, offline.
 
-1. CoCo on the real class lists and splits of UCF101, HMDB51 and Kinetics-ZSAR with
-   SYNTHETIC video and text features (:mod:`actionhub.demo.synthetic`), summarised as the
-   paper's tables. What runs is read from recipe files (:mod:`actionhub.demo.plan`,
-   ``configs/demo/``), so ``actionhub train --config configs/demo/ucf101.toml --split 0``
-   trains the very same run.
-2. Real class text: every Kinetics-ZSAR definition encoded with the offline MiniLM
-   encoder (plus descriptions from a caption corpus when one is configured), and one
-   run on SYNTHETIC videos generated around that text geometry.
-3. The report: baselines, ablations and figures on the SYNTHETIC runs, and Fig. 6 (names vs
-   descriptions, :mod:`actionhub.demo.descriptions`) on a SYNTHETIC description store.
-4. A zero-shot prediction on a real short clip shipped by an installed package.
+1. CoCo on the real class lists and splits of UCF101, HMDB51 and Kinetics-ZSAR with SYNTHETIC
+   features (:mod:`actionhub.demo.synthetic`), the runs read from recipes (:mod:`actionhub.demo.plan`);
+2. the real Kinetics-ZSAR definitions encoded with MiniLM, and one run on SYNTHETIC videos around them;
+3. the report, and Fig. 6 on a SYNTHETIC description store (:mod:`actionhub.demo.descriptions`);
+4. a zero-shot prediction on a real short clip shipped by an installed package.
+Every number computed on synthetic features is labelled SYNTHETIC.
 
-Every number computed on synthetic features is labelled SYNTHETIC: the demo shows the
-machinery works, not how well CoCo does on real video.
+Docs: README.md#actionhub (``make demo``), docs/recipes.md#how-the-demo-uses-them.
 """
 from __future__ import annotations
 

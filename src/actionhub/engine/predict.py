@@ -1,32 +1,12 @@
 """Zero-shot prediction on your own videos with your own action names.
 
-``actionhub.predict(videos, checkpoint, actions)`` (exported lazily by the package) and the
-``actionhub predict`` verb:
+``actionhub.predict(videos, checkpoint, actions)`` and the ``actionhub predict`` verb, in four steps:
+the videos, or what ``actionhub extract`` wrote (:mod:`actionhub.engine.predict_inputs`); the class
+text of the names with their descriptions (:mod:`actionhub.engine.predict_text`); the scores of the
+checkpoint, ConSE or CLIP (:mod:`actionhub.engine.scoring`); one row per video in input order, an
+unreadable one with its error, resumable with ``out=`` (:mod:`actionhub.engine.predict_output`).
 
-1. The videos: files, folders (recursive) and ``path [label]`` list files, or the features a run of
-   ``actionhub extract`` wrote (``features=``) (:mod:`actionhub.engine.predict_inputs`).
-2. The class text of the action names (:mod:`actionhub.engine.predict_text`): the name, or
-   ``"name: definition"`` when a definition is given, plus the top-k descriptions of a ranked file
-   (``actionhub rank`` output), of a caption corpus searched on the fly (``corpus=``) or of a
-   description store (``store=``), encoded with the scoring model's text encoder through the cache.
-3. The scores (:mod:`actionhub.engine.scoring`): with a checkpoint, each video is decoded and encoded
-   with the backbone and frame sampling the run was trained on (``run.json``: ``data.feature_meta``;
-   ``backbone=``/``sampling=`` override) and scored by the model itself (Eq. 16-17). Without one,
-   ``zero_shot="conse"`` scores with the training-free ConSE baseline (:mod:`actionhub.video.conse`),
-   and ``zero_shot="clip"`` with a video-language model's own embedding space: the cosine between the
-   video feature of ``backbone`` (``hf-clip:`` or ``hf-xclip:``) and the class text of the matching text
-   encoder (by default the same model), the name averaged with its descriptions when it has some.
-   X-CLIP's text is used without its video-conditioned prompt (:mod:`actionhub.text.clip_text`).
-   ``explain=N`` adds each predicted action's N closest descriptions (and for CoCo the AD/VC parts).
-4. The rows (:mod:`actionhub.engine.predict_output`), one per video in input order::
-
-    {"video": path, "predictions": [{"action": name, "score": s}, ...]}   # best first
-    {"video": path, "predictions": [], "error": reason}                   # unreadable video
-
-   A video that cannot be read is reported and the others are still scored. With ``out=`` they are
-   written in parts under the output's lock, so a killed run resumes (:mod:`actionhub.engine.predict_loop`
-   does the decoding or the reading of features). Labelled videos add top-1/top-5 and a confusion-matrix
-   PNG (:mod:`actionhub.engine.predict_metrics`).
+Docs: docs/video.md#prediction (inputs, rows, resuming, explanations, labels), docs/clip.md#predict.
 """
 from __future__ import annotations
 
