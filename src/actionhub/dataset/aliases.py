@@ -1,20 +1,12 @@
 """Per-action aliases: extra queries a user gives for an action (``collect --aliases FILE``).
 
-Realistic captions do not always use a class's own words: BaseballPitch videos are described as
-"pitcher throws a curveball", WritingOnBoard as "teacher at the blackboard". An alias file adds
-queries for an action; their captions are stored under the action itself (and the semantic rankers
-of ``rank`` use them as extra names of the action).
-
-Formats (UTF-8):
-
-* JSON: ``{"BaseballPitch": ["pitcher throws", "pitching"], "writing on board": "blackboard"}``;
-* text: one action a line, ``NAME: alias | alias`` (or ``NAME<TAB>alias | alias``); blank lines
-  and ``#`` comments are skipped.
-
-A name is an action of the queries collected or any name that resolves to one through the
-vocabulary (a benchmark class name such as ``BaseballPitch``, any spelling:
-:meth:`actionhub.dataset.vocab.Vocabulary.query_for`). A name that matches none of the queries is
-an error that lists a few of them.
+Captions do not always use a class's own words (BaseballPitch: "pitcher throws a curveball"); an alias's captions
+are stored under the action itself, and the semantic rankers of ``rank`` use aliases as extra names of the action.
+UTF-8 files: JSON ``{"BaseballPitch": ["pitcher throws", "pitching"], "writing on board": "blackboard"}`` or text,
+one action a line, ``NAME: alias | alias`` (or ``NAME<TAB>alias | alias``; blank lines and ``#`` comments skipped).
+A name is a collected query or any name the vocabulary resolves to one
+(:meth:`actionhub.dataset.vocab.Vocabulary.query_for`); a name that matches none is an error listing a few queries.
+Docs: docs/dataset.md#aliases
 """
 from __future__ import annotations
 

@@ -1,15 +1,13 @@
 """Okapi BM25 as array operations, shared by the local provider's indexes so that they score alike.
 
-The in-memory :class:`actionhub.dataset.collect.local.BM25Index` and the out-of-core
-:class:`actionhub.dataset.collect.diskindex.DiskBM25Index` (one machine or a Dask cluster) compute
-every weight and every query score through these functions, on the same float32 values in the
-same order, so they return the same captions with bit-identical scores (Robertson & Zaragoza, 2009):
+:class:`actionhub.dataset.collect.local.BM25Index` and :class:`actionhub.dataset.collect.diskindex.DiskBM25Index`
+compute every weight and score here, on the same float32 values in the same order, so their scores are bit-identical
+(Robertson & Zaragoza, 2009); ``avgdl`` is an integer total over N, the same however the lengths are summed:
 
     w(t, d) = idf(t) * tf(t, d) * (k1 + 1) / (tf(t, d) + k1 * (1 - b + b * |d| / avgdl))
     idf(t) = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
 
-``avgdl`` is the exact mean caption length (an integer total over N), so it is the same whether the
-lengths are summed over one array, over the segments of a disk index, or over the workers of a cluster.
+Docs: docs/dataset.md#ranking-okapi-bm25
 """
 from __future__ import annotations
 

@@ -1,24 +1,13 @@
 """The local provider's out-of-core BM25 index: one segment per corpus shard, searched as one index,
 on this machine or on the workers of a Dask cluster.
 
-Layout: ``.<corpus>.bm25-<key>/`` holds ``manifest.json`` (the shards indexed, for the messages
-below) and one segment file per corpus shard (:mod:`actionhub.dataset.collect.segment`: the shard's
-postings and captions). Opening the index (:meth:`DiskBM25Index.open`) checks every segment --
-built from the shard as it is now (path, size, modification time, columns), whole, every checksum
-right -- and (re)builds the ones that are not, each with one line saying why (a shard changed
-since it was indexed, a segment missing, truncated or damaged); a shard gone from the corpus has
-its segment removed, also said in one line. Segments are built one shard at a time within a
-memory budget, in this process or as tasks on a Dask cluster (``backend``), where a lost worker's
-task is run again by another.
-
-Searching: the corpus-wide statistics (N, the mean caption length, every term's document
-frequency) are combined from the segments, so BM25 weights are the ones a single index over the
-whole corpus gives, bit for bit (:mod:`actionhub.dataset.collect.bm25`). :meth:`candidates` asks
-every segment in this process (memory-mapped; the pages read are handed back to the OS as the
-search goes on, so the resident memory stays bounded); :meth:`search_many` sends a batch of
-queries to every segment on the cluster and merges their best results. Either way captions tie
-in corpus order, so the results equal those of
-:class:`actionhub.dataset.collect.local.BM25Index` over the same captions, caption for caption.
+``.<corpus>.bm25-<key>/`` holds ``manifest.json`` and one segment per shard (:mod:`actionhub.dataset.collect.segment`).
+:meth:`DiskBM25Index.open` (re)builds, with one line saying why, every segment not built from its shard as it is now
+or not whole, and removes those of shards gone; builds run here or as Dask tasks (``backend``). N, the mean caption
+length and every df are combined from the segments, so weights are a single index's, bit for bit
+(:mod:`actionhub.dataset.collect.bm25`): :meth:`candidates` searches here (memory-mapped, pages read handed back to
+the OS), :meth:`search_many` sends query batches to the cluster; either way results equal
+:class:`actionhub.dataset.collect.local.BM25Index`'s. Docs: docs/dataset.md#at-corpus-scale-out-of-core
 """
 from __future__ import annotations
 

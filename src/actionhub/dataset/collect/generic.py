@@ -1,20 +1,12 @@
 """Queries too generic to mean an action in a given corpus ("close", "empty"), found from the corpus.
 
-Moments in Time's "closing" and "emptying" become the queries "close" and "empty"; in stock
-footage "close" is mostly the "close" of "Close-up of ...", and "empty" the adjective of "empty
-road". Such a one-word query takes hundreds of captions that show nothing of the action.
-:func:`generic_queries` flags a one-word query whose word is frequent in the corpus (in at least
-:data:`MIN_SHARE` of the captions, and :data:`MIN_COUNT`) and, in a sample of the captions holding
-it, is
-
-* mostly one fixed phrase: followed by the same word in at least :data:`PHRASE_SHARE` of its uses
-  ("close" -> "up"), or
-* an adjective in its uses: lemminflect knows it as an adjective and fewer than
-  :data:`VERB_SHARE` of its uses are verb forms ("emptying", "empties").
-
-The fix (``collect --generic fix``, the default) keeps only the captions where the word is a verb
-form ("woman closing the door"); a word without verb forms is left out (``--generic drop`` leaves
-out every flagged query, ``--generic keep`` searches them as they are).
+In stock footage "close" is mostly the "close" of "Close-up of ...", "empty" the adjective of "empty road".
+:func:`generic_queries` flags a one-word query whose word is in at least :data:`MIN_SHARE` of the captions (and
+:data:`MIN_COUNT`) and, in a sample of them, is mostly one fixed phrase (followed by the same word in at least
+:data:`PHRASE_SHARE` of its uses: "close" -> "up") or an adjective (fewer than :data:`VERB_SHARE` of its uses are
+verb forms). ``collect --generic fix`` (the default) keeps only the captions where the word is a verb form and
+leaves out a word without verb forms; ``drop`` leaves out every flagged query, ``keep`` searches them as they are.
+Docs: docs/dataset.md#generic-one-word-queries
 """
 from __future__ import annotations
 

@@ -1,43 +1,13 @@
 """The ``local`` provider: BM25 ranked search over a caption corpus the user already has.
 
-A corpus is a CSV, JSONL or Parquet file -- or a folder or glob of them, read as one corpus
-(:mod:`actionhub.dataset.collect.corpus`) -- with a video id column and a caption column; the
-defaults fit a WebVid-style CSV (``videoid``, ``name``). Captions are tokenised like
-:func:`actionhub.dataset.wordvec.arrow_tokenize` (vectorised), stop words are dropped and every
-distinct word is lemmatised once (:func:`actionhub.dataset.vocab.lemmatize_word`), so the query
-"ride horse" matches "a man riding horses". Every index turns captions into terms with
-:func:`caption_terms` and queries with :func:`query_words` (then
-:func:`actionhub.dataset.collect.variants.plan_query`).
-
-Which captions match a query (``match``, recorded in the store):
-
-* ``"most"`` (default): ``"all"``, and a query of two words or more with fewer than
-  :data:`RELAX_BELOW` such captions also gets (after its own) those holding all but one of its words;
-* ``"all"``: the caption holds every content word of the query (its words minus stop words,
-  lemmatised, or their compounds and agent nouns in the corpus: :mod:`.variants`), as a
-  stock-footage site's search does -- "baby waking up" does not return push-ups through "up";
-* ``"any"``: the caption holds at least one of them (plain BM25 retrieval).
-
-Per-action aliases add queries under an action; one-word queries too generic for the corpus
-(:mod:`.generic`) keep only the captions where the word is a verb form (``generic="fix"``).
-
-Matches are ranked by Okapi BM25 (Robertson & Zaragoza, 2009; :mod:`actionhub.dataset.collect.bm25`):
-
-    score(d, q) = sum over query terms t of  idf(t) * tf(t, d) * (k1 + 1) / (tf(t, d) + k1 * (1 - b + b * |d| / avgdl))
-    idf(t) = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5)),  k1 = 1.2, b = 0.75
-
-ties broken by corpus order. A query touches only the postings of its own terms (an intersection
-of sorted lists for ``"all"``, a merge for ``"any"``) and a partial sort picks its best results;
-a query is scored once and its ranked candidates are kept for its next pages.
-
-Two indexes give the same results, caption for caption: :class:`BM25Index` holds the weights in
-memory (a scipy CSR whose rows are the posting lists); :class:`LocalProvider` searches the
-out-of-core :class:`actionhub.dataset.collect.diskindex.DiskBM25Index`, one memory-mapped segment
-per corpus shard, built within a memory budget, on this machine or a Dask cluster, and cached
-in ``.<corpus name>.bm25-<key>/`` next to the corpus (or in ``cache_dir``); a shard that changed
-is re-indexed alone. :class:`BM25Index` can also be saved to one ``.npz`` file and loaded
-(verified: the CRC-32s of its arrays and its structure) -- the web app's index of a store's
-descriptions.
+A corpus is a CSV, JSONL or Parquet file, or a folder or glob of them (:mod:`actionhub.dataset.collect.corpus`).
+Captions become terms through :func:`caption_terms`, queries through :func:`query_words` then
+:func:`actionhub.dataset.collect.variants.plan_query`. ``match`` picks the captions (``"all"``: every content word;
+``"any"``: one; ``"most"``, the default: ``"all"``, relaxed below :data:`RELAX_BELOW` matches), ranked by Okapi BM25
+(:mod:`actionhub.dataset.collect.bm25`), ties in corpus order. Two indexes give the same results, caption for caption:
+:class:`BM25Index` in memory (a scipy CSR whose rows are the posting lists; saved to a verified ``.npz``) and the
+out-of-core :class:`actionhub.dataset.collect.diskindex.DiskBM25Index` that :class:`LocalProvider` searches.
+Docs: docs/dataset.md#provider-local
 """
 from __future__ import annotations
 

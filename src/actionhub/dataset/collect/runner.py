@@ -1,22 +1,12 @@
 """The resumable collection loop behind `actionhub collect` and :func:`actionhub.dataset.collect.collect`.
 
-For each query the runner asks the provider for pages until the action has ``per_query``
-descriptions, the results are exhausted, or the request budget is used up. Every result is a
-*hit* of the query's action, with the provider's rank: a video returned for several queries is
-stored once (:mod:`actionhub.dataset.store`) and listed by every one of their actions, so
-``per_query`` counts the action's own videos, shared ones included, and nothing depends on the
-order of the queries. New rows are buffered and written (descriptions, then hits, each one
-atomic part file) every ``flush_rows`` rows (at least the provider's ``flush_rows``) or
-``flush_seconds`` seconds; *after* each write, the resume state (``_state/collect-<provider>.json``:
-per query the cursor of the next page, the rank of its first result, and whether the results are
-exhausted) is written atomically.
-
-Crash safety (``kill -9`` at any moment): a part file is either complete or absent, and the
-state never runs ahead of the rows. A rerun reads each action's stored videos from the store
-itself, resumes every query from its saved cursor, and drops results the action already has, so
-nothing is lost and nothing is duplicated (at worst a page is fetched twice). A query that
-fails (server errors, timeouts, a refused request, a page that stays malformed) is reported,
-keeps its cursor, and is retried from that page by the next run.
+Each query's pages are fetched until its action has ``per_query`` descriptions (every result is a *hit* of the
+action, a video shared by actions is stored once and counts for each), the results end, or the budget is spent.
+Rows are written in atomic part files (descriptions, then hits) every ``flush_rows`` rows (at least the provider's)
+or ``flush_seconds`` seconds, and only *after* each write the resume state ``_state/collect-<provider>.json``. So a
+``kill -9`` at any moment loses and duplicates nothing: a rerun reads each action's videos from the store and
+resumes every query from its saved cursor; a failed query keeps its cursor and is retried by the next run.
+Docs: docs/dataset.md#2-collection-actionhub-collect
 """
 from __future__ import annotations
 

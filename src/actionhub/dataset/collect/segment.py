@@ -1,31 +1,13 @@
 """One segment of the local provider's out-of-core index: the postings and captions of one corpus shard.
 
-A segment is one file, written once (atomically) and then only read, memory-mapped::
-
-    ids_off (N+1) int64, ids_data      the shard's video ids      (Arrow large_string buffers)
-    caps_off (N+1) int64, caps_data    its captions
-    dl (N,) float32                    content words per caption (BM25 |d|)
-    vocab_off (T+1) int64, vocab_data  its terms, by first appearance in the shard
-    df (T,) int64                      captions holding each term
-    term_ptr (T+1) int64               posting list t is post_doc/post_tf[term_ptr[t]:term_ptr[t+1]]
-    post_doc (P,) uint32               caption ids (in the shard), sorted within a list
-    post_tf (P,) uint16 (or uint32)    term frequencies
-    footer (JSON), its length and CRC-32, magic
-
-The footer names the shard (path, size, modification time) and columns it was built from, and
-holds every array's offset, length and CRC-32: :func:`open_segment` checks the layout (a truncated
-file is refused) and, with ``verify``, every checksum (a damaged one is refused), so the index
-rebuilds that segment instead of answering from it. Term frequencies, not weights, are stored:
-BM25 weights depend on the whole corpus (N, avgdl, df), so they are computed at query time from
-the statistics of all segments (:mod:`actionhub.dataset.collect.diskindex`), and a changed shard is
-re-indexed alone.
-
-Building (:func:`build_segment`) holds at most a memory budget: the shard is read whole
-(``text.read``: :func:`actionhub.dataset.collect.local.read_corpus`), its ids and captions are written
-out, the captions are tokenised chunk by chunk (``text.caption_terms``)
-into sorted runs of postings -- kept in memory while they fit their share of the budget, spilled
-to a temporary file beside the segment when not -- and the runs are merged term range by term
-range into the posting arrays. The segment's bytes do not depend on the budget.
+One file, written once (atomically), then only read, memory-mapped: the shard's ids and captions, ``dl`` (N,), its
+terms and ``df`` (T,), and P postings (list t is ``post_doc/post_tf[term_ptr[t]:term_ptr[t+1]]``), then a JSON
+footer naming the shard and holding every array's CRC-32. :func:`open_segment` refuses a truncated file (and, with
+``verify``, a damaged one), so the index rebuilds that segment. Term frequencies, not weights, are stored: weights
+need the whole corpus (:mod:`actionhub.dataset.collect.diskindex`). :func:`build_segment` holds a memory budget:
+sorted runs of postings, spilled beside the segment when they outgrow their share, merged term range by term range;
+the segment's bytes do not depend on the budget.
+Docs (the full layout): docs/dataset.md#at-corpus-scale-out-of-core
 """
 from __future__ import annotations
 

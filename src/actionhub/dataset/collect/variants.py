@@ -1,23 +1,12 @@
 """Word variants learned from a caption corpus's own vocabulary: compounds and agent nouns.
 
 A query word matches more than its lemma (:class:`QueryPlan`, used by
-:meth:`actionhub.dataset.collect.local.BM25Index.candidates`):
-
-* **compounds, both ways** -- a caption word that is two adjacent query words written as one
-  ("breaststroke" for "breast stroke", "pushups" for "push up", "skateboarding" for "skate
-  board", "shotput" for "shot put"), and a query word that is two corpus words ("skijet" matches
-  a caption holding "jet" and "ski", or the word "jetski"; "pushup" in "wall pushup" matches
-  "push" and "up"). Which words exist is read from the corpus's index, never from a list;
-* **agent and derived nouns** -- a corpus word that is a verb plus "-er" and not a verb itself
-  ("pitcher" -> pitch, "jumper" -> jump, "vaulter" -> vault, "swimmer" -> swim, "diver" -> dive),
-  the "-er" noun of a sport named by a gerund ("bowler" -> bowling, "fencer" -> fencing), a noun
-  of five letters or more plus "-er" ("cricketer" -> cricket), a noun plus "-ist" ("cellist" ->
-  cello, "guitarist" -> guitar) and the person of a discipline ("gymnast" -> gymnastics). A word
-  that is a verb in its own right ("shower", "hammer", "tower") is never read as "show", "ham",
-  "tow".
-  Lemminflect tells verbs and nouns apart; the corpus supplies the words.
-
-Plain lemmas, plurals and verb forms are what the index already holds (``riding`` -> ride).
+:meth:`actionhub.dataset.collect.local.BM25Index.candidates`): **compounds, both ways** ("pushups" for "push up";
+"skijet" for a caption holding "jet" and "ski") and **agent and derived nouns** ("pitcher" -> pitch, "bowler" ->
+bowling, "cricketer" -> cricket, "cellist" -> cello, "gymnast" -> gymnastics), never a word that is a verb in its
+own right ("shower" is not "show"). The corpus's index supplies the words (never a list), lemminflect tells verbs
+from nouns; plain lemmas, plurals and verb forms are what the index already holds (``riding`` -> ride).
+Docs: docs/dataset.md#which-captions-match
 """
 from __future__ import annotations
 
