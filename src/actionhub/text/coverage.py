@@ -1,15 +1,9 @@
 """Per benchmark class: which actions describe it, how many descriptions it keeps, what was cut.
 
-``text-features`` writes this table for every class (``--class-report``, by default beside
-``--out``: ``ucf101_text.classes.tsv``) so that the classes without descriptions, or with few, are
-all listed in a file rather than "5 names and 21 more"; ``stats --benchmark`` prints it. Columns:
+``text-features`` writes this table (:data:`COLUMNS`) for every class (``--class-report``, by default beside
+``--out``: ``ucf101_text.classes.tsv``); ``stats --benchmark`` prints it.
 
-``class``, ``status`` (``none``, ``few``: fewer than the minimum, ``ok``), ``descriptions`` (kept
-for the class text), ``actions`` (the store actions matched to it, ``;``-separated), ``stored`` (their
-descriptions before ranking, when the ranked file says), ``cut`` (below the relevance cut-off),
-``object_only``, ``siblings`` (a more specific query's), ``claimed`` (another action's), ``noise``
-(likely-noise score, :mod:`actionhub.dataset.quality`), ``warnings`` and ``sample`` (the first kept
-description).
+Docs: docs/text.md#the-class-report
 """
 from __future__ import annotations
 

@@ -1,40 +1,13 @@
 """``actionhub rank``: the top-k descriptions of every action, by one of three rankers, with sibling
 queries kept apart and a relevance cut-off.
 
-Rankers (``--ranker``):
+Rankers (``--ranker``): ``minilm-agent`` (default: ``rel + 2 agent``, :mod:`actionhub.text.relevance`),
+``minilm`` (``rel`` alone) and ``glove`` (the paper's, Sec. 4.3, :mod:`actionhub.dataset.rank`). The MiniLM
+rankers re-rank the ``candidates`` best GloVe scores of every action, keep sibling queries apart
+(:mod:`actionhub.dataset.siblings`) and cut at :func:`auto_threshold` after :func:`object_only`; the report
+(:class:`actionhub.dataset.rank.RankReport`) counts per action what was left out, and why.
 
-* ``minilm-agent`` (default, chosen by ``benchmarks/bench_quality.py``): the MiniLM sentence
-  encoder's "a person doing the action, not its things at rest" score ``rel - obj``
-  (:mod:`actionhub.text.relevance`);
-* ``minilm``: MiniLM's cosine of the description and "a person {action}" (``rel``) alone;
-* ``glove``: the paper's averaged GloVe word vectors (Sec. 4.3, :mod:`actionhub.dataset.rank`);
-  with its defaults (no sibling rule, no cut-off) it is exactly the paper's ranking.
-
-The MiniLM rankers re-rank a bounded candidate set: every description of the store is scored by
-GloVe in one streaming pass (vectorised, seconds per million), each action keeps its
-``candidates`` best (default :data:`DEFAULT_CANDIDATES`), and only their distinct texts are
-encoded -- through the encoded-text cache, so a rerun encodes nothing. Memory: the GloVe pass's 8
-bytes per description, one key per description (for the sibling rule), the candidates' texts and
-vectors.
-
-**Sibling queries** (``--siblings``, :mod:`actionhub.dataset.siblings`): a description that a more
-specific query also lists ("wall push up" for "push up", "jet ski" for "ski") is left out of the
-general query (``exclude``), put after every other description of it (``last``), or left alone
-(``keep``). ``auto`` (the MiniLM rankers' default) excludes where one label list names both as
-classes (UCF101's PushUps and WallPushups: two different actions by design) and puts last where
-the overlap is between datasets (Kinetics' "surfing water" inside "surf"); ``glove`` keeps them.
-
-**Cut-off** (``--min-relevance``): ``auto`` (the MiniLM rankers' default) keeps, per action, the
-descriptions within :data:`AUTO_WINDOW` of the action's best score (:func:`auto_threshold`), and with
-``minilm-agent`` first drops the object-only ones (:func:`object_only`: no clear agent signal, "Kayak
-on the shore"); a number keeps scores at or above it; ``none`` keeps everything (the paper;
-``glove``'s default). What was cut is in the report.
-
-The report (Parquet schema metadata ``actionhub``, :class:`actionhub.dataset.rank.RankReport`)
-adds ``ranker``, ``candidates``, ``min_relevance``, ``siblings`` and ``per_action``: for every
-action ``rows`` (its descriptions), ``siblings`` (left out or put last as a sibling's),
-``candidates`` (scored), ``cut`` (below the cut-off), ``object_only`` (candidates closer to the
-object prompts), ``kept``, ``threshold`` and the ``mean`` score of the kept.
+Docs: docs/text.md#1-relevance-ranking-actionhub-rank
 """
 from __future__ import annotations
 

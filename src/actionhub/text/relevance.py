@@ -1,25 +1,12 @@
 """How relevant a description is to an action, with a frozen sentence encoder (the ``minilm`` rankers).
 
-The paper ranks descriptions by the cosine of averaged word vectors (Sec. 4.3,
-:mod:`actionhub.dataset.rank`), which favours short captions that name the action's objects
-("Kayak on the shore", "Parallel bars in an empty gymnasium") over people doing it. Here a
-description and its action are compared with the offline MiniLM sentence encoder:
+The paper's averaged word vectors (:mod:`actionhub.dataset.rank`) favour captions that name the action's
+objects ("Kayak on the shore"). Here MiniLM compares a description with the action prompt "a person {name}"
+(``rel``), with the action's object prompts (``obj``) and with :data:`SOMEONE` against :data:`NOTHING`
+(``gen``); the agent signal ``rel - obj + 0.5 gen`` says how much more it shows someone doing the action
+than the action's things at rest. Every text goes through the encoded-text cache.
 
-* **action prompt** -- the description against "a person {name}", averaged over the action's
-  names: the query itself, the source names the vocabulary merged into it ("PlayingGuitar" ->
-  "playing guitar", "riding a horse") and the aliases of its collection. The cosine of the
-  description with that mean prompt is ``rel`` (ranker ``minilm``);
-* **agent signal** -- the same description against the action's *object prompts*: "an empty
-  {name}, no people", "{name} equipment lying unused", "a {name} with nobody around" (mean), whose
-  cosine is ``obj``, and against prompts of anyone doing anything (:data:`SOMEONE`) versus things
-  and places (:data:`NOTHING`), the difference of whose cosines is ``gen``. ``agent = rel - obj +
-  0.5 gen`` says how much more the description shows someone doing the action than the action's
-  things at rest ("Man paddling a kayak" about +0.3, "Kayak on the shore" +0.1, "Ski resort with
-  empty slopes" -0.2); a description with ``agent <= 0`` counts as *object-only*. Ranker
-  ``minilm-agent`` scores ``rel + 2 agent``.
-
-Every text goes through the encoded-text cache (:func:`actionhub.text.encode.encode_texts`), so a
-second ranking of the same store encodes nothing.
+Docs: docs/text.md#the-agent-signal
 """
 from __future__ import annotations
 
