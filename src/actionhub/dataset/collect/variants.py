@@ -156,6 +156,16 @@ def plan_query(words: Sequence[str], term_id: Mapping[str, int], derived: Mappin
 Posting = tuple[np.ndarray, np.ndarray]  # sorted doc ids (int64), weights (float32)
 
 
+def _runs(parts: list[Posting]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The parts' docs and weights merged in doc order (a stable sort, linear on sorted runs) and
+    where each distinct doc starts."""
+    docs = np.concatenate([p[0] for p in parts]).astype(np.int64, copy=False)
+    w = np.concatenate([p[1] for p in parts])
+    order = np.argsort(docs, kind="stable")  # a doc's weights stay in part order
+    docs, w = docs[order], w[order]
+    return docs, w, np.flatnonzero(np.r_[True, docs[1:] != docs[:-1]])
+
+
 def union_best(parts: list[Posting]) -> Posting:
     """Docs in any part; a doc's weight is its best one."""
     parts = [p for p in parts if p[0].size]
@@ -163,12 +173,8 @@ def union_best(parts: list[Posting]) -> Posting:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
     if len(parts) == 1:
         return parts[0]
-    docs = np.concatenate([p[0] for p in parts])
-    w = np.concatenate([p[1] for p in parts])
-    order = np.lexsort((-w, docs))
-    docs, w = docs[order], w[order]
-    first = np.r_[True, docs[1:] != docs[:-1]]
-    return docs[first], w[first]
+    docs, w, starts = _runs(parts)
+    return docs[starts], np.maximum.reduceat(w, starts)
 
 
 def intersect(parts: list[Posting]) -> Posting:
@@ -188,14 +194,12 @@ def intersect(parts: list[Posting]) -> Posting:
 
 
 def union_sum(parts: list[Posting]) -> Posting:
-    """Docs in any part; weights summed (BM25 of a disjunction)."""
+    """Docs in any part; weights summed in part order, in float64 (BM25 of a disjunction)."""
     parts = [p for p in parts if p[0].size]
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    docs = np.concatenate([p[0] for p in parts]).astype(np.int64)
-    w = np.concatenate([p[1] for p in parts])
-    u, inv = np.unique(docs, return_inverse=True)
-    return u, np.bincount(inv, weights=w, minlength=u.size).astype(np.float32)
+    docs, w, starts = _runs(parts)
+    return docs[starts], np.add.reduceat(w.astype(np.float64), starts).astype(np.float32)
 
 
 def run_plan(plan: QueryPlan, posting: Callable[[int], Any], match: str, df: Optional[np.ndarray] = None) -> Posting:
