@@ -2,19 +2,11 @@
 warm-up then cosine annealing (paper Sec. 5.2), and the seeded shuffle of each epoch (so a
 resumed run replays exactly the batches it would have seen).
 
-The paper states the optimiser, learning rate, batch size and "warm-up + cosine", not the
-length of training. ActionHub's rule (docs/training.md has the SYNTHETIC measurements behind it):
+``steps = N``: N optimiser steps; ``epochs = N``: N passes; neither: ``max(10 epochs, min_steps)`` steps.
+The val classes are evaluated every ``eval_every`` epochs, at most :data:`MAX_EVALS` times; :func:`stop_early`
+ends a run once val top-1 has not improved for ``patience`` evaluations and its loss has settled (:data:`SETTLED`).
 
-* ``steps = N``: exactly N optimiser steps;
-* ``epochs = N``: exactly N passes over the training videos;
-* neither (the default): ``max(10 epochs, min_steps)`` steps, so a split of 300 training videos
-  (1 step an epoch at batch 512) still gets ``min_steps`` steps while a large split keeps 10 epochs.
-
-The last epoch may be cut short so the run ends at its step count. The validation classes are
-evaluated (and the checkpoint written) every ``eval_every`` epochs, at most :data:`MAX_EVALS`
-times a run. Early stopping (:func:`stop_early`) ends a run once its val top-1 has not improved
-for ``patience`` evaluations *and* the loss it trains has settled (fell by less than
-:data:`SETTLED` over those evaluations); docs/training.md#early-stopping has the evidence.
+Docs: docs/training.md#the-schedule, docs/training.md#early-stopping
 """
 from __future__ import annotations
 

@@ -1,19 +1,11 @@
 """Hyper-parameter sweeps: a grid of training runs over splits, every run saved.
 
-``actionhub sweep --param k=10,50,100 --param class-text=vc,ad+vc --splits 0,1,2 ...``
-trains every point of the grid (the Cartesian product of the ``--param`` lists) on
-every split through :func:`actionhub.engine.trainer.train_run`::
+``actionhub sweep --param k=10,50,100 --param class-text=vc,ad+vc --splits 0,1,2 ...`` trains every point of
+the grid (the Cartesian product of the ``--param`` lists) on every split through
+:func:`actionhub.engine.trainer.train_run` into ``SWEEP_DIR/runs/split<i>/<point>/``, indexed in
+``SWEEP_DIR/sweep.json``. Rerunning skips finished runs and resumes the others; a failed run is recorded.
 
-    SWEEP_DIR/sweep.json                       the index: grid, splits, base config, data,
-                                               and per run its parameters, status, metrics
-                                               (rounded to 4 decimals)
-    SWEEP_DIR/runs/split<i>/<point>/           an ordinary run directory per run
-                                               (<point> like ``k=10_class-text=vc``)
-
-Rerunning the same command skips finished runs (without loading any data when a whole
-split is done), resumes interrupted ones, and adds new grid points when the grid grows.
-A run that fails on bad input is recorded as failed with its message and the sweep goes
-on; the index is rewritten atomically after every run.
+Docs: docs/baselines.md#sweeps
 """
 from __future__ import annotations
 

@@ -1,17 +1,13 @@
 """Training and evaluation of CoCo and the baselines on pre-extracted features (paper Sec. 4-5).
 
-:func:`train_run` is the whole life of one run folder (:class:`~actionhub.utils.rundir.RunDir`),
-in named steps that read top to bottom:
+:func:`train_run` is the whole life of one run folder (:class:`~actionhub.utils.rundir.RunDir`), in named steps:
 
 1. :func:`prepare` -- the method, its model (seeded per split), the run's data and first record;
-2. :func:`loop` -- the resumable step loop: :func:`train_epoch`, :func:`evaluate_and_select` on the
-   val classes, :func:`checkpoint`, early stopping; a one-shot method (closed form, class graph)
-   fits itself instead (:func:`fit_once`, :mod:`actionhub.models.fitting`);
+2. :func:`loop` -- the step loop (:func:`train_epoch`, :func:`evaluate_and_select`, :func:`checkpoint`, early
+   stopping), or :func:`fit_once` for a one-shot method (:mod:`actionhub.models.fitting`);
 3. :func:`finish` -- the selected model's metrics, model.pt and the finished run.json.
 
-A killed run resumes from its last checkpoint when the same command runs again, identical to an
-uninterrupted one (the shuffle of epoch e is seeded by ``seed + split + e``). The schedule, early
-stopping, threads and the run folder's files: docs/training.md.
+Docs: docs/training.md#resuming-a-killed-run (and the schedule, threads, run folder around it)
 """
 from __future__ import annotations
 

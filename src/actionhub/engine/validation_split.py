@@ -3,12 +3,9 @@ the cross-dataset protocols, users' benchmarks without ``val``), as in Xian et a
 and ugly" protocol: the model trains on the other seen classes, the epoch (and in a sweep the
 hyper-parameters) is chosen on the carved ones, and with ``refit`` it is retrained on all seen
 classes for the chosen number of steps before the test. The unseen classes are never touched.
+Deterministic per split (``numpy.random.default_rng(split)``), whatever the training seed.
 
-The carving is deterministic per split: the seen classes, sorted by name, are permuted with
-``numpy.random.default_rng(split)`` and the first ``n`` that have training videos (with a full
-feature set: all of them; a fraction counts those classes) are the validation classes -- the same
-whatever the training seed, so ``--seeds`` measures training noise on fixed classes. Protocols
-with their own validation classes (Kinetics-ZSAR's 60) keep them.
+Docs: docs/training.md#validation-classes-for-every-protocol
 """
 from __future__ import annotations
 

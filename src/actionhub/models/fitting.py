@@ -1,15 +1,11 @@
 """How a method trains: the one small interface between the trainer and the models.
 
-The trainer (:mod:`actionhub.engine.trainer`) knows no method by name. Every model (CoCo and
-each baseline) is a :class:`Fitting`:
+The trainer (:mod:`actionhub.engine.trainer`) knows no method by name. Every model is a :class:`Fitting`:
+``prepare(data)`` runs once before training; ``one_shot`` models train in one call, ``fit_once(data)``, the
+others in the trainer's resumable step loop through ``forward``; ``refit(selection)`` says how ``--refit``
+retrains on all seen classes. ``data`` is the engine's view of a run's inputs (:class:`FitData`).
 
-* ``prepare(data)`` runs once before training (the baselines fix the mean training feature);
-* ``one_shot`` models train in one call, ``fit_once(data)`` (ESZSL's closed form, GCN's class
-  graph); the others train in the trainer's resumable step loop through ``forward``;
-* ``refit(selection)`` says how to retrain on all seen classes after choosing on carved val
-  classes (``--refit``): the selected steps by default.
-
-``data`` is the engine's view of a run's inputs (:class:`FitData`); docs/architecture.md#methods-fit-themselves.
+Docs: docs/architecture.md#methods-fit-themselves
 """
 from __future__ import annotations
 

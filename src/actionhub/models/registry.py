@@ -1,15 +1,11 @@
 """Method registry: the name given to ``actionhub train --method`` -> how to train it.
 
-* ``coco``: the paper's CoCo (every ablation is a config of it: ``--class-text``,
-  ``--no-cim``, ``--k``, ``--alpha``).
-* ``er-vse``: CoCo forced to AD-only with CIM off (ER re-evaluated without BERT
-  fine-tuning; see :mod:`actionhub.models.baselines.er_vse`).
-* ``devise``, ``ale``, ``sje``, ``dem`` (iterative), ``eszsl`` (closed form) and ``gcn``
-  (trained on the class graph): the baselines of :mod:`actionhub.models.baselines`.
+``coco`` (every ablation is a config of it), ``er-vse`` (CoCo AD-only, CIM off), the iterative baselines
+``devise``, ``ale``, ``sje``, ``dem``, the closed-form ``eszsl`` and ``gcn`` (:mod:`actionhub.models.baselines`).
+Each method has a hyper-parameter dataclass (empty for the CoCo family), set by ``--method-param NAME=VALUE``
+and recorded in run.json under ``config["method_params"]``.
 
-Each method has a hyper-parameter dataclass (empty for the CoCo family); values come
-from ``--method-param NAME=VALUE`` and are recorded in run.json under
-``config["method_params"]``.
+Docs: docs/baselines.md#the-method-registry-and-the-baseline-interface
 """
 from __future__ import annotations
 

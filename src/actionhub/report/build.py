@@ -1,22 +1,11 @@
 """``actionhub report``: every table and figure of the paper's Sec. 5.3-5.5 from saved runs.
 
-Writes ``OUT/report.md`` and its PNG figures:
+Writes ``OUT/report.md`` and its PNG figures: Tables 2-3 (and GZSL) from runs, the published numbers
+(``reported=True``) apart, Table 4 and Figs. 8-10 from sweeps, Figs. 11-12 from one split's CoCo models and
+features, and training curves (the first :data:`MAX_CURVES` runs). What cannot be drawn is listed in the
+report with the command that would provide it, instead of failing the report.
 
-* Tables 2-3: method x benchmark, top-1/top-5 mean ± std over splits, with the exact
-  protocol of every row; a GZSL table when runs were trained with ``--gzsl``;
-* with ``reported=True`` (``--reported``), the paper's published Tables 2-4 numbers
-  (:mod:`actionhub.evaluation.reported`) in a table of their own, beside the runs of the same
-  methods, never mixed into the tables computed from runs;
-* Table 4 (AD / VC / AD+VC without CIM), Fig. 8 (k), Fig. 9 (alpha) and Fig. 10 (CIM):
-  from sweep directories (``actionhub sweep``) that vary those settings;
-* Fig. 11 (t-SNE of individual videos' visual features and class semantic features) and Fig. 12 (top-5 backward
-  cycle-attention neighbours): from the AD-only, AD+VC and AD+VC w/ CIM CoCo models of
-  one split, their ``model.pt`` and the features named in their run.json (or overrides);
-* the training curves of each run (losses, learning rate, val accuracy by step, from run.json;
-  the first :data:`MAX_CURVES` runs).
-
-What cannot be drawn (no sweep over k, no models, features not on disk) is listed in
-the report with the command that would provide it, instead of failing the report.
+Docs: docs/baselines.md#report
 """
 from __future__ import annotations
 

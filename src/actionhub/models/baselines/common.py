@@ -1,24 +1,12 @@
 """What every baseline shares: input preprocessing, the class embedding, the interface.
 
-Every baseline sees exactly the inputs CoCo sees: frozen video features ``x: (N, D_v)``
-and the raw class text features of the class text file (AD ``(C, D_t)`` and VC, the
-mean of the top-k description features, ``(C, D_t)``).
+Inputs as CoCo's: video features ``x: (N, D_v)``, class text AD and VC ``(C, D_t)``. Class embedding
+``s_c = normalize(alpha * normalize(AD_c) + (1 - alpha) * normalize(VC_c))``, ``(D_t,)`` (Eq. 17 on the raw text;
+``"ad"``/``"vc"``: one part); video features ``x~ = normalize(x - mu)``, ``mu: (D_v,)`` the mean training feature.
+A baseline is a :class:`torch.nn.Module` with CoCo's ``class_embeddings(ad, vc)`` and ``scores(x, emb)``;
+iterative ones train through ``forward``, one-shot ones ``fit_once`` (:mod:`actionhub.models.fitting`).
 
-* **Class embedding** ``s_c: (D_t,)`` (the "attributes"/"side information" of the
-  original papers): with ``class_text="ad+vc"``
-  ``s_c = normalize(alpha * normalize(AD_c) + (1 - alpha) * normalize(VC_c))``, the same
-  fusion as CoCo's Eq. 17 but on the raw, unprojected text features; ``"ad"`` uses
-  ``normalize(AD_c)`` and ``"vc"`` uses ``normalize(VC_c)``. The two parts are
-  L2-normalised before fusing so that ``alpha`` means the same for every text encoder.
-* **Video features** ``x~ = normalize(x - mu)`` with ``mu: (D_v,)`` the mean training
-  feature, fixed before training and stored with the model.
-
-A baseline is a :class:`torch.nn.Module` with CoCo's evaluation interface
-(``class_embeddings(ad, vc)`` then ``scores(x, emb)``), so training, epoch selection,
-evaluation, GZSL and prediction treat all methods alike. Iterative baselines implement
-``forward(x, ad, vc, targets, pool_ad, pool_vc) -> (scores, {"loss": ...})`` like CoCo and
-train in the same resumable loop; one-shot ones (closed form, class graph) implement
-``fit_once`` (:mod:`actionhub.models.fitting`).
+Docs: docs/baselines.md#methods, docs/baselines.md#the-method-registry-and-the-baseline-interface
 """
 from __future__ import annotations
 

@@ -1,23 +1,13 @@
 """ESZSL baseline: the closed-form bilinear model of Romera-Paredes & Torr.
 
-Romera-Paredes, Torr, "An embarrassingly simple approach to zero-shot learning",
-ICML 2015, Eq. (1)-(5). In the paper's notation, with ``X: (d, m)`` the training
-features as columns, ``Y: (m, z)`` in {-1, 1} (1 at the true class), ``S: (a, z)`` the
-class embeddings as columns and ``V: (d, a)``::
+Romera-Paredes, Torr, ICML 2015, Eq. (1)-(5), with ``X: (d, m)`` the training features as columns,
+``Y: (m, z)`` in {-1, 1}, ``S: (a, z)`` the class embeddings as columns and ``V: (d, a)``::
 
     min_V ||X^T V S - Y||_F^2 + gamma ||V S||_F^2 + lambda ||X^T V||_F^2 + gamma*lambda ||V||_F^2
-
     V = (X X^T + gamma I)^-1  X Y S^T  (S S^T + lambda I)^-1                       (closed form)
 
-and a video is classified by ``argmax_c x^T V s_c``. Here ``x = x~`` (centred, unit),
-``s_c`` the fused class text (see :mod:`actionhub.models.baselines.common`), so ``V`` is the
-bilinear ``W: (D_v, D_t)``. The statistics ``X X^T`` and ``X Y S^T`` are accumulated
-in chunks (``Y S^T`` row i is ``2 s_{y_i} - sum_c s_c``), so memory-mapped stores work.
-
-Single shot: there are no epochs to resume. Where the protocol selects on val classes,
-(gamma, lambda) are chosen from ``grid`` x ``grid`` by val top-1 (the paper's
-validation of the two regularisers); one eigendecomposition of ``X X^T`` and one of
-``S S^T`` make every grid point a few matrix products.
+scored by ``argmax_c x~^T V s_c`` (``V`` is the bilinear ``W: (D_v, D_t)``); single shot, (gamma, lambda) chosen
+from ``grid`` x ``grid`` by val top-1. Docs: docs/baselines.md#eszsl-the-closed-form
 """
 from __future__ import annotations
 

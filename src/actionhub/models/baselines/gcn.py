@@ -1,34 +1,13 @@
 """GCN baseline: regress classifier weights from the class graph (Table 2's GCN row).
 
-Wang, Ye, Gupta, "Zero-shot Recognition via Semantic Embeddings and Knowledge Graphs",
-CVPR 2018, as re-run by Elaborative Rehearsal (Chen & Huang, ICCV 2021) on Kinetics-ZSAR.
-Every class of the split (seen, val and unseen) is a node of one graph:
+Wang, Ye & Gupta (CVPR 2018) as re-run by Elaborative Rehearsal; every class of the split is a node.
+Node inputs ``s_c: (D_t,)`` (:mod:`actionhub.models.baselines.common`); graph ``A: (C, C)``: ``graph_k``
+nearest classes, symmetric, row-normalised (:func:`class_graph`); layers (:class:`GraphConv`)
+``H' = act(A (drop(H) W + b) + drop(H) W_self)`` to ``D_v``, ``w_c = normalize(H_L[c])``; loss (:func:`gcn_loss`):
+MSE against the L2-normalised seen targets (:mod:`actionhub.models.baselines.gcn_targets`); scores ``x . w_c``.
+Trained in one shot (:meth:`Gcn.fit_once`); :meth:`Gcn.class_embeddings` rebuilds the graph for any class set.
 
-* **Node inputs** ``s_c: (D_t,)``: the run's class embedding (``--class-text ad | vc | ad+vc``
-  of the ``--text-features`` file, unit length, see :mod:`actionhub.models.baselines.common`).
-* **Graph** ``A: (C, C)``: each class is linked to its ``graph_k`` most cosine-similar classes
-  (itself included, so ``graph_k=5`` is itself + 4 others), made symmetric, then
-  row-normalised (:func:`class_graph`).
-* **Layers** (:class:`GraphConv`) with a separate self-loop weight::
-
-      H' = act(A (drop(H) W + b) + drop(H) W_self)
-
-  hidden sizes ``512, 1024, 1024, 1024, 1024``, output ``D_v`` (the visual dimension),
-  LeakyReLU(0.2) after every layer but the last, dropout only on the input of the last;
-  the outputs are L2-normalised: ``w_c = normalize(H_L[c])``.
-* **Loss** (:func:`gcn_loss`): mean squared error between ``w_c`` and the L2-normalised target
-  of every seen class that has one. Targets are the seen classes' classifier weights when
-  given (``targets=FILE.npy``) or else the mean of the (centred, unit) training features of
-  each seen class, so the method runs on every benchmark.
-* **Scores**: ``x . w_c`` over the classes asked for; the video feature ``x`` is used as it is
-  for classifier targets (the classifier's own input) and as ``x~ = normalize(x - mu)`` for
-  mean-feature targets (the space the targets live in).
-
-Training is full-graph (one step per epoch, Adam), in one shot (:meth:`Gcn.fit_once`; the targets:
-:mod:`actionhub.models.baselines.gcn_targets`); the model keeps the node inputs it was trained on,
-so :meth:`Gcn.class_embeddings` of any class set rebuilds the same graph (new classes, e.g. at
-``actionhub predict``, are added as nodes) and returns the predicted weights of exactly the
-classes asked for.
+Docs: docs/baselines.md#gcn-the-class-graph-table-2s-gcn-row
 """
 from __future__ import annotations
 
