@@ -1,9 +1,10 @@
 """The package layout keeps its promises: the layer order of docs/architecture.md, no import cycles,
-no private names imported across modules, one PathLike, the library never imports the CLI, and
-importing the package (or the report) loads nothing heavy."""
+no private names imported across modules, one PathLike, the library never imports the CLI, module
+docstrings of at most 10 lines, and importing the package (or the report) loads nothing heavy."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -194,3 +195,40 @@ def test_no_module_imports_another_modules_private_names(tmp_path):
     assert [hit for p in SRC.rglob("*.py") for hit in _private_imports(p)] == []
 
 
+
+
+def _long_module_docstrings(paths, limit: int = 10) -> list[str]:
+    out = []
+    for p in paths:
+        doc = ast.get_docstring(ast.parse(p.read_text(encoding="utf-8")), clean=False)
+        if doc and len(doc.splitlines()) > limit:
+            out.append(f"{p.name}: {len(doc.splitlines())} lines")
+    return out
+
+
+def test_module_docstrings_are_short_and_the_docs_hold_the_rest(tmp_path):
+    planted = tmp_path / "m.py"
+    planted.write_text('"""Summary.\n' + "more\n" * 10 + '"""\n', encoding="utf-8")
+    assert _long_module_docstrings([planted]) == ["m.py: 11 lines"]
+    assert _long_module_docstrings(sorted(SRC.rglob("*.py"))) == []
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.lstrip("#").strip().lower()).replace(" ", "-")
+
+
+def test_every_docs_link_in_the_code_points_at_a_heading():
+    assert _anchor("## 3. The store (`Store`)") == "3-the-store-store"
+    root = SRC.parent.parent
+    links = {m for p in SRC.rglob("*.py") for m in re.findall(r"docs/\w+\.md#[\w-]+", p.read_text(encoding="utf-8"))}
+    assert links, "no docs links found"
+    broken = []
+    for link in sorted(links):
+        path, anchor = link.split("#")
+        doc = root / path
+        headings = {_anchor(line) for line in doc.read_text(encoding="utf-8").splitlines()
+                    if line.startswith("#")} if doc.is_file() else set()
+        if anchor not in headings:
+            broken.append(link)
+    assert broken == []
