@@ -63,7 +63,7 @@ def run_chain(corpus: Path, work: Path, benchmark: str, ranker: str, datasets: l
     from actionhub.dataset.collect.local import LocalProvider  # noqa: PLC0415
     from actionhub.dataset.vocab import SOURCE_DATASETS, build_vocabulary  # noqa: PLC0415
     from actionhub.protocols import get_benchmark  # noqa: PLC0415
-    from actionhub.text.build import _class_rows, match_classes  # noqa: PLC0415
+    from actionhub.text.build import class_rows, match_classes  # noqa: PLC0415
     from actionhub.text.ranking import rank_descriptions  # noqa: PLC0415
 
     times = {}
@@ -85,7 +85,7 @@ def run_chain(corpus: Path, work: Path, benchmark: str, ranker: str, datasets: l
     bench = get_benchmark(benchmark)
     actions = table.column("action").combine_chunks().unique().drop_null().to_pylist()
     matches, _ = match_classes(bench.classes, actions)
-    rows = _class_rows(table, matches, bench.classes, k)
+    rows = class_rows(table, matches, bench.classes, k)
     vids = table.column("video_id").to_pylist()
     scores = table.column("score").to_pylist()
     return {c: [(vids[i], scores[i]) for i in r] for c, r in zip(bench.classes, rows, strict=True)}, times
