@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from actionhub.dataset.collect import bm25
 from actionhub.dataset.collect.corpus import CorpusText
 from actionhub.dataset.collect.segment import SegmentError, build_segment, open_segment, read_footer, shard_identity
+from actionhub.dataset.collect.variants import VariantMatching
 
 __all__ = ["DiskBM25Index", "SegmentJob", "ensure_segment", "check_segment", "QueryTask", "answer_queries",
            "INDEX_FORMAT"]
@@ -165,7 +166,7 @@ def _segment_candidates(seg: Any, plan: Any, local: Any, idfs: Any, dfs: np.ndar
     return run_plan(plan, posting, match, dfs)
 
 
-class DiskBM25Index:
+class DiskBM25Index(VariantMatching):
     """BM25 over a corpus of one or many shards, out of core (see the module docstring); the same
     search interface as :class:`actionhub.dataset.collect.local.BM25Index`."""
 
@@ -192,7 +193,6 @@ class DiskBM25Index:
             at += len(v)
         self._segments: list[Any] = [None] * len(infos)
         self._local: list[Optional[np.ndarray]] = [None] * len(infos)
-        self._derived: Optional[dict[str, list[str]]] = None
         self.from_cache = bool(infos) and not any(r["built"] for r in infos)
 
     # ------------------------------------------------------------------------------------- opening
@@ -255,34 +255,8 @@ class DiskBM25Index:
     def num_docs(self) -> int:
         return self.n
 
-    @property
-    def derived(self) -> dict[str, list[str]]:
-        """``{word: [agent/derived nouns of it in this corpus]}`` (:func:`.variants.derived_forms`), built once."""
-        if self._derived is None:
-            from actionhub.dataset.collect.variants import derived_forms  # noqa: PLC0415
-
-            self._derived = derived_forms(self.vocab)
-        return self._derived
-
-    def plan(self, query: str) -> Any:
-        """How ``query`` matches in this corpus (:func:`.variants.plan_query`), as in every index."""
-        from actionhub.dataset.collect.variants import plan_query  # noqa: PLC0415
-
-        return plan_query(self.text.query_words(query), self.term_id, self.derived)
-
-    def query_terms(self, query: str) -> tuple[list[int], bool]:
-        """Term ids of the query's content words found in the corpus as they are, and whether the
-        query can match as a whole (every word found, itself or through a variant)."""
-        plan = self.plan(query)
-        return [self.term_id[t] for t in plan.words if t in self.term_id], plan.complete
-
-    def _query(self, query: str, match: str) -> Any:
-        """The query's plan, or None: it matches nothing."""
-        bm25.check_match(match)
-        plan = self.plan(query)
-        if not plan.segmentations or (match == "all" and not plan.complete):
-            return None
-        return plan
+    def query_words(self, query: str) -> list[str]:
+        return self.text.query_words(query)
 
     def _segment(self, i: int) -> Any:
         if self._segments[i] is None:
@@ -294,7 +268,7 @@ class DiskBM25Index:
 
     def candidates(self, query: str, match: str = "all") -> tuple[np.ndarray, np.ndarray]:
         """Captions matching ``query`` (sorted corpus positions, int64) and their BM25 scores (float32)."""
-        plan = self._query(query, match)
+        plan = self.query_plan(query, match)
         if plan is None:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         docs, scores = [], []
@@ -306,12 +280,6 @@ class DiskBM25Index:
             scores.append(s)
         self._release()
         return np.concatenate(docs), np.concatenate(scores)
-
-    def relaxed(self, query: str) -> tuple[np.ndarray, np.ndarray]:
-        """Captions holding all but one of the content words of ``query`` (:func:`.variants.relaxed`)."""
-        from actionhub.dataset.collect.variants import relaxed  # noqa: PLC0415
-
-        return relaxed(self, query)
 
     def term_docs(self, t: int) -> np.ndarray:
         """Corpus positions of the captions holding term ``t`` (sorted)."""
@@ -381,7 +349,7 @@ class DiskBM25Index:
         out: dict[str, dict[str, Any]] = {}
         live = []
         for q, need in wanted.items():
-            plan = self._query(q, match)
+            plan = self.query_plan(q, match)
             out[q] = _empty()
             if plan is not None and need > 0:
                 from actionhub.dataset.collect.variants import plan_terms, remap_plan  # noqa: PLC0415

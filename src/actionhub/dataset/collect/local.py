@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 import numpy as np
 import pyarrow as pa
@@ -26,12 +26,10 @@ import pyarrow.compute as pc
 
 from actionhub.dataset.collect import bm25
 from actionhub.dataset.collect.base import Charge, Page, Provider, ProviderConfigError
-from actionhub.dataset.collect.bm25 import check_match, top_order
+from actionhub.dataset.collect.bm25 import top_order
 from actionhub.dataset.collect.corpus import CorpusText
 from actionhub.dataset.collect.generic import GENERIC_MODES
-
-if TYPE_CHECKING:  # pragma: no cover
-    from actionhub.dataset.collect.variants import QueryPlan
+from actionhub.dataset.collect.variants import VariantMatching
 
 __all__ = ["BM25Index", "LocalProvider", "read_corpus", "corpus_column_names", "caption_terms",
            "query_words", "top_order", "TEXT", "MAX_CAPTION_CHARS"]
@@ -257,7 +255,7 @@ class _Lemmas:
         return out
 
 
-class BM25Index:
+class BM25Index(VariantMatching):
     """Okapi BM25 weights of a caption corpus as a sparse ``(T, N)`` term-by-document matrix:
     row ``t`` is the posting list of term ``t`` (sorted document ids and their weights)."""
 
@@ -266,7 +264,6 @@ class BM25Index:
         self.term_id = {t: i for i, t in enumerate(self.vocab)}
         self.weights = weights  # scipy.sparse.csr_matrix (T, N) float32, sorted indices
         self.k1, self.b = k1, b
-        self._derived: dict[str, list[str]] | None = None
 
     @property
     def num_docs(self) -> int:
@@ -315,27 +312,8 @@ class BM25Index:
         weights.sort_indices()
         return cls(lemmas.vocab, weights, k1, b)
 
-    @property
-    def derived(self) -> dict[str, list[str]]:
-        """``{word: [agent/derived nouns of it in this corpus]}`` (:func:`variants.derived_forms`), built once."""
-        if self._derived is None:
-            from actionhub.dataset.collect.variants import derived_forms  # noqa: PLC0415
-
-            self._derived = derived_forms(self.vocab)
-        return self._derived
-
-    def plan(self, query: str) -> "QueryPlan":
-        """How ``query`` matches in this corpus: its content words with their compounds and derived
-        forms (:mod:`actionhub.dataset.collect.variants`)."""
-        from actionhub.dataset.collect.variants import plan_query  # noqa: PLC0415
-
-        return plan_query(query_words(query), self.term_id, self.derived)
-
-    def query_terms(self, query: str) -> tuple[list[int], bool]:
-        """Term ids of the query's content words found in the corpus as they are, and whether the
-        query can match as a whole (every word found, itself or through a variant)."""
-        plan = self.plan(query)
-        return [self.term_id[t] for t in plan.words if t in self.term_id], plan.complete
+    def query_words(self, query: str) -> list[str]:
+        return query_words(query)
 
     def _posting(self, t: int) -> bm25.Posting:
         w = self.weights
@@ -352,17 +330,10 @@ class BM25Index:
         """
         from actionhub.dataset.collect.variants import run_plan  # noqa: PLC0415
 
-        check_match(match)
-        plan = self.plan(query)
-        if not plan.segmentations or (match == "all" and not plan.complete):
+        plan = self.query_plan(query, match)
+        if plan is None:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         return run_plan(plan, self._posting, match, np.diff(self.weights.indptr))
-
-    def relaxed(self, query: str) -> tuple[np.ndarray, np.ndarray]:
-        """Documents holding all but one of the content words of ``query`` (:func:`variants.relaxed`)."""
-        from actionhub.dataset.collect.variants import relaxed  # noqa: PLC0415
-
-        return relaxed(self, query)
 
     def scores(self, query: str, match: str = "any") -> np.ndarray:
         """BM25 score of every document for ``query``: ``(N,)`` float32, 0 where it does not match

@@ -15,7 +15,8 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["derived_forms", "QueryPlan", "plan_query", "run_plan", "relaxed", "remap_plan", "plan_terms", "union_best",
+__all__ = ["derived_forms", "QueryPlan", "plan_query", "VariantMatching", "run_plan", "relaxed", "remap_plan",
+           "plan_terms", "union_best",
            "union_sum", "intersect"]
 
 MIN_PART = 2  # shortest part of a compound ("up" in "pushup")
@@ -259,3 +260,46 @@ def plan_terms(plan: QueryPlan) -> list[int]:
     """Every term id ``plan`` uses, once, in order of appearance."""
     return list(dict.fromkeys(t for seg in plan.segmentations for unit in seg for alt in unit for ts in alt
                               for t in ts))
+
+
+class VariantMatching:
+    """How an index matches queries through word variants, shared by the in-memory and the
+    out-of-core BM25 index. The index provides ``vocab``, ``term_id`` and :meth:`query_words`."""
+
+    vocab: list[str]
+    term_id: Mapping[str, int]
+    _derived: Optional[dict[str, list[str]]] = None
+
+    def query_words(self, query: str) -> list[str]:  # pragma: no cover - each index says how
+        raise NotImplementedError
+
+    @property
+    def derived(self) -> dict[str, list[str]]:
+        """``{word: [agent/derived nouns of it in this corpus]}`` (:func:`derived_forms`), built once."""
+        if self._derived is None:
+            self._derived = derived_forms(self.vocab)
+        return self._derived
+
+    def plan(self, query: str) -> QueryPlan:
+        """How ``query`` matches in this corpus: its content words with their compounds and derived forms."""
+        return plan_query(self.query_words(query), self.term_id, self.derived)
+
+    def query_plan(self, query: str, match: str) -> Optional[QueryPlan]:
+        """The query's plan, or None when it matches nothing under ``match``."""
+        from actionhub.dataset.collect import bm25  # noqa: PLC0415
+
+        bm25.check_match(match)
+        plan = self.plan(query)
+        if not plan.segmentations or (match == "all" and not plan.complete):
+            return None
+        return plan
+
+    def query_terms(self, query: str) -> tuple[list[int], bool]:
+        """Term ids of the query's content words found in the corpus as they are, and whether the
+        query can match as a whole (every word found, itself or through a variant)."""
+        plan = self.plan(query)
+        return [self.term_id[t] for t in plan.words if t in self.term_id], plan.complete
+
+    def relaxed(self, query: str) -> Posting:
+        """Documents holding all but one of the content words of ``query`` (:func:`relaxed`)."""
+        return relaxed(self, query)
