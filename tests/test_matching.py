@@ -177,3 +177,33 @@ def test_generic_queries_are_flagged_and_fixed(tmp_path, capsys):
                  "moments_in_time339"]) == 0
     out = capsys.readouterr().out
     assert "'close': in 31 captions, 97 % of its uses are 'close up'" in out and "'empty'" in out
+
+
+def test_a_word_of_a_longer_query_in_a_fixed_camera_phrase_does_not_match_there(tmp_path, capsys):
+    from actionhub.dataset.collect.generic import phrase_words
+
+    scenery = ("beach at sunset", "city traffic", "forest in fog", "mountain lake", "waves on rocks")
+    rows = [f"{s.capitalize()}, shot on RED" for s in scenery] * 12  # 60 captions of camera boilerplate
+    rows += ["Cricket insect on a leaf, shot on RED", "Batsman plays a cricket shot in the stadium",
+             "Athlete throws the shot put, shot on RED", "Kids jumping on trampoline", "Girl jumps on trampoline"]
+    rows += [f"Boy {v} on trampoline" for v in ("bounces", "jumps", "flips", "plays")] * 15
+    corpus = _corpus(tmp_path / "c.csv", rows)
+    p = LocalProvider(corpus, cache_dir=tmp_path, match="all")
+    found = phrase_words(["cricket shot", "shot put", "trampoline jump"], p.index)
+    assert {q: [pw.phrase for pw in pws] for q, pws in found.items()} == {
+        "cricket shot": ["shot on"], "shot put": ["shot on"]}  # "on trampoline": how the action is written
+    collect(["cricket shot", "shot put", "trampoline jump"], p, tmp_path / "s")
+    st = Store(tmp_path / "s")
+    assert st.descriptions("cricket shot").column("description").to_pylist() == [
+        "Batsman plays a cricket shot in the stadium"]  # not the insect: its "shot" is only "shot on RED"
+    assert "Athlete throws the shot put, shot on RED" in st.descriptions("shot put").column("description").to_pylist()
+    rec = st.meta()["collections"]["local"]["generic"]
+    assert {pw["query"] for pw in rec["phrase_words"]} == {"cricket shot", "shot put"}
+    # with --match most the insect is a relaxed match (it holds "cricket"), after the query's own
+    collect(["cricket shot"], LocalProvider(corpus, cache_dir=tmp_path), tmp_path / "m")
+    got = Store(tmp_path / "m").descriptions("cricket shot").column("description").to_pylist()
+    assert got[0] == "Batsman plays a cricket shot in the stadium" and "Cricket insect on a leaf, shot on RED" in got
+    assert not any(sc in r.lower() for sc in scenery for r in got)  # a camera "shot" is no half-match
+    assert main(["vocab", "check", "--corpus", str(corpus), "--index-cache", str(tmp_path), "--benchmark",
+                 "ucf101"]) == 0
+    assert "'cricket shot': 97 % of the uses of 'shot' (63 captions) are 'shot on'" in capsys.readouterr().out

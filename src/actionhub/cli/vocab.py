@@ -57,20 +57,28 @@ def run_overlaps(a: argparse.Namespace, v) -> int:
 
 
 def run_check(a: argparse.Namespace, v) -> int:
-    from actionhub.dataset.collect.generic import generic_queries
+    from actionhub.dataset.collect.generic import generic_queries, phrase_words
     from actionhub.dataset.collect.local import LocalProvider
 
     queries = _benchmark_queries(v, a.benchmark) if a.benchmark else [q.query for q in v]
     p = LocalProvider(a.corpus, id_column=a.id_column, caption_column=a.caption_column, fmt=a.corpus_format,
                       cache_dir=a.index_cache)
     flagged = generic_queries(queries, p.index)
+    phrases = [pw for pws in phrase_words([q for q in queries if q not in {g.query for g in flagged}],
+                                          p.index).values() for pw in pws]
     if a.json:
-        print(json.dumps([g.to_json() for g in flagged], indent=1, ensure_ascii=False))
+        print(json.dumps([g.to_json() for g in flagged] + [pw.to_json() for pw in phrases], indent=1,
+                         ensure_ascii=False))
         return 0
     print(f"{len(flagged)} of {len(queries)} queries are too generic for {a.corpus} ({p.index.num_docs:,} captions); "
           "`collect --generic fix` (the default) keeps only the captions where the word is a verb form:")
     for g in flagged:
         print("  " + g.describe())
+    if phrases:
+        print(f"{len({pw.query for pw in phrases})} longer queries hold a word the corpus mostly uses in a fixed "
+              "phrase; `collect` (unless --generic keep) does not count the word there:")
+        for pw in phrases:
+            print("  " + pw.describe())
     return 0
 
 

@@ -16,13 +16,18 @@ from typing import Sequence
 import numpy as np
 
 __all__ = ["MIN_SHARE", "MIN_COUNT", "PHRASE_SHARE", "VERB_SHARE", "GENERIC_MODES", "GenericQuery",
-           "verb_forms", "generic_queries", "verb_form_pattern"]
+           "verb_forms", "generic_queries", "verb_form_pattern", "BOILERPLATE_SHARE", "PHRASE_MIN_COUNT",
+           "COOCCUR_SHARE", "PhraseWord", "phrase_words"]
 
 MIN_SHARE = 0.005  # of all captions
 MIN_COUNT = 20
 PHRASE_SHARE = 0.6
 VERB_SHARE = 0.15
 SAMPLE = 20_000  # captions read per word
+BOILERPLATE_SHARE = 0.01  # a fixed phrase in a longer query's word: in at least this share of all captions
+PHRASE_SAMPLE = 200_000  # captions read, spread over the corpus, for the words of longer queries
+PHRASE_MIN_COUNT = 50  # ... and in at least this many of the captions read
+COOCCUR_SHARE = 0.2  # ... and at most this share of the captions holding it hold the query's other words
 GENERIC_MODES = ("fix", "drop", "keep")
 
 
@@ -110,4 +115,112 @@ def generic_queries(queries: Sequence[str], index) -> list[GenericQuery]:
             out.append(GenericQuery(q, "phrase", int(docs.size), phrase_share, phrase, fix))
         elif "ADJ" in lemminflect_module().getAllLemmas(word) and verb_share < VERB_SHARE:
             out.append(GenericQuery(q, "adjective", int(docs.size), 1.0 - verb_share, "", fix))
+    return out
+
+
+@dataclass(frozen=True)
+class PhraseWord:
+    """A word of a longer query that the corpus mostly uses in one fixed phrase with a word the query
+    does not hold: "shot" of "cricket shot" in "shot on RED", "up" of "push up" in "close up"."""
+
+    query: str
+    word: str
+    phrase: str  # "shot on", "close up"
+    forms: tuple[str, ...]  # the word as written in the captions ("shot", "shots")
+    other: str  # the phrase's other word, as written
+    before: bool  # the other word comes first ("close" of "close up")
+    share: float  # of the word's uses in the sample
+    captions: int  # captions holding the word
+
+    def to_json(self) -> dict:
+        return {"query": self.query, "word": self.word, "phrase": self.phrase, "share": round(self.share, 3),
+                "captions": self.captions}
+
+    def describe(self) -> str:
+        return (f"{self.query!r}: {100 * self.share:.0f} % of the uses of {self.word!r} ({self.captions:,} captions) "
+                f"are '{self.phrase}'; a caption holding it only there matches as relaxed")
+
+    def pattern(self) -> str:
+        """A case-insensitive RE2 pattern of the phrase as a whole (its occurrences are set aside)."""
+        forms = "(" + "|".join(self.forms) + ")"
+        a, b = (self.other, forms) if self.before else (forms, self.other)
+        return r"(?i)(^|[^\pL\pN])" + a + r"[^\pL\pN]+" + b + r"([^\pL\pN]|$)"
+
+
+def phrase_words(queries: Sequence[str], index) -> dict[str, list[PhraseWord]]:
+    """``{query: [PhraseWord]}`` for the queries of two words or more whose words are mostly one fixed
+    phrase in the corpus of ``index``: followed (or preceded) by the same word, not one of the query's
+    own words or their derived forms, in at least :data:`PHRASE_SHARE` of the word's uses; that phrase in
+    at least :data:`BOILERPLATE_SHARE` (and :data:`PHRASE_MIN_COUNT`) of the captions of an evenly spread
+    sample, and beside the query's other words in at most :data:`COOCCUR_SHARE` of them (boilerplate,
+    "shot on RED"; not the way the action is written, "jumping on trampoline")."""
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    from actionhub.dataset.vocab import lemmatize_word  # noqa: PLC0415
+    from actionhub.dataset.wordvec import arrow_tokenize  # noqa: PLC0415
+
+    n = index.num_docs
+    words_of = {q: index.plan(q).words for q in dict.fromkeys(queries)}
+    words_of = {q: ws for q, ws in words_of.items() if len(ws) >= 2}
+    need = max(MIN_COUNT, BOILERPLATE_SHARE * n)
+    common = {w for ws in words_of.values() for w in ws
+              if w in index.term_id and index.term_docs(index.term_id[w]).size >= need}
+    if not common or not n:
+        return {}
+    docs = np.unique(np.linspace(0, n - 1, min(n, PHRASE_SAMPLE)).astype(np.int64))
+    toks = arrow_tokenize(index.documents(docs)[1])
+    parent = np.asarray(pc.list_parent_indices(toks).to_numpy(zero_copy_only=False))
+    enc = pc.dictionary_encode(pc.list_flatten(toks))
+    vocab = enc.dictionary.to_pylist()
+    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False))
+    lemma = [lemmatize_word(t, first=True) if t else "" for t in vocab]
+    lemmas = np.array(lemma, dtype=object)
+    derived = index.derived
+
+    def captions_with(word: str) -> np.ndarray:  # (sampled captions,) bool: holds the word or a derived form
+        has = np.zeros(docs.size, bool)
+        forms = set(derived.get(word, ()))
+        hit = (lemmas == word) | np.array([v in forms for v in vocab], bool)
+        has[parent[hit[codes]]] = True
+        return has
+
+    out: dict[str, list[PhraseWord]] = {}
+    for w in sorted(common):
+        is_w = lemmas == w
+        at = np.flatnonzero(is_w[codes]) if codes.size else np.zeros(0, np.int64)
+        if not at.size:
+            continue
+        forms = tuple(sorted({vocab[c] for c in np.unique(codes[at])}))
+        sides = []
+        for before, nb in ((False, at + 1), (True, at - 1)):
+            ok = (nb >= 0) & (nb < codes.size)
+            ok[ok] = parent[nb[ok]] == parent[at[ok]]
+            follow, counts = np.unique(codes[nb[ok]], return_counts=True)
+            sides.append((before, follow[np.argsort(-counts, kind="stable")], np.sort(counts)[::-1], at[ok],
+                          codes[nb[ok]]))
+        for q, ws in words_of.items():
+            if w not in ws:
+                continue
+            own = set(ws) | {t for x in ws for t in derived.get(x, ())}
+            best = None
+            for before, follow, counts, where, nbs in sides:
+                for c, k in zip(follow, counts, strict=True):
+                    if vocab[c] and lemma[c] not in own and vocab[c] not in own:
+                        if best is None or k > best[2]:
+                            best = (before, vocab[c], int(k), np.unique(parent[where[nbs == c]]))
+                        break
+            if best is None:
+                continue
+            before, other, k, holding = best
+            share = k / at.size
+            if share < PHRASE_SHARE or holding.size < max(PHRASE_MIN_COUNT, BOILERPLATE_SHARE * docs.size):
+                continue
+            beside = np.ones(holding.size, bool)
+            for x in ws:
+                if x != w:
+                    beside &= captions_with(x)[holding]
+            if beside.mean() <= COOCCUR_SHARE:
+                phrase = f"{other} {w}" if before else f"{w} {other}"
+                out.setdefault(q, []).append(PhraseWord(q, w, phrase, forms, other, before, share,
+                                                        int(index.term_docs(index.term_id[w]).size)))
     return out

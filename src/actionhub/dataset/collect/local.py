@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -222,6 +222,43 @@ def caption_terms(captions: pa.Array, lemmas: "_Lemmas") -> tuple[np.ndarray, np
     term = term_of[codes] if codes.size else np.zeros(0, np.int64)
     keep = term >= 0
     return doc[keep], term[keep]
+
+
+def outside_phrases(index: Any, query: str, phrases: Sequence[Any], docs: np.ndarray) -> np.ndarray:
+    """``(len(docs),)`` bool: do the captions ``docs`` of ``index`` match ``query`` as a whole with the
+    occurrences of its fixed ``phrases`` (:class:`~actionhub.dataset.collect.generic.PhraseWord`) set
+    aside? ("Cricket insect on a leaf, shot on RED" does not match "cricket shot".)"""
+    from actionhub.dataset.collect.variants import plan_holds  # noqa: PLC0415
+    from actionhub.dataset.vocab import lemmatize_word, stop_words  # noqa: PLC0415
+    from actionhub.dataset.wordvec import arrow_tokenize  # noqa: PLC0415
+
+    keep = np.ones(len(docs), bool)
+    if not len(docs):
+        return keep
+    texts = index.documents(np.asarray(docs, np.int64))[1]
+    hit = np.zeros(len(docs), bool)
+    for pw in phrases:
+        hit |= np.asarray(pc.fill_null(pc.match_substring_regex(texts, pw.pattern()), False)
+                          .to_numpy(zero_copy_only=False), bool)
+        texts = pc.replace_substring_regex(texts, pw.pattern(), " ")
+    idx = np.flatnonzero(hit)
+    if not idx.size:
+        return keep
+    toks = arrow_tokenize(texts.take(pa.array(idx)))
+    enc = pc.dictionary_encode(pc.list_flatten(toks))
+    stops = stop_words()
+    term_of = np.array([index.term_id.get(lemmatize_word(w, first=True), -1) if w and w not in stops else -1
+                        for w in enc.dictionary.to_pylist()], np.int64)
+    term = term_of[np.asarray(enc.indices.to_numpy(zero_copy_only=False), np.int64)] if len(enc) else \
+        np.zeros(0, np.int64)
+    row = np.asarray(pc.list_parent_indices(toks).to_numpy(zero_copy_only=False), np.int64)
+    plan = index.plan(query)
+    terms: list[set[int]] = [set() for _ in idx]
+    for r, t in zip(row.tolist(), term.tolist(), strict=True):
+        if t >= 0:
+            terms[r].add(t)
+    keep[idx] = [plan_holds(plan, ts) for ts in terms]
+    return keep
 
 
 class _Lemmas:
@@ -496,6 +533,7 @@ class LocalProvider(Provider):
         self.aliases: dict[str, list[str]] = {}  # query -> aliases, resolved by prepare()
         self.generic_mode = generic
         self.generic: dict[str, Any] = {}  # query -> GenericQuery, found by prepare()
+        self.phrases: dict[str, list[Any]] = {}  # query -> [PhraseWord], found by prepare()
         self.relax_below = int(relax_below)
         self.matched: dict[str, dict[str, int]] = {}  # query -> {"strict", "relaxed"} captions
         self.max_caption_chars = max_caption_chars
@@ -541,7 +579,7 @@ class LocalProvider(Provider):
         ``match="most"``, the queries that are relaxed. On a cluster, those queries are answered in
         this process (from the shared index folder) and every other one on the workers."""
         from actionhub.dataset.aliases import resolve_aliases  # noqa: PLC0415
-        from actionhub.dataset.collect.generic import generic_queries  # noqa: PLC0415
+        from actionhub.dataset.collect.generic import generic_queries, phrase_words  # noqa: PLC0415
 
         self.aliases = resolve_aliases(self.aliases_given, queries) if self.aliases_given else {}
         self.generic = {} if self.generic_mode == "keep" else {
@@ -549,7 +587,12 @@ class LocalProvider(Provider):
         for g in self.generic.values():
             log.warning("query %s", g.describe() if self.generic_mode == "fix" else
                         g.describe().rsplit(";", 1)[0] + "; left out (--generic drop)")
-        self._here = {q for q in queries if q in self.generic or self.aliases.get(q)}
+        self.phrases = {} if self.generic_mode == "keep" else phrase_words(
+            [q for q in queries if q not in self.generic], self.index)
+        for pws in self.phrases.values():
+            for pw in pws:
+                log.warning("query %s", pw.describe())
+        self._here = {q for q in queries if q in self.generic or q in self.phrases or self.aliases.get(q)}
         if self.match != "most":
             return
         counts = {}
@@ -575,7 +618,8 @@ class LocalProvider(Provider):
         """How queries matched, for the store's record: variants, aliases, generic queries."""
         return {"variants": "compounds, agent and derived nouns from the corpus (actionhub.dataset.collect.variants)",
                 "aliases": self.aliases, "relax_below": self.relax_below,
-                "generic": {"mode": self.generic_mode, "queries": [g.to_json() for g in self.generic.values()]},
+                "generic": {"mode": self.generic_mode, "queries": [g.to_json() for g in self.generic.values()],
+                            "phrase_words": [pw.to_json() for pws in self.phrases.values() for pw in pws]},
                 # query -> its own captions (ranks 0 .. n-1); the later ranks hold all but one of its words
                 "relaxed": {q: m["strict"] for q, m in self.matched.items() if m["relaxed"]}}
 
@@ -597,12 +641,15 @@ class LocalProvider(Provider):
                 ok = pc.match_substring_regex(self.index.documents(docs)[1], verb_form_pattern(forms))
                 keep = np.asarray(pc.fill_null(ok, False).to_numpy(zero_copy_only=False), bool)
                 docs, sc = docs[keep], sc[keep]
+            if mode == "all" and query in self.phrases:  # "shot" of "cricket shot" only in "shot on RED"
+                keep = outside_phrases(self.index, query, self.phrases[query], docs)
+                docs, sc = docs[keep], sc[keep]
         parts = [(docs, sc)] + [self.index.candidates(a, mode) for a in self.aliases.get(query, [])]
         docs, sc = union_best(parts)
         strict = int(docs.size)
         relaxed = (np.zeros(0, np.int64), np.zeros(0, np.float32))
         if self._relaxes(query, strict):
-            rd, rs = self.index.relaxed(query)
+            rd, rs = self._relaxed(query)
             new = ~np.isin(rd, docs)
             rd, rs = rd[new], rs[new]
             best = top_order(rs, RELAX_MAX)
@@ -611,6 +658,26 @@ class LocalProvider(Provider):
         # one sort key: strict matches first (by BM25), then the relaxed ones
         key = np.concatenate([sc.astype(np.float64), relaxed[1].astype(np.float64) - 1e9])
         return np.concatenate([docs, relaxed[0]]).astype(np.int64), key
+
+    def _relaxed(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """The captions holding all but one word of ``query``, a word of a fixed phrase counted only
+        outside it (:meth:`~actionhub.dataset.collect.variants.VariantMatching.relaxed`)."""
+        from actionhub.dataset.collect.variants import union_sum  # noqa: PLC0415
+
+        phrases = self.phrases.get(query)
+        if not phrases:
+            return self.index.relaxed(query)
+        words = self.index.plan(query).words
+        parts = []
+        for i in range(len(words)):
+            sub = words[:i] + words[i + 1:]
+            docs, sc = self.index.candidates(" ".join(sub), "all")
+            mine = [pw for pw in phrases if pw.word in sub]
+            if mine:
+                keep = outside_phrases(self.index, " ".join(sub), mine, docs)
+                docs, sc = docs[keep], sc[keep]
+            parts.append((docs, sc))
+        return union_sum(parts)
 
     def plan(self, wants: Any) -> None:
         for i, (q, cursor, want) in enumerate(wants):

@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import numpy as np
 
 __all__ = ["derived_forms", "QueryPlan", "plan_query", "VariantMatching", "run_plan", "relaxed", "remap_plan",
-           "plan_terms", "union_best",
+           "plan_terms", "plan_holds", "union_best",
            "union_sum", "intersect"]
 
 MIN_PART = 2  # shortest part of a compound ("up" in "pushup")
@@ -152,6 +152,12 @@ def plan_query(words: Sequence[str], term_id: Mapping[str, int], derived: Mappin
     if missing and any(all(seg) for seg in segs):  # a word found nowhere, joined away ("skate board")
         missing = ()
     return QueryPlan(words, tuple(segs), missing)
+
+
+def plan_holds(plan: QueryPlan, terms: set[int]) -> bool:
+    """Does a caption whose terms are ``terms`` (term ids) match ``plan`` as a whole (``match="all"``)?"""
+    return any(all(any(all(any(t in terms for t in ts) for ts in alt) for alt in unit) for unit in seg)
+               for seg in plan.segmentations if all(seg))
 
 
 Posting = tuple[np.ndarray, np.ndarray]  # sorted doc ids (int64), weights (float32)
