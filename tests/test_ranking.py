@@ -187,3 +187,37 @@ def test_relaxed_matches_hold_all_but_one_word_of_the_query():
     assert idx.relaxed("pitch")[0].size == 0   # one word: nothing to relax
     matches = lexical_matches(["Man throws the curveball"], ["throw curveball pitch", "cat"])
     assert set(matches.toarray()[0]) == {True, False}
+
+
+def test_a_caption_goes_to_the_query_it_writes_as_one_phrase():
+    from actionhub.text.adjacency import adjacent_claims, caption_lemmas, holds_as_phrase
+
+    assert holds_as_phrase(caption_lemmas("Woman doing wall push-ups at home"), ["wall", "push", "up"])
+    assert holds_as_phrase(caption_lemmas("Man does wall pushups"), ["wall", "push", "up"])  # a compound
+    assert not holds_as_phrase(caption_lemmas("Man does pushups against the wall"), ["wall", "push", "up"])
+    assert not holds_as_phrase(caption_lemmas("A girl jumps high on a trampoline"), ["high", "jump"])  # order
+    names = ["wall pushup", "handstand pushup", "do nail", "hammer"]
+    texts = ["Athlete doing handstand push ups against wall",   # of wall pushup, listed by handstand pushup
+             "Athlete doing handstand push ups against wall",   # of handstand pushup, claimed by wall pushup
+             "Man does pushups against the wall",               # of wall pushup, listed by nobody
+             "Man hammering a nail"]                            # of do nail, listed by hammer (one word)
+    group = np.array([0, 1, 0, 2])
+    listed = [np.array([1]), np.array([0]), np.array([], np.int64), np.array([3])]
+    semantic = np.array([-1, 0, -1, -1])
+    assert adjacent_claims(texts, group, names, listed, semantic).tolist() == [1, -1, -1, -1]
+    may = np.ones((4, 4), bool)
+    may[0, 1] = False  # e.g. two ways of saying one action: no claim
+    assert adjacent_claims(texts, group, names, listed, semantic, may).tolist() == [-1, -1, -1, -1]
+
+
+def test_a_relaxed_row_listed_by_one_other_query_knows_it():
+    from actionhub.text.ranking import _listed_by, _subset_listers
+
+    names = ["cricket", "cricket shot", "play cricket"]
+    aids = np.array([0, 1, 2, 0])
+    codes = np.array([7, 7, 7, 8])   # rows 0-2: one description, listed by three queries; row 3 another
+    relaxed = np.array([False, True, True, False])
+    # the relaxed row 1 is listed as its own by "cricket" alone (row 2 is relaxed too): it must say so
+    assert [x.tolist() for x in _listed_by(np.array([1, 3]), aids, codes, ~relaxed)] == [[0], []]
+    # "cricket" is made of fewer of "cricket shot"'s words: it may take the relaxed row; not "play cricket"'s
+    assert _subset_listers(names, aids, codes, relaxed).tolist() == [-1, 0, 0, -1]

@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from actionhub.text.adjacency import adjacent_claims
 from actionhub.utils.errors import UserError
 from actionhub.utils.lock import locks_output
 
@@ -268,7 +269,8 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
     if starts and rank_col is not None:
         start_of = np.array([starts.get(a, np.iinfo(np.int64).max) for a in names] + [0], np.int64)
         relaxed = rank_col >= start_of[aids]
-    claimed = _claimed_relaxed(names, aids, codes, relaxed)
+    sub_lister = _subset_listers(names, aids, codes, relaxed)
+    claimed = (sub_lister >= 0) & (not semantic)  # the MiniLM rankers ask the encoder instead (below)
     excluded, last, pairs = sibling_rows(names, aids, codes, siblings, own=~relaxed)
     excluded |= claimed
     groups = np.where(excluded, -1, aids)
@@ -286,12 +288,19 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
         rows, group, _ = glove_rank.topk_per_group(groups, pre, candidates)
         fetched = glove_rank.fetch_rows(dataset, rows, batch_size, total, store)
         texts = [str(t) for t in fetched.column("description").to_pylist()]
-        rel, agent, other, other_action, unit = _semantic_scores(texts, group, names, dataset, encoder, cache,
-                                                         encode_batch_size, threads, progress,
-                                                         _listed_by(rows, aids, codes, ~relaxed))
+        listed = _listed_by(rows, aids, codes, ~relaxed)
+        sub = sub_lister[rows]
+        rel, agent, other, other_action, unit, may_claim, sub_rel = _semantic_scores(
+            texts, group, names, dataset, encoder, cache, encode_batch_size, threads, progress, listed, sub)
         score = rel if ranker == "minilm" else rel + AGENT_WEIGHT * agent
         is_object = object_only(agent, group, claimed=other > rel + COMPETE_MARGIN)
-        claimed_by = unclaim_last(np.where(other > rel + COMPETE_MARGIN, other_action, -1), group, ~relaxed[rows])
+        claimed_by = np.where(other > rel + COMPETE_MARGIN, other_action, -1)
+        claimed_by = adjacent_claims(texts, group, names, listed, claimed_by, may_claim)
+        # a relaxed match ("man doing push ups" for "wall pushup") goes to the query of fewer of its words
+        # that lists it ("push up") when it fits that one's prompt better ("rock climbing" stays with
+        # "rock climb indoor" where it fits as well)
+        claimed_by = np.where((claimed_by < 0) & (sub >= 0) & (sub_rel > rel + COMPETE_MARGIN), sub, claimed_by)
+        claimed_by = unclaim_last(claimed_by, group, ~relaxed[rows])
     else:
         rows = np.flatnonzero(groups >= 0)
         group = groups[rows].astype(np.int32)
@@ -371,13 +380,15 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
 
 
 def _semantic_scores(texts: list[str], group: np.ndarray, names: list[str], dataset: Any, encoder: str, cache: Any,
-                     batch_size: int, threads: int | None, progress: bool, listed_by: list[np.ndarray]
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(rel, agent, other, other_action)`` of the candidate ``texts`` ``(n,)``: the cosine with the
-    action prompt of their own actions ``group``, the agent signal
-    (:meth:`~actionhub.text.relevance.ActionPrompts.agent`), and the best action-prompt cosine of
+                     batch_size: int, threads: int | None, progress: bool, listed_by: list[np.ndarray],
+                     sub: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``(rel, agent, other, other_action, unit, may_claim, sub_rel)`` of the candidate ``texts`` ``(n,)``: the
+    cosine with the action prompt of their own actions ``group``, the agent signal
+    (:meth:`~actionhub.text.relevance.ActionPrompts.agent`), the best action-prompt cosine of
     another action that lists the same description as its own (``listed_by[i]``: action indices)
-    and may claim it (:func:`competing_actions`), with that action's index (-1: none)."""
+    and may claim it (:func:`competing_actions`), with that action's index (-1: none), the unit
+    sentence vectors ``(n, D)``, ``(A, A)`` bool: may action ``b`` claim from ``a``, and the cosine with the
+    action prompt of ``sub`` ``(n,)`` (an action listing the description, -1: none; -inf there)."""
     from actionhub.dataset.vocab import build_vocabulary  # noqa: PLC0415
     from actionhub.text.encode import encode_texts  # noqa: PLC0415
     from actionhub.text.relevance import ActionPrompts, action_names, torch_threads  # noqa: PLC0415
@@ -417,7 +428,12 @@ def _semantic_scores(texts: list[str], group: np.ndarray, names: list[str], data
     other, other_action = _best_rival(rows, local[group], prompts.person, may, found, found_cols, text_row,
                                       [local[bs] for bs in listed_by], listed_ok)
     other_action = np.where(other_action >= 0, np.asarray(used, np.int64)[np.maximum(other_action, 0)], -1)
-    return rel, prompts.agent(rel, obj, gen), other, other_action, rows
+    may_claim = np.zeros((len(names), len(names)), bool)  # (A, A): may action b claim from action a?
+    may_claim[np.ix_(used, used)] = listed_ok
+    sub_rel = np.full(len(texts), -np.inf, np.float32)
+    has = sub >= 0
+    sub_rel[has] = np.einsum("ij,ij->i", rows[has], prompts.person[local[sub[has]]])
+    return rel, prompts.agent(rel, obj, gen), other, other_action, rows, may_claim, sub_rel
 
 
 def unclaim_last(claimed_by: np.ndarray, group: np.ndarray, own: np.ndarray) -> np.ndarray:
@@ -541,12 +557,13 @@ def _best_rival(rows: np.ndarray, mine: np.ndarray, person: np.ndarray, may: np.
     return other, which
 
 
-def _claimed_relaxed(names: Sequence[str], aids: np.ndarray, codes: np.ndarray, relaxed: np.ndarray) -> np.ndarray:
-    """``(N,)`` bool: relaxed rows (a description holding all but one word of its query) that a query
-    made of fewer of the same words lists as its own ("push up" for a relaxed "wall pushup")."""
+def _subset_listers(names: Sequence[str], aids: np.ndarray, codes: np.ndarray, relaxed: np.ndarray) -> np.ndarray:
+    """``(N,)`` int64: for relaxed rows (a description holding all but one word of its query), a query
+    made of fewer of the same words that lists it as its own ("push up" for a relaxed "wall pushup"),
+    the one of most words; -1 for none."""
     from actionhub.dataset.siblings import query_words  # noqa: PLC0415
 
-    out = np.zeros(len(aids), bool)
+    out = np.full(len(aids), -1, np.int64)
     todo = np.flatnonzero(relaxed & (aids >= 0))
     if not todo.size:
         return out
@@ -554,7 +571,9 @@ def _claimed_relaxed(names: Sequence[str], aids: np.ndarray, codes: np.ndarray, 
     words = [frozenset(query_words(a, known)) for a in names]
     for i, listers in zip(todo, _listed_by(todo, aids, codes, ~relaxed), strict=True):
         mine = words[aids[i]]
-        out[i] = any(words[g] < mine for g in listers)
+        subs = [int(g) for g in listers if words[g] < mine]
+        if subs:
+            out[i] = max(subs, key=lambda g: (len(words[g]), -g))
     return out
 
 
@@ -568,7 +587,7 @@ def _listed_by(rows: np.ndarray, aids: np.ndarray, codes: np.ndarray, own: np.nd
     out = []
     for r, a, b in zip(rows, lo, hi, strict=True):
         others = aids[order[a:b]]
-        out.append(np.unique(others[others != aids[r]]) if b - a > 1 else np.zeros(0, np.int64))
+        out.append(np.unique(others[others != aids[r]]) if b > a else np.zeros(0, np.int64))
     return out
 
 
