@@ -9,6 +9,7 @@ from actionhub.cli.common import (
     CliError,
     add_curation_flag,
     add_progress_flag,
+    add_threads_flag,
     check_output_file,
     curation_line,
     positive_int,
@@ -24,7 +25,7 @@ def run(a: argparse.Namespace) -> int:
                                 candidates=a.candidates, min_relevance=a.min_relevance or "default",
                                 siblings=a.siblings, encoder=a.encoder, cache=False if a.no_cache
                                 else (a.cache or True),
-                                batch_size=a.batch_size, threads=a.threads or None, progress=not a.no_progress,
+                                batch_size=a.batch_size, threads=a.threads, progress=not a.no_progress,
                                 curation=not a.ignore_curation, overwrite=a.overwrite)
     except ImportError as e:
         raise CliError(str(e)) from None
@@ -92,9 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"{DEFAULT_CANDIDATES})")
     p.add_argument("--encoder", default="minilm",
                    help="MiniLM rankers: the sentence encoder (default: minilm, offline)")
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch threads while encoding (default: 1, the fastest on a few shared cores; 0: torch's "
-                        "default)")
+    add_threads_flag(p)
     p.add_argument("--cache", type=Path, metavar="DIR", help="encoded-text cache directory (default: as text-features)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the encoded-text cache")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")

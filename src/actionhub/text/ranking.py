@@ -11,6 +11,7 @@ Docs: docs/text.md#1-relevance-ranking-actionhub-rank
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -180,7 +181,7 @@ def rank_descriptions(
     cache: Any = True,
     batch_size: int | None = None,
     encode_batch_size: int = 64,
-    threads: int | None = 1,
+    threads: int | str | None = "auto",
     progress: bool = True,
     curation: bool = True,
     overwrite: bool = False,
@@ -193,7 +194,8 @@ def rank_descriptions(
     ``min_relevance``: ``"auto"``, None (keep all) or a number; default ``"auto"`` for the MiniLM
     rankers, None for ``glove``. ``siblings``: one of :data:`SIBLING_MODES`; default ``"auto"`` for
     the MiniLM rankers, ``"keep"`` for ``glove``. ``candidates``: descriptions per action the MiniLM
-    rankers encode. ``threads``: torch threads while encoding (None: torch's default).
+    rankers encode. ``threads``: torch threads while encoding, ``N`` or ``"auto"``
+    (:mod:`actionhub.utils.threads`; None: as torch has them).
     """
     from actionhub.dataset import rank as glove_rank  # noqa: PLC0415
     from actionhub.utils.outputs import check_new_file, check_no_overlap  # noqa: PLC0415
@@ -380,7 +382,7 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
 
 
 def _semantic_scores(texts: list[str], group: np.ndarray, names: list[str], dataset: Any, encoder: str, cache: Any,
-                     batch_size: int, threads: int | None, progress: bool, listed_by: list[np.ndarray],
+                     batch_size: int, threads: int | str | None, progress: bool, listed_by: list[np.ndarray],
                      sub: np.ndarray) -> tuple[np.ndarray, ...]:
     """``(rel, agent, other, other_action, unit, may_claim, sub_rel)`` of the candidate ``texts`` ``(n,)``: the
     cosine with the action prompt of their own actions ``group``, the agent signal
@@ -391,7 +393,8 @@ def _semantic_scores(texts: list[str], group: np.ndarray, names: list[str], data
     action prompt of ``sub`` ``(n,)`` (an action listing the description, -1: none; -inf there)."""
     from actionhub.dataset.vocab import build_vocabulary  # noqa: PLC0415
     from actionhub.text.encode import encode_texts  # noqa: PLC0415
-    from actionhub.text.relevance import ActionPrompts, action_names, torch_threads  # noqa: PLC0415
+    from actionhub.text.relevance import ActionPrompts, action_names  # noqa: PLC0415
+    from actionhub.utils.threads import torch_threads  # noqa: PLC0415
 
     try:
         vocab = build_vocabulary()
@@ -405,7 +408,7 @@ def _semantic_scores(texts: list[str], group: np.ndarray, names: list[str], data
     acts = [names[g] for g in used]
     local = np.full(len(names), -1, np.int64)
     local[used] = np.arange(len(used))
-    with torch_threads(threads):
+    with torch_threads(threads) if threads is not None else contextlib.nullcontext():
         prompts = ActionPrompts(acts, {a: action_names(a, vocab, aliases.get(a, ())) for a in acts}, encoder,
                                 cache=cache, batch_size=batch_size)
         uniq = list(dict.fromkeys(texts))

@@ -10,13 +10,12 @@ Docs: docs/text.md#the-agent-signal
 """
 from __future__ import annotations
 
-import contextlib
 import re
-from typing import Iterator, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["PERSON_TEMPLATES", "OBJECT_TEMPLATES", "action_names", "ActionPrompts", "torch_threads"]
+__all__ = ["PERSON_TEMPLATES", "OBJECT_TEMPLATES", "action_names", "ActionPrompts"]
 
 PERSON_TEMPLATES = ("a person {}",)
 OBJECT_TEMPLATES = ("an empty {}, no people", "{} equipment lying unused", "a {} with nobody around")
@@ -79,20 +78,3 @@ class ActionPrompts:
     def agent(rel: np.ndarray, obj: np.ndarray, gen: np.ndarray) -> np.ndarray:
         """Someone doing the action rather than its things at rest: ``rel - obj + 0.5 gen``."""
         return rel - obj + GENERIC_WEIGHT * gen
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run torch with ``n`` intra-op threads inside the block (None: leave as it is). On a few shared
-    cores one thread encodes MiniLM several times faster than torch's default (docs/text.md)."""
-    if not n:
-        yield
-        return
-    import torch  # noqa: PLC0415
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
