@@ -207,3 +207,20 @@ def test_a_word_of_a_longer_query_in_a_fixed_camera_phrase_does_not_match_there(
     assert main(["vocab", "check", "--corpus", str(corpus), "--index-cache", str(tmp_path), "--benchmark",
                  "ucf101"]) == 0
     assert "'cricket shot': 97 % of the uses of 'shot' (63 captions) are 'shot on'" in capsys.readouterr().out
+
+
+def test_a_most_run_searches_each_query_once(tmp_path, monkeypatch):
+    from actionhub.dataset.collect import local
+
+    corpus = _corpus(tmp_path / "c.csv", CAPTIONS)
+    p = LocalProvider(corpus, cache_dir=tmp_path)
+    calls: list[str] = []
+    search = p.index.candidates
+    p.index.candidates = lambda q, match="all": calls.append(q) or search(q, match)
+    queries = ["push up", "long jump", "breast stroke"]
+    collect(queries, p, tmp_path / "s")
+    assert sorted(q for q in calls if q in queries) == sorted(queries)  # prepare() found them; the run reused them
+    monkeypatch.setattr(local, "PREPARED_BYTES", 0)  # nothing kept: every query searched again, same rows
+    collect(queries, LocalProvider(corpus, cache_dir=tmp_path), tmp_path / "again")
+    cols = ["action", "video_id", "rank"]
+    assert Store(tmp_path / "s").read(cols).to_pylist() == Store(tmp_path / "again").read(cols).to_pylist()

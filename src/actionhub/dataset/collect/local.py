@@ -40,6 +40,7 @@ INDEX_VERSION = 2  # of a BM25Index saved as .npz
 PROVIDER_MATCH_MODES = ("most", "all", "any")  # "most": "all", relaxed for a query with few matches
 RELAX_BELOW = 10  # with "most", a query with fewer matches also gets the captions holding all but one of its words
 RELAX_MAX = 1000  # at most this many of those, best by BM25
+PREPARED_BYTES = 256 << 20  # matches found while preparing a "most" run, kept for the run (not searched twice)
 INDEX_CHUNK_ROWS = 1 << 20  # captions tokenised at once while indexing
 FORMATS = ("csv", "jsonl", "parquet")
 MAX_CAPTION_CHARS = 5000  # a longer caption in a CSV corpus means broken quoting (WebVid's longest: ~300)
@@ -559,6 +560,7 @@ class LocalProvider(Provider):
         self.cache_path = self.index.path
         self.on_cluster = self._backend.name != "inprocess"
         self._last: tuple[str, np.ndarray, np.ndarray, np.ndarray] | None = None  # query, docs, scores, order
+        self._prepared: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # query -> matches found by prepare()
         self._plan: dict[str, tuple[int, int]] = {}  # query -> (position in the plan, results its first page needs)
         self._answers: dict[str, dict[str, Any]] = {}  # a cluster's answers for the current batch of queries
         self._here: set[str] = set()  # queries answered in this process even on a cluster (see prepare)
@@ -600,13 +602,17 @@ class LocalProvider(Provider):
             plain = [q for q in queries if q not in self._here]
             counts = {q: r["count"] for q, r in self.index.search_many([(q, 1) for q in plain], "all",
                                                                        self._backend).items()}
+        kept = 0
         for q in queries:
             if q in counts and not self._relaxes(q, counts[q]):
                 self.matched[q] = {"strict": counts[q], "relaxed": 0}
             else:
-                self._matches(q)
+                docs, key = self._matches(q)
                 if self.matched[q]["relaxed"]:
                     self._here.add(q)
+                if kept + docs.nbytes + key.nbytes <= PREPARED_BYTES:  # the run's search starts from these
+                    self._prepared[q] = (docs, key)
+                    kept += docs.nbytes + key.nbytes
 
     def _relaxes(self, query: str, strict: int) -> bool:
         """Does ``match="most"`` add the captions holding all but one word of ``query`` (``strict``
@@ -690,7 +696,7 @@ class LocalProvider(Provider):
         The query is scored once; its candidates are kept, so the next page only extends the sort.
         """
         if self._last is None or self._last[0] != query:
-            docs, sc = self._matches(query)
+            docs, sc = self._prepared.pop(query, None) or self._matches(query)
             self._last = (query, docs, sc, np.zeros(0, np.int64))
         _, docs, sc, order = self._last
         if order.size < min(need, docs.size):
@@ -729,6 +735,7 @@ class LocalProvider(Provider):
 
     def close(self) -> None:
         self._last = None
+        self._prepared = {}
         self._answers = {}
         index = getattr(self, "index", None)
         if index is not None:
