@@ -9,7 +9,7 @@ Docs: docs/text.md#1-relevance-ranking-actionhub-rank
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -44,12 +44,12 @@ def holds_as_phrase(lemmas: Sequence[str], words: Sequence[str]) -> bool:
 
 def adjacent_claims(texts: Sequence[str], group: np.ndarray, names: Sequence[str],
                     listed: Sequence[np.ndarray], claimed_by: np.ndarray,
-                    may_claim: np.ndarray | None = None) -> np.ndarray:
+                    may_claim: Callable[[int, int], bool] | None = None) -> np.ndarray:
     """``claimed_by`` ``(n,)`` (the action claiming each caption ``texts[i]`` of action ``group[i]``,
     -1: none; indices into ``names``) with the phrase rule applied: a caption its own query writes as
     one phrase (:func:`holds_as_phrase`) is not claimed by an action that does not; one that it does
     not write as a phrase goes to an action among ``listed[i]`` (those listing it as their own) or
-    the claimant that does, where ``may_claim`` ``(A, A)`` lets ``b`` claim from ``a`` (default: all;
+    the claimant that does, where ``may_claim(a, b)`` lets ``b`` claim from ``a`` (default: all;
     ``rank`` passes :func:`~actionhub.text.ranking.competing_actions`: no paraphrase takes from another).
     Pairs where one query's words hold the other's are left to the sibling rule."""
     from actionhub.dataset.siblings import query_words  # noqa: PLC0415
@@ -70,7 +70,7 @@ def adjacent_claims(texts: Sequence[str], group: np.ndarray, names: Sequence[str
         if len(words_of(mine)) < 2:
             continue
         pool = {int(b) for b in others} | ({int(out[i])} if out[i] >= 0 else set())
-        rivals = [b for b in pool if len(words_of(b)) >= 2 and (may_claim is None or may_claim[mine, b])
+        rivals = [b for b in pool if len(words_of(b)) >= 2 and (may_claim is None or may_claim(mine, b))
                   and not (words_of(b) <= words_of(mine) or words_of(mine) <= words_of(b))]
         if not rivals:
             continue

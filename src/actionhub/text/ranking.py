@@ -389,7 +389,7 @@ def _semantic_scores(texts: list[str], group: np.ndarray, names: list[str], data
     (:meth:`~actionhub.text.relevance.ActionPrompts.agent`), the best action-prompt cosine of
     another action that lists the same description as its own (``listed_by[i]``: action indices)
     and may claim it (:func:`competing_actions`), with that action's index (-1: none), the unit
-    sentence vectors ``(n, D)``, ``(A, A)`` bool: may action ``b`` claim from ``a``, and the cosine with the
+    sentence vectors ``(n, D)``, ``may_claim(a, b)``: may action ``b`` claim from ``a``, and the cosine with the
     action prompt of ``sub`` ``(n,)`` (an action listing the description, -1: none; -inf there)."""
     from actionhub.dataset.vocab import build_vocabulary  # noqa: PLC0415
     from actionhub.text.encode import encode_texts  # noqa: PLC0415
@@ -431,8 +431,10 @@ def _semantic_scores(texts: list[str], group: np.ndarray, names: list[str], data
     other, other_action = _best_rival(rows, local[group], prompts.person, may, found, found_cols, text_row,
                                       [local[bs] for bs in listed_by], listed_ok)
     other_action = np.where(other_action >= 0, np.asarray(used, np.int64)[np.maximum(other_action, 0)], -1)
-    may_claim = np.zeros((len(names), len(names)), bool)  # (A, A): may action b claim from action a?
-    may_claim[np.ix_(used, used)] = listed_ok
+
+    def may_claim(a: int, b: int) -> bool:  # may action b claim a description from action a?
+        return bool(local[a] >= 0 and local[b] >= 0 and listed_ok[local[a], local[b]])
+
     sub_rel = np.full(len(texts), -np.inf, np.float32)
     has = sub >= 0
     sub_rel[has] = np.einsum("ij,ij->i", rows[has], prompts.person[local[sub[has]]])
