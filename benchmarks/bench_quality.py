@@ -13,7 +13,7 @@ scores every class's first 10 descriptions against the labels:
 By default the corpus is the SYNTHETIC one of ``quality_corpus.py`` (UCF101 classes), both
 phrasing families: ``A`` (the one the rankers were tuned on) and ``B`` (held out), and with
 ``--families A,B,C`` family ``C`` of ``quality_corpus_c.py`` (stock-footage titles, written after the
-tuning and held out too). Bring your own
+tuning; its first faults led to general rules since, docs/dataset.md#9). Bring your own
 with ``--corpus FILE``: a CSV/JSONL/Parquet with ``videoid``, ``name`` (the caption) and
 ``label`` (the benchmark class the caption shows, empty for none)::
 
@@ -142,7 +142,8 @@ def main() -> None:
             for fam in a.families.split(","):
                 path = Path(tmp) / f"family{fam}.csv"
                 pcsv.write_csv(generate_c(seed=a.seed) if fam == "C" else generate(fam, seed=a.seed), path)
-                corpora.append((f"SYNTHETIC family {fam}" + (" (held out)" if fam in ("B", "C") else ""), path))
+                label = {"B": " (held out)", "C": " (stock titles)"}.get(fam, "")
+                corpora.append((f"SYNTHETIC family {fam}{label}", path))
         for name, path in corpora:
             ids, caps, labels = read_labelled(path)
             label_of = ({} if labels is None else

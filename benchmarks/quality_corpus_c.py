@@ -1,5 +1,6 @@
 """Phrasing family ``C`` of the labelled SYNTHETIC quality corpus (``quality_corpus.py``): WebVid-style
-stock-footage titles, written after the rankers were tuned on families A and B and never tuned on.
+stock-footage titles, written after the rankers were tuned on families A and B; its first measurement's
+faults (camera "shot on RED", "handstand push ups against wall") led to general rules since (docs/dataset.md#9).
 
 Titles rather than sentences: noun phrases, keyword tails ("sport concept", "hd"), camera words
 ("aerial", "pov", "shot on RED"), agent nouns and brand-like compounds ("skateboarder", "kitesurfer",
