@@ -176,6 +176,10 @@ def test_claims_are_undone_for_an_action_that_would_lose_every_own_description()
     # action 0 would lose both of its own: undone; action 1 keeps one, so its claim stands; action 2's
     # only description is not its own (a relaxed match): the claim stands
     assert unclaim_last(claimed_by, group, own).tolist() == [-1, -1, -1, 7, 5]
+    # with the agent signal, an action's things at rest do not count: action 1's row 2 is object-only
+    # (0.01 <= a quarter of its best, 0.2), so its one description of someone doing it is all it has
+    agent = np.array([0.3, 0.2, 0.01, 0.2, 0.1])
+    assert unclaim_last(claimed_by, group, own, agent).tolist() == [-1, -1, -1, -1, 5]
 
 
 def test_relaxed_matches_hold_all_but_one_word_of_the_query():
@@ -223,3 +227,14 @@ def test_a_relaxed_row_listed_by_one_other_query_knows_it():
     assert [x.tolist() for x in _listed_by(np.array([1, 3]), aids, codes, ~relaxed)] == [[0], []]
     # "cricket" is made of fewer of "cricket shot"'s words: it may take the relaxed row; not "play cricket"'s
     assert _subset_listers(names, aids, codes, relaxed).tolist() == [-1, 0, 0, -1]
+
+
+def test_the_encoder_reads_captions_without_the_corpus_fixed_phrases():
+    from actionhub.text.ranking import _without_phrases
+
+    got = _without_phrases(["Cricket insect on a leaf, shot on RED", "Close-up of man doing push ups",
+                            "Athlete shot put throw", "Aerial upshot on the hill", "shot on"], ["shot on", "close up"])
+    # whole words only ("upshot" stays), case and hyphens as written; a caption that is nothing else stays
+    assert got == ["Cricket insect on a leaf, RED", "of man doing push ups", "Athlete shot put throw",
+                   "Aerial upshot on the hill", "shot on"]
+    assert _without_phrases(["a", "b"], []) == ["a", "b"]

@@ -157,6 +157,31 @@ def _store_aliases(store: Any) -> dict[str, list[str]]:
     return out
 
 
+def _store_phrases(store: Any) -> list[str]:
+    """The fixed phrases a ``collect`` found in the words of longer queries ("shot on", "close up":
+    :func:`actionhub.dataset.collect.generic.phrase_words`), from the store's collection records."""
+    out: list[str] = []
+    for rec in _collections(store):
+        for pw in (rec.get("generic") or {}).get("phrase_words") or []:
+            if isinstance(pw, Mapping) and isinstance(pw.get("phrase"), str) and pw["phrase"] not in out:
+                out.append(pw["phrase"])
+    return out
+
+
+def _without_phrases(texts: list[str], phrases: Sequence[str]) -> list[str]:
+    """``texts`` with the corpus's fixed ``phrases`` taken out (case-insensitive, whole words), as the
+    encoder reads them: a caption's camera words ("Cricket insect on a leaf, shot on RED") do not make
+    it look like the action ("cricket shot") or like someone doing something."""
+    import re  # noqa: PLC0415
+
+    if not phrases:
+        return texts
+    spelled = [r"[\W_]+".join(re.escape(w) + ("s?" if i == 0 else "") for i, w in enumerate(p.split()))
+               for p in phrases]  # "shot on", "shots on", "Shot-on"
+    pattern = re.compile(r"(?<![^\W_])(?:" + "|".join(spelled) + r")(?![^\W_])", re.IGNORECASE)
+    return [" ".join(pattern.sub(" ", t).split()) or t for t in texts]
+
+
 def _relaxed_from(store: Any) -> dict[str, int]:
     """``{action: the rank its relaxed matches start at}`` recorded by a ``--match most`` collection."""
     out: dict[str, int] = {}
@@ -295,14 +320,16 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
         rel, agent, other, other_action, unit, may_claim, sub_rel = _semantic_scores(
             texts, group, names, dataset, encoder, cache, encode_batch_size, threads, progress, listed, sub)
         score = rel if ranker == "minilm" else rel + AGENT_WEIGHT * agent
-        is_object = object_only(agent, group, claimed=other > rel + COMPETE_MARGIN)
         claimed_by = np.where(other > rel + COMPETE_MARGIN, other_action, -1)
         claimed_by = adjacent_claims(texts, group, names, listed, claimed_by, may_claim)
         # a relaxed match ("man doing push ups" for "wall pushup") goes to the query of fewer of its words
         # that lists it ("push up") when it fits that one's prompt better ("rock climbing" stays with
         # "rock climb indoor" where it fits as well)
         claimed_by = np.where((claimed_by < 0) & (sub >= 0) & (sub_rel > rel + COMPETE_MARGIN), sub, claimed_by)
-        claimed_by = unclaim_last(claimed_by, group, ~relaxed[rows])
+        # an action keeps its own descriptions of someone doing it when every one of them would go elsewhere
+        # (its things at rest, "Fruit punch in a glass", would be all it kept)
+        claimed_by = unclaim_last(claimed_by, group, ~relaxed[rows], agent)
+        is_object = object_only(agent, group, claimed=claimed_by >= 0)
     else:
         rows = np.flatnonzero(groups >= 0)
         group = groups[rows].astype(np.int32)
@@ -411,6 +438,7 @@ def _semantic_scores(texts: list[str], group: np.ndarray, names: list[str], data
     with torch_threads(threads) if threads is not None else contextlib.nullcontext():
         prompts = ActionPrompts(acts, {a: action_names(a, vocab, aliases.get(a, ())) for a in acts}, encoder,
                                 cache=cache, batch_size=batch_size)
+        texts = _without_phrases(texts, _store_phrases(dataset))  # "shot on RED" says nothing of "cricket shot"
         uniq = list(dict.fromkeys(texts))
         where = {t: i for i, t in enumerate(uniq)}
         vecs = encode_texts(uniq, encoder, cache=cache, batch_size=batch_size, progress=progress,
@@ -441,13 +469,19 @@ def _semantic_scores(texts: list[str], group: np.ndarray, names: list[str], data
     return rel, prompts.agent(rel, obj, gen), other, other_action, rows, may_claim, sub_rel
 
 
-def unclaim_last(claimed_by: np.ndarray, group: np.ndarray, own: np.ndarray) -> np.ndarray:
+def unclaim_last(claimed_by: np.ndarray, group: np.ndarray, own: np.ndarray,
+                 agent: np.ndarray | None = None) -> np.ndarray:
     """``claimed_by`` ``(n,)`` (the action claiming each description, -1: none) with the claims
     undone for every action ``group`` whose own matches ``own`` ``(n,)`` would all be claimed. When
     every description a query found fits other actions better, the action's prompt is the likelier
-    culprit ("a person clean and jerk" beside "a person snatch weight lifting"), not its captions."""
+    culprit ("a person clean and jerk" beside "a person snatch weight lifting"), not its captions.
+    With the agent signal ``agent`` ``(n,)``, own matches that are :func:`object_only` do not count:
+    an action whose descriptions of someone doing it would all go elsewhere keeps them (Punch, whose
+    boxers fit Boxing too, would otherwise keep only "Fruit punch in a glass")."""
     out = claimed_by.copy()
     mine = own & (group >= 0)
+    if agent is not None and mine.any():
+        mine &= ~object_only(agent, group)
     if not mine.any():
         return out
     size = np.bincount(group[mine], minlength=int(group.max()) + 1)
