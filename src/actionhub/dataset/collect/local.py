@@ -679,7 +679,9 @@ class LocalProvider(Provider):
             sub = words[:i] + words[i + 1:]
             docs, sc = self.index.candidates(" ".join(sub), "all")
             mine = [pw for pw in phrases if pw.word in sub]
-            if mine:
+            if mine:  # read the best captions only: "up" alone may be in millions ("close up")
+                best = top_order(sc, 10 * RELAX_MAX)
+                docs, sc = docs[np.sort(best)], sc[np.sort(best)]
                 keep = outside_phrases(self.index, " ".join(sub), mine, docs)
                 docs, sc = docs[keep], sc[keep]
             parts.append((docs, sc))
