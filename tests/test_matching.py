@@ -207,6 +207,12 @@ def test_a_word_of_a_longer_query_in_a_fixed_camera_phrase_does_not_match_there(
     assert main(["vocab", "check", "--corpus", str(corpus), "--index-cache", str(tmp_path), "--benchmark",
                  "ucf101"]) == 0
     assert "'cricket shot': 97 % of the uses of 'shot' (63 captions) are 'shot on'" in capsys.readouterr().out
+    # on a cluster the queries with a fixed-phrase word are answered here: the same store
+    collect(["cricket shot", "shot put"], LocalProvider(corpus, cache_dir=tmp_path, backend=_PretendCluster()),
+            tmp_path / "c")
+    collect(["cricket shot", "shot put"], LocalProvider(corpus, cache_dir=tmp_path), tmp_path / "h")
+    cols = ["action", "video_id", "rank"]
+    assert Store(tmp_path / "c").read(cols).to_pylist() == Store(tmp_path / "h").read(cols).to_pylist()
 
 
 def test_a_most_run_searches_each_query_once(tmp_path, monkeypatch):
