@@ -15,6 +15,7 @@ import numpy as np
 
 __all__ = ["caption_lemmas", "holds_as_phrase", "adjacent_claims"]
 
+
 def caption_lemmas(text: str) -> list[str]:
     """The lemmas of a caption's words, in order (stop words kept: they break a phrase)."""
     from actionhub.dataset.vocab import lemmatize_word  # noqa: PLC0415
