@@ -207,6 +207,10 @@ def test_a_word_of_a_longer_query_in_a_fixed_camera_phrase_does_not_match_there(
     assert main(["vocab", "check", "--corpus", str(corpus), "--index-cache", str(tmp_path), "--benchmark",
                  "ucf101"]) == 0
     assert "'cricket shot': 97 % of the uses of 'shot' (63 captions) are 'shot on'" in capsys.readouterr().out
+    # an article is grammar, never half of a fixed phrase, however often "the beach" is written
+    beach = _corpus(tmp_path / "b.csv", [f"Sunset on the beach, view {i}" for i in range(60)]
+                    + ["Kids play soccer on the beach"])
+    assert phrase_words(["beach soccer"], LocalProvider(beach, cache_dir=tmp_path).index) == {}
     # on a cluster the queries with a fixed-phrase word are answered here: the same store
     collect(["cricket shot", "shot put"], LocalProvider(corpus, cache_dir=tmp_path, backend=_PretendCluster()),
             tmp_path / "c")

@@ -17,7 +17,7 @@ import numpy as np
 
 __all__ = ["MIN_SHARE", "MIN_COUNT", "PHRASE_SHARE", "VERB_SHARE", "GENERIC_MODES", "GenericQuery",
            "verb_forms", "generic_queries", "verb_form_pattern", "BOILERPLATE_SHARE", "PHRASE_MIN_COUNT",
-           "COOCCUR_SHARE", "PhraseWord", "phrase_words"]
+           "COOCCUR_SHARE", "ARTICLES", "PhraseWord", "phrase_words"]
 
 MIN_SHARE = 0.005  # of all captions
 MIN_COUNT = 20
@@ -27,7 +27,8 @@ SAMPLE = 20_000  # captions read per word
 BOILERPLATE_SHARE = 0.01  # a fixed phrase in a longer query's word: in at least this share of all captions
 PHRASE_SAMPLE = 200_000  # captions read, spread over the corpus, for the words of longer queries
 PHRASE_MIN_COUNT = 50  # ... and in at least this many of the captions read
-COOCCUR_SHARE = 0.2  # ... and at most this share of the captions holding it hold the query's other words
+COOCCUR_SHARE = 0.2  # ... and at most this share of the captions holding it hold another word of the query
+ARTICLES = frozenset({"a", "an", "the"})  # never half of a fixed phrase: "the beach", "ride a" are grammar
 GENERIC_MODES = ("fix", "drop", "keep")
 
 
@@ -152,8 +153,9 @@ def phrase_words(queries: Sequence[str], index) -> dict[str, list[PhraseWord]]:
     phrase in the corpus of ``index``: followed (or preceded) by the same word, not one of the query's
     own words or their derived forms, in at least :data:`PHRASE_SHARE` of the word's uses; that phrase in
     at least :data:`BOILERPLATE_SHARE` (and :data:`PHRASE_MIN_COUNT`) of the captions of an evenly spread
-    sample, and beside the query's other words in at most :data:`COOCCUR_SHARE` of them (boilerplate,
-    "shot on RED"; not the way the action is written, "jumping on trampoline")."""
+    sample, and beside another word of the query in at most :data:`COOCCUR_SHARE` of them (boilerplate,
+    "shot on RED"; not the way the action is written, "jumping on trampoline"). An article is never
+    the other word of a phrase ("the beach", "ride a": grammar, however frequent)."""
     import pyarrow.compute as pc  # noqa: PLC0415
 
     from actionhub.dataset.vocab import lemmatize_word  # noqa: PLC0415
@@ -205,7 +207,7 @@ def phrase_words(queries: Sequence[str], index) -> dict[str, list[PhraseWord]]:
             best = None
             for before, follow, counts, where, nbs in sides:
                 for c, k in zip(follow, counts, strict=True):
-                    if vocab[c] and lemma[c] not in own and vocab[c] not in own:
+                    if vocab[c] and lemma[c] not in own and vocab[c] not in own and vocab[c] not in ARTICLES:
                         if best is None or k > best[2]:
                             best = (before, vocab[c], int(k), np.unique(parent[where[nbs == c]]))
                         break
@@ -215,10 +217,10 @@ def phrase_words(queries: Sequence[str], index) -> dict[str, list[PhraseWord]]:
             share = k / at.size
             if share < PHRASE_SHARE or holding.size < max(PHRASE_MIN_COUNT, BOILERPLATE_SHARE * docs.size):
                 continue
-            beside = np.ones(holding.size, bool)
+            beside = np.zeros(holding.size, bool)
             for x in ws:
                 if x != w:
-                    beside &= captions_with(x)[holding]
+                    beside |= captions_with(x)[holding]
             if beside.mean() <= COOCCUR_SHARE:
                 phrase = f"{other} {w}" if before else f"{w} {other}"
                 out.setdefault(q, []).append(PhraseWord(q, w, phrase, forms, other, before, share,
