@@ -145,7 +145,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "memory); the corpus is indexed chunk by chunk within it")
     g.add_argument("--backend", choices=("inprocess", "dask"), default="inprocess",
                    help="build the index and answer the queries here (default) or on a Dask cluster (--scheduler); "
-                        "on a cluster, the few queries with --aliases, a --generic fix or relaxed matching are "
+                        "on a cluster, the few queries with --aliases, a --generic fix (a fixed-phrase word "
+                        "included) or relaxed matching are "
                         "answered here, from the shared index folder")
     g.add_argument("--scheduler", help="Dask scheduler address for --backend dask, e.g. tcp://10.0.0.1:8786")
     g.add_argument("--match", choices=("most", "all", "any"), default=None,

@@ -161,12 +161,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--vocab", type=Path, help="a vocabulary file written by `vocab build --out` (default: build it)")
     o.add_argument("--datasets", nargs="+", metavar="NAME", help="label lists to build it from (default: the seven)")
     o.add_argument("--json", action="store_true", help='print [{"general", "specific", "extra"}]')
-    c = ps.add_parser("check", help="flag the queries too generic for a caption corpus ('close', 'empty')",
+    c = ps.add_parser("check", help="flag the queries too generic for a caption corpus ('close', 'empty') and the "
+                                    "words of longer queries caught in a fixed phrase ('shot on RED')",
                       description="A one-word query whose word is frequent in the corpus and mostly a fixed phrase "
                                   "('close' of 'close-up') or an adjective ('empty road') takes captions that show "
-                                  "nothing "
-                                  "of the action; `collect --provider local` fixes such queries by default (verb forms "
-                                  "only: 'closing').")
+                                  "nothing of the action; `collect --provider local` fixes such queries by default "
+                                  "(verb forms only: 'closing'). A word of a longer query that the corpus mostly "
+                                  "writes in one boilerplate phrase ('shot' of 'cricket shot' in 'shot on RED') is "
+                                  "listed "
+                                  "too: `collect` does not count the word there.")
     c.add_argument("--corpus", required=True, type=Path, help="caption corpus (CSV/JSONL/Parquet), as for collect")
     c.add_argument("--id-column", default="videoid", help="video id column (default: videoid)")
     c.add_argument("--caption-column", default="name", help="caption column (default: name)")
