@@ -207,6 +207,10 @@ def test_a_word_of_a_longer_query_in_a_fixed_camera_phrase_does_not_match_there(
     assert main(["vocab", "check", "--corpus", str(corpus), "--index-cache", str(tmp_path), "--benchmark",
                  "ucf101"]) == 0
     assert "'cricket shot': 97 % of the uses of 'shot' (63 captions) are 'shot on'" in capsys.readouterr().out
+    assert main(["vocab", "check", "--corpus", str(corpus), "--index-cache", str(tmp_path), "--benchmark",
+                 "ucf101", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["reason"] for r in rows} == {"phrase word"} and {r["query"] for r in rows} >= {"cricket shot", "shot put"}
     # an article is grammar, never half of a fixed phrase, however often "the beach" is written
     beach = _corpus(tmp_path / "b.csv", [f"Sunset on the beach, view {i}" for i in range(60)]
                     + ["Kids play soccer on the beach"])

@@ -180,5 +180,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--vocab", type=Path, help="a vocabulary file written by `vocab build --out` (default: build it)")
     c.add_argument("--datasets", nargs="+", metavar="NAME", help="label lists to build it from (default: the seven)")
     c.add_argument("--json", action="store_true",
-                   help='print [{"query", "reason", "captions", "share", "phrase", "fix"}]')
+                   help='print [{"query", "reason", "captions", "share", "phrase", "fix"}] (reason "phrase", '
+                        '"adjective" or, for a word of a longer query, "phrase word" with its "word")')
     p.set_defaults(func=run)

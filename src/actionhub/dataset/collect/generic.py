@@ -134,8 +134,8 @@ class PhraseWord:
     captions: int  # captions holding the word
 
     def to_json(self) -> dict:
-        return {"query": self.query, "word": self.word, "phrase": self.phrase, "share": round(self.share, 3),
-                "captions": self.captions}
+        return {"query": self.query, "reason": "phrase word", "captions": self.captions, "share": round(self.share, 3),
+                "phrase": self.phrase, "fix": f"'{self.word}' not counted in '{self.phrase}'", "word": self.word}
 
     def describe(self) -> str:
         return (f"{self.query!r}: {100 * self.share:.0f} % of the uses of {self.word!r} ({self.captions:,} captions) "
