@@ -162,6 +162,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="one-word queries too generic for the corpus ('close' of 'close-up', 'empty' of 'empty "
                         "road'; listed by `actionhub vocab check`): fix (default) keeps the captions where the word is "
                         "a verb form ('closing'), drop leaves them out, keep searches them as they are; unless "
-                        "keep, a word of a longer query that the corpus mostly writes in a fixed phrase ('shot' of "
-                        "'cricket shot' in 'shot on RED') does not count there")
+                        "keep (or --match any), a word of a longer query that the corpus mostly writes in a fixed "
+                        "phrase ('shot' of 'cricket shot' in 'shot on RED') does not count there")
     p.set_defaults(func=run)

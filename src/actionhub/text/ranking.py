@@ -169,17 +169,23 @@ def _store_phrases(store: Any) -> list[str]:
 
 
 def _without_phrases(texts: list[str], phrases: Sequence[str]) -> list[str]:
-    """``texts`` with the corpus's fixed ``phrases`` taken out (case-insensitive, whole words), as the
-    encoder reads them: a caption's camera words ("Cricket insect on a leaf, shot on RED") do not make
-    it look like the action ("cricket shot") or like someone doing something."""
-    import re  # noqa: PLC0415
+    """``texts`` with the corpus's fixed ``phrases`` taken out (case-insensitive, whole words; the
+    first word also with an "s"), as the encoder reads them: a caption's camera words ("Cricket insect
+    on a leaf, shot on RED") do not make it look like the action ("cricket shot") or like someone doing
+    something. A text that is nothing but such phrases stays as it is."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
 
-    if not phrases:
+    from actionhub.dataset.collect.generic import phrase_pattern  # noqa: PLC0415
+
+    if not phrases or not texts:
         return texts
-    spelled = [r"[\W_]+".join(re.escape(w) + ("s?" if i == 0 else "") for i, w in enumerate(p.split()))
-               for p in phrases]  # "shot on", "shots on", "Shot-on"
-    pattern = re.compile(r"(?<![^\W_])(?:" + "|".join(spelled) + r")(?![^\W_])", re.IGNORECASE)
-    return [" ".join(pattern.sub(" ", t).split()) or t for t in texts]
+    arr = pa.array(texts, pa.string())
+    for p in phrases:  # the phrase goes, the characters around it stay (group 1 and the last group)
+        first, *rest = p.split()
+        arr = pc.replace_substring_regex(arr, phrase_pattern([first, first + "s"], *[[w] for w in rest]),
+                                         rf"\1 \{len(rest) + 3}")
+    return [" ".join(t.split()) or orig for t, orig in zip(arr.to_pylist(), texts, strict=True)]
 
 
 def _relaxed_from(store: Any) -> dict[str, int]:
@@ -296,8 +302,8 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
     if starts and rank_col is not None:
         start_of = np.array([starts.get(a, np.iinfo(np.int64).max) for a in names] + [0], np.int64)
         relaxed = rank_col >= start_of[aids]
-    sub_lister = _subset_listers(names, aids, codes, relaxed)
-    claimed = (sub_lister >= 0) & (not semantic)  # the MiniLM rankers ask the encoder instead (below)
+    # relaxed rows a query of fewer of their words lists: its own for glove; the MiniLM rankers ask the encoder
+    claimed = np.zeros(len(aids), bool) if semantic else _subset_listers(names, aids, codes, relaxed) >= 0
     excluded, last, pairs = sibling_rows(names, aids, codes, siblings, own=~relaxed)
     excluded |= claimed
     groups = np.where(excluded, -1, aids)
@@ -316,7 +322,7 @@ def _rank(store, out, k, ranker, word_vectors, candidates, min_relevance, siblin
         fetched = glove_rank.fetch_rows(dataset, rows, batch_size, total, store)
         texts = [str(t) for t in fetched.column("description").to_pylist()]
         listed = _listed_by(rows, aids, codes, ~relaxed)
-        sub = sub_lister[rows]
+        sub = _subset_listers(names, aids, codes, relaxed, rows)
         rel, agent, other, other_action, unit, may_claim, sub_rel = _semantic_scores(
             texts, group, names, dataset, encoder, cache, encode_batch_size, threads, progress, listed, sub)
         score = rel if ranker == "minilm" else rel + AGENT_WEIGHT * agent
@@ -596,20 +602,22 @@ def _best_rival(rows: np.ndarray, mine: np.ndarray, person: np.ndarray, may: np.
     return other, which
 
 
-def _subset_listers(names: Sequence[str], aids: np.ndarray, codes: np.ndarray, relaxed: np.ndarray) -> np.ndarray:
-    """``(N,)`` int64: for relaxed rows (a description holding all but one word of its query), a query
-    made of fewer of the same words that lists it as its own ("push up" for a relaxed "wall pushup"),
-    the one of most words; -1 for none."""
+def _subset_listers(names: Sequence[str], aids: np.ndarray, codes: np.ndarray, relaxed: np.ndarray,
+                    rows: np.ndarray | None = None) -> np.ndarray:
+    """``(len(rows),)`` int64 (``rows`` default: all ``N``): for relaxed rows (a description holding all
+    but one word of its query), a query made of fewer of the same words that lists it as its own ("push
+    up" for a relaxed "wall pushup"), the one of most words; -1 for none."""
     from actionhub.dataset.siblings import query_words  # noqa: PLC0415
 
-    out = np.full(len(aids), -1, np.int64)
-    todo = np.flatnonzero(relaxed & (aids >= 0))
+    rows = np.arange(len(aids)) if rows is None else np.asarray(rows, np.int64)
+    out = np.full(len(rows), -1, np.int64)
+    todo = np.flatnonzero(relaxed[rows] & (aids[rows] >= 0))
     if not todo.size:
         return out
     known = {w for a in names for w in a.split()}
     words = [frozenset(query_words(a, known)) for a in names]
-    for i, listers in zip(todo, _listed_by(todo, aids, codes, ~relaxed), strict=True):
-        mine = words[aids[i]]
+    for i, listers in zip(todo, _listed_by(rows[todo], aids, codes, ~relaxed), strict=True):
+        mine = words[aids[rows[i]]]
         subs = [int(g) for g in listers if words[g] < mine]
         if subs:
             out[i] = max(subs, key=lambda g: (len(words[g]), -g))

@@ -17,7 +17,7 @@ import numpy as np
 
 __all__ = ["MIN_SHARE", "MIN_COUNT", "PHRASE_SHARE", "VERB_SHARE", "GENERIC_MODES", "GenericQuery",
            "verb_forms", "generic_queries", "verb_form_pattern", "BOILERPLATE_SHARE", "PHRASE_MIN_COUNT",
-           "COOCCUR_SHARE", "ARTICLES", "PhraseWord", "phrase_words"]
+           "COOCCUR_SHARE", "ARTICLES", "PhraseWord", "phrase_words", "phrase_pattern"]
 
 MIN_SHARE = 0.005  # of all captions
 MIN_COUNT = 20
@@ -66,17 +66,42 @@ def verb_forms(word: str) -> list[str]:
 
 def verb_form_pattern(forms: Sequence[str]) -> str:
     """A case-insensitive RE2 pattern matching any of ``forms`` as a whole word."""
-    return r"(?i)(^|[^\pL\pN])(" + "|".join(forms) + r")([^\pL\pN]|$)"
+    return phrase_pattern(forms)
+
+
+def phrase_pattern(*words: Sequence[str]) -> str:
+    """A case-insensitive RE2 pattern of a phrase of whole words, each given as its spellings
+    (``phrase_pattern(["shot", "shots"], ["on"])``), separated by anything but letters and digits."""
+    return r"(?i)(^|[^\pL\pN])" + r"[^\pL\pN]+".join("(" + "|".join(w) + ")" for w in words) + r"([^\pL\pN]|$)"
+
+
+class _Sample:
+    """Sampled captions of an index, tokenised: ``parent`` (the caption of each token), ``codes`` (its
+    word), ``vocab`` (the distinct words) and their ``lemmas``."""
+
+    def __init__(self, index, docs: np.ndarray):
+        import pyarrow.compute as pc  # noqa: PLC0415
+
+        from actionhub.dataset.vocab import lemmatize_word  # noqa: PLC0415
+        from actionhub.dataset.wordvec import arrow_tokenize  # noqa: PLC0415
+
+        toks = arrow_tokenize(index.documents(np.asarray(docs, np.int64))[1])
+        self.parent = np.asarray(pc.list_parent_indices(toks).to_numpy(zero_copy_only=False))
+        enc = pc.dictionary_encode(pc.list_flatten(toks))
+        self.vocab = enc.dictionary.to_pylist()
+        self.codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False))
+        self.lemmas = np.array([lemmatize_word(t, first=True) if t else "" for t in self.vocab], dtype=object)
+
+    def uses(self, word: str) -> np.ndarray:
+        """Positions of the tokens whose lemma is ``word``."""
+        return np.flatnonzero((self.lemmas == word)[self.codes]) if self.codes.size else np.zeros(0, np.int64)
 
 
 def generic_queries(queries: Sequence[str], index) -> list[GenericQuery]:
     """The one-word ``queries`` that are too generic in the corpus of ``index`` (the local
     provider's :class:`~actionhub.dataset.collect.diskindex.DiskBM25Index`: ``plan``, ``term_id``,
     ``term_docs`` and ``documents``)."""
-    import pyarrow.compute as pc  # noqa: PLC0415
-
-    from actionhub.dataset.vocab import lemmatize_word, lemminflect_module  # noqa: PLC0415
-    from actionhub.dataset.wordvec import arrow_tokenize  # noqa: PLC0415
+    from actionhub.dataset.vocab import lemminflect_module  # noqa: PLC0415
 
     n = index.num_docs
     need = max(MIN_COUNT, MIN_SHARE * n)
@@ -89,15 +114,9 @@ def generic_queries(queries: Sequence[str], index) -> list[GenericQuery]:
         docs = index.term_docs(index.term_id[word])
         if docs.size < need:
             continue
-        sample = index.documents(np.asarray(docs[:SAMPLE], np.int64))[1]
-        toks = arrow_tokenize(sample)
-        flat = pc.list_flatten(toks)
-        parent = np.asarray(pc.list_parent_indices(toks).to_numpy(zero_copy_only=False))
-        enc = pc.dictionary_encode(flat)
-        vocab = enc.dictionary.to_pylist()
-        codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False))
-        is_word = np.array([bool(t) and lemmatize_word(t) == word for t in vocab], bool)
-        at = np.flatnonzero(is_word[codes]) if codes.size else np.zeros(0, np.int64)
+        sample = _Sample(index, docs[:SAMPLE])
+        parent, codes, vocab = sample.parent, sample.codes, sample.vocab
+        at = sample.uses(word)
         if not at.size:
             continue
         nxt = at + 1
@@ -143,9 +162,7 @@ class PhraseWord:
 
     def pattern(self) -> str:
         """A case-insensitive RE2 pattern of the phrase as a whole (its occurrences are set aside)."""
-        forms = "(" + "|".join(self.forms) + ")"
-        a, b = (self.other, forms) if self.before else (forms, self.other)
-        return r"(?i)(^|[^\pL\pN])" + a + r"[^\pL\pN]+" + b + r"([^\pL\pN]|$)"
+        return phrase_pattern([self.other], self.forms) if self.before else phrase_pattern(self.forms, [self.other])
 
 
 def phrase_words(queries: Sequence[str], index) -> dict[str, list[PhraseWord]]:
@@ -156,11 +173,6 @@ def phrase_words(queries: Sequence[str], index) -> dict[str, list[PhraseWord]]:
     sample, and beside another word of the query in at most :data:`COOCCUR_SHARE` of them (boilerplate,
     "shot on RED"; not the way the action is written, "jumping on trampoline"). An article is never
     the other word of a phrase ("the beach", "ride a": grammar, however frequent)."""
-    import pyarrow.compute as pc  # noqa: PLC0415
-
-    from actionhub.dataset.vocab import lemmatize_word  # noqa: PLC0415
-    from actionhub.dataset.wordvec import arrow_tokenize  # noqa: PLC0415
-
     n = index.num_docs
     words_of = {q: index.plan(q).words for q in dict.fromkeys(queries)}
     words_of = {q: ws for q, ws in words_of.items() if len(ws) >= 2}
@@ -170,26 +182,22 @@ def phrase_words(queries: Sequence[str], index) -> dict[str, list[PhraseWord]]:
     if not common or not n:
         return {}
     docs = np.unique(np.linspace(0, n - 1, min(n, PHRASE_SAMPLE)).astype(np.int64))
-    toks = arrow_tokenize(index.documents(docs)[1])
-    parent = np.asarray(pc.list_parent_indices(toks).to_numpy(zero_copy_only=False))
-    enc = pc.dictionary_encode(pc.list_flatten(toks))
-    vocab = enc.dictionary.to_pylist()
-    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False))
-    lemma = [lemmatize_word(t, first=True) if t else "" for t in vocab]
-    lemmas = np.array(lemma, dtype=object)
+    sample = _Sample(index, docs)
+    parent, codes, vocab, lemmas = sample.parent, sample.codes, sample.vocab, sample.lemmas
     derived = index.derived
+    held: dict[str, np.ndarray] = {}
 
     def captions_with(word: str) -> np.ndarray:  # (sampled captions,) bool: holds the word or a derived form
-        has = np.zeros(docs.size, bool)
-        forms = set(derived.get(word, ()))
-        hit = (lemmas == word) | np.array([v in forms for v in vocab], bool)
-        has[parent[hit[codes]]] = True
-        return has
+        if word not in held:
+            forms = set(derived.get(word, ()))
+            hit = (lemmas == word) | np.array([v in forms for v in vocab], bool)
+            held[word] = np.zeros(docs.size, bool)
+            held[word][parent[hit[codes]]] = True
+        return held[word]
 
     out: dict[str, list[PhraseWord]] = {}
     for w in sorted(common):
-        is_w = lemmas == w
-        at = np.flatnonzero(is_w[codes]) if codes.size else np.zeros(0, np.int64)
+        at = sample.uses(w)
         if not at.size:
             continue
         forms = tuple(sorted({vocab[c] for c in np.unique(codes[at])}))
@@ -207,7 +215,7 @@ def phrase_words(queries: Sequence[str], index) -> dict[str, list[PhraseWord]]:
             best = None
             for before, follow, counts, where, nbs in sides:
                 for c, k in zip(follow, counts, strict=True):
-                    if vocab[c] and lemma[c] not in own and vocab[c] not in own and vocab[c] not in ARTICLES:
+                    if vocab[c] and lemmas[c] not in own and vocab[c] not in own and vocab[c] not in ARTICLES:
                         if best is None or k > best[2]:
                             best = (before, vocab[c], int(k), np.unique(parent[where[nbs == c]]))
                         break

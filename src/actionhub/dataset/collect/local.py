@@ -230,8 +230,6 @@ def outside_phrases(index: Any, query: str, phrases: Sequence[Any], docs: np.nda
     occurrences of its fixed ``phrases`` (:class:`~actionhub.dataset.collect.generic.PhraseWord`) set
     aside? ("Cricket insect on a leaf, shot on RED" does not match "cricket shot".)"""
     from actionhub.dataset.collect.variants import plan_holds  # noqa: PLC0415
-    from actionhub.dataset.vocab import lemmatize_word, stop_words  # noqa: PLC0415
-    from actionhub.dataset.wordvec import arrow_tokenize  # noqa: PLC0415
 
     keep = np.ones(len(docs), bool)
     if not len(docs):
@@ -245,32 +243,26 @@ def outside_phrases(index: Any, query: str, phrases: Sequence[Any], docs: np.nda
     idx = np.flatnonzero(hit)
     if not idx.size:
         return keep
-    toks = arrow_tokenize(texts.take(pa.array(idx)))
-    enc = pc.dictionary_encode(pc.list_flatten(toks))
-    stops = stop_words()
-    term_of = np.array([index.term_id.get(lemmatize_word(w, first=True), -1) if w and w not in stops else -1
-                        for w in enc.dictionary.to_pylist()], np.int64)
-    term = term_of[np.asarray(enc.indices.to_numpy(zero_copy_only=False), np.int64)] if len(enc) else \
-        np.zeros(0, np.int64)
-    row = np.asarray(pc.list_parent_indices(toks).to_numpy(zero_copy_only=False), np.int64)
+    row, term = caption_terms(texts.take(pa.array(idx)), _Lemmas(index.term_id))
     plan = index.plan(query)
     terms: list[set[int]] = [set() for _ in idx]
     for r, t in zip(row.tolist(), term.tolist(), strict=True):
-        if t >= 0:
-            terms[r].add(t)
+        terms[r].add(t)
     keep[idx] = [plan_holds(plan, ts) for ts in terms]
     return keep
 
 
 class _Lemmas:
-    """Word -> term id of the index (-1 for stop words), lemmatising each distinct word once."""
+    """Word -> term id of the index (-1 for stop words), lemmatising each distinct word once. Given
+    an index's ``term_id``, only looks up (-1 for a lemma the index lacks); else grows its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, term_id: Optional[dict[str, int]] = None) -> None:
         from actionhub.dataset.vocab import stop_words  # noqa: PLC0415
 
         self.stops = stop_words()
+        self.fixed = term_id is not None
         self.term_of_word: dict[str, int] = {}
-        self.term_id: dict[str, int] = {}
+        self.term_id: dict[str, int] = term_id if term_id is not None else {}
         self.vocab: list[str] = []
 
     def ids(self, words: list[str]) -> np.ndarray:
@@ -284,7 +276,7 @@ class _Lemmas:
                 if not lemma:
                     t = -1
                 else:
-                    t = self.term_id.get(lemma)
+                    t = self.term_id.get(lemma, -1 if self.fixed else None)
                     if t is None:
                         t = self.term_id[lemma] = len(self.vocab)
                         self.vocab.append(lemma)
@@ -589,7 +581,7 @@ class LocalProvider(Provider):
         for g in self.generic.values():
             log.warning("query %s", g.describe() if self.generic_mode == "fix" else
                         g.describe().rsplit(";", 1)[0] + "; left out (--generic drop)")
-        self.phrases = {} if self.generic_mode == "keep" else phrase_words(
+        self.phrases = {} if self.generic_mode == "keep" or self.match == "any" else phrase_words(
             [q for q in queries if q not in self.generic], self.index)
         for pws in self.phrases.values():
             for pw in pws:
@@ -668,24 +660,22 @@ class LocalProvider(Provider):
     def _relaxed(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         """The captions holding all but one word of ``query``, a word of a fixed phrase counted only
         outside it (:meth:`~actionhub.dataset.collect.variants.VariantMatching.relaxed`)."""
-        from actionhub.dataset.collect.variants import union_sum  # noqa: PLC0415
+        from actionhub.dataset.collect.variants import relaxed  # noqa: PLC0415
 
         phrases = self.phrases.get(query)
         if not phrases:
             return self.index.relaxed(query)
-        words = self.index.plan(query).words
-        parts = []
-        for i in range(len(words)):
-            sub = words[:i] + words[i + 1:]
-            docs, sc = self.index.candidates(" ".join(sub), "all")
-            mine = [pw for pw in phrases if pw.word in sub]
-            if mine:  # read the best captions only: "up" alone may be in millions ("close up")
-                best = top_order(sc, 10 * RELAX_MAX)
-                docs, sc = docs[np.sort(best)], sc[np.sort(best)]
-                keep = outside_phrases(self.index, " ".join(sub), mine, docs)
-                docs, sc = docs[keep], sc[keep]
-            parts.append((docs, sc))
-        return union_sum(parts)
+
+        def outside(sub: str, part: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+            mine = [pw for pw in phrases if pw.word in sub.split()]
+            if not mine:
+                return part
+            best = np.sort(top_order(part[1], 10 * RELAX_MAX))  # the best only: "up" alone may be in millions
+            docs, sc = part[0][best], part[1][best]
+            keep = outside_phrases(self.index, sub, mine, docs)
+            return docs[keep], sc[keep]
+
+        return relaxed(self.index, query, outside)
 
     def plan(self, wants: Any) -> None:
         for i, (q, cursor, want) in enumerate(wants):

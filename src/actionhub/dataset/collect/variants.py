@@ -244,14 +244,17 @@ def run_plan(plan: QueryPlan, posting: Callable[[int], Any], match: str, df: Opt
     return union_best(results)
 
 
-def relaxed(index: Any, query: str) -> Posting:
+def relaxed(index: Any, query: str, part: Optional[Callable[[str, Posting], Posting]] = None) -> Posting:
     """Documents of ``index`` holding all but one of the content words of ``query`` (a query of two
     words or more; its full matches included), with their BM25 scores: the ``"all"`` candidates of
-    each query made of all but one of its words, united (scores summed)."""
+    each query made of all but one of its words, united (scores summed). ``part(sub_query, posting)``,
+    when given, narrows each of those before the union."""
     words = index.plan(query).words
     if len(words) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    return union_sum([index.candidates(" ".join(words[:i] + words[i + 1:]), "all") for i in range(len(words))])
+    subs = [" ".join(words[:i] + words[i + 1:]) for i in range(len(words))]
+    return union_sum([index.candidates(q, "all") if part is None else part(q, index.candidates(q, "all"))
+                      for q in subs])
 
 
 def remap_plan(plan: QueryPlan, new_id: Callable[[int], int]) -> QueryPlan:
